@@ -1,0 +1,52 @@
+#include "common/log/log.h"
+
+#include <cstdio>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace ethscan::log {
+namespace {
+
+absl::Mutex& LogMutex() {
+  static absl::Mutex* mu = new absl::Mutex();
+  return *mu;
+}
+
+std::string& Component() {
+  static std::string* component = new std::string("ethscan");
+  return *component;
+}
+
+const char* SeverityName(Severity severity) {
+  switch (severity) {
+    case Severity::kInfo:
+      return "I";
+    case Severity::kWarning:
+      return "W";
+    case Severity::kError:
+      return "E";
+  }
+  return "?";
+}
+
+}  // namespace
+
+void SetComponent(absl::string_view component) {
+  absl::MutexLock lock(&LogMutex());
+  Component() = std::string(component);
+}
+
+void Write(Severity severity, absl::string_view message) {
+  std::string line = absl::StrCat(
+      SeverityName(severity), " ",
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()), " ");
+  absl::MutexLock lock(&LogMutex());
+  absl::StrAppend(&line, Component(), "] ", message, "\n");
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace ethscan::log

@@ -1,0 +1,21 @@
+// The one translation point between absl::Status and grpc::Status. The two share code
+// numbers, so the mapping keeps the code and the message.
+#ifndef ETHSCAN_COMMON_STATUS_GRPC_STATUS_H_
+#define ETHSCAN_COMMON_STATUS_GRPC_STATUS_H_
+
+#include <grpcpp/support/status.h>
+
+#include "absl/status/status.h"
+
+namespace ethscan::common {
+
+// Converts a library status into the status a gRPC handler returns.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Converts the status of a gRPC client call into a library status. The message is prefixed
+// with `what` ("dataset service: …") when `what` is not empty.
+absl::Status FromGrpcStatus(const grpc::Status& status, const char* what = "");
+
+}  // namespace ethscan::common
+
+#endif  // ETHSCAN_COMMON_STATUS_GRPC_STATUS_H_

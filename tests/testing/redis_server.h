@@ -1,0 +1,40 @@
+// A real redis-server started on a free loopback port for one test, stopped on destruction.
+#ifndef ETHSCAN_TESTS_TESTING_REDIS_SERVER_H_
+#define ETHSCAN_TESTS_TESTING_REDIS_SERVER_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace ethscan::testing {
+
+class RedisServer {
+ public:
+  // Starts redis-server (from PATH) with no persistence and waits until it answers PING.
+  // UNAVAILABLE when redis-server is missing or does not come up.
+  static absl::StatusOr<std::unique_ptr<RedisServer>> Start();
+  ~RedisServer();
+
+  // Stops the server (SIGKILL, as a crash would) and starts it again on the same port.
+  absl::Status Restart();
+
+  int port() const { return port_; }
+  // "redis://127.0.0.1:<port>".
+  std::string url() const;
+
+ private:
+  RedisServer(int port, std::string dir) : port_(port), dir_(std::move(dir)) {}
+  absl::Status Launch();
+  void Kill();
+
+  int port_;
+  std::string dir_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace ethscan::testing
+
+#endif  // ETHSCAN_TESTS_TESTING_REDIS_SERVER_H_
