@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/config/config.h"
 #include "common/log/log.h"
 #include "grpc/health/v1/health.pb.h"
 
@@ -63,6 +64,21 @@ void Server::Shutdown() {
 }
 
 void Server::Wait() { server_->Wait(); }
+
+absl::StatusOr<ServerOptions> ServerOptionsFromFlags(const std::string& listen_flag,
+                                                     const char* listen_env, int default_port,
+                                                     const std::string& shutdown_deadline_flag) {
+  ServerOptions options;
+  options.listen_address =
+      config::FlagOrEnv(listen_flag, listen_env, absl::StrCat("0.0.0.0:", default_port));
+  absl::Status valid = config::ValidateHostPort(options.listen_address, "--listen");
+  if (!valid.ok()) return valid;
+  absl::StatusOr<absl::Duration> deadline =
+      config::ParseDurationFlag(shutdown_deadline_flag, "--shutdown_deadline");
+  if (!deadline.ok()) return deadline.status();
+  options.shutdown_deadline = *deadline;
+  return options;
+}
 
 void BlockTerminationSignals() {
   sigset_t set = TerminationSignals();

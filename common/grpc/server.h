@@ -57,6 +57,13 @@ class Server {
   std::once_flag shutdown_once_;
 };
 
+// Server options from the usual flags: `listen_flag` (falling back to environment variable
+// `listen_env`, then "0.0.0.0:<default_port>") and `shutdown_deadline_flag` ("10s").
+// INVALID_ARGUMENT names the bad flag.
+absl::StatusOr<ServerOptions> ServerOptionsFromFlags(const std::string& listen_flag,
+                                                     const char* listen_env, int default_port,
+                                                     const std::string& shutdown_deadline_flag);
+
 // Blocks SIGTERM and SIGINT in the calling thread and the threads it starts later, so that
 // WaitForTerminationSignal can receive them. Call first thing in main.
 void BlockTerminationSignals();

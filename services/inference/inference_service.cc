@@ -1,0 +1,90 @@
+#include "services/inference/inference_service.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/eth/address.h"
+#include "common/status/grpc_status.h"
+#include "services/inference/report.h"
+
+namespace ethscan::inference {
+
+absl::StatusOr<v1::PredictResponse> InferenceServiceImpl::PredictOne(
+    const v1::PredictRequest& request) {
+  absl::StatusOr<eth::Address> address =
+      eth::Address::Parse(absl::StripAsciiWhitespace(request.address()));
+  if (!address.ok()) return address.status();
+  if (request.chain_id() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "chain_id ", request.chain_id(), " is not supported yet: models cover chain 1"));
+  }
+  absl::StatusOr<std::shared_ptr<const LoadedModel>> model = models_->Get(request.model());
+  if (!model.ok()) return model.status();
+  return BuildPrediction(*address, (*model)->Find(*address), (*model)->name());
+}
+
+grpc::Status InferenceServiceImpl::Predict(grpc::ServerContext* context,
+                                           const v1::PredictRequest* request,
+                                           v1::PredictResponse* response) {
+  absl::StatusOr<v1::PredictResponse> result = PredictOne(*request);
+  if (!result.ok()) return common::ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+grpc::Status InferenceServiceImpl::BatchPredict(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::PredictResponse, v1::PredictRequest>* stream) {
+  v1::PredictRequest request;
+  uint64_t position = 0;
+  while (stream->Read(&request)) {
+    absl::StatusOr<v1::PredictResponse> result = PredictOne(request);
+    if (!result.ok()) {
+      return common::ToGrpcStatus(absl::Status(
+          result.status().code(),
+          absl::StrCat("request ", position, ": ", result.status().message())));
+    }
+    if (!stream->Write(*result)) break;
+    ++position;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status InferenceServiceImpl::LoadModel(grpc::ServerContext* context,
+                                             const v1::LoadModelRequest* request,
+                                             v1::LoadModelResponse* response) {
+  absl::StatusOr<v1::LoadedModel> loaded = models_->Load(request->model());
+  if (!loaded.ok()) return common::ToGrpcStatus(loaded.status());
+  *response->mutable_model() = *std::move(loaded);
+  return grpc::Status::OK;
+}
+
+grpc::Status InferenceServiceImpl::UnloadModel(grpc::ServerContext* context,
+                                               const v1::UnloadModelRequest* request,
+                                               v1::UnloadModelResponse* response) {
+  return common::ToGrpcStatus(models_->Unload(request->model()));
+}
+
+grpc::Status InferenceServiceImpl::ListLoadedModels(grpc::ServerContext* context,
+                                                    const v1::ListLoadedModelsRequest* request,
+                                                    v1::ListLoadedModelsResponse* response) {
+  for (v1::LoadedModel& m : models_->List()) *response->add_models() = std::move(m);
+  return grpc::Status::OK;
+}
+
+grpc::Status InferenceServiceImpl::ModelReady(grpc::ServerContext* context,
+                                              const v1::ModelReadyRequest* request,
+                                              v1::ModelReadyResponse* response) {
+  absl::StatusOr<std::string> name = models_->Ready(request->model());
+  if (name.ok()) {
+    response->set_ready(true);
+    response->set_name(*name);
+    return grpc::Status::OK;
+  }
+  if (absl::IsNotFound(name.status())) {
+    response->set_ready(false);
+    return grpc::Status::OK;
+  }
+  return common::ToGrpcStatus(name.status());
+}
+
+}  // namespace ethscan::inference
