@@ -1,0 +1,46 @@
+// The source formats the dataset service reads: their names, the header columns each needs,
+// and detection of the format from a file's header row.
+//
+// Thread-safety: every function here is pure and thread-safe.
+#ifndef ETHSCAN_SERVICES_DATASET_DATASET_FORMAT_H_
+#define ETHSCAN_SERVICES_DATASET_DATASET_FORMAT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "ethscan/dataset/v1/dataset_service.pb.h"
+
+namespace ethscan::dataset {
+
+using ::ethscan::dataset::v1::DatasetFormat;
+
+// The short lowercase name of a format ("ofac_sdn", "etherscan_labels"); "unspecified" for
+// DATASET_FORMAT_UNSPECIFIED. Used in messages and in the content-addressed dataset id.
+std::string FormatName(DatasetFormat format);
+
+// The header columns a format needs, lowercase, in the order the source writes them. Empty for
+// DATASET_FORMAT_UNSPECIFIED. Extra columns in a file are allowed and ignored.
+const std::vector<std::string>& RequiredColumns(DatasetFormat format);
+
+// The chosen format and the reason, in words.
+struct FormatChoice {
+  DatasetFormat format = v1::DATASET_FORMAT_UNSPECIFIED;
+  // For example "detected ofac_sdn from header columns address,name,status,date_added".
+  std::string explanation;
+};
+
+// Chooses the format of a file from the requested format and the file's trimmed header names
+// (compared without regard to letter case). With DATASET_FORMAT_UNSPECIFIED the format whose
+// columns are all present is detected. Errors are INVALID_ARGUMENT naming `file` and line
+// `header_line`: a header that matches no format (listing the known ones), a requested format
+// whose columns are missing, an unknown format value, and the per-address behavioural feature
+// layout (Address, FLAG, transaction statistics), which is not supported yet.
+absl::StatusOr<FormatChoice> ChooseFormat(DatasetFormat requested,
+                                          const std::vector<std::string>& header,
+                                          absl::string_view file, uint64_t header_line);
+
+}  // namespace ethscan::dataset
+
+#endif  // ETHSCAN_SERVICES_DATASET_DATASET_FORMAT_H_

@@ -1,0 +1,48 @@
+// The gRPC adapter of ethscan.dataset.v1.DatasetService: converts requests for the
+// DatasetManager and its results and statuses back (through common::ToGrpcStatus). Uses the
+// synchronous service API; each call runs on a gRPC server thread.
+//
+// Upload streams: the first message must carry metadata, every later one a chunk. A client
+// that cancels or disconnects mid-stream ends the upload with CANCELLED and nothing stored.
+// SplitDataset and ExportDataset are not part of this version and answer UNIMPLEMENTED (the
+// generated base class's behaviour).
+//
+// Thread-safety: thread-safe; the manager is.
+#ifndef ETHSCAN_SERVICES_DATASET_DATASET_SERVICE_H_
+#define ETHSCAN_SERVICES_DATASET_DATASET_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include "ethscan/dataset/v1/dataset_service.grpc.pb.h"
+#include "services/dataset/dataset_manager.h"
+
+namespace ethscan::dataset {
+
+class DatasetServiceImpl final : public v1::DatasetService::Service {
+ public:
+  // `manager` is not owned and must outlive the service.
+  explicit DatasetServiceImpl(DatasetManager* manager) : manager_(manager) {}
+
+  grpc::Status UploadDataset(grpc::ServerContext* context,
+                             grpc::ServerReader<v1::UploadDatasetRequest>* reader,
+                             v1::UploadDatasetResponse* response) override;
+  grpc::Status ValidateDataset(grpc::ServerContext* context,
+                               grpc::ServerReader<v1::UploadDatasetRequest>* reader,
+                               v1::ValidateDatasetResponse* response) override;
+  grpc::Status GetDataset(grpc::ServerContext* context, const v1::GetDatasetRequest* request,
+                          v1::GetDatasetResponse* response) override;
+  grpc::Status ListDatasets(grpc::ServerContext* context, const v1::ListDatasetsRequest* request,
+                            v1::ListDatasetsResponse* response) override;
+  grpc::Status GetDatasetStats(grpc::ServerContext* context,
+                               const v1::GetDatasetStatsRequest* request,
+                               v1::GetDatasetStatsResponse* response) override;
+  grpc::Status ReadRecords(grpc::ServerContext* context, const v1::ReadRecordsRequest* request,
+                           grpc::ServerWriter<v1::ReadRecordsResponse>* writer) override;
+
+ private:
+  DatasetManager* const manager_;
+};
+
+}  // namespace ethscan::dataset
+
+#endif  // ETHSCAN_SERVICES_DATASET_DATASET_SERVICE_H_

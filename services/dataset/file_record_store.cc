@@ -1,0 +1,327 @@
+#include "services/dataset/file_record_store.h"
+
+#include <fcntl.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/delimited_message_util.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/eth/hash.h"
+#include "common/log/log.h"
+#include "nlohmann/json.hpp"
+
+namespace ethscan::dataset {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kRecordsFile[] = "records.pb";
+constexpr char kManifestFile[] = "manifest.json";
+constexpr size_t kFlushBytes = 1 << 20;
+
+absl::Status ErrnoStatus(int err, absl::string_view what) {
+  std::string message = absl::StrCat(what, ": ", std::strerror(err));
+  if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError(message);
+  return absl::InternalError(message);
+}
+
+absl::Status WriteAll(int fd, absl::string_view bytes, absl::string_view what) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, what);
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FsyncDir(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, absl::StrCat("open ", path));
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoStatus(err, absl::StrCat("fsync ", path));
+  return absl::OkStatus();
+}
+
+// Ids become directory names, so only plain names are accepted.
+absl::Status CheckId(absl::string_view id) {
+  bool ok = !id.empty() && id.size() <= 128 && id != "." && id != "..";
+  for (char c : id) {
+    ok = ok &&
+         (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+  }
+  if (!ok) return absl::InvalidArgumentError(absl::StrCat("invalid dataset id \"", id, "\""));
+  return absl::OkStatus();
+}
+
+// Writes the records of one upload into tmp/upload-XXXXXX/records.pb.
+class FileRecordWriter final : public RecordWriter {
+ public:
+  FileRecordWriter(std::string dir, int fd, std::string datasets_dir)
+      : dir_(std::move(dir)), fd_(fd), datasets_dir_(std::move(datasets_dir)) {}
+  ~FileRecordWriter() override { Abort(); }
+
+  absl::Status Write(const common::v1::AddressRecord& record) override {
+    if (done_) return absl::FailedPreconditionError("record writer already finished");
+    const size_t start = buffer_.size();
+    {
+      google::protobuf::io::StringOutputStream out(&buffer_);
+      if (!google::protobuf::util::SerializeDelimitedToZeroCopyStream(record, &out)) {
+        return absl::InternalError("cannot serialize a record");
+      }
+    }
+    sha_.Update(absl::string_view(buffer_).substr(start));
+    ++count_;
+    if (buffer_.size() >= kFlushBytes) return Flush();
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<bool> Commit(absl::string_view id) override {
+    if (done_) return absl::FailedPreconditionError("record writer already finished");
+    absl::Status status = CommitFiles(id);
+    if (!status.ok()) {
+      Abort();
+      return status;
+    }
+    const std::string target = absl::StrCat(datasets_dir_, "/", id);
+    if (::rename(dir_.c_str(), target.c_str()) != 0) {
+      int err = errno;
+      Abort();
+      if (err == EEXIST || err == ENOTEMPTY) return true;
+      return ErrnoStatus(err, absl::StrCat("rename ", dir_, " to ", target));
+    }
+    done_ = true;
+    status = FsyncDir(datasets_dir_);
+    if (!status.ok()) return status;
+    return false;
+  }
+
+  void Abort() override {
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+    if (done_) return;
+    done_ = true;
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+    if (ec) log::Warning("cannot remove ", dir_, ": ", ec.message());
+  }
+
+ private:
+  absl::Status Flush() {
+    absl::Status status = WriteAll(fd_, buffer_, absl::StrCat("write ", dir_, "/", kRecordsFile));
+    buffer_.clear();
+    return status;
+  }
+
+  absl::Status CommitFiles(absl::string_view id) {
+    absl::Status status = CheckId(id);
+    if (!status.ok()) return status;
+    status = Flush();
+    if (!status.ok()) return status;
+    if (::fsync(fd_) != 0) return ErrnoStatus(errno, absl::StrCat("fsync ", dir_, "/records"));
+    ::close(fd_);
+    fd_ = -1;
+    nlohmann::json manifest = {
+        {"records_sha256", sha_.FinishHex()}, {"record_count", count_}, {"version", 1}};
+    const std::string manifest_path = absl::StrCat(dir_, "/", kManifestFile);
+    int fd = ::open(manifest_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return ErrnoStatus(errno, absl::StrCat("create ", manifest_path));
+    status = WriteAll(fd, manifest.dump(2) + "\n", absl::StrCat("write ", manifest_path));
+    if (status.ok() && ::fsync(fd) != 0) {
+      status = ErrnoStatus(errno, absl::StrCat("fsync ", manifest_path));
+    }
+    ::close(fd);
+    if (!status.ok()) return status;
+    return FsyncDir(dir_);
+  }
+
+  const std::string dir_;
+  int fd_;
+  const std::string datasets_dir_;
+  std::string buffer_;
+  eth::Sha256 sha_;
+  uint64_t count_ = 0;
+  bool done_ = false;
+};
+
+// Reads records.pb after its checksum was verified.
+class FileRecordReader final : public RecordReader {
+ public:
+  FileRecordReader(std::string id, int fd, uint64_t expected_count)
+      : id_(std::move(id)), input_(fd), expected_count_(expected_count) {
+    input_.SetCloseOnDelete(true);
+  }
+
+  absl::StatusOr<bool> Next(common::v1::AddressRecord* record) override {
+    bool clean_eof = false;
+    if (google::protobuf::util::ParseDelimitedFromZeroCopyStream(record, &input_, &clean_eof)) {
+      ++count_;
+      return true;
+    }
+    if (!clean_eof) {
+      return absl::DataLossError(
+          absl::StrCat("records of dataset \"", id_, "\" are corrupt after record ", count_));
+    }
+    if (count_ != expected_count_) {
+      return absl::DataLossError(absl::StrCat("records of dataset \"", id_, "\" hold ", count_,
+                                              " records, the manifest says ", expected_count_));
+    }
+    return false;
+  }
+
+ private:
+  const std::string id_;
+  google::protobuf::io::FileInputStream input_;
+  const uint64_t expected_count_;
+  uint64_t count_ = 0;
+};
+
+// Newest modification time of a directory and the files directly in it.
+fs::file_time_type NewestWrite(const fs::path& dir, std::error_code& ec) {
+  fs::file_time_type newest = fs::last_write_time(dir, ec);
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
+    std::error_code entry_ec;
+    fs::file_time_type t = entry.last_write_time(entry_ec);
+    if (!entry_ec && t > newest) newest = t;
+  }
+  return newest;
+}
+
+}  // namespace
+
+FileRecordStore::FileRecordStore(std::string data_dir)
+    : data_dir_(std::move(data_dir)),
+      tmp_dir_(absl::StrCat(data_dir_, "/tmp")),
+      datasets_dir_(absl::StrCat(data_dir_, "/datasets")) {}
+
+absl::StatusOr<std::unique_ptr<FileRecordStore>> FileRecordStore::Create(
+    const FileRecordStoreOptions& options) {
+  if (options.data_dir.empty()) return absl::InvalidArgumentError("data directory is empty");
+  auto store = std::unique_ptr<FileRecordStore>(new FileRecordStore(options.data_dir));
+  for (const std::string& dir : {store->tmp_dir_, store->datasets_dir_}) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  }
+  const auto now = fs::file_time_type::clock::now();
+  const auto max_age = absl::ToChronoNanoseconds(options.stale_upload_age);
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(store->tmp_dir_, ec)) {
+    std::error_code entry_ec;
+    fs::file_time_type newest = NewestWrite(entry.path(), entry_ec);
+    if (entry_ec || now - newest < max_age) continue;
+    fs::remove_all(entry.path(), entry_ec);
+    log::Info("removed abandoned upload ", entry.path().string());
+  }
+  return store;
+}
+
+std::string FileRecordStore::DatasetDir(absl::string_view id) const {
+  return absl::StrCat(datasets_dir_, "/", id);
+}
+
+absl::StatusOr<std::unique_ptr<RecordWriter>> FileRecordStore::NewWriter() {
+  std::string dir = absl::StrCat(tmp_dir_, "/upload-XXXXXX");
+  if (::mkdtemp(dir.data()) == nullptr) {
+    return ErrnoStatus(errno, absl::StrCat("cannot create an upload directory in ", tmp_dir_));
+  }
+  const std::string path = absl::StrCat(dir, "/", kRecordsFile);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    absl::Status status = ErrnoStatus(errno, absl::StrCat("create ", path));
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    return status;
+  }
+  return std::unique_ptr<RecordWriter>(new FileRecordWriter(std::move(dir), fd, datasets_dir_));
+}
+
+absl::StatusOr<std::unique_ptr<RecordReader>> FileRecordStore::Open(absl::string_view id) {
+  absl::Status status = CheckId(id);
+  if (!status.ok()) return status;
+  const std::string dir = DatasetDir(id);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return absl::NotFoundError(absl::StrCat("records of dataset \"", id, "\" not found"));
+  }
+  const std::string manifest_path = absl::StrCat(dir, "/", kManifestFile);
+  std::ifstream manifest_file(manifest_path);
+  if (!manifest_file) {
+    return absl::DataLossError(
+        absl::StrCat("dataset \"", id, "\" has no readable manifest ", manifest_path));
+  }
+  std::stringstream manifest_text;
+  manifest_text << manifest_file.rdbuf();
+  nlohmann::json manifest = nlohmann::json::parse(manifest_text.str(), nullptr, false);
+  if (manifest.is_discarded() || !manifest.is_object() || !manifest.contains("records_sha256") ||
+      !manifest["records_sha256"].is_string() || !manifest.contains("record_count") ||
+      !manifest["record_count"].is_number_unsigned()) {
+    return absl::DataLossError(absl::StrCat("manifest of dataset \"", id, "\" is corrupt"));
+  }
+  const std::string expected_sha = manifest["records_sha256"].get<std::string>();
+  const uint64_t expected_count = manifest["record_count"].get<uint64_t>();
+
+  const std::string path = absl::StrCat(dir, "/", kRecordsFile);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::DataLossError(
+        absl::StrCat("records of dataset \"", id, "\" cannot be opened: ", std::strerror(errno)));
+  }
+  eth::Sha256 sha;
+  std::string buffer(kFlushBytes, '\0');
+  while (true) {
+    ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return ErrnoStatus(err, absl::StrCat("read ", path));
+    }
+    if (n == 0) break;
+    sha.Update(absl::string_view(buffer.data(), static_cast<size_t>(n)));
+  }
+  const std::string actual_sha = sha.FinishHex();
+  if (actual_sha != expected_sha) {
+    ::close(fd);
+    return absl::DataLossError(absl::StrCat("records of dataset \"", id,
+                                            "\" fail their integrity check: sha256 ", actual_sha,
+                                            ", the manifest says ", expected_sha));
+  }
+  if (::lseek(fd, 0, SEEK_SET) != 0) {
+    int err = errno;
+    ::close(fd);
+    return ErrnoStatus(err, absl::StrCat("seek ", path));
+  }
+  return std::unique_ptr<RecordReader>(
+      new FileRecordReader(static_cast<std::string>(id), fd, expected_count));
+}
+
+absl::Status FileRecordStore::Remove(absl::string_view id) {
+  absl::Status status = CheckId(id);
+  if (!status.ok()) return status;
+  std::error_code ec;
+  fs::remove_all(DatasetDir(id), ec);
+  if (ec) {
+    return absl::InternalError(absl::StrCat("cannot remove ", DatasetDir(id), ": ", ec.message()));
+  }
+  return FsyncDir(datasets_dir_);
+}
+
+}  // namespace ethscan::dataset

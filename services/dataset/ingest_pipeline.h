@@ -1,0 +1,113 @@
+// The streaming ingest of one uploaded file: it hashes the bytes, parses them as CSV, chooses
+// the format from the header, maps every row to canonical records, hands the records to a
+// sink, and accumulates the dataset's counts and the issues found. Nothing is buffered beyond
+// the current row, so files of any size within the limit stream through in constant memory
+// (plus one entry per distinct address, for the address count).
+//
+// The content-addressed dataset id is "ds-" + the first 16 hex digits of SHA-256 over
+// (format name + "\n" + dataset name + "\n" + chain id + "\n" + file bytes), so the same bytes
+// read as the same format under the same name and chain always get the same id, whether the
+// format was given or detected.
+//
+// Thread-safety: not thread-safe; one pipeline per upload.
+#ifndef ETHSCAN_SERVICES_DATASET_INGEST_PIPELINE_H_
+#define ETHSCAN_SERVICES_DATASET_INGEST_PIPELINE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "common/eth/address.h"
+#include "common/eth/hash.h"
+#include "ethscan/dataset/v1/dataset_service.pb.h"
+#include "services/dataset/csv_reader.h"
+#include "services/dataset/record_mapper.h"
+#include "services/dataset/record_store.h"
+
+namespace ethscan::dataset {
+
+// Settings of one ingest; the upload metadata after defaults were applied.
+struct IngestOptions {
+  // Dataset name; also the records' `source`.
+  std::string name;
+  // Requested format; UNSPECIFIED detects it from the header.
+  v1::DatasetFormat format = v1::DATASET_FORMAT_UNSPECIFIED;
+  // Chain id of every record (never 0).
+  uint64_t chain_id = 1;
+  // Original file name; messages use `name` when it is empty.
+  std::string filename;
+  // Largest share of invalid lines (0..1] before the file is rejected.
+  double max_invalid_fraction = 0.05;
+  // Largest file accepted, in bytes.
+  uint64_t max_bytes = uint64_t{1} << 30;
+  // Issues kept in the result (counts stay complete).
+  size_t max_issues = 1000;
+  // Longest CSV row accepted, in bytes.
+  size_t max_row_bytes = 1 << 20;
+};
+
+// What the ingest found so far (complete after Finish).
+struct IngestResult {
+  // The dataset's metadata: everything but create_time. `id` is set by Finish.
+  v1::Dataset dataset;
+  // How the format was chosen, in words; empty before the header was read.
+  std::string format_detection;
+  // The first `max_issues` issues, in line order.
+  std::vector<v1::ValidationIssue> issues;
+  // Why the file is rejected, with file, line and reason; empty when it is accepted.
+  std::string rejection;
+};
+
+class IngestPipeline : private CsvReader::Handler {
+ public:
+  // `sink` (not owned, may be null for a dry run) receives the records in file order.
+  IngestPipeline(IngestOptions options, RecordSink* sink);
+
+  // Processes the next bytes of the file. INVALID_ARGUMENT when the file is rejected (the
+  // reason is also in result().rejection), RESOURCE_EXHAUSTED when the file grows past
+  // max_bytes, or the sink's error. After an error the pipeline must not be fed again.
+  absl::Status AddChunk(absl::string_view chunk);
+  // Ends the file and applies the whole-file checks (a header and at least one data row, the
+  // invalid-line share). INVALID_ARGUMENT when the file is rejected.
+  absl::Status Finish();
+
+  const IngestResult& result() const { return result_; }
+  // The name used for the file in messages.
+  const std::string& display_name() const { return display_name_; }
+
+ private:
+  absl::Status OnHeader(uint64_t line, const std::vector<std::string>& columns) override;
+  absl::Status OnRow(const CsvRow& row) override;
+  absl::Status OnMalformedRow(uint64_t line, absl::string_view reason) override;
+
+  void AddIssue(v1::ValidationIssue issue);
+  absl::Status Reject(absl::Status status);
+
+  const IngestOptions options_;
+  const std::string display_name_;
+  RecordSink* const sink_;
+  CsvReader reader_;
+  std::unique_ptr<RecordMapper> mapper_;
+  eth::Sha256 file_sha_;
+  // Hash behind the dataset id; it starts when the format is known, until then the bytes wait
+  // in `pending_`.
+  std::unique_ptr<eth::Sha256> id_sha_;
+  std::string pending_;
+  // Distinct addresses among the records, as 20-byte values.
+  absl::flat_hash_set<eth::Address> addresses_;
+  LineResult line_result_;
+  // The first ERROR issue, quoted when too many lines are invalid.
+  std::string first_error_;
+  IngestResult result_;
+  absl::Status error_;
+  bool finished_ = false;
+};
+
+}  // namespace ethscan::dataset
+
+#endif  // ETHSCAN_SERVICES_DATASET_INGEST_PIPELINE_H_

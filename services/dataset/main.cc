@@ -1,0 +1,64 @@
+// ethscan_dataset: the dataset service. Flags win over environment variables, which win over
+// the defaults; see --help.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "common/config/config.h"
+#include "common/grpc/server.h"
+#include "common/log/log.h"
+#include "common/redis/redis_client.h"
+#include "common/status/status_macros.h"
+#include "services/dataset/dataset_manager.h"
+#include "services/dataset/dataset_service.h"
+#include "services/dataset/file_record_store.h"
+#include "services/dataset/redis_dataset_index.h"
+
+ABSL_FLAG(std::string, listen, "", "host:port to serve on (env ETHSCAN_DATASET_LISTEN)");
+ABSL_FLAG(std::string, data_dir, "", "dataset storage directory (env ETHSCAN_DATASET_DIR)");
+ABSL_FLAG(std::string, shutdown_deadline, "10s", "grace period for calls on SIGTERM");
+ABSL_FLAG(int64_t, max_upload_bytes, int64_t{1} << 30, "largest accepted upload, in bytes");
+
+namespace ethscan::dataset {
+namespace {
+
+absl::Status Run() {
+  common::ServerOptions server;
+  server.listen_address = config::FlagOrEnv(absl::GetFlag(FLAGS_listen), "ETHSCAN_DATASET_LISTEN",
+                                            absl::StrCat("0.0.0.0:", config::kDatasetPort));
+  RETURN_IF_ERROR(config::ValidateHostPort(server.listen_address, "--listen"));
+  ASSIGN_OR_RETURN(
+      server.shutdown_deadline,
+      config::ParseDurationFlag(absl::GetFlag(FLAGS_shutdown_deadline), "--shutdown_deadline"));
+  DatasetManagerOptions options;
+  if (absl::GetFlag(FLAGS_max_upload_bytes) <= 0) {
+    return absl::InvalidArgumentError("--max_upload_bytes must be positive");
+  }
+  options.max_upload_bytes = static_cast<uint64_t>(absl::GetFlag(FLAGS_max_upload_bytes));
+  FileRecordStoreOptions store_options;
+  store_options.data_dir = config::FlagOrEnv(absl::GetFlag(FLAGS_data_dir), "ETHSCAN_DATASET_DIR",
+                                             ".ethscan/data/dataset");
+  ASSIGN_OR_RETURN(std::unique_ptr<FileRecordStore> store, FileRecordStore::Create(store_options));
+  ASSIGN_OR_RETURN(std::unique_ptr<redis::HiredisClient> redis,
+                   redis::HiredisClient::Create(redis::Options::FromEnv()));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<DatasetManager> manager,
+      DatasetManager::Create(options, std::make_unique<RedisDatasetIndex>(std::move(redis)),
+                             std::move(store), &common::SystemClock::Get()));
+  DatasetServiceImpl service(manager.get());
+  return common::RunServer(server, {&service});
+}
+
+}  // namespace
+}  // namespace ethscan::dataset
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  ethscan::log::SetComponent("dataset");
+  absl::Status status = ethscan::dataset::Run();
+  if (!status.ok()) ethscan::log::Error("dataset service failed: ", status.ToString());
+  return status.ok() ? 0 : 1;
+}

@@ -1,0 +1,94 @@
+// Format mappers: each turns one CSV row of its source format into zero or more canonical
+// ethscan.common.v1.AddressRecord messages, plus the issues found on the line.
+//
+// Rules shared by every format:
+// - Addresses are parsed leniently and stored in EIP-55 form. A mixed-case address whose
+//   checksum is wrong is kept with a WARNING (public lists print such addresses); surrounding
+//   whitespace is removed with a WARNING; an empty or otherwise invalid address is an ERROR.
+// - A value outside a label column's vocabulary is an ERROR naming the value and the allowed
+//   ones.
+// - A line with any ERROR yields no records and counts as invalid; WARNINGs keep the line.
+// - Each record carries the chain id, the dataset name as `source`, and the line number.
+// The per-format mapping of columns to record fields is documented in record_mapper.cc.
+//
+// Thread-safety: a mapper is immutable after Create; Map is const and thread-safe.
+#ifndef ETHSCAN_SERVICES_DATASET_RECORD_MAPPER_H_
+#define ETHSCAN_SERVICES_DATASET_RECORD_MAPPER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "ethscan/common/v1/common.pb.h"
+#include "ethscan/dataset/v1/dataset_service.pb.h"
+#include "services/dataset/csv_reader.h"
+
+namespace ethscan::dataset {
+
+// Report labels (the fixed vocabulary of the public contract).
+inline constexpr char kLabelLegit[] = "Legit";
+inline constexpr char kLabelPhishHack[] = "Phish / Hack";
+inline constexpr char kLabelScam[] = "Scam";
+inline constexpr char kLabelExploit[] = "Exploit";
+inline constexpr char kLabelHeist[] = "Heist";
+inline constexpr char kLabelSanctioned[] = "Sanctioned";
+inline constexpr char kLabelUnknown[] = "Unknown";
+// Account types.
+inline constexpr char kAccountEoa[] = "EOA";
+inline constexpr char kAccountContract[] = "Smart Contract";
+
+// What a mapper needs to know besides the row.
+struct MapperContext {
+  // Dataset name, stored as each record's `source`.
+  std::string source;
+  // Chain id of every record (already defaulted: never 0).
+  uint64_t chain_id = 1;
+  // File name for issues.
+  std::string file;
+};
+
+// The outcome of mapping one line.
+struct LineResult {
+  std::vector<common::v1::AddressRecord> records;
+  std::vector<v1::ValidationIssue> issues;
+  // True when an ERROR issue was found; `records` is then empty.
+  bool invalid = false;
+};
+
+// Maps rows of one format. Create one per file (it resolves column positions from the header).
+class RecordMapper {
+ public:
+  virtual ~RecordMapper() = default;
+
+  // Builds the mapper for `format` (not UNSPECIFIED) over a file with the trimmed `header`
+  // names. INVALID_ARGUMENT when a needed column is missing.
+  static absl::StatusOr<std::unique_ptr<RecordMapper>> Create(
+      v1::DatasetFormat format, const std::vector<std::string>& header, MapperContext context);
+
+  // Maps one row (its field count equals the header's). Clears `result` first.
+  void Map(const CsvRow& row, LineResult* result) const;
+
+ protected:
+  RecordMapper(MapperContext context, std::vector<std::string> header)
+      : context_(std::move(context)), header_(std::move(header)) {}
+
+  // Fills `result` from one row; Map clears the result first and drops the records when an
+  // ERROR issue was added.
+  virtual void MapRow(const CsvRow& row, LineResult* result) const = 0;
+
+  const MapperContext& context() const { return context_; }
+  // Position of the (lowercase) column in the header, or -1.
+  int ColumnIndex(absl::string_view lowercase_name) const;
+  // The header's spelling of column `column` (0 <= column < header size).
+  const std::string& HeaderName(int column) const;
+
+ private:
+  const MapperContext context_;
+  const std::vector<std::string> header_;
+};
+
+}  // namespace ethscan::dataset
+
+#endif  // ETHSCAN_SERVICES_DATASET_RECORD_MAPPER_H_

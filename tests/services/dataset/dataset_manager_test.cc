@@ -1,0 +1,434 @@
+#include "services/dataset/dataset_manager.h"
+
+#include <google/protobuf/util/message_differencer.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/dataset/file_record_store.h"
+#include "tests/services/dataset/fake_dataset_index.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_paths.h"
+
+namespace ethscan::dataset {
+namespace {
+
+namespace fs = std::filesystem;
+using ::ethscan::testing::IsOk;
+using ::ethscan::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
+
+constexpr char kOfac[] =
+    "address,name,status,date_added\n"
+    "0x098B716B8Aaf21512996dC57EB0615e2383E2f96,LAZARUS GROUP,listed,2022-04-14\n"
+    "0xa0e1c89Ef1a489c9C7dE96311eD5Ce5D32c20E4B,LAZARUS GROUP,listed,2022-04-22\n"
+    "0x8589427373d6d84e98730d7795d8f6f8731fda16,TORNADO CASH,delisted,2022-08-08\n";
+
+// Two Phishing/Scamming reports of one address (a conflict), one address reported twice with
+// the same category (a duplicate) and one with a bad checksum.
+constexpr char kScamDb[] =
+    "address,category,subcategory,site_name,url,reporter\n"
+    "0x858457daa7e087ad74cdeeceab8419079bc2ca03,Phishing,MyEtherWallet,a.net,http://a.net,r\n"
+    "0x858457daa7e087ad74cdeeceab8419079bc2ca03,Scamming,Trust-Trading,b.net,http://b.net,r\n"
+    "0x00e01A648Ff41346CDeB873182383333D2184dd1,Scamming,,c.net,http://c.net,r\n"
+    "0x00e01a648ff41346cdeb873182383333d2184dd1,Scamming,,d.net,http://d.net,r\n"
+    "0x9fAfDd6748BA31C41a23C8303Be53320Ed41901C,Scamming,,e.net,http://e.net,r\n";
+
+// Hands out `data` in chunks of `size` bytes.
+ChunkSource Chunks(std::string data, size_t size = 16) {
+  auto offset = std::make_shared<size_t>(0);
+  return [data = std::move(data), size, offset](std::string* chunk) -> absl::StatusOr<bool> {
+    if (*offset >= data.size()) return false;
+    *chunk = data.substr(*offset, size);
+    *offset += size;
+    return true;
+  };
+}
+
+v1::UploadMetadata Metadata(const std::string& name, const std::string& filename = "") {
+  v1::UploadMetadata metadata;
+  metadata.set_name(name);
+  metadata.set_filename(filename);
+  return metadata;
+}
+
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename());
+  return names;
+}
+
+class DatasetManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { MakeManager(DatasetManagerOptions()); }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void MakeManager(const DatasetManagerOptions& options) {
+    if (!dir_.empty()) fs::remove_all(dir_);
+    dir_ = ethscan::testing::MakeTempDir("dataset-manager");
+    auto index = std::make_unique<FakeDatasetIndex>();
+    index_ = index.get();
+    absl::StatusOr<std::unique_ptr<FileRecordStore>> store =
+        FileRecordStore::Create(FileRecordStoreOptions{dir_});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = store->get();
+    absl::StatusOr<std::unique_ptr<DatasetManager>> manager =
+        DatasetManager::Create(options, std::move(index), *std::move(store), &clock_);
+    ASSERT_TRUE(manager.ok()) << manager.status();
+    manager_ = *std::move(manager);
+  }
+
+  // Asserts that no upload left files or metadata behind.
+  void ExpectNothingStored() {
+    EXPECT_THAT(Entries(dir_ + "/tmp"), IsEmpty());
+    EXPECT_THAT(Entries(dir_ + "/datasets"), IsEmpty());
+    EXPECT_EQ(index_->size(), 0u);
+  }
+
+  std::vector<v1::ReadRecordsResponse> ReadBatches(const std::string& id, int batch_size) {
+    std::vector<v1::ReadRecordsResponse> batches;
+    absl::Status status =
+        manager_->ReadRecords(id, batch_size, [&](const v1::ReadRecordsResponse& batch) {
+          batches.push_back(batch);
+          return absl::OkStatus();
+        });
+    EXPECT_THAT(status, IsOk());
+    return batches;
+  }
+
+  std::string dir_;
+  common::FakeClock clock_{absl::FromUnixMillis(1700000000123)};
+  FakeDatasetIndex* index_ = nullptr;
+  FileRecordStore* store_ = nullptr;
+  std::unique_ptr<DatasetManager> manager_;
+};
+
+TEST_F(DatasetManagerTest, UploadStoresRecordsAndMetadata) {
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse response,
+                       manager_->Upload(Metadata("sdn", "sdn.csv"), Chunks(kOfac)));
+  const v1::Dataset& dataset = response.dataset();
+  EXPECT_FALSE(response.already_existed());
+  EXPECT_THAT(dataset.id(), HasSubstr("ds-"));
+  EXPECT_EQ(dataset.id().size(), 19u);
+  EXPECT_EQ(dataset.format(), v1::DATASET_FORMAT_OFAC_SDN);
+  EXPECT_EQ(dataset.line_count(), 3u);
+  EXPECT_EQ(dataset.record_count(), 3u);
+  EXPECT_EQ(dataset.address_count(), 3u);
+  EXPECT_EQ(dataset.filename(), "sdn.csv");
+  EXPECT_EQ(dataset.create_time().seconds(), 1700000000);
+  EXPECT_EQ(dataset.create_time().nanos(), 123000000);
+  EXPECT_THAT(dataset.label_counts(),
+              UnorderedElementsAre(Pair("Sanctioned", 2u), Pair("Unknown", 1u)));
+  EXPECT_EQ(response.format_detection(),
+            "detected ofac_sdn from header columns address,name,status,date_added");
+  EXPECT_TRUE(fs::exists(store_->DatasetDir(dataset.id()) + "/records.pb"));
+  EXPECT_THAT(Entries(dir_ + "/tmp"), IsEmpty());
+  ASSERT_OK_AND_ASSIGN(v1::Dataset stored, manager_->GetDataset(dataset.id()));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(stored, dataset));
+}
+
+TEST_F(DatasetManagerTest, ReuploadOfTheSameBytesIsANoOp) {
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse first,
+                       manager_->Upload(Metadata("sdn"), Chunks(kOfac)));
+  clock_.Advance(absl::Hours(1));
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse second,
+                       manager_->Upload(Metadata("sdn"), Chunks(kOfac, 5)));
+  EXPECT_TRUE(second.already_existed());
+  EXPECT_EQ(second.dataset().id(), first.dataset().id());
+  EXPECT_EQ(second.dataset().create_time().seconds(), first.dataset().create_time().seconds());
+  EXPECT_EQ(index_->put_calls(), 1);
+  EXPECT_THAT(Entries(dir_ + "/tmp"), IsEmpty());
+  EXPECT_EQ(Entries(dir_ + "/datasets").size(), 1u);
+
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse renamed,
+                       manager_->Upload(Metadata("sdn-copy"), Chunks(kOfac)));
+  EXPECT_FALSE(renamed.already_existed());
+  EXPECT_NE(renamed.dataset().id(), first.dataset().id());
+}
+
+TEST_F(DatasetManagerTest, RejectedFileLeavesNothingBehind) {
+  std::string broken =
+      absl::StrCat(kOfac, "0x1111111111111111111111111111111111111111,\"X,listed\n");
+  EXPECT_THAT(manager_->Upload(Metadata("sdn", "sdn.csv"), Chunks(broken)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("sdn.csv line 5: unterminated quoted field")));
+  ExpectNothingStored();
+}
+
+TEST_F(DatasetManagerTest, TooManyInvalidLinesLeaveNothingBehind) {
+  std::string data = absl::StrCat(kOfac, "0x1234,SOMEONE,listed,\n");
+  EXPECT_THAT(manager_->Upload(Metadata("sdn", "sdn.csv"), Chunks(data)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("sdn.csv: 1 of 4 lines are invalid"),
+                             HasSubstr("line 5, field address"))));
+  ExpectNothingStored();
+}
+
+TEST_F(DatasetManagerTest, ZeroFractionMeansTheDefault) {
+  std::string data = "address,comment,date\n";
+  for (int i = 0; i < 99; ++i) {
+    absl::StrAppend(&data, "0xa153a6ef80fb5d60de18688bdc82684d48fc8de1,x", i, ",\n");
+  }
+  absl::StrAppend(&data, "0xbad,x,\n");
+  v1::UploadMetadata metadata = Metadata("dark");
+  metadata.set_max_invalid_fraction(0);
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse response,
+                       manager_->Upload(metadata, Chunks(data)));
+  EXPECT_EQ(response.dataset().invalid_line_count(), 1u);
+  metadata.set_name("dark-strict");
+  metadata.set_max_invalid_fraction(1e-9);
+  EXPECT_THAT(manager_->Upload(metadata, Chunks(data)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1 of 100 lines")));
+}
+
+TEST_F(DatasetManagerTest, OversizeUploadIsResourceExhaustedAndLeavesNothing) {
+  DatasetManagerOptions options;
+  options.max_upload_bytes = 100;
+  MakeManager(options);
+  EXPECT_THAT(manager_->Upload(Metadata("sdn"), Chunks(kOfac)),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("upload limit of 100")));
+  ExpectNothingStored();
+}
+
+TEST_F(DatasetManagerTest, InterruptedUploadLeavesNothing) {
+  int calls = 0;
+  ChunkSource chunks = Chunks(kOfac);
+  ChunkSource interrupted = [&](std::string* chunk) -> absl::StatusOr<bool> {
+    if (++calls > 5) return absl::CancelledError("client went away");
+    return chunks(chunk);
+  };
+  EXPECT_THAT(manager_->Upload(Metadata("sdn"), interrupted),
+              StatusIs(absl::StatusCode::kCancelled));
+  ExpectNothingStored();
+}
+
+TEST_F(DatasetManagerTest, IndexOutageFailsTheUploadAndLeavesNoRecords) {
+  index_->SetFailure(absl::UnavailableError("redis down"));
+  EXPECT_THAT(manager_->Upload(Metadata("sdn"), Chunks(kOfac)),
+              StatusIs(absl::StatusCode::kUnavailable));
+  index_->SetFailure(absl::OkStatus());
+  ExpectNothingStored();
+}
+
+TEST_F(DatasetManagerTest, RejectsBadMetadata) {
+  const std::string too_long(129, 'a');
+  for (const std::string& name : {std::string(), too_long, std::string("a b"), std::string("x/y"),
+                                  std::string("caf\xC3\xA9")}) {
+    EXPECT_THAT(manager_->Upload(Metadata(name), Chunks(kOfac)),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("invalid dataset name")))
+        << name;
+  }
+  EXPECT_THAT(manager_->Upload(Metadata(std::string(128, 'a')), Chunks(kOfac)), IsOk());
+  v1::UploadMetadata metadata = Metadata("ok");
+  metadata.set_max_invalid_fraction(1.5);
+  EXPECT_THAT(manager_->Upload(metadata, Chunks(kOfac)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_invalid_fraction")));
+  metadata.set_max_invalid_fraction(std::numeric_limits<double>::quiet_NaN());
+  EXPECT_THAT(manager_->Validate(metadata, Chunks(kOfac)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  metadata.set_max_invalid_fraction(0);
+  metadata.set_format(static_cast<v1::DatasetFormat>(42));
+  EXPECT_THAT(manager_->Upload(metadata, Chunks(kOfac)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown dataset format 42")));
+}
+
+TEST_F(DatasetManagerTest, ChecksumWarningsKeepTheLine) {
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse response,
+                       manager_->Upload(Metadata("scamdb", "scam.csv"), Chunks(kScamDb)));
+  EXPECT_EQ(response.dataset().record_count(), 5u);
+  EXPECT_EQ(response.dataset().invalid_line_count(), 0u);
+  ASSERT_EQ(response.issues_size(), 1);
+  const v1::ValidationIssue& issue = response.issues(0);
+  EXPECT_EQ(issue.severity(), v1::ValidationIssue::SEVERITY_WARNING);
+  EXPECT_EQ(issue.file(), "scam.csv");
+  EXPECT_EQ(issue.line(), 6u);
+  EXPECT_EQ(issue.field(), "address");
+  EXPECT_THAT(issue.reason(), HasSubstr("0x9fAfDd6748BA31C41a23C8303Be53320Ed41901C"));
+}
+
+TEST_F(DatasetManagerTest, StatsCountDuplicatesAndConflicts) {
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse response,
+                       manager_->Upload(Metadata("scamdb"), Chunks(kScamDb)));
+  EXPECT_EQ(response.dataset().address_count(), 3u);
+  ASSERT_OK_AND_ASSIGN(v1::GetDatasetStatsResponse stats,
+                       manager_->GetDatasetStats(response.dataset().id()));
+  EXPECT_EQ(stats.id(), response.dataset().id());
+  EXPECT_EQ(stats.record_count(), 5u);
+  EXPECT_EQ(stats.address_count(), 3u);
+  EXPECT_EQ(stats.duplicate_address_count(), 2u);
+  EXPECT_EQ(stats.conflicting_address_count(), 1u);
+  EXPECT_THAT(stats.label_counts(),
+              UnorderedElementsAre(Pair("Scam", 4u), Pair("Phish / Hack", 1u)));
+  EXPECT_THAT(stats.account_type_counts(), UnorderedElementsAre(Pair("", 5u)));
+}
+
+TEST_F(DatasetManagerTest, ReadRecordsStreamsBatchesInFileOrder) {
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse response,
+                       manager_->Upload(Metadata("scamdb"), Chunks(kScamDb)));
+  const std::string id = response.dataset().id();
+  std::vector<v1::ReadRecordsResponse> batches = ReadBatches(id, 2);
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[0].records_size(), 2);
+  EXPECT_EQ(batches[2].records_size(), 1);
+  std::vector<uint64_t> lines;
+  for (const auto& batch : batches) {
+    for (const auto& record : batch.records()) lines.push_back(record.line());
+  }
+  EXPECT_THAT(lines, ElementsAre(2, 3, 4, 5, 6));
+  EXPECT_EQ(batches[0].records(0).source(), "scamdb");
+  std::vector<v1::ReadRecordsResponse> one = ReadBatches(id, 0);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].records_size(), 5);
+}
+
+TEST_F(DatasetManagerTest, ReadRecordsChecksItsArguments) {
+  auto ignore = [](const v1::ReadRecordsResponse&) { return absl::OkStatus(); };
+  EXPECT_THAT(manager_->ReadRecords("ds-0000000000000000", 0, ignore),
+              StatusIs(absl::StatusCode::kNotFound, "dataset \"ds-0000000000000000\" not found"));
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse response,
+                       manager_->Upload(Metadata("sdn"), Chunks(kOfac)));
+  EXPECT_THAT(manager_->ReadRecords(response.dataset().id(), -1, ignore),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(manager_->ReadRecords(response.dataset().id(), 10001, ignore),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  int calls = 0;
+  EXPECT_THAT(manager_->ReadRecords(response.dataset().id(), 1,
+                                    [&](const v1::ReadRecordsResponse&) {
+                                      ++calls;
+                                      return absl::CancelledError("gone");
+                                    }),
+              StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(DatasetManagerTest, DamagedRecordsAreDataLoss) {
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse response,
+                       manager_->Upload(Metadata("sdn"), Chunks(kOfac)));
+  const std::string id = response.dataset().id();
+  std::ofstream(store_->DatasetDir(id) + "/records.pb", std::ios::app) << "junk";
+  auto ignore = [](const v1::ReadRecordsResponse&) { return absl::OkStatus(); };
+  EXPECT_THAT(manager_->ReadRecords(id, 0, ignore),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("integrity check")));
+  EXPECT_THAT(manager_->GetDatasetStats(id), StatusIs(absl::StatusCode::kDataLoss));
+  fs::remove_all(store_->DatasetDir(id));
+  EXPECT_THAT(manager_->ReadRecords(id, 0, ignore),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("records are missing")));
+}
+
+TEST_F(DatasetManagerTest, GetDatasetErrors) {
+  EXPECT_THAT(manager_->GetDataset("ds-x"),
+              StatusIs(absl::StatusCode::kNotFound, "dataset \"ds-x\" not found"));
+  EXPECT_THAT(manager_->GetDataset(""), StatusIs(absl::StatusCode::kInvalidArgument));
+  index_->SetFailure(absl::UnavailableError("redis down"));
+  EXPECT_THAT(manager_->GetDataset("ds-x"), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(DatasetManagerTest, ListsNewestFirstWithPagesAndNameFilter) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    const std::string name = i % 2 == 0 ? "even" : "odd";
+    std::string data =
+        absl::StrCat(kOfac, "0x1111111111111111111111111111111111111111,N", i, ",listed,\n");
+    ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse response,
+                         manager_->Upload(Metadata(name), Chunks(data)));
+    ids.push_back(response.dataset().id());
+    clock_.Advance(absl::Seconds(1));
+  }
+  v1::ListDatasetsRequest request;
+  request.set_page_size(2);
+  std::vector<std::string> listed;
+  for (int page = 0; page < 5; ++page) {
+    ASSERT_OK_AND_ASSIGN(v1::ListDatasetsResponse response, manager_->ListDatasets(request));
+    for (const auto& dataset : response.datasets()) listed.push_back(dataset.id());
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  EXPECT_THAT(listed, ElementsAre(ids[4], ids[3], ids[2], ids[1], ids[0]));
+
+  v1::ListDatasetsRequest odd;
+  odd.set_name("odd");
+  ASSERT_OK_AND_ASSIGN(v1::ListDatasetsResponse odd_response, manager_->ListDatasets(odd));
+  ASSERT_EQ(odd_response.datasets_size(), 2);
+  EXPECT_EQ(odd_response.datasets(0).id(), ids[3]);
+  EXPECT_EQ(odd_response.datasets(1).id(), ids[1]);
+  EXPECT_THAT(odd_response.next_page_token(), IsEmpty());
+
+  v1::ListDatasetsRequest bad;
+  bad.set_page_token("abc");
+  EXPECT_THAT(manager_->ListDatasets(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("invalid page token")));
+  bad.set_page_token("");
+  bad.set_page_size(-1);
+  EXPECT_THAT(manager_->ListDatasets(bad), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(DatasetManagerTest, ValidateStoresNothing) {
+  ASSERT_OK_AND_ASSIGN(v1::ValidateDatasetResponse ok,
+                       manager_->Validate(Metadata("scamdb"), Chunks(kScamDb)));
+  EXPECT_TRUE(ok.valid());
+  EXPECT_EQ(ok.dataset().record_count(), 5u);
+  EXPECT_EQ(ok.issues_size(), 1);
+  EXPECT_THAT(ok.rejection(), IsEmpty());
+  EXPECT_THAT(ok.format_detection(), HasSubstr("detected cryptoscamdb"));
+
+  ASSERT_OK_AND_ASSIGN(v1::ValidateDatasetResponse rejected,
+                       manager_->Validate(Metadata("scamdb", "s.csv"),
+                                          Chunks(absl::StrCat(kScamDb, "0x1,\"open\n"))));
+  EXPECT_FALSE(rejected.valid());
+  EXPECT_THAT(rejected.rejection(), HasSubstr("s.csv line 7: unterminated quoted field"));
+  ExpectNothingStored();
+}
+
+TEST_F(DatasetManagerTest, FeatureFilesAreRejectedAsNotSupportedYet) {
+  const std::string features =
+      "Address,FLAG,Avg min between sent tnx,Avg min between received tnx,Sent tnx\n"
+      "0x87d884aaa6ff9e9b6014631b0abae80b53953fb8,1,5151.676667,15159.07778,5\n";
+  EXPECT_THAT(
+      manager_->Upload(Metadata("features", "address_data_e.csv"), Chunks(features)),
+      StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("address_data_e.csv line 1"),
+                                                         HasSubstr("behavioural feature format"))));
+  ASSERT_OK_AND_ASSIGN(v1::ValidateDatasetResponse dry,
+                       manager_->Validate(Metadata("features"), Chunks(features)));
+  EXPECT_FALSE(dry.valid());
+  EXPECT_THAT(dry.rejection(), HasSubstr("does not support yet"));
+  ExpectNothingStored();
+}
+
+TEST_F(DatasetManagerTest, KeepsAtMostAThousandIssuesWithCompleteCounts) {
+  std::string data = "address,comment,date\n";
+  for (int i = 0; i < 1500; ++i) absl::StrAppend(&data, "0xbad,x,\n");
+  for (int i = 0; i < 10; ++i) {
+    absl::StrAppend(&data, "0xa153a6ef80fb5d60de18688bdc82684d48fc8de1,x,\n");
+  }
+  v1::UploadMetadata metadata = Metadata("big");
+  metadata.set_max_invalid_fraction(1);
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse response,
+                       manager_->Upload(metadata, Chunks(data, 4096)));
+  EXPECT_EQ(response.issues_size(), 1000);
+  EXPECT_EQ(response.issues(999).line(), 1001u);
+  EXPECT_EQ(response.dataset().invalid_line_count(), 1500u);
+  EXPECT_EQ(response.dataset().line_count(), 1510u);
+  EXPECT_EQ(response.dataset().record_count(), 10u);
+}
+
+TEST(DatasetManagerCreateTest, RejectsMissingDependencies) {
+  common::FakeClock clock;
+  EXPECT_THAT(DatasetManager::Create(DatasetManagerOptions(), nullptr, nullptr, &clock),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace ethscan::dataset

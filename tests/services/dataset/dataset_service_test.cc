@@ -1,0 +1,237 @@
+#include "services/dataset/dataset_service.h"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/grpc/channel.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/services/dataset/dataset_service_harness.h"
+
+namespace ethscan::dataset {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+constexpr char kUniswap[] =
+    "address,name,symbol,decimals,chainId\n"
+    "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2,Wrapped Ether,WETH,18,1\n"
+    "0x6B175474E89094C44Da98b954EedeAC495271d0F,Dai Stablecoin,DAI,18,1\n"
+    "0xE41d2489571d322189246DaFA5ebDe1F4699F498,0x Protocol Token,ZRX,18,1\n";
+
+v1::UploadMetadata Metadata(const std::string& name) {
+  v1::UploadMetadata metadata;
+  metadata.set_name(name);
+  metadata.set_filename("tokens.csv");
+  return metadata;
+}
+
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename());
+  return names;
+}
+
+class DatasetServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<DatasetServiceHarness>> harness = DatasetServiceHarness::Start();
+    ASSERT_TRUE(harness.ok()) << harness.status();
+    harness_ = *std::move(harness);
+  }
+
+  std::string Upload(const std::string& name) {
+    v1::UploadDatasetResponse response;
+    grpc::Status status = UploadBytes(harness_->stub(), Metadata(name), kUniswap, 10, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.dataset().id();
+  }
+
+  std::unique_ptr<DatasetServiceHarness> harness_;
+};
+
+TEST_F(DatasetServiceTest, UploadThenGetListStatsAndReadRecords) {
+  v1::UploadDatasetResponse uploaded;
+  grpc::Status status = UploadBytes(harness_->stub(), Metadata("tokens"), kUniswap, 7, &uploaded);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const std::string id = uploaded.dataset().id();
+  EXPECT_EQ(uploaded.dataset().record_count(), 3u);
+  EXPECT_THAT(uploaded.format_detection(), HasSubstr("detected uniswap_tokens"));
+
+  grpc::ClientContext get_context;
+  common::SetDeadline(&get_context, absl::Seconds(5));
+  v1::GetDatasetRequest get;
+  get.set_id(id);
+  v1::GetDatasetResponse got;
+  ASSERT_TRUE(harness_->stub().GetDataset(&get_context, get, &got).ok());
+  EXPECT_EQ(got.dataset().name(), "tokens");
+
+  grpc::ClientContext list_context;
+  common::SetDeadline(&list_context, absl::Seconds(5));
+  v1::ListDatasetsResponse listed;
+  ASSERT_TRUE(harness_->stub().ListDatasets(&list_context, {}, &listed).ok());
+  ASSERT_EQ(listed.datasets_size(), 1);
+  EXPECT_EQ(listed.datasets(0).id(), id);
+
+  grpc::ClientContext stats_context;
+  common::SetDeadline(&stats_context, absl::Seconds(5));
+  v1::GetDatasetStatsRequest stats_request;
+  stats_request.set_id(id);
+  v1::GetDatasetStatsResponse stats;
+  ASSERT_TRUE(harness_->stub().GetDatasetStats(&stats_context, stats_request, &stats).ok());
+  EXPECT_EQ(stats.record_count(), 3u);
+  EXPECT_EQ(stats.account_type_counts().at("Smart Contract"), 3u);
+
+  grpc::ClientContext read_context;
+  common::SetDeadline(&read_context, absl::Seconds(5));
+  v1::ReadRecordsRequest read;
+  read.set_id(id);
+  read.set_batch_size(2);
+  auto reader = harness_->stub().ReadRecords(&read_context, read);
+  std::vector<std::string> names;
+  int batches = 0;
+  v1::ReadRecordsResponse batch;
+  while (reader->Read(&batch)) {
+    ++batches;
+    for (const auto& record : batch.records()) names.push_back(record.name());
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(batches, 2);
+  EXPECT_THAT(names, ::testing::ElementsAre("Wrapped Ether (WETH)", "Dai Stablecoin (DAI)",
+                                            "0x Protocol Token (ZRX)"));
+}
+
+TEST_F(DatasetServiceTest, ReuploadReturnsTheExistingDataset) {
+  const std::string id = Upload("tokens");
+  v1::UploadDatasetResponse again;
+  ASSERT_TRUE(UploadBytes(harness_->stub(), Metadata("tokens"), kUniswap, 1000, &again).ok());
+  EXPECT_TRUE(again.already_existed());
+  EXPECT_EQ(again.dataset().id(), id);
+}
+
+TEST_F(DatasetServiceTest, StreamMustStartWithMetadata) {
+  grpc::ClientContext context;
+  common::SetDeadline(&context, absl::Seconds(5));
+  v1::UploadDatasetResponse response;
+  auto writer = harness_->stub().UploadDataset(&context, &response);
+  v1::UploadDatasetRequest chunk;
+  chunk.set_chunk(kUniswap);
+  writer->Write(chunk);
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("first upload message must carry the metadata"));
+}
+
+TEST_F(DatasetServiceTest, EmptyStreamAndRepeatedMetadataAreInvalid) {
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    v1::UploadDatasetResponse response;
+    auto writer = harness_->stub().UploadDataset(&context, &response);
+    writer->WritesDone();
+    grpc::Status status = writer->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("empty upload stream"));
+  }
+  grpc::ClientContext context;
+  common::SetDeadline(&context, absl::Seconds(5));
+  v1::UploadDatasetResponse response;
+  auto writer = harness_->stub().UploadDataset(&context, &response);
+  v1::UploadDatasetRequest metadata;
+  *metadata.mutable_metadata() = Metadata("tokens");
+  writer->Write(metadata);
+  writer->Write(metadata);
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("only the first upload message"));
+  EXPECT_THAT(Entries(harness_->data_dir() + "/tmp"), IsEmpty());
+}
+
+TEST_F(DatasetServiceTest, RejectionsCarryFileLineAndReason) {
+  v1::UploadDatasetResponse response;
+  grpc::Status bad_name =
+      UploadBytes(harness_->stub(), Metadata("bad name"), kUniswap, 10, &response);
+  EXPECT_EQ(bad_name.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(bad_name.error_message(), HasSubstr("invalid dataset name \"bad name\""));
+
+  std::string broken = absl::StrCat(kUniswap, "0xabc,\"Broken\"x,B,18,1\n");
+  grpc::Status rejected = UploadBytes(harness_->stub(), Metadata("tokens"), broken, 10, &response);
+  EXPECT_EQ(rejected.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(rejected.error_message(), HasSubstr("tokens.csv line 5: malformed quoting"));
+  EXPECT_THAT(Entries(harness_->data_dir() + "/tmp"), IsEmpty());
+  EXPECT_THAT(Entries(harness_->data_dir() + "/datasets"), IsEmpty());
+}
+
+TEST_F(DatasetServiceTest, ValidateReportsWithoutStoring) {
+  v1::ValidateDatasetResponse response;
+  grpc::Status status =
+      ValidateBytes(harness_->stub(), Metadata("tokens"), kUniswap, 10, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(response.valid());
+  EXPECT_EQ(response.dataset().record_count(), 3u);
+  EXPECT_EQ(harness_->index().size(), 0u);
+  EXPECT_THAT(Entries(harness_->data_dir() + "/datasets"), IsEmpty());
+}
+
+TEST_F(DatasetServiceTest, UnknownDatasetIsNotFound) {
+  grpc::ClientContext context;
+  common::SetDeadline(&context, absl::Seconds(5));
+  v1::GetDatasetRequest request;
+  request.set_id("ds-0123456789abcdef");
+  v1::GetDatasetResponse response;
+  grpc::Status status = harness_->stub().GetDataset(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_message(), "dataset \"ds-0123456789abcdef\" not found");
+
+  grpc::ClientContext read_context;
+  common::SetDeadline(&read_context, absl::Seconds(5));
+  v1::ReadRecordsRequest read;
+  read.set_id("ds-0123456789abcdef");
+  auto reader = harness_->stub().ReadRecords(&read_context, read);
+  v1::ReadRecordsResponse batch;
+  EXPECT_FALSE(reader->Read(&batch));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(DatasetServiceTest, SplitAndExportAreNotImplementedYet) {
+  grpc::ClientContext split_context;
+  common::SetDeadline(&split_context, absl::Seconds(5));
+  v1::SplitDatasetResponse split;
+  EXPECT_EQ(harness_->stub().SplitDataset(&split_context, {}, &split).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  grpc::ClientContext export_context;
+  common::SetDeadline(&export_context, absl::Seconds(5));
+  auto reader = harness_->stub().ExportDataset(&export_context, {});
+  v1::ExportDatasetResponse chunk;
+  EXPECT_FALSE(reader->Read(&chunk));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST_F(DatasetServiceTest, CancelledUploadLeavesNothing) {
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    v1::UploadDatasetResponse response;
+    auto writer = harness_->stub().UploadDataset(&context, &response);
+    v1::UploadDatasetRequest request;
+    *request.mutable_metadata() = Metadata("tokens");
+    ASSERT_TRUE(writer->Write(request));
+    request.set_chunk(std::string(kUniswap).substr(0, 60));
+    ASSERT_TRUE(writer->Write(request));
+    context.TryCancel();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // Shutdown waits for the handler, which removes its temporary files before returning.
+  harness_->Shutdown();
+  EXPECT_THAT(Entries(harness_->data_dir() + "/tmp"), IsEmpty());
+  EXPECT_THAT(Entries(harness_->data_dir() + "/datasets"), IsEmpty());
+  EXPECT_EQ(harness_->index().size(), 0u);
+}
+
+}  // namespace
+}  // namespace ethscan::dataset

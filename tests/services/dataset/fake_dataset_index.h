@@ -1,0 +1,42 @@
+// An in-memory DatasetIndex for unit tests, with switchable failures to act like a Redis that
+// is down.
+//
+// Thread-safety: thread-safe.
+#ifndef ETHSCAN_TESTS_SERVICES_DATASET_FAKE_DATASET_INDEX_H_
+#define ETHSCAN_TESTS_SERVICES_DATASET_FAKE_DATASET_INDEX_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "services/dataset/dataset_index.h"
+
+namespace ethscan::dataset {
+
+class FakeDatasetIndex final : public DatasetIndex {
+ public:
+  absl::Status Put(const v1::Dataset& dataset) override;
+  absl::StatusOr<std::optional<v1::Dataset>> Get(absl::string_view id) override;
+  absl::StatusOr<ListPage> List(const ListQuery& query) override;
+
+  // Makes every later call fail with `status` (OK restores normal operation).
+  void SetFailure(absl::Status status);
+  // Number of datasets stored.
+  size_t size() const;
+  // Number of successful Put calls.
+  int put_calls() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::map<std::string, v1::Dataset> datasets_ ABSL_GUARDED_BY(mu_);
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  int put_calls_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace ethscan::dataset
+
+#endif  // ETHSCAN_TESTS_SERVICES_DATASET_FAKE_DATASET_INDEX_H_

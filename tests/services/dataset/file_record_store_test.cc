@@ -1,0 +1,166 @@
+#include "services/dataset/file_record_store.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_paths.h"
+
+namespace ethscan::dataset {
+namespace {
+
+namespace fs = std::filesystem;
+using ::ethscan::testing::IsOk;
+using ::ethscan::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+common::v1::AddressRecord Record(int line, const std::string& label) {
+  common::v1::AddressRecord record;
+  record.set_address("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2");
+  record.set_label(label);
+  record.set_line(line);
+  return record;
+}
+
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename());
+  return names;
+}
+
+class FileRecordStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ethscan::testing::MakeTempDir("file-record-store");
+    absl::StatusOr<std::unique_ptr<FileRecordStore>> store =
+        FileRecordStore::Create(FileRecordStoreOptions{dir_});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Writes `count` records and commits them as `id`.
+  absl::StatusOr<bool> WriteDataset(const std::string& id, int count) {
+    absl::StatusOr<std::unique_ptr<RecordWriter>> writer = store_->NewWriter();
+    if (!writer.ok()) return writer.status();
+    for (int i = 0; i < count; ++i) {
+      absl::Status status = (*writer)->Write(Record(i + 2, i % 2 ? "Scam" : "Legit"));
+      if (!status.ok()) return status;
+    }
+    return (*writer)->Commit(id);
+  }
+
+  std::vector<common::v1::AddressRecord> ReadAll(const std::string& id) {
+    std::vector<common::v1::AddressRecord> records;
+    absl::StatusOr<std::unique_ptr<RecordReader>> reader = store_->Open(id);
+    EXPECT_TRUE(reader.ok()) << reader.status();
+    if (!reader.ok()) return records;
+    common::v1::AddressRecord record;
+    while (true) {
+      absl::StatusOr<bool> more = (*reader)->Next(&record);
+      EXPECT_TRUE(more.ok()) << more.status();
+      if (!more.ok() || !*more) break;
+      records.push_back(record);
+    }
+    return records;
+  }
+
+  std::string dir_;
+  std::unique_ptr<FileRecordStore> store_;
+};
+
+TEST_F(FileRecordStoreTest, CommittedRecordsReadBackInOrder) {
+  ASSERT_OK_AND_ASSIGN(bool existed, WriteDataset("ds-1", 2500));
+  EXPECT_FALSE(existed);
+  EXPECT_TRUE(fs::exists(store_->DatasetDir("ds-1") + "/records.pb"));
+  EXPECT_TRUE(fs::exists(store_->DatasetDir("ds-1") + "/manifest.json"));
+  EXPECT_THAT(Entries(store_->tmp_dir()), IsEmpty());
+  std::vector<common::v1::AddressRecord> records = ReadAll("ds-1");
+  ASSERT_EQ(records.size(), 2500u);
+  for (size_t i = 0; i < records.size(); ++i) EXPECT_EQ(records[i].line(), i + 2);
+}
+
+TEST_F(FileRecordStoreTest, AbortAndDestructionLeaveNothing) {
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<RecordWriter> writer, store_->NewWriter());
+    ASSERT_THAT(writer->Write(Record(2, "Scam")), IsOk());
+    EXPECT_THAT(Entries(store_->tmp_dir()).size(), 1u);
+    writer->Abort();
+    writer->Abort();
+  }
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<RecordWriter> writer, store_->NewWriter());
+    ASSERT_THAT(writer->Write(Record(2, "Scam")), IsOk());
+  }
+  EXPECT_THAT(Entries(store_->tmp_dir()), IsEmpty());
+  EXPECT_THAT(Entries(dir_ + "/datasets"), IsEmpty());
+}
+
+TEST_F(FileRecordStoreTest, SecondCommitOfAnIdKeepsTheFirst) {
+  ASSERT_OK_AND_ASSIGN(bool first, WriteDataset("ds-2", 3));
+  ASSERT_OK_AND_ASSIGN(bool second, WriteDataset("ds-2", 5));
+  EXPECT_FALSE(first);
+  EXPECT_TRUE(second);
+  EXPECT_EQ(ReadAll("ds-2").size(), 3u);
+  EXPECT_THAT(Entries(store_->tmp_dir()), IsEmpty());
+}
+
+TEST_F(FileRecordStoreTest, TamperedRecordsAreDataLoss) {
+  ASSERT_THAT(WriteDataset("ds-3", 10), IsOk());
+  {
+    std::fstream file(store_->DatasetDir("ds-3") + "/records.pb",
+                      std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(5);
+    file.put('\x7f');
+  }
+  EXPECT_THAT(store_->Open("ds-3"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("fail their integrity check")));
+}
+
+TEST_F(FileRecordStoreTest, CorruptManifestIsDataLoss) {
+  ASSERT_THAT(WriteDataset("ds-4", 1), IsOk());
+  std::ofstream(store_->DatasetDir("ds-4") + "/manifest.json") << "{not json";
+  EXPECT_THAT(store_->Open("ds-4"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("manifest of dataset")));
+}
+
+TEST_F(FileRecordStoreTest, UnknownIdIsNotFoundAndPathsAreRejected) {
+  EXPECT_THAT(store_->Open("ds-missing"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->Open("../etc"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(store_->Remove(".."), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(FileRecordStoreTest, RemoveDeletesTheDataset) {
+  ASSERT_THAT(WriteDataset("ds-5", 2), IsOk());
+  ASSERT_THAT(store_->Remove("ds-5"), IsOk());
+  EXPECT_THAT(store_->Open("ds-5"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->Remove("ds-5"), IsOk());
+}
+
+TEST_F(FileRecordStoreTest, CreateRemovesOnlyStaleUploads) {
+  const std::string stale = store_->tmp_dir() + "/upload-stale";
+  const std::string fresh = store_->tmp_dir() + "/upload-fresh";
+  fs::create_directory(stale);
+  fs::create_directory(fresh);
+  std::ofstream(stale + "/records.pb") << "x";
+  const auto old = fs::file_time_type::clock::now() - std::chrono::hours(2);
+  fs::last_write_time(stale + "/records.pb", old);
+  fs::last_write_time(stale, old);
+  ASSERT_TRUE(FileRecordStore::Create(FileRecordStoreOptions{dir_}).ok());
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(fresh));
+}
+
+TEST(FileRecordStoreCreateTest, RejectsAnEmptyDirectory) {
+  EXPECT_THAT(FileRecordStore::Create(FileRecordStoreOptions{""}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace ethscan::dataset

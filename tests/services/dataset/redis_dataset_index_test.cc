@@ -1,0 +1,145 @@
+// Runs against a real redis-server started on a free loopback port (label `redis`).
+#include "services/dataset/redis_dataset_index.h"
+
+#include <google/protobuf/util/message_differencer.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/dataset/dataset_manager.h"
+#include "services/dataset/file_record_store.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_paths.h"
+
+namespace ethscan::dataset {
+namespace {
+
+using ::ethscan::testing::IsOk;
+using ::testing::ElementsAre;
+
+v1::Dataset MakeDataset(const std::string& id, const std::string& name, int64_t millis) {
+  v1::Dataset dataset;
+  dataset.set_id(id);
+  dataset.set_name(name);
+  dataset.set_record_count(7);
+  (*dataset.mutable_label_counts())["Scam"] = 7;
+  dataset.mutable_create_time()->set_seconds(millis / 1000);
+  dataset.mutable_create_time()->set_nanos(static_cast<int32_t>(millis % 1000) * 1000000);
+  return dataset;
+}
+
+std::vector<std::string> Ids(const ListPage& page) {
+  std::vector<std::string> ids;
+  for (const v1::Dataset& d : page.datasets) ids.push_back(d.id());
+  return ids;
+}
+
+class RedisDatasetIndexTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<ethscan::testing::RedisServer>> server =
+        ethscan::testing::RedisServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    redis::Options options;
+    options.url = server_->url();
+    absl::StatusOr<std::unique_ptr<redis::HiredisClient>> client =
+        redis::HiredisClient::Create(options);
+    ASSERT_TRUE(client.ok()) << client.status();
+    client_ = std::shared_ptr<redis::Client>(*std::move(client));
+    index_ = std::make_unique<RedisDatasetIndex>(client_);
+  }
+
+  std::unique_ptr<ethscan::testing::RedisServer> server_;
+  std::shared_ptr<redis::Client> client_;
+  std::unique_ptr<RedisDatasetIndex> index_;
+};
+
+TEST_F(RedisDatasetIndexTest, PutWritesTheDocumentedKeys) {
+  v1::Dataset dataset = MakeDataset("ds-a", "alpha", 1700000000123);
+  ASSERT_THAT(index_->Put(dataset), IsOk());
+  ASSERT_OK_AND_ASSIGN(redis::Reply proto,
+                       client_->Command({"HGET", "ethscan:dataset:ds-a", "proto"}));
+  v1::Dataset parsed;
+  ASSERT_TRUE(parsed.ParseFromString(proto.str));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(parsed, dataset));
+  ASSERT_OK_AND_ASSIGN(redis::Reply score,
+                       client_->Command({"ZSCORE", "ethscan:datasets", "ds-a"}));
+  EXPECT_EQ(score.str, "1700000000123");
+  ASSERT_OK_AND_ASSIGN(redis::Reply by_name,
+                       client_->Command({"ZSCORE", "ethscan:dataset:by-name:alpha", "ds-a"}));
+  EXPECT_EQ(by_name.str, "1700000000123");
+}
+
+TEST_F(RedisDatasetIndexTest, GetReturnsStoredOrNothing) {
+  ASSERT_THAT(index_->Put(MakeDataset("ds-a", "alpha", 1000)), IsOk());
+  ASSERT_OK_AND_ASSIGN(std::optional<v1::Dataset> found, index_->Get("ds-a"));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->name(), "alpha");
+  ASSERT_OK_AND_ASSIGN(std::optional<v1::Dataset> missing, index_->Get("ds-b"));
+  EXPECT_FALSE(missing.has_value());
+  ASSERT_THAT(client_->Command({"HSET", "ethscan:dataset:ds-bad", "proto", "\xff\xff"}), IsOk());
+  EXPECT_EQ(index_->Get("ds-bad").status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(RedisDatasetIndexTest, ListsNewestFirstInPagesAndByName) {
+  ASSERT_THAT(index_->Put(MakeDataset("ds-1", "alpha", 1000)), IsOk());
+  ASSERT_THAT(index_->Put(MakeDataset("ds-2", "beta", 2000)), IsOk());
+  ASSERT_THAT(index_->Put(MakeDataset("ds-3", "alpha", 3000)), IsOk());
+  ASSERT_OK_AND_ASSIGN(ListPage first, index_->List(ListQuery{"", 0, 2}));
+  EXPECT_THAT(Ids(first), ElementsAre("ds-3", "ds-2"));
+  EXPECT_TRUE(first.has_more);
+  ASSERT_OK_AND_ASSIGN(ListPage second, index_->List(ListQuery{"", 2, 2}));
+  EXPECT_THAT(Ids(second), ElementsAre("ds-1"));
+  EXPECT_FALSE(second.has_more);
+  ASSERT_OK_AND_ASSIGN(ListPage alpha, index_->List(ListQuery{"alpha", 0, 10}));
+  EXPECT_THAT(Ids(alpha), ElementsAre("ds-3", "ds-1"));
+  ASSERT_OK_AND_ASSIGN(ListPage none, index_->List(ListQuery{"gamma", 0, 10}));
+  EXPECT_TRUE(none.datasets.empty());
+}
+
+TEST_F(RedisDatasetIndexTest, ListSkipsIdsWithoutMetadata) {
+  ASSERT_THAT(index_->Put(MakeDataset("ds-1", "alpha", 1000)), IsOk());
+  ASSERT_THAT(client_->Command({"ZADD", "ethscan:datasets", "5000", "ds-ghost"}), IsOk());
+  ASSERT_OK_AND_ASSIGN(ListPage page, index_->List(ListQuery{"", 0, 10}));
+  EXPECT_THAT(Ids(page), ElementsAre("ds-1"));
+}
+
+TEST_F(RedisDatasetIndexTest, ManagerUploadsThroughRedis) {
+  const std::string dir = ethscan::testing::MakeTempDir("dataset-redis");
+  absl::StatusOr<std::unique_ptr<FileRecordStore>> store =
+      FileRecordStore::Create(FileRecordStoreOptions{dir});
+  ASSERT_TRUE(store.ok()) << store.status();
+  common::FakeClock clock;
+  absl::StatusOr<std::unique_ptr<DatasetManager>> manager =
+      DatasetManager::Create(DatasetManagerOptions(), std::make_unique<RedisDatasetIndex>(client_),
+                             *std::move(store), &clock);
+  ASSERT_TRUE(manager.ok()) << manager.status();
+  const std::string data =
+      "address,comment,date\n0xa153a6ef80fb5d60de18688bdc82684d48fc8de1,fake token,2018-10-28\n";
+  auto chunks = [&data, done = false](std::string* chunk) mutable -> absl::StatusOr<bool> {
+    if (done) return false;
+    *chunk = data;
+    done = true;
+    return true;
+  };
+  v1::UploadMetadata metadata;
+  metadata.set_name("darklist");
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse response, (*manager)->Upload(metadata, chunks));
+  ASSERT_OK_AND_ASSIGN(v1::Dataset stored, (*manager)->GetDataset(response.dataset().id()));
+  EXPECT_EQ(stored.record_count(), 1u);
+  v1::ListDatasetsRequest request;
+  request.set_name("darklist");
+  ASSERT_OK_AND_ASSIGN(v1::ListDatasetsResponse listed, (*manager)->ListDatasets(request));
+  ASSERT_EQ(listed.datasets_size(), 1);
+  EXPECT_EQ(listed.datasets(0).id(), response.dataset().id());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ethscan::dataset
