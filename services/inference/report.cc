@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 namespace ethscan::inference {
 namespace {
@@ -184,8 +185,14 @@ inference::v1::PredictResponse BuildPrediction(const eth::Address& address,
     common::v1::Evidence* e = out.add_evidence();
     e->set_source(claim.source());
     const common::v1::AddressRecord& r = claim.record();
-    for (const auto& [field, source] : entry->field_sources()) {
-      if (source == claim.source()) e->add_fields(field);
+    for (const auto& [field, sources] : entry->field_sources()) {
+      // A field can have several sources ("tags" lists each contributor, comma separated).
+      for (absl::string_view source : absl::StrSplit(sources, ", ")) {
+        if (source == claim.source()) {
+          e->add_fields(field);
+          break;
+        }
+      }
     }
     std::sort(e->mutable_fields()->begin(), e->mutable_fields()->end());
     e->set_claim(Claim(r));

@@ -74,6 +74,14 @@ TEST(BuildPredictionTest, SanctionedIsCriticalAndMarksOverruledEvidence) {
   EXPECT_THAT(p.conflicts(), SizeIs(1));
 }
 
+TEST(BuildPredictionTest, EvidenceNamesEveryFieldASourceContributed) {
+  training::v1::KnowledgeEntry e = testing::SanctionedEntry();
+  (*e.mutable_field_sources())["tags"] = "ofac_sdn, etherscan_labels";
+  inference::v1::PredictResponse p = BuildPrediction(Parse(e.merged().address()), &e, "m");
+  EXPECT_THAT(p.evidence(0).fields(), ElementsAre("label", "name", "tags"));
+  EXPECT_THAT(p.evidence(1).fields(), ElementsAre("tags"));
+}
+
 TEST(BuildPredictionTest, UnknownAddressSaysSoPlainly) {
   inference::v1::PredictResponse p =
       BuildPrediction(Parse("0x0000000000000000000000000000000000000001"), nullptr, "m");
