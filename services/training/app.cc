@@ -1,0 +1,139 @@
+#include "services/training/app.h"
+
+#include <algorithm>
+#include <memory>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/config/config.h"
+#include "common/grpc/channel.h"
+#include "common/log/log.h"
+#include "common/status/status_macros.h"
+#include "common/time/clock.h"
+#include "services/training/dataset_client.h"
+#include "services/training/job_manager.h"
+#include "services/training/model_registry.h"
+#include "services/training/redis_job_queue.h"
+#include "services/training/redis_job_store.h"
+#include "services/training/redis_model_store.h"
+#include "services/training/training_service.h"
+#include "services/training/worker.h"
+
+namespace ethscan::training {
+namespace {
+
+// How long a worker's queue read blocks; its connection's timeout must exceed it.
+constexpr absl::Duration kQueueBlock = absl::Seconds(2);
+
+absl::StatusOr<std::unique_ptr<redis::Client>> Connect(const redis::Options& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<redis::HiredisClient> client,
+                   redis::HiredisClient::Create(options));
+  return std::unique_ptr<redis::Client>(std::move(client));
+}
+
+// What both roles share: Redis, the stores, the registry and the dataset client.
+struct Common {
+  std::unique_ptr<redis::Client> redis;
+  std::unique_ptr<redis::Client> blocking;
+  std::unique_ptr<RedisJobStore> jobs;
+  std::unique_ptr<RedisJobQueue> queue;
+  std::unique_ptr<RedisModelStore> models;
+  std::unique_ptr<ModelRegistry> registry;
+  std::unique_ptr<DatasetClient> datasets;
+};
+
+absl::StatusOr<std::unique_ptr<Common>> Build(const TrainingConfig& config) {
+  auto c = std::make_unique<Common>();
+  ASSIGN_OR_RETURN(c->redis, Connect(config.redis));
+  // Blocking reads (XREAD, XREADGROUP) run on connections of their own whose timeout exceeds
+  // the block time.
+  redis::Options blocking = config.redis;
+  blocking.command_timeout = std::max(blocking.command_timeout, kQueueBlock + absl::Seconds(5));
+  redis::Client* queue_reads = c->redis.get();  // The server only enqueues.
+  if (config.role == TrainingConfig::Role::kWorker) {
+    ASSIGN_OR_RETURN(c->blocking, Connect(blocking));
+    queue_reads = c->blocking.get();
+  }
+  c->jobs =
+      std::make_unique<RedisJobStore>(c->redis.get(), [blocking] { return Connect(blocking); });
+  c->queue = std::make_unique<RedisJobQueue>(c->redis.get(), queue_reads);
+  RETURN_IF_ERROR(c->queue->EnsureGroup());
+  c->models = std::make_unique<RedisModelStore>(c->redis.get());
+  ModelRegistry::Options registry;
+  registry.models_dir = config.models_dir;
+  ASSIGN_OR_RETURN(c->registry, ModelRegistry::Create(registry, c->models.get()));
+  c->datasets = std::make_unique<DatasetClient>(
+      dataset::v1::DatasetService::NewStub(common::CreateChannel(config.dataset_addr)));
+  log::Info("redis at ", config.redis.url, "; models in ", config.models_dir,
+            "; dataset service at ", config.dataset_addr);
+  return c;
+}
+
+absl::Status RunServerRole(const TrainingConfig& config) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Common> c, Build(config));
+  JobManager::Options options;
+  options.openai_configured = config.openai_configured;
+  JobManager manager(options, c->jobs.get(), c->queue.get(), c->registry.get(), c->datasets.get(),
+                     &common::SystemClock::Get());
+  TrainingServiceImpl training(&manager);
+  ModelRegistryServiceImpl registry(c->registry.get());
+  return common::RunServer(config.server, {&training, &registry});
+}
+
+absl::Status RunWorkerRole(const TrainingConfig& config) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Common> c, Build(config));
+  Worker::Options options;
+  options.claim_idle = config.claim_idle;
+  options.block = kQueueBlock;
+  Worker worker(options, c->jobs.get(), c->queue.get(), c->registry.get(), c->datasets.get(),
+                &common::SystemClock::Get());
+  std::thread loop([&worker] { worker.Run(); });
+  auto stop = [&worker, &loop] {
+    worker.Stop();
+    if (loop.joinable()) loop.join();
+  };
+  absl::Status status = common::RunServer(config.server, {}, stop);
+  stop();
+  return status;
+}
+
+}  // namespace
+
+absl::StatusOr<TrainingConfig> ConfigFromFlags(const TrainingFlags& flags) {
+  TrainingConfig config;
+  if (flags.role == "server") {
+    config.role = TrainingConfig::Role::kServer;
+  } else if (flags.role == "worker") {
+    config.role = TrainingConfig::Role::kWorker;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--role \"", flags.role, "\" must be server or worker"));
+  }
+  const bool worker = config.role == TrainingConfig::Role::kWorker;
+  ASSIGN_OR_RETURN(
+      config.server,
+      common::ServerOptionsFromFlags(
+          flags.listen, worker ? "ETHSCAN_TRAINING_WORKER_LISTEN" : "ETHSCAN_TRAINING_LISTEN",
+          worker ? config::kTrainingWorkerPort : config::kTrainingPort, flags.shutdown_deadline));
+  config.models_dir =
+      config::FlagOrEnv(flags.models_dir, "ETHSCAN_MODELS_DIR", ".ethscan/data/models");
+  config.dataset_addr = config::FlagOrEnv(flags.dataset_addr, "ETHSCAN_DATASET_ADDR",
+                                          absl::StrCat("localhost:", config::kDatasetPort));
+  RETURN_IF_ERROR(config::ValidateHostPort(config.dataset_addr, "--dataset_addr"));
+  config.redis = redis::Options::FromEnv();
+  RETURN_IF_ERROR(redis::ParseUrl(config.redis.url).status());
+  ASSIGN_OR_RETURN(config.claim_idle, config::ParseDurationFlag(flags.claim_idle, "--claim_idle"));
+  if (config.claim_idle <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--claim_idle must be positive");
+  }
+  config.openai_configured =
+      !config::GetEnv("OPENAI_BASE_URL").empty() && !config::GetEnv("OPENAI_API_KEY").empty();
+  return config;
+}
+
+absl::Status RunTraining(const TrainingConfig& config) {
+  return config.role == TrainingConfig::Role::kWorker ? RunWorkerRole(config)
+                                                      : RunServerRole(config);
+}
+
+}  // namespace ethscan::training

@@ -1,0 +1,53 @@
+#include "services/training/dataset_client.h"
+
+#include <grpcpp/client_context.h>
+
+#include "common/grpc/channel.h"
+#include "common/status/grpc_status.h"
+
+namespace ethscan::training {
+
+absl::StatusOr<dataset::v1::Dataset> DatasetClient::GetDataset(absl::string_view id) {
+  grpc::ClientContext context;
+  common::SetDeadline(&context, options_.metadata_deadline);
+  dataset::v1::GetDatasetRequest request;
+  request.set_id(std::string{id});
+  dataset::v1::GetDatasetResponse response;
+  grpc::Status status = stub_->GetDataset(&context, request, &response);
+  if (!status.ok()) return common::FromGrpcStatus(status, "dataset service");
+  return response.dataset();
+}
+
+absl::Duration DatasetClient::ReadDeadline(uint64_t record_count) const {
+  return options_.read_deadline_base +
+         options_.read_deadline_per_record * static_cast<int64_t>(record_count);
+}
+
+absl::Status DatasetClient::ReadRecords(
+    const dataset::v1::Dataset& dataset,
+    const std::function<absl::Status(const dataset::v1::ReadRecordsResponse&)>& on_batch) {
+  grpc::ClientContext context;
+  common::SetDeadline(&context, ReadDeadline(dataset.record_count()));
+  dataset::v1::ReadRecordsRequest request;
+  request.set_id(dataset.id());
+  request.set_batch_size(options_.batch_size);
+  std::unique_ptr<grpc::ClientReaderInterface<dataset::v1::ReadRecordsResponse>> reader =
+      stub_->ReadRecords(&context, request);
+  dataset::v1::ReadRecordsResponse batch;
+  absl::Status stopped;
+  while (reader->Read(&batch)) {
+    stopped = on_batch(batch);
+    if (!stopped.ok()) {
+      context.TryCancel();
+      while (reader->Read(&batch)) {
+      }
+      break;
+    }
+  }
+  grpc::Status status = reader->Finish();
+  if (!stopped.ok()) return stopped;
+  if (!status.ok()) return common::FromGrpcStatus(status, "dataset service");
+  return absl::OkStatus();
+}
+
+}  // namespace ethscan::training

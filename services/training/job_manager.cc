@@ -1,0 +1,268 @@
+#include "services/training/job_manager.h"
+
+#include <cmath>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "common/log/log.h"
+#include "common/status/status_macros.h"
+#include "services/training/paging.h"
+
+namespace ethscan::training {
+namespace {
+
+constexpr int kMaxEpochs = 50;
+constexpr int kCancelRetries = 5;
+
+absl::Status RequireId(absl::string_view id) {
+  if (id.empty()) return absl::InvalidArgumentError("id is required");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateSuffix(absl::string_view suffix) {
+  if (suffix.empty() || suffix.size() > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("suffix \"", suffix, "\" must be 1 to 64 characters, not ", suffix.size()));
+  }
+  for (char c : suffix) {
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("suffix \"", suffix, "\" may only contain letters, digits, '_' and '-'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string NewJobId() {
+  absl::BitGen gen;
+  return absl::StrFormat("ftjob-%016x", absl::Uniform<uint64_t>(gen));
+}
+
+std::string FineTunedModelName(const v1::Job& job) {
+  std::string base = job.base_model().empty() ? kDefaultBaseModel : job.base_model();
+  if (absl::StartsWith(base, "ft:")) {
+    std::vector<std::string> parts = absl::StrSplit(base, ':');
+    if (parts.size() > 1 && !parts[1].empty()) base = parts[1];
+  }
+  return absl::StrCat("ft:", base, ":", job.suffix(), ":", job.id());
+}
+
+JobManager::JobManager(Options options, JobStore* store, JobQueue* queue, ModelRegistry* registry,
+                       DatasetClient* datasets, const common::Clock* clock)
+    : options_(std::move(options)),
+      store_(store),
+      queue_(queue),
+      registry_(registry),
+      datasets_(datasets),
+      clock_(clock) {}
+
+absl::StatusOr<v1::Job> JobManager::NewJob(const v1::CreateJobRequest& request) {
+  if (request.training_dataset().empty()) {
+    return absl::InvalidArgumentError("training_dataset is required");
+  }
+  for (int i = 0; i < request.extra_training_datasets_size(); ++i) {
+    if (request.extra_training_datasets(i).empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("extra_training_datasets[", i, "] is empty"));
+    }
+  }
+  std::string suffix = request.suffix().empty() ? kDefaultSuffix : request.suffix();
+  RETURN_IF_ERROR(ValidateSuffix(suffix));
+  std::string backend = request.backend().empty() ? kLocalBackend : request.backend();
+  if (backend == kOpenAiBackend) {
+    if (!options_.openai_configured) {
+      return absl::FailedPreconditionError(
+          "openai backend not configured: set OPENAI_BASE_URL and OPENAI_API_KEY");
+    }
+    return absl::UnimplementedError("openai backend arrives in a later version");
+  }
+  if (backend != kLocalBackend) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("backend \"", backend, "\" is unknown; use \"local\" or \"openai\""));
+  }
+  const v1::Hyperparameters& hp = request.hyperparameters();
+  if (hp.n_epochs() < 0 || hp.n_epochs() > kMaxEpochs) {
+    return absl::InvalidArgumentError(absl::StrCat("hyperparameters.n_epochs ", hp.n_epochs(),
+                                                   " must be 0 (automatic) to ", kMaxEpochs));
+  }
+  if (!std::isfinite(hp.learning_rate_multiplier()) || hp.learning_rate_multiplier() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("hyperparameters.learning_rate_multiplier ",
+                                                   hp.learning_rate_multiplier(),
+                                                   " must be 0 (automatic) or positive"));
+  }
+
+  std::string base = request.base_model();
+  if (base.empty() || base == kDefaultBaseModel) {
+    base = kDefaultBaseModel;
+  } else {
+    absl::StatusOr<v1::Model> model = registry_->Resolve(base);
+    if (absl::IsNotFound(model.status())) {
+      return absl::NotFoundError(absl::StrCat("base model \"", base, "\" not found"));
+    }
+    if (!model.ok()) return model.status();
+    base = model->name();  // Pin the alias's current target.
+  }
+
+  v1::Job job;
+  job.set_id(options_.new_job_id ? options_.new_job_id() : NewJobId());
+  job.set_status(v1::JOB_STATUS_VALIDATING_FILES);
+  job.set_base_model(base);
+  job.set_suffix(suffix);
+  job.set_training_dataset(request.training_dataset());
+  job.set_validation_dataset(request.validation_dataset());
+  for (const std::string& d : request.extra_training_datasets()) job.add_extra_training_datasets(d);
+  job.set_backend(backend);
+  *job.mutable_hyperparameters() = hp;
+  if (job.hyperparameters().seed() == 0) job.mutable_hyperparameters()->set_seed(42);
+  SetTimestamp(clock_->Now(), job.mutable_create_time());
+  return job;
+}
+
+void JobManager::FailJob(const v1::Job& job, const std::string& error) {
+  v1::Job failed = job;
+  failed.set_status(v1::JOB_STATUS_FAILED);
+  failed.set_error(error);
+  SetTimestamp(clock_->Now(), failed.mutable_finish_time());
+  v1::JobEvent event = MessageEvent(clock_->Now(), "error", absl::StrCat("job failed: ", error),
+                                    v1::JOB_STATUS_FAILED);
+  absl::Status status = store_->Update(job, failed, &event);
+  if (!status.ok()) log::Warning("job ", job.id(), ": cannot record failure: ", status.message());
+}
+
+absl::StatusOr<v1::Job> JobManager::CreateJob(const v1::CreateJobRequest& request) {
+  ASSIGN_OR_RETURN(v1::Job job, NewJob(request));
+  RETURN_IF_ERROR(store_->Create(
+      job, MessageEvent(clock_->Now(), "info",
+                        absl::StrCat("created fine-tuning job ", job.id(), "; validating datasets"),
+                        v1::JOB_STATUS_VALIDATING_FILES)));
+
+  // Every dataset must exist before the job is queued.
+  std::vector<std::pair<std::string, std::string>> wanted = {{"training", job.training_dataset()}};
+  for (const std::string& d : job.extra_training_datasets()) wanted.push_back({"training", d});
+  if (!job.validation_dataset().empty()) wanted.push_back({"validation", job.validation_dataset()});
+  uint64_t records = 0;
+  for (const auto& [role, id] : wanted) {
+    absl::StatusOr<dataset::v1::Dataset> dataset = datasets_->GetDataset(id);
+    if (absl::IsNotFound(dataset.status())) {
+      std::string error = absl::StrCat(role, " dataset \"", id, "\" not found");
+      FailJob(job, error);
+      return absl::NotFoundError(error);
+    }
+    if (!dataset.ok()) {
+      std::string error = absl::StrCat("cannot look up ", role, " dataset \"", id,
+                                       "\": ", dataset.status().message());
+      FailJob(job, error);
+      return absl::Status(dataset.status().code(), error);
+    }
+    if (role == "training") records += dataset->record_count();
+  }
+
+  v1::Job queued = job;
+  queued.set_status(v1::JOB_STATUS_QUEUED);
+  v1::JobEvent event =
+      MessageEvent(clock_->Now(), "info",
+                   absl::StrCat("datasets validated (", wanted.size(), " datasets, ", records,
+                                " training records); job queued"),
+                   v1::JOB_STATUS_QUEUED);
+  RETURN_IF_ERROR(store_->Update(job, queued, &event));
+  absl::StatusOr<std::string> entry = queue_->Enqueue(queued.id());
+  if (!entry.ok()) {
+    std::string error = absl::StrCat("cannot queue the job: ", entry.status().message());
+    FailJob(queued, error);
+    return absl::Status(entry.status().code(), error);
+  }
+  log::Info("job ", queued.id(), " queued as entry ", *entry);
+  return queued;
+}
+
+absl::StatusOr<v1::Job> JobManager::GetJob(absl::string_view id) {
+  RETURN_IF_ERROR(RequireId(id));
+  return store_->Get(id);
+}
+
+absl::StatusOr<v1::ListJobsResponse> JobManager::ListJobs(const v1::ListJobsRequest& request) {
+  ASSIGN_OR_RETURN(PageRequest page, ParsePage(request.page_size(), request.page_token()));
+  ASSIGN_OR_RETURN(JobPage jobs, store_->List(page.offset, page.limit));
+  v1::ListJobsResponse response;
+  for (v1::Job& job : jobs.jobs) *response.add_jobs() = std::move(job);
+  response.set_next_page_token(NextPageToken(page, jobs.total));
+  return response;
+}
+
+absl::StatusOr<v1::Job> JobManager::CancelJob(absl::string_view id) {
+  RETURN_IF_ERROR(RequireId(id));
+  for (int attempt = 0; attempt < kCancelRetries; ++attempt) {
+    ASSIGN_OR_RETURN(v1::Job job, store_->Get(id));
+    if (IsFinished(job.status())) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("job \"", id, "\" already ", StatusWord(job.status())));
+    }
+    v1::Job cancelled = job;
+    cancelled.set_status(v1::JOB_STATUS_CANCELLED);
+    SetTimestamp(clock_->Now(), cancelled.mutable_finish_time());
+    v1::JobEvent event = MessageEvent(
+        clock_->Now(), "info", absl::StrCat("job cancelled while ", StatusWord(job.status())),
+        v1::JOB_STATUS_CANCELLED);
+    absl::Status status = store_->Update(job, cancelled, &event);
+    if (status.ok()) return cancelled;
+    if (!absl::IsAborted(status)) return status;
+  }
+  return absl::AbortedError(absl::StrCat("job \"", id, "\" kept changing; try cancelling again"));
+}
+
+absl::StatusOr<std::vector<v1::JobEvent>> JobManager::ListJobEvents(
+    const v1::ListJobEventsRequest& request) {
+  RETURN_IF_ERROR(RequireId(request.id()));
+  if (request.limit() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit ", request.limit(), " is negative (0 means all)"));
+  }
+  RETURN_IF_ERROR(store_->Get(request.id()).status());
+  return store_->ListEvents(request.id(), request.after(), request.limit());
+}
+
+absl::Status JobManager::WatchJob(absl::string_view id,
+                                  const std::function<bool(const v1::WatchJobResponse&)>& send,
+                                  const std::function<bool()>& cancelled) {
+  RETURN_IF_ERROR(RequireId(id));
+  ASSIGN_OR_RETURN(v1::Job job, store_->Get(id));
+  std::string after;
+  auto send_all = [&](const std::vector<v1::JobEvent>& events) {
+    for (const v1::JobEvent& event : events) {
+      v1::WatchJobResponse response;
+      *response.mutable_event() = event;
+      *response.mutable_job() = job;
+      if (!send(response)) return false;
+      after = event.id();
+    }
+    return true;
+  };
+  absl::Status client_gone = absl::CancelledError("the client stopped watching");
+  ASSIGN_OR_RETURN(std::vector<v1::JobEvent> events, store_->ListEvents(id, "", 0));
+  if (!send_all(events)) return client_gone;
+  while (true) {
+    if (cancelled()) return client_gone;
+    if (IsFinished(job.status())) {
+      // Status changes are written with their event, so the last event is already stored.
+      ASSIGN_OR_RETURN(events, store_->ListEvents(id, after, 0));
+      return send_all(events) ? absl::OkStatus() : client_gone;
+    }
+    ASSIGN_OR_RETURN(events, store_->WaitForEvents(id, after, options_.watch_poll));
+    ASSIGN_OR_RETURN(job, store_->Get(id));
+    if (!send_all(events)) return client_gone;
+  }
+}
+
+absl::StatusOr<std::vector<v1::Checkpoint>> JobManager::ListCheckpoints(absl::string_view id) {
+  RETURN_IF_ERROR(RequireId(id));
+  RETURN_IF_ERROR(store_->Get(id).status());
+  return std::vector<v1::Checkpoint>();
+}
+
+}  // namespace ethscan::training

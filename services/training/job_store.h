@@ -1,0 +1,79 @@
+// Durable storage of fine-tuning jobs and their event streams (interface), plus the helpers
+// every implementation shares. The Redis implementation is in redis_job_store.h; tests use
+// an in-memory fake.
+#ifndef ETHSCAN_SERVICES_TRAINING_JOB_STORE_H_
+#define ETHSCAN_SERVICES_TRAINING_JOB_STORE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "ethscan/training/v1/training_service.pb.h"
+
+namespace ethscan::training {
+
+// True for SUCCEEDED, FAILED and CANCELLED: the job will not change any more.
+bool IsFinished(v1::JobStatus status);
+
+// "succeeded", "queued", …: the status as the OpenAI vocabulary spells it.
+std::string StatusWord(v1::JobStatus status);
+
+// Sets a proto Timestamp from an absl::Time (microsecond precision).
+void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out);
+absl::Time FromTimestamp(const google::protobuf::Timestamp& ts);
+
+// An event of type "message".
+v1::JobEvent MessageEvent(absl::Time time, absl::string_view level, absl::string_view message,
+                          v1::JobStatus status = v1::JOB_STATUS_UNSPECIFIED);
+
+// One page of jobs, newest first.
+struct JobPage {
+  std::vector<v1::Job> jobs;
+  // Jobs stored in total.
+  int64_t total = 0;
+};
+
+// Stores jobs and their events. Implementations are thread-safe.
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
+
+  // Stores a new job and its first event in one atomic step. ALREADY_EXISTS when the id is
+  // taken; UNAVAILABLE when the store is unreachable.
+  virtual absl::Status Create(const v1::Job& job, const v1::JobEvent& event) = 0;
+
+  // The job with `id`. NOT_FOUND when unknown.
+  virtual absl::StatusOr<v1::Job> Get(absl::string_view id) = 0;
+
+  // Replaces the job with `job` when the stored job still has the status and attempt count of
+  // `expected` (compare-and-set), and appends `event` (when not null) in the same atomic step.
+  // NOT_FOUND when the job is unknown; ABORTED when it changed since `expected` was read.
+  virtual absl::Status Update(const v1::Job& expected, const v1::Job& job,
+                              const v1::JobEvent* event) = 0;
+
+  // Appends an event that changes nothing else.
+  virtual absl::Status AppendEvent(absl::string_view id, const v1::JobEvent& event) = 0;
+
+  // Jobs newest first, skipping `offset`, at most `limit`.
+  virtual absl::StatusOr<JobPage> List(int64_t offset, int64_t limit) = 0;
+
+  // Events with ids after `after` (every event when empty), oldest first, at most `limit`
+  // (every one when 0). INVALID_ARGUMENT when `after` is not an event id.
+  virtual absl::StatusOr<std::vector<v1::JobEvent>> ListEvents(absl::string_view id,
+                                                               absl::string_view after,
+                                                               int64_t limit) = 0;
+
+  // Like ListEvents, but when no event follows `after`, waits up to `timeout` for one.
+  // Returns an empty list when none arrived in time.
+  virtual absl::StatusOr<std::vector<v1::JobEvent>> WaitForEvents(absl::string_view id,
+                                                                  absl::string_view after,
+                                                                  absl::Duration timeout) = 0;
+};
+
+}  // namespace ethscan::training
+
+#endif  // ETHSCAN_SERVICES_TRAINING_JOB_STORE_H_

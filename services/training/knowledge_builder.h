@@ -1,0 +1,167 @@
+// Builds a knowledge model: every record of a job's datasets, merged per address under a
+// written conflict policy, with every source claim and every resolved conflict kept as
+// evidence. Pure logic: no I/O.
+//
+// Conflict policy v1 (also stored in KnowledgeModel.conflict_policy as kConflictPolicy):
+//
+//  * Records are grouped by (lowercase address, chain id). Every record is one claim; the same
+//    address twice within one dataset (case variants, repeated rows) is two claims and merges
+//    the same way as claims from different datasets.
+//  * Claims are ordered by authority:
+//      1. source rank by dataset format: UNISWAP_TOKENS and OFAC_SDN (1), ETHERSCAN_LABELS (2),
+//         ETHERSCAN_MALICIOUS (3), FORTA_* (4), CRYPTOSCAMDB (5), MEW_DARKLIST (6), any other
+//         format (7);
+//      2. equal rank: the newer dataset (create_time) first;
+//      3. then the dataset given earlier in the job's list (the new datasets of a job come
+//         before the datasets of its base model: the base's knowledge is merged under them);
+//      4. then the earlier row of the dataset.
+//  * Label: the most severe claimed label wins: Sanctioned > Heist > Exploit > Phish / Hack >
+//    Scam > Legit > Unknown (a security product errs towards caution). "Unknown", an empty
+//    label and labels outside that vocabulary abstain. Every disagreeing claim is kept and
+//    noted as one conflict per entry ("label: Legit (uniswap) vs Phish / Hack (forta) →
+//    Phish / Hack").
+//  * Sanctions: when any OFAC_SDN claim exists for an address, only OFAC decides whether it is
+//    "Sanctioned": the highest-authority OFAC claim (the newest OFAC dataset) decides. If it
+//    does not say "Sanctioned" (for example a delisted address), every other "Sanctioned"
+//    claim is overruled and noted as a conflict; the remaining labels still apply.
+//  * name, account_type, contract_type, entity: the value of the highest-authority claim with
+//    a non-empty value; different non-empty values (compared case-insensitively) from other
+//    claims are noted as a conflict.
+//  * tags: the union of every claim's tags in authority order, first spelling kept, duplicates
+//    removed case-insensitively.
+//  * The merged record's `source` lists the dataset names of the winning claims (comma
+//    separated, in authority order); `field_sources` maps each merged field to the winning
+//    claim's source ("tags" lists every contributing source, separated by ", ");
+//    `original_label` and `note` come from the claim whose label won.
+//
+// Thread-safety: a KnowledgeBuilder is not thread-safe; use one per build.
+#ifndef ETHSCAN_SERVICES_TRAINING_KNOWLEDGE_BUILDER_H_
+#define ETHSCAN_SERVICES_TRAINING_KNOWLEDGE_BUILDER_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "ethscan/common/v1/common.pb.h"
+#include "ethscan/dataset/v1/dataset_service.pb.h"
+#include "ethscan/training/v1/knowledge_model.pb.h"
+
+namespace ethscan::training {
+
+// The policy text stored in every model's `conflict_policy` field.
+extern const char kConflictPolicy[];
+
+// Authority rank of a dataset format: 1 is the most authoritative, 7 the least.
+int AuthorityRank(dataset::v1::DatasetFormat format);
+
+// Severity of a report label: Sanctioned 6, Heist 5, Exploit 4, Phish / Hack 3, Scam 2,
+// Legit 1, Unknown 0; -1 for an empty label or one outside the vocabulary. Case-insensitive.
+int LabelSeverity(absl::string_view label);
+
+// What a build consumed and produced.
+struct BuildStats {
+  // Records added through AddRecord (skipped ones included).
+  uint64_t trained_records = 0;
+  // Claims carried over from a base model.
+  uint64_t base_claims = 0;
+  // Records whose address could not be parsed; they are left out of the model.
+  uint64_t skipped_records = 0;
+  // Why the first skipped record was skipped ("dataset \"x\" line 7: …").
+  std::string first_skip_reason;
+  // Entries in the built model.
+  uint64_t addresses = 0;
+  // Conflict notes written, and entries with at least one.
+  uint64_t conflicts = 0;
+  uint64_t conflicting_addresses = 0;
+};
+
+// Identity of the model being built.
+struct ModelIdentity {
+  std::string name;
+  std::string base_model;
+  std::string job_id;
+  absl::Time create_time;
+};
+
+// Accumulates claims dataset by dataset (records may be streamed in) and builds the model.
+class KnowledgeBuilder {
+ public:
+  KnowledgeBuilder() = default;
+  KnowledgeBuilder(const KnowledgeBuilder&) = delete;
+  KnowledgeBuilder& operator=(const KnowledgeBuilder&) = delete;
+
+  // Registers a dataset of the job. Datasets registered earlier take precedence at equal rank
+  // and create time. INVALID_ARGUMENT for an empty id; ALREADY_EXISTS for a repeated id;
+  // FAILED_PRECONDITION after AddBaseModel.
+  absl::Status AddDataset(const dataset::v1::Dataset& dataset);
+
+  // Adds one record of the registered dataset `dataset_id` (NOT_FOUND when not registered).
+  // A record whose address does not parse is counted in stats().skipped_records and left out.
+  absl::Status AddRecord(absl::string_view dataset_id, const common::v1::AddressRecord& record);
+
+  // Merges the knowledge of an earlier model under the datasets registered so far: its claims
+  // take part in the same policy, their datasets placed after this job's datasets. Claims
+  // from a dataset this job also registered are skipped (the job reads them afresh). Call
+  // after the last AddDataset. INVALID_ARGUMENT when a claim names no dataset.
+  absl::Status AddBaseModel(const v1::KnowledgeModel& base);
+
+  // Builds the model: entries sorted by lowercase address, then chain id.
+  v1::KnowledgeModel Build(const ModelIdentity& identity);
+
+  // Statistics; `addresses` and the conflict counts are set by Build.
+  const BuildStats& stats() const { return stats_; }
+
+ private:
+  struct DatasetInfo {
+    std::string id;
+    std::string name;
+    // "name (id)", as written into SourceClaim.source.
+    std::string source;
+    std::string format;
+    int rank = 7;
+    google::protobuf::Timestamp create_time;
+    size_t position = 0;
+  };
+  struct Claim {
+    uint32_t dataset = 0;
+    uint64_t sequence = 0;
+    common::v1::AddressRecord record;
+  };
+  // (lowercase address, chain id).
+  using Key = std::pair<std::string, uint64_t>;
+
+  // Appends a claim, or counts the record as skipped when its address does not parse.
+  void AddClaim(uint32_t dataset, const common::v1::AddressRecord& record);
+  v1::KnowledgeEntry MergeEntry(const Key& key, std::vector<const Claim*> claims);
+
+  std::vector<DatasetInfo> datasets_;
+  absl::flat_hash_map<std::string, uint32_t> dataset_index_;
+  // Ids of the job's own datasets (not the base model's).
+  size_t job_dataset_count_ = 0;
+  std::vector<std::string> training_datasets_;
+  std::map<Key, std::vector<Claim>> claims_;
+  uint64_t next_sequence_ = 0;
+  BuildStats stats_;
+};
+
+// One dataset and its records, for BuildKnowledgeModel.
+struct SourceDataset {
+  dataset::v1::Dataset dataset;
+  std::vector<common::v1::AddressRecord> records;
+};
+
+// One-shot build over datasets in job order. `stats` may be null.
+absl::StatusOr<v1::KnowledgeModel> BuildKnowledgeModel(const std::vector<SourceDataset>& datasets,
+                                                       const ModelIdentity& identity,
+                                                       BuildStats* stats = nullptr);
+
+}  // namespace ethscan::training
+
+#endif  // ETHSCAN_SERVICES_TRAINING_KNOWLEDGE_BUILDER_H_

@@ -1,0 +1,54 @@
+// Metadata of published models and their aliases (interface). The model bytes live on the
+// registry's volume (model_registry.h); this store holds what lists and resolves them. The
+// Redis implementation is in redis_model_store.h; tests use an in-memory fake.
+#ifndef ETHSCAN_SERVICES_TRAINING_MODEL_STORE_H_
+#define ETHSCAN_SERVICES_TRAINING_MODEL_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "ethscan/training/v1/model_registry_service.pb.h"
+
+namespace ethscan::training {
+
+// One page of models, newest first.
+struct ModelPage {
+  std::vector<v1::Model> models;
+  // Models stored in total.
+  int64_t total = 0;
+};
+
+// Stores model metadata and aliases. Every returned Model has `aliases` filled in.
+// Implementations are thread-safe.
+class ModelStore {
+ public:
+  virtual ~ModelStore() = default;
+
+  // Stores (or replaces) a model's metadata; its `aliases` field is ignored.
+  virtual absl::Status Put(const v1::Model& model) = 0;
+
+  // The model named `name` (not an alias). NOT_FOUND when unknown.
+  virtual absl::StatusOr<v1::Model> Get(absl::string_view name) = 0;
+
+  // The model name `alias` points at; nullopt when the alias is not set.
+  virtual absl::StatusOr<std::optional<std::string>> GetAlias(absl::string_view alias) = 0;
+
+  // Models newest first, skipping `offset`, at most `limit`.
+  virtual absl::StatusOr<ModelPage> List(int64_t offset, int64_t limit) = 0;
+
+  // Points `alias` at model `name` atomically with checking that the model exists.
+  // NOT_FOUND when it does not.
+  virtual absl::Status SetAlias(absl::string_view alias, absl::string_view name) = 0;
+
+  // Removes a model and every alias pointing at it, atomically. NOT_FOUND when unknown.
+  virtual absl::Status Delete(absl::string_view name) = 0;
+};
+
+}  // namespace ethscan::training
+
+#endif  // ETHSCAN_SERVICES_TRAINING_MODEL_STORE_H_

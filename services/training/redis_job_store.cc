@@ -1,0 +1,255 @@
+#include "services/training/redis_job_store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/status/status_macros.h"
+
+namespace ethscan::training {
+namespace {
+
+constexpr absl::string_view kMetricPrefix = "m:";
+
+// KEYS: job, jobs zset, events. ARGV: job bytes, state, score, id, event fields….
+constexpr char kCreateScript[] = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'job', ARGV[1], 'state', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+redis.call('XADD', KEYS[3], '*', unpack(ARGV, 5))
+return 1
+)lua";
+
+// KEYS: job, events. ARGV: expected state, job bytes, new state, event fields….
+// Returns {0} when the job is missing, {1, state} when it changed, {2, event id} when done.
+constexpr char kUpdateScript[] = R"lua(
+local current = redis.call('HGET', KEYS[1], 'state')
+if not current then return {0, ''} end
+if current ~= ARGV[1] then return {1, current} end
+redis.call('HSET', KEYS[1], 'job', ARGV[2], 'state', ARGV[3])
+local id = ''
+if #ARGV > 3 then id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4)) end
+return {2, id}
+)lua";
+
+std::string State(const v1::Job& job) {
+  return absl::StrCat(static_cast<int>(job.status()), ":", job.attempts());
+}
+
+std::string Serialize(const v1::Job& job) {
+  std::string bytes;
+  job.SerializeToString(&bytes);
+  return bytes;
+}
+
+absl::StatusOr<v1::Job> ParseJob(absl::string_view id, const redis::Reply& reply) {
+  if (reply.is_nil()) return absl::NotFoundError(absl::StrCat("job \"", id, "\" not found"));
+  v1::Job job;
+  if (!job.ParseFromString(reply.str)) {
+    return absl::DataLossError(absl::StrCat("stored job \"", id, "\" does not parse"));
+  }
+  return job;
+}
+
+absl::StatusOr<std::vector<v1::JobEvent>> ParseEvents(const redis::Reply& reply) {
+  ASSIGN_OR_RETURN(std::vector<StreamEntry> entries, ParseStreamEntries(reply));
+  std::vector<v1::JobEvent> events;
+  events.reserve(entries.size());
+  for (const StreamEntry& e : entries) events.push_back(EventFromStreamEntry(e));
+  return events;
+}
+
+}  // namespace
+
+std::vector<std::string> EventFields(const v1::JobEvent& event) {
+  std::vector<std::string> fields = {
+      "time",    absl::StrCat(absl::ToUnixMicros(FromTimestamp(event.create_time()))),
+      "level",   event.level(),
+      "message", event.message(),
+      "type",    event.type().empty() ? "message" : event.type(),
+  };
+  if (event.status() != v1::JOB_STATUS_UNSPECIFIED) {
+    fields.push_back("status");
+    fields.push_back(v1::JobStatus_Name(event.status()));
+  }
+  // Sorted for a stable field order.
+  std::vector<std::pair<std::string, double>> metrics(event.metrics().begin(),
+                                                      event.metrics().end());
+  std::sort(metrics.begin(), metrics.end());
+  for (const auto& [name, value] : metrics) {
+    fields.push_back(absl::StrCat(kMetricPrefix, name));
+    fields.push_back(absl::StrFormat("%.17g", value));
+  }
+  return fields;
+}
+
+v1::JobEvent EventFromStreamEntry(const StreamEntry& entry) {
+  v1::JobEvent event;
+  event.set_id(entry.id);
+  for (const auto& [field, value] : entry.fields) {
+    if (field == "time") {
+      int64_t micros = 0;
+      if (absl::SimpleAtoi(value, &micros)) {
+        SetTimestamp(absl::FromUnixMicros(micros), event.mutable_create_time());
+      }
+    } else if (field == "level") {
+      event.set_level(value);
+    } else if (field == "message") {
+      event.set_message(value);
+    } else if (field == "type") {
+      event.set_type(value);
+    } else if (field == "status") {
+      v1::JobStatus status = v1::JOB_STATUS_UNSPECIFIED;
+      if (v1::JobStatus_Parse(value, &status)) event.set_status(status);
+    } else if (absl::StartsWith(field, kMetricPrefix)) {
+      double number = 0;
+      if (absl::SimpleAtod(value, &number)) {
+        (*event.mutable_metrics())[field.substr(kMetricPrefix.size())] = number;
+      }
+    }
+  }
+  return event;
+}
+
+RedisJobStore::RedisJobStore(redis::Client* client, RedisConnector connect, Options options)
+    : client_(client), connect_(std::move(connect)), options_(std::move(options)) {}
+
+absl::Status RedisJobStore::Create(const v1::Job& job, const v1::JobEvent& event) {
+  const RedisKeys& k = options_.keys;
+  std::vector<std::string> args = {
+      "EVAL",
+      kCreateScript,
+      "3",
+      k.Job(job.id()),
+      k.Jobs(),
+      k.JobEvents(job.id()),
+      Serialize(job),
+      State(job),
+      absl::StrCat(absl::ToUnixMicros(FromTimestamp(job.create_time()))),
+      job.id()};
+  for (std::string& f : EventFields(event)) args.push_back(std::move(f));
+  ASSIGN_OR_RETURN(redis::Reply reply, client_->Command(args));
+  if (reply.integer == 0) {
+    return absl::AlreadyExistsError(absl::StrCat("job \"", job.id(), "\" already exists"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Job> RedisJobStore::Get(absl::string_view id) {
+  ASSIGN_OR_RETURN(redis::Reply reply, client_->Command({"HGET", options_.keys.Job(id), "job"}));
+  return ParseJob(id, reply);
+}
+
+absl::Status RedisJobStore::Update(const v1::Job& expected, const v1::Job& job,
+                                   const v1::JobEvent* event) {
+  const RedisKeys& k = options_.keys;
+  std::vector<std::string> args = {
+      "EVAL",          kUpdateScript,  "2",       k.Job(job.id()), k.JobEvents(job.id()),
+      State(expected), Serialize(job), State(job)};
+  if (event != nullptr) {
+    for (std::string& f : EventFields(*event)) args.push_back(std::move(f));
+  }
+  ASSIGN_OR_RETURN(redis::Reply reply, client_->Command(args));
+  if (reply.type != redis::Reply::Type::kArray || reply.elements.empty()) {
+    return absl::InternalError("redis: unexpected reply to the job update script");
+  }
+  switch (reply.elements[0].integer) {
+    case 0:
+      return absl::NotFoundError(absl::StrCat("job \"", job.id(), "\" not found"));
+    case 1:
+      return absl::AbortedError(absl::StrCat("job \"", job.id(), "\" changed concurrently (state ",
+                                             reply.elements.size() > 1 ? reply.elements[1].str : "",
+                                             ", expected ", State(expected), ")"));
+    default:
+      return absl::OkStatus();
+  }
+}
+
+absl::Status RedisJobStore::AppendEvent(absl::string_view id, const v1::JobEvent& event) {
+  std::vector<std::string> args = {"XADD", options_.keys.JobEvents(id), "*"};
+  for (std::string& f : EventFields(event)) args.push_back(std::move(f));
+  return client_->Command(args).status();
+}
+
+absl::StatusOr<JobPage> RedisJobStore::List(int64_t offset, int64_t limit) {
+  JobPage page;
+  if (limit <= 0) return page;
+  const RedisKeys& k = options_.keys;
+  ASSIGN_OR_RETURN(std::vector<redis::Reply> replies,
+                   client_->Pipeline({{"ZCARD", k.Jobs()},
+                                      {"ZREVRANGE", k.Jobs(), absl::StrCat(offset),
+                                       absl::StrCat(offset + limit - 1)}}));
+  page.total = replies[0].integer;
+  std::vector<std::vector<std::string>> gets;
+  for (const redis::Reply& id : replies[1].elements) gets.push_back({"HGET", k.Job(id.str), "job"});
+  if (gets.empty()) return page;
+  ASSIGN_OR_RETURN(std::vector<redis::Reply> jobs, client_->Pipeline(gets));
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (jobs[i].is_nil()) continue;  // Removed between the two round trips.
+    ASSIGN_OR_RETURN(v1::Job job, ParseJob(replies[1].elements[i].str, jobs[i]));
+    page.jobs.push_back(std::move(job));
+  }
+  return page;
+}
+
+absl::StatusOr<std::vector<v1::JobEvent>> RedisJobStore::ListEvents(absl::string_view id,
+                                                                    absl::string_view after,
+                                                                    int64_t limit) {
+  if (!after.empty() && !IsStreamId(after)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("after \"", after, "\" is not an event id (like 1700000000000-0)"));
+  }
+  std::vector<std::string> args = {"XRANGE", options_.keys.JobEvents(id),
+                                   after.empty() ? "-" : absl::StrCat("(", after), "+"};
+  if (limit > 0) {
+    args.push_back("COUNT");
+    args.push_back(absl::StrCat(limit));
+  }
+  ASSIGN_OR_RETURN(redis::Reply reply, client_->Command(args));
+  return ParseEvents(reply);
+}
+
+absl::StatusOr<std::vector<v1::JobEvent>> RedisJobStore::WaitForEvents(absl::string_view id,
+                                                                       absl::string_view after,
+                                                                       absl::Duration timeout) {
+  if (!after.empty() && !IsStreamId(after)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("after \"", after, "\" is not an event id (like 1700000000000-0)"));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<redis::Client> connection, TakeBlockingConnection());
+  int64_t block_ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout));
+  absl::StatusOr<redis::Reply> reply = connection->Command(
+      {"XREAD", "COUNT", "100", "BLOCK", absl::StrCat(block_ms), "STREAMS",
+       options_.keys.JobEvents(id), after.empty() ? "0-0" : std::string{after}});
+  if (!reply.ok()) return reply.status();  // The connection may be broken: drop it.
+  ReturnBlockingConnection(std::move(connection));
+  if (reply->is_nil() || reply->elements.empty()) return std::vector<v1::JobEvent>();
+  // [[stream, entries]]
+  const redis::Reply& stream = reply->elements[0];
+  if (stream.type != redis::Reply::Type::kArray || stream.elements.size() != 2) {
+    return absl::InternalError("redis: malformed XREAD reply");
+  }
+  return ParseEvents(stream.elements[1]);
+}
+
+absl::StatusOr<std::unique_ptr<redis::Client>> RedisJobStore::TakeBlockingConnection() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!idle_.empty()) {
+      std::unique_ptr<redis::Client> client = std::move(idle_.back());
+      idle_.pop_back();
+      return client;
+    }
+  }
+  return connect_();
+}
+
+void RedisJobStore::ReturnBlockingConnection(std::unique_ptr<redis::Client> client) {
+  absl::MutexLock lock(&mu_);
+  if (idle_.size() < options_.max_idle_blocking_connections) idle_.push_back(std::move(client));
+}
+
+}  // namespace ethscan::training

@@ -1,0 +1,141 @@
+#include "services/training/redis_model_store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+#include "services/training/job_store.h"
+
+namespace ethscan::training {
+namespace {
+
+// KEYS: model hash, aliases hash. ARGV: alias, model name.
+constexpr char kSetAliasScript[] = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+)lua";
+
+// KEYS: model hash, models zset, aliases hash. ARGV: model name.
+constexpr char kDeleteScript[] = R"lua(
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+local all = redis.call('HGETALL', KEYS[3])
+for i = 1, #all, 2 do
+  if all[i + 1] == ARGV[1] then redis.call('HDEL', KEYS[3], all[i]) end
+end
+return 1
+)lua";
+
+absl::Status NotFound(absl::string_view name) {
+  return absl::NotFoundError(absl::StrCat("model \"", name, "\" not found"));
+}
+
+absl::StatusOr<v1::Model> ParseModel(absl::string_view name, const redis::Reply& reply) {
+  if (reply.is_nil()) return NotFound(name);
+  v1::Model model;
+  if (!model.ParseFromString(reply.str)) {
+    return absl::DataLossError(absl::StrCat("stored model \"", name, "\" does not parse"));
+  }
+  return model;
+}
+
+void FillAliases(const std::vector<std::pair<std::string, std::string>>& aliases,
+                 v1::Model* model) {
+  model->clear_aliases();
+  std::vector<std::string> names;
+  for (const auto& [alias, target] : aliases) {
+    if (target == model->name()) names.push_back(alias);
+  }
+  std::sort(names.begin(), names.end());
+  for (std::string& a : names) model->add_aliases(std::move(a));
+}
+
+}  // namespace
+
+absl::Status RedisModelStore::Put(const v1::Model& model) {
+  v1::Model stored = model;
+  stored.clear_aliases();
+  std::string bytes;
+  stored.SerializeToString(&bytes);
+  const RedisKeys& k = options_.keys;
+  return client_
+      ->Pipeline(
+          {{"MULTI"},
+           {"HSET", k.Model(model.name()), "model", bytes},
+           {"ZADD", k.Models(),
+            absl::StrCat(absl::ToUnixMicros(FromTimestamp(model.create_time()))), model.name()},
+           {"EXEC"}})
+      .status();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RedisModelStore::AllAliases() {
+  ASSIGN_OR_RETURN(redis::Reply reply, client_->Command({"HGETALL", options_.keys.Aliases()}));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    out.emplace_back(reply.elements[i].str, reply.elements[i + 1].str);
+  }
+  return out;
+}
+
+absl::StatusOr<v1::Model> RedisModelStore::Get(absl::string_view name) {
+  ASSIGN_OR_RETURN(redis::Reply reply,
+                   client_->Command({"HGET", options_.keys.Model(name), "model"}));
+  ASSIGN_OR_RETURN(v1::Model model, ParseModel(name, reply));
+  ASSIGN_OR_RETURN(auto aliases, AllAliases());
+  FillAliases(aliases, &model);
+  return model;
+}
+
+absl::StatusOr<std::optional<std::string>> RedisModelStore::GetAlias(absl::string_view alias) {
+  ASSIGN_OR_RETURN(redis::Reply reply,
+                   client_->Command({"HGET", options_.keys.Aliases(), std::string{alias}}));
+  if (reply.is_nil()) return std::optional<std::string>();
+  return std::optional<std::string>(reply.str);
+}
+
+absl::StatusOr<ModelPage> RedisModelStore::List(int64_t offset, int64_t limit) {
+  ModelPage page;
+  if (limit <= 0) return page;
+  const RedisKeys& k = options_.keys;
+  ASSIGN_OR_RETURN(std::vector<redis::Reply> replies,
+                   client_->Pipeline({{"ZCARD", k.Models()},
+                                      {"ZREVRANGE", k.Models(), absl::StrCat(offset),
+                                       absl::StrCat(offset + limit - 1)}}));
+  page.total = replies[0].integer;
+  std::vector<std::vector<std::string>> gets;
+  for (const redis::Reply& name : replies[1].elements) {
+    gets.push_back({"HGET", k.Model(name.str), "model"});
+  }
+  if (gets.empty()) return page;
+  ASSIGN_OR_RETURN(std::vector<redis::Reply> models, client_->Pipeline(gets));
+  ASSIGN_OR_RETURN(auto aliases, AllAliases());
+  for (size_t i = 0; i < models.size(); ++i) {
+    if (models[i].is_nil()) continue;  // Deleted between the two round trips.
+    ASSIGN_OR_RETURN(v1::Model model, ParseModel(replies[1].elements[i].str, models[i]));
+    FillAliases(aliases, &model);
+    page.models.push_back(std::move(model));
+  }
+  return page;
+}
+
+absl::Status RedisModelStore::SetAlias(absl::string_view alias, absl::string_view name) {
+  const RedisKeys& k = options_.keys;
+  ASSIGN_OR_RETURN(redis::Reply reply,
+                   client_->Command({"EVAL", kSetAliasScript, "2", k.Model(name), k.Aliases(),
+                                     std::string{alias}, std::string{name}}));
+  if (reply.integer == 0) return NotFound(name);
+  return absl::OkStatus();
+}
+
+absl::Status RedisModelStore::Delete(absl::string_view name) {
+  const RedisKeys& k = options_.keys;
+  ASSIGN_OR_RETURN(redis::Reply reply,
+                   client_->Command({"EVAL", kDeleteScript, "3", k.Model(name), k.Models(),
+                                     k.Aliases(), std::string{name}}));
+  if (reply.integer == 0) return NotFound(name);
+  return absl::OkStatus();
+}
+
+}  // namespace ethscan::training

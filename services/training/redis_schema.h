@@ -1,0 +1,61 @@
+// The training service's Redis schema: key names and the parsing of stream replies shared by
+// the Redis-backed job store, job queue and model store.
+//
+//   ethscan:training:job:<id>          hash  job = serialized Job, state = "<status>:<attempts>"
+//   ethscan:training:jobs              zset  job ids scored by create time (unix microseconds)
+//   ethscan:training:job:<id>:events   stream of JobEvent fields (time, level, message, status,
+//                                       type, m:<metric>)
+//   ethscan:training:queue             stream of {job_id}; consumer group "workers"
+//   ethscan:training:deadletter        stream of {job_id, error, attempts}
+//   ethscan:training:model:<name>      hash  model = serialized Model (aliases empty)
+//   ethscan:training:models            zset  model names scored by create time
+//   ethscan:training:aliases           hash  alias → model name
+//
+// Thread-safety: stateless functions.
+#ifndef ETHSCAN_SERVICES_TRAINING_REDIS_SCHEMA_H_
+#define ETHSCAN_SERVICES_TRAINING_REDIS_SCHEMA_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/redis/redis_client.h"
+
+namespace ethscan::training {
+
+// Key names under a prefix ("ethscan:training:" in production).
+struct RedisKeys {
+  std::string prefix = "ethscan:training:";
+
+  std::string Job(absl::string_view id) const;
+  std::string Jobs() const;
+  std::string JobEvents(absl::string_view id) const;
+  std::string Queue() const;
+  std::string DeadLetter() const;
+  std::string Model(absl::string_view name) const;
+  std::string Models() const;
+  std::string Aliases() const;
+};
+
+// Consumer group of the job queue.
+inline constexpr char kWorkersGroup[] = "workers";
+
+// One stream entry: id and field/value pairs in order.
+struct StreamEntry {
+  std::string id;
+  std::vector<std::pair<std::string, std::string>> fields;
+};
+
+// Parses an array of [id, [field, value, …]] entries (XRANGE, one stream of XREAD, the
+// claimed part of XAUTOCLAIM). Entries whose fields are nil (deleted) get no fields.
+// INTERNAL on a malformed reply.
+absl::StatusOr<std::vector<StreamEntry>> ParseStreamEntries(const redis::Reply& reply);
+
+// True when `id` is a stream id ("<ms>" or "<ms>-<seq>", decimal).
+bool IsStreamId(absl::string_view id);
+
+}  // namespace ethscan::training
+
+#endif  // ETHSCAN_SERVICES_TRAINING_REDIS_SCHEMA_H_

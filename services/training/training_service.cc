@@ -1,0 +1,133 @@
+#include "services/training/training_service.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/grpc_status.h"
+
+namespace ethscan::training {
+
+using common::ToGrpcStatus;
+
+grpc::Status TrainingServiceImpl::CreateJob(grpc::ServerContext* context,
+                                            const v1::CreateJobRequest* request,
+                                            v1::CreateJobResponse* response) {
+  absl::StatusOr<v1::Job> job = manager_->CreateJob(*request);
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  *response->mutable_job() = *std::move(job);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::GetJob(grpc::ServerContext* context,
+                                         const v1::GetJobRequest* request,
+                                         v1::GetJobResponse* response) {
+  absl::StatusOr<v1::Job> job = manager_->GetJob(request->id());
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  *response->mutable_job() = *std::move(job);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::ListJobs(grpc::ServerContext* context,
+                                           const v1::ListJobsRequest* request,
+                                           v1::ListJobsResponse* response) {
+  absl::StatusOr<v1::ListJobsResponse> jobs = manager_->ListJobs(*request);
+  if (!jobs.ok()) return ToGrpcStatus(jobs.status());
+  *response = *std::move(jobs);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::CancelJob(grpc::ServerContext* context,
+                                            const v1::CancelJobRequest* request,
+                                            v1::CancelJobResponse* response) {
+  absl::StatusOr<v1::Job> job = manager_->CancelJob(request->id());
+  if (!job.ok()) return ToGrpcStatus(job.status());
+  *response->mutable_job() = *std::move(job);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::ListJobEvents(grpc::ServerContext* context,
+                                                const v1::ListJobEventsRequest* request,
+                                                v1::ListJobEventsResponse* response) {
+  absl::StatusOr<std::vector<v1::JobEvent>> events = manager_->ListJobEvents(*request);
+  if (!events.ok()) return ToGrpcStatus(events.status());
+  for (v1::JobEvent& e : *events) *response->add_events() = std::move(e);
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* context,
+                                           const v1::WatchJobRequest* request,
+                                           grpc::ServerWriter<v1::WatchJobResponse>* writer) {
+  return ToGrpcStatus(manager_->WatchJob(
+      request->id(), [writer](const v1::WatchJobResponse& r) { return writer->Write(r); },
+      [context] { return context->IsCancelled(); }));
+}
+
+grpc::Status TrainingServiceImpl::ListCheckpoints(grpc::ServerContext* context,
+                                                  const v1::ListCheckpointsRequest* request,
+                                                  v1::ListCheckpointsResponse* response) {
+  absl::StatusOr<std::vector<v1::Checkpoint>> checkpoints =
+      manager_->ListCheckpoints(request->id());
+  if (!checkpoints.ok()) return ToGrpcStatus(checkpoints.status());
+  for (v1::Checkpoint& c : *checkpoints) *response->add_checkpoints() = std::move(c);
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelRegistryServiceImpl::ListModels(grpc::ServerContext* context,
+                                                  const v1::ListModelsRequest* request,
+                                                  v1::ListModelsResponse* response) {
+  absl::StatusOr<v1::ListModelsResponse> models =
+      registry_->List(request->page_size(), request->page_token());
+  if (!models.ok()) return ToGrpcStatus(models.status());
+  *response = *std::move(models);
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelRegistryServiceImpl::GetModel(grpc::ServerContext* context,
+                                                const v1::GetModelRequest* request,
+                                                v1::GetModelResponse* response) {
+  absl::StatusOr<v1::Model> model = registry_->Resolve(request->name());
+  if (!model.ok()) return ToGrpcStatus(model.status());
+  *response->mutable_model() = *std::move(model);
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelRegistryServiceImpl::SetAlias(grpc::ServerContext* context,
+                                                const v1::SetAliasRequest* request,
+                                                v1::SetAliasResponse* response) {
+  absl::StatusOr<v1::Model> model = registry_->SetAlias(request->alias(), request->model());
+  if (!model.ok()) return ToGrpcStatus(model.status());
+  *response->mutable_model() = *std::move(model);
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelRegistryServiceImpl::DeleteModel(grpc::ServerContext* context,
+                                                   const v1::DeleteModelRequest* request,
+                                                   v1::DeleteModelResponse* response) {
+  return ToGrpcStatus(registry_->Delete(request->name()));
+}
+
+grpc::Status ModelRegistryServiceImpl::DownloadModel(
+    grpc::ServerContext* context, const v1::DownloadModelRequest* request,
+    grpc::ServerWriter<v1::DownloadModelResponse>* writer) {
+  absl::StatusOr<v1::Model> model = registry_->Resolve(request->name());
+  if (!model.ok()) return ToGrpcStatus(model.status());
+  // The bytes are checked before anything is sent, so a client never gets a corrupt model.
+  absl::StatusOr<std::string> bytes = registry_->ReadVerified(*model);
+  if (!bytes.ok()) return ToGrpcStatus(bytes.status());
+  v1::DownloadModelResponse first;
+  *first.mutable_model() = *model;
+  if (!writer->Write(first)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+  for (size_t offset = 0; offset < bytes->size(); offset += chunk_bytes_) {
+    if (context->IsCancelled()) {
+      return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+    }
+    v1::DownloadModelResponse chunk;
+    chunk.set_chunk(bytes->substr(offset, std::min(chunk_bytes_, bytes->size() - offset)));
+    if (!writer->Write(chunk)) {
+      return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+    }
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace ethscan::training

@@ -1,0 +1,116 @@
+// The training worker: consumes the job queue and runs each job. For one job it loads the
+// datasets' metadata and streams their records from the dataset service, merges the base
+// model's knowledge under them, builds the knowledge model (knowledge_builder.h), publishes
+// it to the registry and marks the job SUCCEEDED, with events along the way.
+//
+// Delivery is at least once. An entry is acknowledged only when its job is settled
+// (succeeded, failed for good, cancelled, unknown). A transient failure (the dataset service
+// or Redis unreachable, a deadline) re-queues the job un-acknowledged, so it is claimed again
+// (XAUTOCLAIM) once idle for `claim_idle`: that is the retry backoff. After `max_attempts`
+// attempts, or at once for a permanent failure (a dataset or base model gone, corrupt data),
+// the job is FAILED and recorded on the dead-letter stream. A job cancelled mid-run ends
+// CANCELLED without a model (a model published just before the cancel is withdrawn). While
+// it works, the worker heartbeats its entry so that no other worker claims it. On Stop() the
+// current job is abandoned un-acknowledged and re-queued for another worker: no job is lost.
+//
+// Thread-safety: Run and RunOnce from one thread; Stop from any thread.
+#ifndef ETHSCAN_SERVICES_TRAINING_WORKER_H_
+#define ETHSCAN_SERVICES_TRAINING_WORKER_H_
+
+#include <atomic>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "common/time/clock.h"
+#include "services/training/dataset_client.h"
+#include "services/training/job_queue.h"
+#include "services/training/job_store.h"
+#include "services/training/model_registry.h"
+
+namespace ethscan::training {
+
+// "hostname-pid": the worker's consumer name in the queue's group.
+std::string DefaultConsumerName();
+
+class Worker {
+ public:
+  struct Options {
+    // Consumer name in the group; DefaultConsumerName() when empty.
+    std::string consumer;
+    // Entries pending longer than this are claimed from crashed workers.
+    absl::Duration claim_idle = absl::Seconds(60);
+    // How long one queue read waits for a new entry.
+    absl::Duration block = absl::Seconds(2);
+    // Attempts before a job fails for good.
+    int max_attempts = 3;
+    // Pause after the queue itself failed (Redis down), before trying again.
+    absl::Duration error_backoff = absl::Seconds(1);
+  };
+
+  // What became of one queue entry.
+  enum class Outcome {
+    kSucceeded,  // Model published, job SUCCEEDED, entry acknowledged.
+    kFailed,     // Job FAILED for good, dead-lettered, entry acknowledged.
+    kRetry,      // Attempt failed; job QUEUED again, entry left pending for a later claim.
+    kCancelled,  // Job cancelled; entry acknowledged.
+    kSkipped,    // Nothing to do (job finished or unknown); entry acknowledged.
+    kAbandoned,  // Worker stopping or job taken over by another worker; entry not acknowledged.
+  };
+
+  // Nothing is owned; everything must outlive the worker.
+  Worker(Options options, JobStore* store, JobQueue* queue, ModelRegistry* registry,
+         DatasetClient* datasets, const common::Clock* clock);
+
+  // Takes at most one entry (a stale one first, else a new one, waiting up to `block`) and
+  // processes it. Returns its outcome, or nullopt when the queue had nothing.
+  absl::StatusOr<std::optional<Outcome>> RunOnce();
+
+  // Processes entries until Stop(). Queue errors are logged and retried after a pause.
+  void Run();
+
+  // Asks Run to return and the current job to be abandoned. Thread-safe, idempotent.
+  void Stop();
+
+  // Runs the job of one delivered entry.
+  Outcome Process(const QueueEntry& entry);
+
+  const std::string& consumer() const { return consumer_; }
+
+ private:
+  // The result of training one attempt.
+  struct TrainResult;
+  // Why training stopped before the end.
+  enum class Interrupt { kNone, kStopping, kCancelled, kTakenOver };
+
+  // Trains one attempt and publishes the model. When it stops early because of Stop(), a
+  // cancel or a take-over, `interrupt` says so (and the status is ABORTED).
+  absl::StatusOr<TrainResult> Train(const v1::Job& job, const QueueEntry& entry,
+                                    Interrupt* interrupt);
+  // Settles a failed attempt: retry or fail for good.
+  Outcome HandleFailure(const v1::Job& running, const QueueEntry& entry, const absl::Status& error);
+  // Fails a job for good: status FAILED, event, dead letter, acknowledgement.
+  Outcome FailForGood(const v1::Job& job, const QueueEntry& entry, const std::string& error);
+  // Gives the job back un-acknowledged.
+  Outcome Abandon(const v1::Job& running, const std::string& why);
+  // Reloads the job between batches and says whether training must stop.
+  absl::StatusOr<Interrupt> CheckStillOurs(const v1::Job& running);
+  void Ack(const QueueEntry& entry);
+  void Event(const v1::Job& job, absl::string_view level, absl::string_view message);
+
+  const Options options_;
+  const std::string consumer_;
+  JobStore* const store_;
+  JobQueue* const queue_;
+  ModelRegistry* const registry_;
+  DatasetClient* const datasets_;
+  const common::Clock* const clock_;
+  std::atomic<bool> stopping_{false};
+  absl::Notification stopped_;
+};
+
+}  // namespace ethscan::training
+
+#endif  // ETHSCAN_SERVICES_TRAINING_WORKER_H_

@@ -1,0 +1,441 @@
+// The whole system, for real: a redis-server and all five services as processes on free
+// loopback ports. Real label files from the shared data are uploaded, a fine-tuning job runs
+// on a worker, and scans through the gateway are checked field by field against the files.
+#include <google/protobuf/descriptor.pb.h>
+
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/eth/address.h"
+#include "common/grpc/channel.h"
+#include "ethscan/dataset/v1/dataset_service.grpc.pb.h"
+#include "ethscan/gateway/v1/scan_service.grpc.pb.h"
+#include "ethscan/training/v1/model_registry_service.grpc.pb.h"
+#include "ethscan/training/v1/training_service.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "tests/integration/reflection_client.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/free_port.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/test_paths.h"
+
+namespace ethscan::testing {
+namespace {
+
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::IsSupersetOf;
+
+// One CSV row as column name → value. A deliberately small RFC-4180 reader, independent of
+// the dataset service's own, so the test checks the service against the file.
+using Row = std::map<std::string, std::string>;
+
+std::vector<Row> ReadCsv(const std::string& path) {
+  std::ifstream in(path);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::vector<std::string>> rows(1);
+  std::string field;
+  bool quoted = false;
+  for (size_t i = 0; i < content.size(); ++i) {
+    char c = content[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < content.size() && content[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      rows.back().push_back(field);
+      field.clear();
+    } else if (c == '\n') {
+      rows.back().push_back(field);
+      field.clear();
+      rows.emplace_back();
+    } else if (c != '\r') {
+      field += c;
+    }
+  }
+  if (!field.empty() || !rows.back().empty()) rows.back().push_back(field);
+  if (rows.back().empty()) rows.pop_back();
+  std::vector<Row> out;
+  for (size_t r = 1; r < rows.size(); ++r) {
+    Row row;
+    for (size_t c = 0; c < rows[0].size() && c < rows[r].size(); ++c) {
+      row[std::string(absl::StripAsciiWhitespace(rows[0][c]))] = rows[r][c];
+    }
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::string Lower(const std::string& s) { return absl::AsciiStrToLower(s); }
+
+// Everything the suite starts, shared by its tests.
+struct Stack {
+  std::string dir;
+  std::unique_ptr<RedisServer> redis;
+  std::map<std::string, int> ports;
+  std::map<std::string, std::unique_ptr<ChildProcess>> processes;
+  std::map<std::string, std::string> dataset_ids;  // file key → dataset id
+  std::string model;
+  std::string failure;
+
+  std::string Target(const std::string& service) const {
+    return absl::StrCat("127.0.0.1:", ports.at(service));
+  }
+};
+
+Stack* stack = nullptr;
+
+// The label files the suite trains on: key → path under the shared data folder.
+const std::map<std::string, std::string>& Files() {
+  static const auto* files = new std::map<std::string, std::string>{
+      {"uniswap_tokens", "uniswap_tokens/uniswap_default_mainnet.csv"},
+      {"ofac_sdn", "ofac/ofac_sdn_eth_addresses.csv"},
+      {"etherscan_malicious_2022", "etherscan_labels/etherscan_malicious_2022.csv"},
+  };
+  return *files;
+}
+
+absl::Status StartService(Stack& s, const std::string& name, std::vector<std::string> args) {
+  std::string binary = args.front();
+  args.front() = absl::StrCat(BinaryDir(), "/", binary);
+  std::map<std::string, std::string> env = {{"REDIS_URL", s.redis->url()},
+                                            {"ETHERSCAN_API_KEY", ""},
+                                            {"ETH_RPC_URL", ""}};
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+      ChildProcess::Start(args, env, absl::StrCat(s.dir, "/", name, ".log"));
+  if (!process.ok()) return process.status();
+  s.processes[name] = *std::move(process);
+  absl::Status healthy = WaitForHealthy(s.Target(name), absl::Seconds(20));
+  if (!healthy.ok()) {
+    return absl::Status(healthy.code(), absl::StrCat(healthy.message(), "\n--- ", name,
+                                                     " log ---\n",
+                                                     s.processes[name]->LogTail()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Upload(Stack& s, const std::string& name, const std::string& path) {
+  auto stub = dataset::v1::DatasetService::NewStub(common::CreateChannel(s.Target("dataset")));
+  grpc::ClientContext context;
+  common::SetDeadline(&context, absl::Seconds(60));
+  dataset::v1::UploadDatasetResponse response;
+  auto writer = stub->UploadDataset(&context, &response);
+  dataset::v1::UploadDatasetRequest request;
+  request.mutable_metadata()->set_name(name);
+  request.mutable_metadata()->set_filename(path);
+  if (!writer->Write(request)) return absl::UnavailableError("upload stream closed");
+  std::ifstream in(path, std::ios::binary);
+  std::string chunk(64 * 1024, '\0');
+  while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
+    request.set_chunk(chunk.data(), in.gcount());
+    if (!writer->Write(request)) break;
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        absl::StrCat("upload ", path, ": ", status.error_message()));
+  }
+  return response.dataset().id();
+}
+
+absl::Status Bring(Stack& s) {
+  s.dir = MakeTempDir("ethscan-it");
+  absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start();
+  if (!redis.ok()) return redis.status();
+  s.redis = *std::move(redis);
+  for (const char* name : {"dataset", "training", "worker", "inference", "enrichment", "gateway"}) {
+    s.ports[name] = PickFreePort();
+  }
+  auto listen = [&](const std::string& name) { return absl::StrCat("--listen=", s.Target(name)); };
+  std::string dataset_addr = absl::StrCat("--dataset_addr=", s.Target("dataset"));
+  std::string models_dir = absl::StrCat("--models_dir=", s.dir, "/models");
+  std::vector<std::pair<std::string, std::vector<std::string>>> services = {
+      {"dataset",
+       {"ethscan_dataset", listen("dataset"), absl::StrCat("--data_dir=", s.dir, "/dataset")}},
+      {"training", {"ethscan_training", "--role=server", listen("training"), models_dir,
+                    dataset_addr}},
+      {"worker", {"ethscan_training", "--role=worker", listen("worker"), models_dir,
+                  dataset_addr}},
+      {"inference", {"ethscan_inference", listen("inference"),
+                     absl::StrCat("--training_addr=", s.Target("training"))}},
+      {"enrichment", {"ethscan_enrichment", listen("enrichment")}},
+      {"gateway", {"ethscan_gateway", listen("gateway"),
+                   absl::StrCat("--inference_addr=", s.Target("inference")),
+                   absl::StrCat("--enrichment_addr=", s.Target("enrichment")),
+                   "--enrichment_deadline=1s"}},
+  };
+  for (auto& [name, args] : services) {
+    absl::Status started = StartService(s, name, args);
+    if (!started.ok()) return started;
+  }
+  std::string data = SharedDataDir();
+  for (const auto& [key, relative] : Files()) {
+    absl::StatusOr<std::string> id = Upload(s, key, absl::StrCat(data, "/", relative));
+    if (!id.ok()) return id.status();
+    s.dataset_ids[key] = *id;
+  }
+
+  auto training =
+      training::v1::TrainingService::NewStub(common::CreateChannel(s.Target("training")));
+  training::v1::CreateJobRequest create;
+  create.set_training_dataset(s.dataset_ids["uniswap_tokens"]);
+  create.add_extra_training_datasets(s.dataset_ids["ofac_sdn"]);
+  create.add_extra_training_datasets(s.dataset_ids["etherscan_malicious_2022"]);
+  create.set_suffix("it");
+  training::v1::CreateJobResponse created;
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(30));
+    grpc::Status status = training->CreateJob(&context, create, &created);
+    if (!status.ok()) return absl::InternalError(absl::StrCat("CreateJob: ", status.error_message()));
+  }
+  absl::Time give_up = absl::Now() + absl::Minutes(3);
+  while (absl::Now() < give_up) {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(10));
+    training::v1::GetJobRequest get;
+    get.set_id(created.job().id());
+    training::v1::GetJobResponse job;
+    grpc::Status status = training->GetJob(&context, get, &job);
+    if (status.ok() && job.job().status() == training::v1::JOB_STATUS_SUCCEEDED) {
+      s.model = job.job().fine_tuned_model();
+      return absl::OkStatus();
+    }
+    if (status.ok() && job.job().status() == training::v1::JOB_STATUS_FAILED) {
+      return absl::InternalError(absl::StrCat("job failed: ", job.job().error(), "\n",
+                                              s.processes["worker"]->LogTail()));
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("job did not finish in 3 minutes\n", s.processes["worker"]->LogTail()));
+}
+
+class StackIntegrationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (SharedDataDir().empty()) return;
+    stack = new Stack();
+    absl::Status status = Bring(*stack);
+    if (!status.ok()) stack->failure = status.ToString();
+  }
+
+  static void TearDownTestSuite() {
+    delete stack;
+    stack = nullptr;
+  }
+
+  void SetUp() override {
+    if (SharedDataDir().empty()) {
+      GTEST_SKIP() << "../shared/data not found beside the checkout (set ETHSCAN_SHARED_DATA)";
+    }
+    ASSERT_TRUE(stack->failure.empty()) << stack->failure;
+  }
+
+  static absl::StatusOr<gateway::v1::AddressReport> Scan(const std::string& address,
+                                                        const std::string& model = "") {
+    auto stub = gateway::v1::ScanService::NewStub(common::CreateChannel(stack->Target("gateway")));
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(30));
+    gateway::v1::ScanAddressRequest request;
+    request.set_address(address);
+    request.set_chain_id(1);
+    request.set_model(model);
+    gateway::v1::AddressReport report;
+    grpc::Status status = stub->ScanAddress(&context, request, &report);
+    if (!status.ok()) {
+      return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                          status.error_message());
+    }
+    return report;
+  }
+
+  // Rows of `key`'s file whose address appears in no other trained file, so every field of
+  // the report must come from that file alone.
+  static std::vector<Row> RowsOnlyIn(const std::string& key) {
+    std::string data = SharedDataDir();
+    absl::flat_hash_map<std::string, int> seen;
+    std::map<std::string, std::vector<Row>> rows;
+    for (const auto& [k, relative] : Files()) {
+      rows[k] = ReadCsv(absl::StrCat(data, "/", relative));
+      absl::flat_hash_map<std::string, bool> in_file;
+      for (const Row& r : rows[k]) in_file[Lower(r.at("address"))] = true;
+      for (const auto& [a, unused] : in_file) ++seen[a];
+    }
+    std::vector<Row> out;
+    absl::flat_hash_map<std::string, int> in_this;
+    for (const Row& r : rows[key]) ++in_this[Lower(r.at("address"))];
+    for (const Row& r : rows[key]) {
+      std::string a = Lower(r.at("address"));
+      if (seen[a] == 1 && in_this[a] == 1) out.push_back(r);
+    }
+    return out;
+  }
+
+  static void ExpectEvidenceFrom(const gateway::v1::AddressReport& report,
+                                 const std::string& key) {
+    bool found = false;
+    for (const common::v1::Evidence& e : report.evidence()) {
+      if (e.source().find(key) != std::string::npos) found = true;
+      EXPECT_FALSE(e.source().empty());
+    }
+    EXPECT_TRUE(found) << key << " not among the evidence of " << report.DebugString();
+  }
+};
+
+TEST_F(StackIntegrationTest, EveryServiceIsHealthyAndReflectsItsApi) {
+  for (const auto& [name, port] : stack->ports) {
+    auto health = grpc::health::v1::Health::NewStub(common::CreateChannel(stack->Target(name)));
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    ASSERT_TRUE(health->Check(&context, request, &response).ok()) << name;
+    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING) << name;
+  }
+  absl::StatusOr<std::vector<std::string>> services = ListServices(stack->Target("gateway"));
+  ASSERT_TRUE(services.ok()) << services.status();
+  EXPECT_THAT(*services, IsSupersetOf({"ethscan.gateway.v1.ScanService", "grpc.health.v1.Health",
+                                       "grpc.reflection.v1alpha.ServerReflection"}));
+  for (const char* symbol : {"ethscan.gateway.v1.ScanService", "grpc.health.v1.Health"}) {
+    absl::StatusOr<std::vector<std::string>> files =
+        FileContainingSymbol(stack->Target("gateway"), symbol);
+    ASSERT_TRUE(files.ok()) << symbol << ": " << files.status();
+    ASSERT_FALSE(files->empty()) << symbol;
+    google::protobuf::FileDescriptorProto file;
+    ASSERT_TRUE(file.ParseFromString(files->front()));
+    std::vector<std::string> names;
+    for (const auto& service : file.service()) {
+      names.push_back(absl::StrCat(file.package(), ".", service.name()));
+    }
+    EXPECT_THAT(names, Contains(symbol));
+  }
+  services = ListServices(stack->Target("dataset"));
+  ASSERT_TRUE(services.ok());
+  EXPECT_THAT(*services, Contains("ethscan.dataset.v1.DatasetService"));
+}
+
+TEST_F(StackIntegrationTest, UniswapTokensAreLegitTokenContracts) {
+  std::vector<Row> rows = RowsOnlyIn("uniswap_tokens");
+  ASSERT_GE(rows.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const Row& row = rows[i * rows.size() / 3];
+    absl::StatusOr<gateway::v1::AddressReport> report = Scan(Lower(row.at("address")));
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_EQ(report->address(), row.at("address"));  // the file is EIP-55
+    EXPECT_EQ(report->name(), absl::StrCat(row.at("name"), " (", row.at("symbol"), ")"));
+    EXPECT_EQ(report->account_type(), "Smart Contract");
+    EXPECT_EQ(report->contract_type(), "Token");
+    EXPECT_EQ(report->label(), "Legit");
+    EXPECT_EQ(report->risk_level(), common::v1::RISK_LEVEL_LOW);
+    EXPECT_LT(report->risk_score(), 0.2);
+    EXPECT_TRUE(report->known());
+    EXPECT_FALSE(report->description().empty());
+    EXPECT_FALSE(report->next_steps().empty());
+    EXPECT_EQ(report->model(), stack->model);
+    EXPECT_THAT(report->model(), ::testing::StartsWith("ft:ethscan-base:it:ftjob-"));
+    ExpectEvidenceFrom(*report, "uniswap_tokens");
+    EXPECT_EQ(report->chain_data_status(), gateway::v1::CHAIN_DATA_STATUS_NOT_CONFIGURED);
+  }
+}
+
+TEST_F(StackIntegrationTest, OfacAddressesAreSanctionedOrDelisted) {
+  int listed = 0;
+  int delisted = 0;
+  for (const Row& row : RowsOnlyIn("ofac_sdn")) {
+    bool is_listed = row.at("status") == "listed";
+    if ((is_listed && listed >= 2) || (!is_listed && delisted >= 2)) continue;
+    (is_listed ? listed : delisted)++;
+    absl::StatusOr<gateway::v1::AddressReport> report = Scan(row.at("address"));
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_EQ(Lower(report->address()), Lower(row.at("address")));
+    EXPECT_EQ(report->name(), row.at("name"));
+    EXPECT_EQ(Lower(report->entity()), Lower(row.at("name")));
+    ExpectEvidenceFrom(*report, "ofac_sdn");
+    if (is_listed) {
+      EXPECT_EQ(report->label(), "Sanctioned");
+      EXPECT_EQ(report->risk_level(), common::v1::RISK_LEVEL_CRITICAL);
+      EXPECT_GE(report->risk_score(), 0.9);
+    } else {
+      EXPECT_EQ(report->label(), "Unknown");
+      EXPECT_THAT(report->tags(), Contains("OFAC delisted"));
+      EXPECT_EQ(report->risk_level(), common::v1::RISK_LEVEL_MEDIUM);
+    }
+  }
+  EXPECT_EQ(listed, 2);
+  EXPECT_EQ(delisted, 2);
+}
+
+TEST_F(StackIntegrationTest, EtherscanMaliciousAddressesKeepNameTagAndLabel) {
+  int phish = 0;
+  int heist = 0;
+  for (const Row& row : RowsOnlyIn("etherscan_malicious_2022")) {
+    bool is_heist = row.at("label") == "heist";
+    if ((is_heist && heist >= 2) || (!is_heist && phish >= 2)) continue;
+    (is_heist ? heist : phish)++;
+    absl::StatusOr<gateway::v1::AddressReport> report = Scan(Lower(row.at("address")));
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_EQ(report->name(), row.at("name_tag"));
+    EXPECT_EQ(report->label(), is_heist ? "Heist" : "Phish / Hack");
+    EXPECT_EQ(report->risk_level(), is_heist ? common::v1::RISK_LEVEL_CRITICAL
+                                             : common::v1::RISK_LEVEL_HIGH);
+    EXPECT_THAT(report->next_steps(0), HasSubstr("Do not"));
+    ExpectEvidenceFrom(*report, "etherscan_malicious_2022");
+  }
+  EXPECT_EQ(phish, 2);
+  EXPECT_EQ(heist, 2);
+}
+
+TEST_F(StackIntegrationTest, UnknownAddressIsReportedAsUnknown) {
+  absl::StatusOr<gateway::v1::AddressReport> report =
+      Scan("0x000000000000000000000000000000000000dead");
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->label(), "Unknown");
+  EXPECT_FALSE(report->known());
+  EXPECT_THAT(report->description(), HasSubstr("Unknown address"));
+  EXPECT_EQ(report->model(), stack->model);
+}
+
+TEST_F(StackIntegrationTest, WrongChecksumIsInvalidArgument) {
+  absl::StatusOr<gateway::v1::AddressReport> report =
+      Scan("0x098b716B8Aaf21512996dC57EB0615e2383E2f96");
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(report.status().message()), HasSubstr("checksum"));
+}
+
+TEST_F(StackIntegrationTest, UnknownModelIsNotFound) {
+  absl::StatusOr<gateway::v1::AddressReport> report =
+      Scan("0x098B716B8Aaf21512996dC57EB0615e2383E2f96", "ft:ethscan-base:nope:ftjob-0");
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kNotFound);
+}
+
+// Runs last among the scan tests (gtest keeps declaration order): it stops enrichment.
+TEST_F(StackIntegrationTest, ScansKeepWorkingWhenEnrichmentIsKilled) {
+  stack->processes["enrichment"]->Kill();
+  absl::StatusOr<gateway::v1::AddressReport> report =
+      Scan("0x098B716B8Aaf21512996dC57EB0615e2383E2f96");
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->label(), "Sanctioned");
+  EXPECT_EQ(report->chain_data_status(), gateway::v1::CHAIN_DATA_STATUS_UNAVAILABLE);
+  EXPECT_THAT(report->chain_data_error(), HasSubstr("enrichment service"));
+}
+
+}  // namespace
+}  // namespace ethscan::testing

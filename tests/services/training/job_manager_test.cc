@@ -1,0 +1,286 @@
+#include "services/training/job_manager.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/services/training/test_env.h"
+#include "tests/testing/status_matchers.h"
+
+namespace ethscan::training {
+namespace {
+
+using ::ethscan::testing::IsOk;
+using ::ethscan::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using testing::MakeDataset;
+using testing::MakeRecord;
+using ::testing::MatchesRegex;
+using ::testing::SizeIs;
+
+constexpr char kAddress[] = "0x00000000000000000000000000000000000000aa";
+
+class JobManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    env_.datasets.Add(MakeDataset("ds-train", "mew", dataset::v1::DATASET_FORMAT_MEW_DARKLIST, 100),
+                      {MakeRecord(kAddress, "Scam")});
+    env_.datasets.Add(
+        MakeDataset("ds-valid", "valid", dataset::v1::DATASET_FORMAT_MEW_DARKLIST, 100),
+        {MakeRecord(kAddress, "Scam")});
+    manager_ = env_.Manager();
+  }
+
+  v1::CreateJobRequest Request() {
+    v1::CreateJobRequest request;
+    request.set_training_dataset("ds-train");
+    return request;
+  }
+
+  testing::TestEnv env_;
+  std::unique_ptr<JobManager> manager_;
+};
+
+TEST_F(JobManagerTest, CreateJobRequiresTrainingDataset) {
+  v1::CreateJobRequest request;
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, "training_dataset is required"));
+  request = Request();
+  request.add_extra_training_datasets("");
+  EXPECT_THAT(manager_->CreateJob(request), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                     HasSubstr("extra_training_datasets[0]")));
+  ASSERT_OK_AND_ASSIGN(JobPage page, env_.store.List(0, 10));
+  EXPECT_THAT(page.jobs, IsEmpty());
+}
+
+TEST_F(JobManagerTest, CreateJobValidatesSuffix) {
+  v1::CreateJobRequest request = Request();
+  request.set_suffix(std::string(65, 'a'));
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1 to 64 characters")));
+  request.set_suffix("has space");
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("letters, digits")));
+  request.set_suffix("a:b");
+  EXPECT_THAT(manager_->CreateJob(request), StatusIs(absl::StatusCode::kInvalidArgument));
+  request.set_suffix(std::string(64, 'Z'));
+  EXPECT_THAT(manager_->CreateJob(request), IsOk());
+  request.set_suffix("");
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(request));
+  EXPECT_EQ(job.suffix(), "custom");
+}
+
+TEST_F(JobManagerTest, CreateJobChecksBackend) {
+  v1::CreateJobRequest request = Request();
+  request.set_backend("openai");
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       "openai backend not configured: set OPENAI_BASE_URL and OPENAI_API_KEY"));
+  std::unique_ptr<JobManager> configured = env_.Manager(/*openai_configured=*/true);
+  EXPECT_THAT(
+      configured->CreateJob(request),
+      StatusIs(absl::StatusCode::kUnimplemented, "openai backend arrives in a later version"));
+  request.set_backend("azure");
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"azure\"")));
+  request.set_backend("local");
+  EXPECT_THAT(manager_->CreateJob(request), IsOk());
+}
+
+TEST_F(JobManagerTest, CreateJobValidatesHyperparameters) {
+  v1::CreateJobRequest request = Request();
+  request.mutable_hyperparameters()->set_n_epochs(51);
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("n_epochs")));
+  request.mutable_hyperparameters()->set_n_epochs(3);
+  request.mutable_hyperparameters()->set_learning_rate_multiplier(-1);
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("learning_rate_multiplier")));
+}
+
+TEST_F(JobManagerTest, CreateJobValidatesDatasetsThenQueues) {
+  v1::CreateJobRequest request = Request();
+  request.set_validation_dataset("ds-valid");
+  request.add_extra_training_datasets("ds-valid");
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(request));
+  EXPECT_THAT(job.id(), MatchesRegex("ftjob-[0-9a-f]{16}"));
+  EXPECT_EQ(job.status(), v1::JOB_STATUS_QUEUED);
+  EXPECT_EQ(job.base_model(), "ethscan-base");
+  EXPECT_EQ(job.backend(), "local");
+  EXPECT_EQ(job.hyperparameters().seed(), 42u);
+  EXPECT_THAT(job.extra_training_datasets(), ElementsAre("ds-valid"));
+  EXPECT_EQ(job.create_time().seconds(), absl::ToUnixSeconds(env_.clock.Now()));
+  ASSERT_OK_AND_ASSIGN(v1::Job stored, env_.store.Get(job.id()));
+  EXPECT_EQ(stored.status(), v1::JOB_STATUS_QUEUED);
+  EXPECT_EQ(env_.queue.Undelivered(), 1u);
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::JobEvent> events, env_.store.ListEvents(job.id(), "", 0));
+  ASSERT_THAT(events, SizeIs(2));
+  EXPECT_EQ(events[0].status(), v1::JOB_STATUS_VALIDATING_FILES);
+  EXPECT_EQ(events[1].status(), v1::JOB_STATUS_QUEUED);
+  EXPECT_THAT(events[1].message(), HasSubstr("3 datasets, 2 training records"));
+  EXPECT_THAT(NewJobId(), MatchesRegex("ftjob-[0-9a-f]{16}"));
+}
+
+TEST_F(JobManagerTest, CreateJobWithMissingDatasetFailsTheJob) {
+  v1::CreateJobRequest request = Request();
+  request.set_validation_dataset("ds-missing");
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kNotFound, "validation dataset \"ds-missing\" not found"));
+  ASSERT_OK_AND_ASSIGN(JobPage page, env_.store.List(0, 10));
+  ASSERT_THAT(page.jobs, SizeIs(1));
+  EXPECT_EQ(page.jobs[0].status(), v1::JOB_STATUS_FAILED);
+  EXPECT_EQ(page.jobs[0].error(), "validation dataset \"ds-missing\" not found");
+  EXPECT_TRUE(page.jobs[0].has_finish_time());
+  EXPECT_EQ(env_.queue.Undelivered(), 0u);
+  EXPECT_THAT(env_.store.EventMessages(page.jobs[0].id()),
+              ElementsAre(HasSubstr("validating datasets"),
+                          "job failed: validation dataset \"ds-missing\" not found"));
+}
+
+TEST_F(JobManagerTest, CreateJobWhenDatasetServiceIsDownFailsUnavailable) {
+  env_.datasets.FailGets(grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(manager_->CreateJob(Request()),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("dataset service")));
+  ASSERT_OK_AND_ASSIGN(JobPage page, env_.store.List(0, 10));
+  ASSERT_THAT(page.jobs, SizeIs(1));
+  EXPECT_EQ(page.jobs[0].status(), v1::JOB_STATUS_FAILED);
+}
+
+TEST_F(JobManagerTest, CreateJobResolvesBaseModel) {
+  v1::CreateJobRequest request = Request();
+  request.set_base_model("production");
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kNotFound, "base model \"production\" not found"));
+  v1::KnowledgeModel model;
+  model.set_name("ft:ethscan-base:first:ftjob-00000000000000aa");
+  ASSERT_THAT(env_.registry->Publish(model), IsOk());
+  ASSERT_THAT(env_.registry->SetAlias("production", model.name()), IsOk());
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(request));
+  EXPECT_EQ(job.base_model(), model.name());
+  EXPECT_EQ(FineTunedModelName(job), absl::StrCat("ft:ethscan-base:custom:", job.id()));
+  request.set_base_model("ethscan-base");
+  ASSERT_OK_AND_ASSIGN(job, manager_->CreateJob(request));
+  EXPECT_EQ(job.base_model(), "ethscan-base");
+}
+
+TEST_F(JobManagerTest, CancelJobOnlyBeforeItFinishes) {
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(Request()));
+  ASSERT_OK_AND_ASSIGN(v1::Job cancelled, manager_->CancelJob(job.id()));
+  EXPECT_EQ(cancelled.status(), v1::JOB_STATUS_CANCELLED);
+  EXPECT_TRUE(cancelled.has_finish_time());
+  EXPECT_THAT(manager_->CancelJob(job.id()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already cancelled")));
+  EXPECT_THAT(manager_->CancelJob("ftjob-unknown"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(manager_->CancelJob(""), StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::JobEvent> events, env_.store.ListEvents(job.id(), "", 0));
+  EXPECT_EQ(events.back().status(), v1::JOB_STATUS_CANCELLED);
+  EXPECT_EQ(events.back().message(), "job cancelled while queued");
+}
+
+TEST_F(JobManagerTest, ListJobsNewestFirstWithPaging) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(Request()));
+    ids.push_back(job.id());
+  }
+  v1::ListJobsRequest request;
+  request.set_page_size(2);
+  ASSERT_OK_AND_ASSIGN(v1::ListJobsResponse first, manager_->ListJobs(request));
+  ASSERT_EQ(first.jobs_size(), 2);
+  EXPECT_EQ(first.jobs(0).id(), ids[2]);
+  EXPECT_EQ(first.jobs(1).id(), ids[1]);
+  request.set_page_token(first.next_page_token());
+  ASSERT_OK_AND_ASSIGN(v1::ListJobsResponse second, manager_->ListJobs(request));
+  ASSERT_EQ(second.jobs_size(), 1);
+  EXPECT_EQ(second.jobs(0).id(), ids[0]);
+  EXPECT_EQ(second.next_page_token(), "");
+  request.set_page_token("-4");
+  EXPECT_THAT(manager_->ListJobs(request), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(JobManagerTest, ListJobEventsHonoursAfterAndLimit) {
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(Request()));
+  ASSERT_THAT(manager_->CancelJob(job.id()), IsOk());
+  v1::ListJobEventsRequest request;
+  request.set_id(job.id());
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::JobEvent> all, manager_->ListJobEvents(request));
+  ASSERT_THAT(all, SizeIs(3));
+  request.set_after(all[0].id());
+  request.set_limit(1);
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::JobEvent> page, manager_->ListJobEvents(request));
+  ASSERT_THAT(page, SizeIs(1));
+  EXPECT_EQ(page[0].id(), all[1].id());
+  request.set_after("not-an-id");
+  EXPECT_THAT(manager_->ListJobEvents(request), StatusIs(absl::StatusCode::kInvalidArgument));
+  request.set_after("");
+  request.set_limit(-1);
+  EXPECT_THAT(manager_->ListJobEvents(request), StatusIs(absl::StatusCode::kInvalidArgument));
+  request.set_limit(0);
+  request.set_id("ftjob-unknown");
+  EXPECT_THAT(manager_->ListJobEvents(request), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(JobManagerTest, ListCheckpointsIsEmptyForKnownJobs) {
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(Request()));
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Checkpoint> checkpoints,
+                       manager_->ListCheckpoints(job.id()));
+  EXPECT_THAT(checkpoints, IsEmpty());
+  EXPECT_THAT(manager_->ListCheckpoints("ftjob-unknown"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(manager_->GetJob("ftjob-unknown"),
+              StatusIs(absl::StatusCode::kNotFound, "job \"ftjob-unknown\" not found"));
+}
+
+TEST_F(JobManagerTest, WatchJobStreamsEventsUntilTheJobFinishes) {
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(Request()));
+  std::vector<v1::WatchJobResponse> received;
+  absl::Status status = manager_->WatchJob(
+      job.id(),
+      [&](const v1::WatchJobResponse& r) {
+        received.push_back(r);
+        // Once the history is streamed, the job finishes while being watched.
+        if (received.size() == 2) {
+          EXPECT_THAT(manager_->CancelJob(job.id()), IsOk());
+        }
+        return true;
+      },
+      [] { return false; });
+  EXPECT_THAT(status, IsOk());
+  ASSERT_THAT(received, SizeIs(3));
+  EXPECT_EQ(received[0].event().status(), v1::JOB_STATUS_VALIDATING_FILES);
+  EXPECT_EQ(received[2].event().status(), v1::JOB_STATUS_CANCELLED);
+  EXPECT_EQ(received[2].job().status(), v1::JOB_STATUS_CANCELLED);
+}
+
+TEST_F(JobManagerTest, WatchJobStopsWhenTheClientGoes) {
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(Request()));
+  int sent = 0;
+  EXPECT_THAT(
+      manager_->WatchJob(
+          job.id(), [&](const v1::WatchJobResponse&) { return ++sent < 1; }, [] { return false; }),
+      StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_EQ(sent, 1);
+  EXPECT_THAT(manager_->WatchJob(
+                  job.id(), [](const v1::WatchJobResponse&) { return true; }, [] { return true; }),
+              StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_THAT(
+      manager_->WatchJob(
+          "ftjob-unknown", [](const v1::WatchJobResponse&) { return true; }, [] { return false; }),
+      StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST(FineTunedModelNameTest, UsesRootBaseModel) {
+  v1::Job job;
+  job.set_id("ftjob-0123456789abcdef");
+  job.set_suffix("labels");
+  job.set_base_model("ethscan-base");
+  EXPECT_EQ(FineTunedModelName(job), "ft:ethscan-base:labels:ftjob-0123456789abcdef");
+  job.set_base_model("ft:ethscan-base:first:ftjob-aaaaaaaaaaaaaaaa");
+  EXPECT_EQ(FineTunedModelName(job), "ft:ethscan-base:labels:ftjob-0123456789abcdef");
+}
+
+}  // namespace
+}  // namespace ethscan::training

@@ -1,0 +1,322 @@
+#include "services/training/worker.h"
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/services/training/test_env.h"
+#include "tests/testing/status_matchers.h"
+
+namespace ethscan::training {
+namespace {
+
+using ::ethscan::testing::IsOk;
+using ::ethscan::testing::StatusIs;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using testing::MakeDataset;
+using testing::MakeRecord;
+using ::testing::Optional;
+using ::testing::Pair;
+using ::testing::SizeIs;
+using Outcome = Worker::Outcome;
+
+constexpr char kA[] = "0x00000000000000000000000000000000000000aa";
+constexpr char kB[] = "0x00000000000000000000000000000000000000bb";
+constexpr char kC[] = "0x00000000000000000000000000000000000000cc";
+
+class WorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    common::v1::AddressRecord sanctioned = MakeRecord(kA, "Sanctioned", "LAZARUS GROUP");
+    sanctioned.set_original_label("listed");
+    env_.datasets.Add(MakeDataset("ds-ofac", "ofac", dataset::v1::DATASET_FORMAT_OFAC_SDN, 100),
+                      {sanctioned});
+    env_.datasets.Add(
+        MakeDataset("ds-labels", "labels", dataset::v1::DATASET_FORMAT_ETHERSCAN_LABELS, 200),
+        {MakeRecord(kA, "Unknown", "Lazarus", {"heist"}), MakeRecord(kB, "Legit", "Exchange 1"),
+         MakeRecord(kC, "Scam", "Fake"), MakeRecord("0x123", "Scam")});
+    manager_ = env_.Manager();
+    worker_ = env_.MakeWorker("worker-1");
+  }
+
+  // Dataset handlers may still run a hook after the client cancelled its stream; stop them
+  // while the objects the hooks use are alive.
+  void TearDown() override { env_.server.Shutdown(); }
+
+  v1::Job Create(const std::string& dataset, std::vector<std::string> extra = {},
+                 const std::string& base = "", const std::string& validation = "") {
+    v1::CreateJobRequest request;
+    request.set_training_dataset(dataset);
+    for (const std::string& e : extra) request.add_extra_training_datasets(e);
+    request.set_base_model(base);
+    request.set_validation_dataset(validation);
+    absl::StatusOr<v1::Job> job = manager_->CreateJob(request);
+    EXPECT_TRUE(job.ok()) << job.status();
+    return job.ok() ? *job : v1::Job();
+  }
+
+  v1::Job Job(const std::string& id) { return env_.store.Get(id).value(); }
+
+  std::vector<v1::JobEvent> Events(const std::string& id) {
+    return env_.store.ListEvents(id, "", 0).value();
+  }
+
+  std::optional<Outcome> RunOnce(Worker* worker = nullptr) {
+    absl::StatusOr<std::optional<Outcome>> outcome = (worker ? worker : worker_.get())->RunOnce();
+    EXPECT_TRUE(outcome.ok()) << outcome.status();
+    return outcome.ok() ? *outcome : std::nullopt;
+  }
+
+  testing::TestEnv env_;
+  std::unique_ptr<JobManager> manager_;
+  std::unique_ptr<Worker> worker_;
+};
+
+TEST_F(WorkerTest, NothingQueuedMeansNothingDone) { EXPECT_EQ(RunOnce(), std::nullopt); }
+
+TEST_F(WorkerTest, RunsJobPublishesModelAndRecordsMetrics) {
+  v1::Job job = Create("ds-labels", {"ds-ofac"});
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  v1::Job done = Job(job.id());
+  EXPECT_EQ(done.status(), v1::JOB_STATUS_SUCCEEDED);
+  EXPECT_EQ(done.attempts(), 1);
+  EXPECT_EQ(done.trained_records(), 5u);
+  EXPECT_EQ(done.fine_tuned_model(), absl::StrCat("ft:ethscan-base:custom:", job.id()));
+  EXPECT_TRUE(done.has_start_time());
+  EXPECT_TRUE(done.has_finish_time());
+  EXPECT_THAT(env_.queue.Pending(), IsEmpty());
+
+  ASSERT_OK_AND_ASSIGN(v1::KnowledgeModel model, env_.registry->Load(done.fine_tuned_model()));
+  EXPECT_THAT(model.training_datasets(), ElementsAre("ds-labels", "ds-ofac"));
+  ASSERT_EQ(model.entries_size(), 3);  // "0x123" is skipped.
+  EXPECT_EQ(model.entries(0).merged().label(), "Sanctioned");
+  EXPECT_EQ(model.entries(0).merged().name(), "LAZARUS GROUP");
+  EXPECT_THAT(model.entries(0).merged().tags(), ElementsAre("heist"));
+  EXPECT_EQ(model.job_id(), job.id());
+
+  std::vector<v1::JobEvent> events = Events(job.id());
+  std::vector<std::string> messages;
+  const v1::JobEvent* metrics = nullptr;
+  for (const v1::JobEvent& e : events) {
+    messages.push_back(e.message());
+    if (e.type() == "metrics") metrics = &e;
+  }
+  EXPECT_THAT(messages, Contains(HasSubstr("attempt 1 of 3 started by worker worker-1")));
+  EXPECT_THAT(messages, Contains(HasSubstr("skipped 1 record(s) with an invalid address")));
+  ASSERT_NE(metrics, nullptr);
+  EXPECT_EQ(metrics->metrics().at("trained_records"), 5);
+  EXPECT_EQ(metrics->metrics().at("addresses"), 3);
+  EXPECT_EQ(metrics->metrics().at("conflicts"), 1);  // The name of kA.
+  EXPECT_EQ(metrics->metrics().at("skipped_records"), 1);
+  EXPECT_EQ(events.back().status(), v1::JOB_STATUS_SUCCEEDED);
+  EXPECT_THAT(events.back().message(), HasSubstr("published"));
+}
+
+TEST_F(WorkerTest, SkipsJobCancelledWhileQueued) {
+  v1::Job job = Create("ds-labels");
+  ASSERT_THAT(manager_->CancelJob(job.id()), IsOk());
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kCancelled));
+  EXPECT_THAT(env_.queue.Pending(), IsEmpty());
+  EXPECT_EQ(Job(job.id()).attempts(), 0);
+  EXPECT_THAT(env_.registry->Resolve(""), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(WorkerTest, JobCancelledMidRunEndsCancelledWithoutModel) {
+  v1::Job job = Create("ds-labels");
+  env_.datasets.OnBatch([this, id = job.id(), batches = 0]() mutable {
+    if (++batches == 2) {
+      EXPECT_THAT(manager_->CancelJob(id), IsOk());
+    }
+  });
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kCancelled));
+  EXPECT_EQ(Job(job.id()).status(), v1::JOB_STATUS_CANCELLED);
+  EXPECT_THAT(env_.queue.Pending(), IsEmpty());
+  EXPECT_THAT(env_.registry->Resolve(""), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(env_.store.EventMessages(job.id()),
+              Contains("training stopped: the job was cancelled"));
+}
+
+TEST_F(WorkerTest, TransientFailuresAreRetriedThenDeadLettered) {
+  v1::Job job = Create("ds-labels");
+  env_.datasets.FailReads("ds-labels", grpc::StatusCode::UNAVAILABLE, 3);
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kRetry));
+  v1::Job after_first = Job(job.id());
+  EXPECT_EQ(after_first.status(), v1::JOB_STATUS_QUEUED);
+  EXPECT_EQ(after_first.attempts(), 1);
+  EXPECT_THAT(after_first.error(), HasSubstr("reading dataset \"ds-labels\""));
+  EXPECT_THAT(env_.queue.Pending(), SizeIs(1));  // Left un-acknowledged.
+
+  EXPECT_EQ(RunOnce(), std::nullopt);  // Not idle long enough to be claimed again.
+  env_.clock.Advance(absl::Seconds(61));
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kRetry));
+  EXPECT_EQ(Job(job.id()).attempts(), 2);
+  env_.clock.Advance(absl::Seconds(61));
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kFailed));
+
+  v1::Job failed = Job(job.id());
+  EXPECT_EQ(failed.status(), v1::JOB_STATUS_FAILED);
+  EXPECT_EQ(failed.attempts(), 3);
+  EXPECT_THAT(failed.error(), HasSubstr("gave up after 3 attempts"));
+  EXPECT_THAT(env_.queue.Pending(), IsEmpty());
+  std::vector<testing::InMemoryJobQueue::DeadLetterEntry> dead = env_.queue.DeadLetters();
+  ASSERT_THAT(dead, SizeIs(1));
+  EXPECT_EQ(dead[0].job_id, job.id());
+  EXPECT_EQ(dead[0].attempts, 3);
+  EXPECT_EQ(Events(job.id()).back().status(), v1::JOB_STATUS_FAILED);
+}
+
+TEST_F(WorkerTest, RetrySucceedsOnALaterAttempt) {
+  v1::Job job = Create("ds-labels");
+  env_.datasets.FailReads("ds-labels", grpc::StatusCode::DEADLINE_EXCEEDED, 1);
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kRetry));
+  env_.clock.Advance(absl::Seconds(61));
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  v1::Job done = Job(job.id());
+  EXPECT_EQ(done.status(), v1::JOB_STATUS_SUCCEEDED);
+  EXPECT_EQ(done.attempts(), 2);
+  EXPECT_THAT(done.error(), IsEmpty());
+}
+
+TEST_F(WorkerTest, PermanentFailureFailsAtOnce) {
+  v1::Job job = Create("ds-labels");
+  env_.datasets.FailReads("ds-labels", grpc::StatusCode::DATA_LOSS, 1);
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kFailed));
+  v1::Job failed = Job(job.id());
+  EXPECT_EQ(failed.status(), v1::JOB_STATUS_FAILED);
+  EXPECT_EQ(failed.attempts(), 1);
+  EXPECT_THAT(env_.queue.DeadLetters(), SizeIs(1));
+  EXPECT_THAT(env_.queue.Pending(), IsEmpty());
+}
+
+TEST_F(WorkerTest, EntryOfACrashedWorkerIsClaimedAfterIdleTime) {
+  v1::Job job = Create("ds-labels");
+  // "worker-crashed" reads the entry and dies without acknowledging it.
+  ASSERT_OK_AND_ASSIGN(std::optional<QueueEntry> taken,
+                       env_.queue.ReadNew("worker-crashed", absl::ZeroDuration()));
+  ASSERT_TRUE(taken.has_value());
+  EXPECT_EQ(RunOnce(), std::nullopt);
+  env_.clock.Advance(absl::Seconds(60));
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  EXPECT_EQ(Job(job.id()).status(), v1::JOB_STATUS_SUCCEEDED);
+  EXPECT_THAT(env_.queue.Pending(), IsEmpty());
+}
+
+TEST_F(WorkerTest, JobWhoseLastAttemptCrashedFailsForGood) {
+  v1::Job job = Create("ds-labels");
+  v1::Job crashed = Job(job.id());
+  v1::Job running = crashed;
+  running.set_status(v1::JOB_STATUS_RUNNING);
+  running.set_attempts(3);
+  ASSERT_THAT(env_.store.Update(crashed, running, nullptr), IsOk());
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kFailed));
+  v1::Job failed = Job(job.id());
+  EXPECT_EQ(failed.status(), v1::JOB_STATUS_FAILED);
+  EXPECT_THAT(failed.error(), HasSubstr("gave up after 3 attempts; the last one did not finish"));
+}
+
+TEST_F(WorkerTest, StopAbandonsTheJobForAnotherWorker) {
+  v1::Job job = Create("ds-labels");
+  env_.datasets.OnBatch([this] { worker_->Stop(); });
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kAbandoned));
+  env_.datasets.OnBatch(nullptr);
+  v1::Job abandoned = Job(job.id());
+  EXPECT_EQ(abandoned.status(), v1::JOB_STATUS_QUEUED);
+  EXPECT_THAT(env_.queue.Pending(), ElementsAre(Pair("1-0", "worker-1")));
+  EXPECT_THAT(Events(job.id()).back().message(), HasSubstr("the worker is stopping"));
+
+  std::unique_ptr<Worker> other = env_.MakeWorker("worker-2");
+  env_.clock.Advance(absl::Seconds(61));
+  EXPECT_THAT(RunOnce(other.get()), Optional(Outcome::kSucceeded));
+  EXPECT_EQ(Job(job.id()).attempts(), 2);
+}
+
+TEST_F(WorkerTest, JobTakenOverByAnotherWorkerIsLeftToIt) {
+  v1::Job job = Create("ds-labels");
+  env_.datasets.OnBatch([this, id = job.id()] {
+    v1::Job now = Job(id);
+    v1::Job other = now;
+    other.set_attempts(now.attempts() + 1);
+    EXPECT_THAT(env_.store.Update(now, other, nullptr), IsOk());
+  });
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kAbandoned));
+  EXPECT_THAT(env_.queue.Pending(), SizeIs(1));
+  EXPECT_EQ(Job(job.id()).status(), v1::JOB_STATUS_RUNNING);
+}
+
+TEST_F(WorkerTest, HeartbeatsKeepALongJobFromBeingClaimed) {
+  Create("ds-labels");
+  env_.datasets.OnBatch([this] { env_.clock.Advance(absl::Seconds(25)); });
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  EXPECT_GE(env_.queue.heartbeats(), 1);
+}
+
+TEST_F(WorkerTest, ContinuedFineTuningMergesTheBaseModel) {
+  v1::Job first = Create("ds-ofac");
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  std::string base = Job(first.id()).fine_tuned_model();
+  ASSERT_THAT(env_.registry->SetAlias("production", base), IsOk());
+
+  v1::Job second = Create("ds-labels", {}, "production");
+  EXPECT_EQ(second.base_model(), base);
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  v1::Job done = Job(second.id());
+  EXPECT_EQ(done.fine_tuned_model(), absl::StrCat("ft:ethscan-base:custom:", second.id()));
+  ASSERT_OK_AND_ASSIGN(v1::KnowledgeModel model, env_.registry->Load(done.fine_tuned_model()));
+  EXPECT_EQ(model.base_model(), base);
+  EXPECT_THAT(model.training_datasets(), ElementsAre("ds-labels", "ds-ofac"));
+  ASSERT_EQ(model.entries_size(), 3);
+  const v1::KnowledgeEntry& a = model.entries(0);
+  EXPECT_EQ(absl::AsciiStrToLower(a.merged().address()), kA);
+  EXPECT_EQ(a.merged().label(), "Sanctioned");  // From the base model's OFAC claim.
+  ASSERT_THAT(a.claims(), SizeIs(2));
+  EXPECT_EQ(a.claims(0).source(), "ofac (ds-ofac)");
+}
+
+TEST_F(WorkerTest, ValidationDatasetYieldsMetrics) {
+  env_.datasets.Add(MakeDataset("ds-valid", "valid", dataset::v1::DATASET_FORMAT_MEW_DARKLIST, 1),
+                    {MakeRecord(kC, "Scam"), MakeRecord(kB, "Scam"),
+                     MakeRecord("0x00000000000000000000000000000000000000dd", "Scam")});
+  v1::Job job = Create("ds-labels", {}, "", "ds-valid");
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  const v1::JobEvent* metrics = nullptr;
+  std::vector<v1::JobEvent> events = Events(job.id());
+  for (const v1::JobEvent& e : events) {
+    if (e.type() == "metrics") metrics = &e;
+  }
+  ASSERT_NE(metrics, nullptr);
+  EXPECT_EQ(metrics->metrics().at("valid_records"), 3);
+  EXPECT_DOUBLE_EQ(metrics->metrics().at("valid_known_fraction"), 2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(metrics->metrics().at("valid_label_accuracy"), 0.5);
+}
+
+TEST_F(WorkerTest, RunProcessesJobsUntilStopped) {
+  v1::Job job = Create("ds-labels");
+  Worker::Options options;
+  options.consumer = "worker-loop";
+  options.block = absl::Milliseconds(20);
+  Worker worker(options, &env_.store, &env_.queue, env_.registry.get(), env_.dataset_client.get(),
+                &env_.clock);
+  std::thread loop([&worker] { worker.Run(); });
+  // Wait (without sleeping) for the job's final event.
+  std::string after;
+  absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (!IsFinished(Job(job.id()).status()) && absl::Now() < give_up) {
+    absl::StatusOr<std::vector<v1::JobEvent>> events =
+        env_.store.WaitForEvents(job.id(), after, absl::Seconds(1));
+    ASSERT_TRUE(events.ok());
+    if (!events->empty()) after = events->back().id();
+  }
+  worker.Stop();
+  loop.join();
+  EXPECT_EQ(Job(job.id()).status(), v1::JOB_STATUS_SUCCEEDED);
+}
+
+}  // namespace
+}  // namespace ethscan::training
