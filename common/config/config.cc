@@ -22,8 +22,7 @@ std::string FlagOrEnv(absl::string_view flag_value, absl::string_view env,
 absl::Status ValidateHostPort(absl::string_view address, absl::string_view what) {
   size_t colon = address.rfind(':');
   if (colon == absl::string_view::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " \"", address, "\" must be HOST:PORT"));
+    return absl::InvalidArgumentError(absl::StrCat(what, " \"", address, "\" must be HOST:PORT"));
   }
   absl::string_view host = address.substr(0, colon);
   if (!host.empty() && host.front() == '[' && host.back() != ']') {
@@ -41,8 +40,8 @@ absl::Status ValidateHostPort(absl::string_view address, absl::string_view what)
 absl::StatusOr<absl::Duration> ParseDurationFlag(absl::string_view text, absl::string_view what) {
   absl::Duration d;
   if (!absl::ParseDuration(std::string(text), &d) || d < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " \"", text, "\" is not a duration (use for example 500ms, 5s, 2m)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " \"", text, "\" is not a duration (use for example 500ms, 5s, 2m)"));
   }
   return d;
 }

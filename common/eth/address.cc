@@ -37,8 +37,8 @@ absl::StatusOr<Address> Address::Parse(absl::string_view text, ChecksumPolicy po
   }
   absl::string_view digits = text.substr(2);
   if (digits.size() != 40) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid address \"", text, "\": ",
-                                                   digits.size(), " hex digits, need 40"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid address \"", text, "\": ", digits.size(), " hex digits, need 40"));
   }
   std::array<uint8_t, 20> bytes;
   bool has_lower = false;
@@ -46,9 +46,8 @@ absl::StatusOr<Address> Address::Parse(absl::string_view text, ChecksumPolicy po
   for (size_t i = 0; i < 40; ++i) {
     int v = HexValue(digits[i]);
     if (v < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("invalid address \"", text,
-                                                     "\": non-hex character at position ",
-                                                     i + 3));
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid address \"", text, "\": non-hex character at position ", i + 3));
     }
     if (digits[i] >= 'a' && digits[i] <= 'f') has_lower = true;
     if (digits[i] >= 'A' && digits[i] <= 'F') has_upper = true;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace ethscan::eth {

@@ -2,11 +2,11 @@
 #ifndef ETHSCAN_COMMON_GRPC_CHANNEL_H_
 #define ETHSCAN_COMMON_GRPC_CHANNEL_H_
 
-#include <memory>
-#include <string>
-
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
+
+#include <memory>
+#include <string>
 
 #include "absl/time/time.h"
 

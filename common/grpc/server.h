@@ -4,14 +4,14 @@
 #ifndef ETHSCAN_COMMON_GRPC_SERVER_H_
 #define ETHSCAN_COMMON_GRPC_SERVER_H_
 
+#include <grpcpp/server.h>
+#include <grpcpp/support/config.h>
+
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <grpcpp/server.h>
-#include <grpcpp/support/config.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"

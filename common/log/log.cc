@@ -40,9 +40,9 @@ void SetComponent(absl::string_view component) {
 }
 
 void Write(Severity severity, absl::string_view message) {
-  std::string line = absl::StrCat(
-      SeverityName(severity), " ",
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()), " ");
+  std::string line =
+      absl::StrCat(SeverityName(severity), " ",
+                   absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()), " ");
   absl::MutexLock lock(&LogMutex());
   absl::StrAppend(&line, Component(), "] ", message, "\n");
   std::fwrite(line.data(), 1, line.size(), stderr);

@@ -3,9 +3,8 @@
 #ifndef ETHSCAN_COMMON_LOG_LOG_H_
 #define ETHSCAN_COMMON_LOG_LOG_H_
 
-#include "absl/strings/string_view.h"
-
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace ethscan::log {
 

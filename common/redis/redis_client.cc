@@ -11,7 +11,6 @@
 namespace ethscan::redis {
 namespace {
 
-
 Reply Convert(const redisReply* r) {
   Reply out;
   switch (r->type) {
@@ -59,7 +58,8 @@ absl::StatusOr<Endpoint> ParseUrl(const std::string& url) {
   Endpoint endpoint;
   if (size_t at = rest.rfind('@'); at != absl::string_view::npos) {
     absl::string_view auth = rest.substr(0, at);
-    if (size_t colon = auth.find(':'); colon != absl::string_view::npos) auth.remove_prefix(colon + 1);
+    if (size_t colon = auth.find(':'); colon != absl::string_view::npos)
+      auth.remove_prefix(colon + 1);
     endpoint.password = std::string(auth);
     rest.remove_prefix(at + 1);
   }
@@ -110,8 +110,8 @@ absl::Status HiredisClient::ConnectLocked() {
   if (context == nullptr || context->err != 0) {
     std::string error = context != nullptr ? context->errstr : "out of memory";
     if (context != nullptr) redisFree(context);
-    return absl::UnavailableError(absl::StrCat("cannot connect to redis at ", endpoint_.host,
-                                               ":", endpoint_.port, ": ", error));
+    return absl::UnavailableError(absl::StrCat("cannot connect to redis at ", endpoint_.host, ":",
+                                               endpoint_.port, ": ", error));
   }
   timeval command_timeout = absl::ToTimeval(options_.command_timeout);
   redisSetTimeout(context, command_timeout);

@@ -9,10 +9,10 @@
 #define ETHSCAN_STATUS_CONCAT(a, b) ETHSCAN_STATUS_CONCAT_INNER(a, b)
 
 // Returns the status of `expr` from the enclosing function when it is not OK.
-#define RETURN_IF_ERROR(expr)                                \
-  do {                                                       \
-    ::absl::Status ethscan_status_ = (expr);                 \
-    if (!ethscan_status_.ok()) return ethscan_status_;       \
+#define RETURN_IF_ERROR(expr)                          \
+  do {                                                 \
+    ::absl::Status ethscan_status_ = (expr);           \
+    if (!ethscan_status_.ok()) return ethscan_status_; \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, F())` declares x from F()'s value, or returns F()'s status.

@@ -14,8 +14,7 @@ SourceConfig SourceConfig::FromEnv() {
   return config;
 }
 
-absl::StatusOr<std::unique_ptr<ChainDataSource>> CreateChainDataSource(
-    const SourceConfig& config) {
+absl::StatusOr<std::unique_ptr<ChainDataSource>> CreateChainDataSource(const SourceConfig& config) {
   if (!config.any()) return std::unique_ptr<ChainDataSource>();
   return absl::UnimplementedError(
       "chain data clients (Etherscan API V2, Ethereum JSON-RPC) are not in this version; unset "

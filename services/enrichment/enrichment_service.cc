@@ -40,9 +40,9 @@ grpc::Status EnrichmentServiceImpl::BatchGetProfiles(
   while (stream->Read(&request)) {
     absl::StatusOr<v1::GetProfileResponse> result = Profile(request);
     if (!result.ok()) {
-      return common::ToGrpcStatus(absl::Status(
-          result.status().code(),
-          absl::StrCat("request ", position, ": ", result.status().message())));
+      return common::ToGrpcStatus(
+          absl::Status(result.status().code(),
+                       absl::StrCat("request ", position, ": ", result.status().message())));
     }
     if (!stream->Write(*result)) break;
     ++position;

@@ -16,14 +16,14 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   ethscan::log::SetComponent("enrichment");
   auto options = ethscan::common::ServerOptionsFromFlags(
-      absl::GetFlag(FLAGS_listen), "ETHSCAN_ENRICHMENT_LISTEN",
-      ethscan::config::kEnrichmentPort, absl::GetFlag(FLAGS_shutdown_deadline));
+      absl::GetFlag(FLAGS_listen), "ETHSCAN_ENRICHMENT_LISTEN", ethscan::config::kEnrichmentPort,
+      absl::GetFlag(FLAGS_shutdown_deadline));
   if (!options.ok()) {
     ethscan::log::Error(options.status().message());
     return 2;
   }
-  auto source = ethscan::enrichment::CreateChainDataSource(
-      ethscan::enrichment::SourceConfig::FromEnv());
+  auto source =
+      ethscan::enrichment::CreateChainDataSource(ethscan::enrichment::SourceConfig::FromEnv());
   if (!source.ok()) {
     ethscan::log::Error(source.status().message());
     return 1;

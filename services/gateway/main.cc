@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
   auto options = es::common::ServerOptionsFromFlags(
       absl::GetFlag(FLAGS_listen), "ETHSCAN_GATEWAY_LISTEN", es::config::kGatewayPort,
       absl::GetFlag(FLAGS_shutdown_deadline));
-  auto enrichment_deadline = es::config::ParseDurationFlag(
-      absl::GetFlag(FLAGS_enrichment_deadline), "--enrichment_deadline");
+  auto enrichment_deadline = es::config::ParseDurationFlag(absl::GetFlag(FLAGS_enrichment_deadline),
+                                                           "--enrichment_deadline");
   auto predict_deadline =
       es::config::ParseDurationFlag(absl::GetFlag(FLAGS_predict_deadline), "--predict_deadline");
   for (const absl::Status& s :

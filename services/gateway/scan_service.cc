@@ -22,9 +22,9 @@ grpc::Status ScanServiceImpl::BatchScan(
   while (stream->Read(&request)) {
     absl::StatusOr<v1::AddressReport> report = scanner_->Scan(request);
     if (!report.ok()) {
-      return common::ToGrpcStatus(absl::Status(
-          report.status().code(),
-          absl::StrCat("address ", position, ": ", report.status().message())));
+      return common::ToGrpcStatus(
+          absl::Status(report.status().code(),
+                       absl::StrCat("address ", position, ": ", report.status().message())));
     }
     if (!stream->Write(*report)) break;
     ++position;

@@ -16,9 +16,10 @@ class ScanServiceImpl final : public gateway::v1::ScanService::Service {
   grpc::Status ScanAddress(grpc::ServerContext* context,
                            const gateway::v1::ScanAddressRequest* request,
                            gateway::v1::AddressReport* response) override;
-  grpc::Status BatchScan(grpc::ServerContext* context,
-                         grpc::ServerReaderWriter<gateway::v1::AddressReport,
-                                                  gateway::v1::ScanAddressRequest>* stream) override;
+  grpc::Status BatchScan(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<gateway::v1::AddressReport, gateway::v1::ScanAddressRequest>* stream)
+      override;
 
  private:
   Scanner* const scanner_;

@@ -27,9 +27,7 @@ class Scanner {
   Scanner(std::unique_ptr<inference::v1::InferenceService::StubInterface> inference,
           std::unique_ptr<enrichment::v1::EnrichmentService::StubInterface> enrichment,
           Options options)
-      : inference_(std::move(inference)),
-        enrichment_(std::move(enrichment)),
-        options_(options) {}
+      : inference_(std::move(inference)), enrichment_(std::move(enrichment)), options_(options) {}
 
   // INVALID_ARGUMENT for a bad address (message from the parser, naming a bad checksum);
   // inference errors pass through with "inference service: " prefixed.

@@ -14,8 +14,8 @@ absl::StatusOr<v1::PredictResponse> InferenceServiceImpl::PredictOne(
       eth::Address::Parse(absl::StripAsciiWhitespace(request.address()));
   if (!address.ok()) return address.status();
   if (request.chain_id() > 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "chain_id ", request.chain_id(), " is not supported yet: models cover chain 1"));
+    return absl::InvalidArgumentError(absl::StrCat("chain_id ", request.chain_id(),
+                                                   " is not supported yet: models cover chain 1"));
   }
   absl::StatusOr<std::shared_ptr<const LoadedModel>> model = models_->Get(request.model());
   if (!model.ok()) return model.status();
@@ -39,9 +39,9 @@ grpc::Status InferenceServiceImpl::BatchPredict(
   while (stream->Read(&request)) {
     absl::StatusOr<v1::PredictResponse> result = PredictOne(request);
     if (!result.ok()) {
-      return common::ToGrpcStatus(absl::Status(
-          result.status().code(),
-          absl::StrCat("request ", position, ": ", result.status().message())));
+      return common::ToGrpcStatus(
+          absl::Status(result.status().code(),
+                       absl::StrCat("request ", position, ": ", result.status().message())));
     }
     if (!stream->Write(*result)) break;
     ++position;

@@ -5,8 +5,8 @@
 
 namespace ethscan::inference {
 
-absl::StatusOr<std::unique_ptr<LoadedModel>> LoadedModel::Create(
-    training::v1::KnowledgeModel model, uint64_t size_bytes) {
+absl::StatusOr<std::unique_ptr<LoadedModel>> LoadedModel::Create(training::v1::KnowledgeModel model,
+                                                                 uint64_t size_bytes) {
   std::unique_ptr<LoadedModel> loaded(new LoadedModel(std::move(model), size_bytes));
   loaded->index_.reserve(loaded->model_.entries_size());
   for (int i = 0; i < loaded->model_.entries_size(); ++i) {
@@ -14,13 +14,12 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> LoadedModel::Create(
     absl::StatusOr<eth::Address> address =
         eth::Address::Parse(entry.merged().address(), eth::Address::ChecksumPolicy::kLenient);
     if (!address.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("model ", loaded->model_.name(), " entry ",
-                                                     i, ": ", address.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat("model ", loaded->model_.name(), " entry ", i,
+                                                     ": ", address.status().message()));
     }
     if (!loaded->index_.emplace(*address, &entry).second) {
-      return absl::InvalidArgumentError(absl::StrCat("model ", loaded->model_.name(),
-                                                     " lists address ", address->ToChecksumHex(),
-                                                     " twice"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "model ", loaded->model_.name(), " lists address ", address->ToChecksumHex(), " twice"));
     }
   }
   return loaded;

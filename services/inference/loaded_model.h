@@ -17,8 +17,8 @@ class LoadedModel {
  public:
   // Indexes every entry by address. INVALID_ARGUMENT (DATA_LOSS for the caller) when an entry's
   // address does not parse, or an address appears twice.
-  static absl::StatusOr<std::unique_ptr<LoadedModel>> Create(
-      training::v1::KnowledgeModel model, uint64_t size_bytes);
+  static absl::StatusOr<std::unique_ptr<LoadedModel>> Create(training::v1::KnowledgeModel model,
+                                                             uint64_t size_bytes);
 
   // The entry for `address`, or null when the model does not know it.
   const training::v1::KnowledgeEntry* Find(const eth::Address& address) const;

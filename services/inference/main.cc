@@ -24,9 +24,9 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_listen), "ETHSCAN_INFERENCE_LISTEN", es::config::kInferencePort,
       absl::GetFlag(FLAGS_shutdown_deadline));
   auto ttl = es::config::ParseDurationFlag(absl::GetFlag(FLAGS_resolve_ttl), "--resolve_ttl");
-  std::string registry = es::config::FlagOrEnv(absl::GetFlag(FLAGS_training_addr),
-                                               "ETHSCAN_TRAINING_ADDR",
-                                               es::config::ServiceTargets::FromEnv().training);
+  std::string registry =
+      es::config::FlagOrEnv(absl::GetFlag(FLAGS_training_addr), "ETHSCAN_TRAINING_ADDR",
+                            es::config::ServiceTargets::FromEnv().training);
   if (!options.ok() || !ttl.ok()) {
     es::log::Error(options.ok() ? ttl.status().message() : options.status().message());
     return 2;

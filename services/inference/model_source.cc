@@ -8,8 +8,7 @@
 
 namespace ethscan::inference {
 
-absl::StatusOr<training::v1::Model> RegistryModelSource::Resolve(
-    const std::string& name_or_alias) {
+absl::StatusOr<training::v1::Model> RegistryModelSource::Resolve(const std::string& name_or_alias) {
   grpc::ClientContext context;
   common::SetDeadline(&context, options_.resolve_timeout);
   training::v1::GetModelRequest request;
@@ -36,9 +35,8 @@ absl::StatusOr<training::v1::KnowledgeModel> RegistryModelSource::Fetch(
   grpc::Status status = reader->Finish();
   if (!status.ok()) return common::FromGrpcStatus(status, "model registry");
   if (!model.sha256().empty() && eth::Sha256::HexDigest(bytes) != model.sha256()) {
-    return absl::DataLossError(
-        absl::StrCat("model ", model.name(), ": downloaded bytes do not match SHA-256 ",
-                     model.sha256()));
+    return absl::DataLossError(absl::StrCat(
+        "model ", model.name(), ": downloaded bytes do not match SHA-256 ", model.sha256()));
   }
   training::v1::KnowledgeModel parsed;
   if (!parsed.ParseFromString(bytes)) {

@@ -13,8 +13,8 @@ namespace {
 
 using common::v1::RiskLevel;
 
-constexpr const char* kRiskyTags[] = {"ofac delisted", "tornado-cash", "blocked",
-                                      "high-risk",     "flagged-by-sec", "take-action",
+constexpr const char* kRiskyTags[] = {"ofac delisted",       "tornado-cash",   "blocked",
+                                      "high-risk",           "flagged-by-sec", "take-action",
                                       "ofac-sanctions-lists"};
 
 std::string Quote(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
@@ -23,8 +23,8 @@ std::string Quote(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
 std::string Subject(const common::v1::AddressRecord& r) {
   std::string kind;
   if (r.account_type() == "Smart Contract") {
-    kind = r.contract_type().empty() ? "Smart contract"
-                                     : absl::StrCat(r.contract_type(), " contract");
+    kind =
+        r.contract_type().empty() ? "Smart contract" : absl::StrCat(r.contract_type(), " contract");
   } else if (r.account_type() == "EOA") {
     kind = "EOA";
   }
@@ -78,8 +78,9 @@ std::vector<std::string> NextSteps(absl::string_view label, bool known, bool ris
             "Warn the user and report the site or message that led them here."};
   }
   if (label == "Legit") {
-    return {"None needed; verify the address on the project's own site before approving "
-            "large amounts."};
+    return {
+        "None needed; verify the address on the project's own site before approving "
+        "large amounts."};
   }
   if (known) {
     std::vector<std::string> steps = {
@@ -142,9 +143,8 @@ inference::v1::PredictResponse BuildPrediction(const eth::Address& address,
     out.set_known(false);
     out.set_risk_level(risk.level);
     out.set_risk_score(risk.score);
-    out.set_description(absl::StrCat(
-        "Unknown address: none of the datasets model ", model_name,
-        " was trained on lists it, so its risk was not assessed."));
+    out.set_description(absl::StrCat("Unknown address: none of the datasets model ", model_name,
+                                     " was trained on lists it, so its risk was not assessed."));
     for (std::string& step : NextSteps("Unknown", false, false)) out.add_next_steps(step);
     return out;
   }

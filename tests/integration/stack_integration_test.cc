@@ -114,9 +114,8 @@ const std::map<std::string, std::string>& Files() {
 absl::Status StartService(Stack& s, const std::string& name, std::vector<std::string> args) {
   std::string binary = args.front();
   args.front() = absl::StrCat(BinaryDir(), "/", binary);
-  std::map<std::string, std::string> env = {{"REDIS_URL", s.redis->url()},
-                                            {"ETHERSCAN_API_KEY", ""},
-                                            {"ETH_RPC_URL", ""}};
+  std::map<std::string, std::string> env = {
+      {"REDIS_URL", s.redis->url()}, {"ETHERSCAN_API_KEY", ""}, {"ETH_RPC_URL", ""}};
   absl::StatusOr<std::unique_ptr<ChildProcess>> process =
       ChildProcess::Start(args, env, absl::StrCat(s.dir, "/", name, ".log"));
   if (!process.ok()) return process.status();
@@ -124,8 +123,7 @@ absl::Status StartService(Stack& s, const std::string& name, std::vector<std::st
   absl::Status healthy = WaitForHealthy(s.Target(name), absl::Seconds(20));
   if (!healthy.ok()) {
     return absl::Status(healthy.code(), absl::StrCat(healthy.message(), "\n--- ", name,
-                                                     " log ---\n",
-                                                     s.processes[name]->LogTail()));
+                                                     " log ---\n", s.processes[name]->LogTail()));
   }
   return absl::OkStatus();
 }
@@ -169,17 +167,17 @@ absl::Status Bring(Stack& s) {
   std::vector<std::pair<std::string, std::vector<std::string>>> services = {
       {"dataset",
        {"ethscan_dataset", listen("dataset"), absl::StrCat("--data_dir=", s.dir, "/dataset")}},
-      {"training", {"ethscan_training", "--role=server", listen("training"), models_dir,
-                    dataset_addr}},
-      {"worker", {"ethscan_training", "--role=worker", listen("worker"), models_dir,
-                  dataset_addr}},
-      {"inference", {"ethscan_inference", listen("inference"),
-                     absl::StrCat("--training_addr=", s.Target("training"))}},
+      {"training",
+       {"ethscan_training", "--role=server", listen("training"), models_dir, dataset_addr}},
+      {"worker", {"ethscan_training", "--role=worker", listen("worker"), models_dir, dataset_addr}},
+      {"inference",
+       {"ethscan_inference", listen("inference"),
+        absl::StrCat("--training_addr=", s.Target("training"))}},
       {"enrichment", {"ethscan_enrichment", listen("enrichment")}},
-      {"gateway", {"ethscan_gateway", listen("gateway"),
-                   absl::StrCat("--inference_addr=", s.Target("inference")),
-                   absl::StrCat("--enrichment_addr=", s.Target("enrichment")),
-                   "--enrichment_deadline=1s"}},
+      {"gateway",
+       {"ethscan_gateway", listen("gateway"),
+        absl::StrCat("--inference_addr=", s.Target("inference")),
+        absl::StrCat("--enrichment_addr=", s.Target("enrichment")), "--enrichment_deadline=1s"}},
   };
   for (auto& [name, args] : services) {
     absl::Status started = StartService(s, name, args);
@@ -204,7 +202,8 @@ absl::Status Bring(Stack& s) {
     grpc::ClientContext context;
     common::SetDeadline(&context, absl::Seconds(30));
     grpc::Status status = training->CreateJob(&context, create, &created);
-    if (!status.ok()) return absl::InternalError(absl::StrCat("CreateJob: ", status.error_message()));
+    if (!status.ok())
+      return absl::InternalError(absl::StrCat("CreateJob: ", status.error_message()));
   }
   absl::Time give_up = absl::Now() + absl::Minutes(3);
   while (absl::Now() < give_up) {
@@ -219,8 +218,8 @@ absl::Status Bring(Stack& s) {
       return absl::OkStatus();
     }
     if (status.ok() && job.job().status() == training::v1::JOB_STATUS_FAILED) {
-      return absl::InternalError(absl::StrCat("job failed: ", job.job().error(), "\n",
-                                              s.processes["worker"]->LogTail()));
+      return absl::InternalError(
+          absl::StrCat("job failed: ", job.job().error(), "\n", s.processes["worker"]->LogTail()));
     }
     absl::SleepFor(absl::Milliseconds(100));
   }
@@ -250,7 +249,7 @@ class StackIntegrationTest : public ::testing::Test {
   }
 
   static absl::StatusOr<gateway::v1::AddressReport> Scan(const std::string& address,
-                                                        const std::string& model = "") {
+                                                         const std::string& model = "") {
     auto stub = gateway::v1::ScanService::NewStub(common::CreateChannel(stack->Target("gateway")));
     grpc::ClientContext context;
     common::SetDeadline(&context, absl::Seconds(30));
@@ -289,8 +288,7 @@ class StackIntegrationTest : public ::testing::Test {
     return out;
   }
 
-  static void ExpectEvidenceFrom(const gateway::v1::AddressReport& report,
-                                 const std::string& key) {
+  static void ExpectEvidenceFrom(const gateway::v1::AddressReport& report, const std::string& key) {
     bool found = false;
     for (const common::v1::Evidence& e : report.evidence()) {
       if (e.source().find(key) != std::string::npos) found = true;
@@ -394,8 +392,8 @@ TEST_F(StackIntegrationTest, EtherscanMaliciousAddressesKeepNameTagAndLabel) {
     ASSERT_TRUE(report.ok()) << report.status();
     EXPECT_EQ(report->name(), row.at("name_tag"));
     EXPECT_EQ(report->label(), is_heist ? "Heist" : "Phish / Hack");
-    EXPECT_EQ(report->risk_level(), is_heist ? common::v1::RISK_LEVEL_CRITICAL
-                                             : common::v1::RISK_LEVEL_HIGH);
+    EXPECT_EQ(report->risk_level(),
+              is_heist ? common::v1::RISK_LEVEL_CRITICAL : common::v1::RISK_LEVEL_HIGH);
     EXPECT_THAT(report->next_steps(0), HasSubstr("Do not"));
     ExpectEvidenceFrom(*report, "etherscan_malicious_2022");
   }

@@ -1,16 +1,15 @@
 #include "tests/testing/child_process.h"
 
 #include <fcntl.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
-
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-#include <grpcpp/support/channel_arguments.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -120,9 +119,8 @@ absl::Status WaitForHealthy(const std::string& target, absl::Duration timeout) {
     last_error = status.ok() ? "not serving" : status.error_message();
     absl::SleepFor(absl::Milliseconds(50));
   }
-  return absl::DeadlineExceededError(
-      absl::StrCat(target, " not healthy within ", absl::FormatDuration(timeout), ": ",
-                   last_error));
+  return absl::DeadlineExceededError(absl::StrCat(target, " not healthy within ",
+                                                  absl::FormatDuration(timeout), ": ", last_error));
 }
 
 }  // namespace ethscan::testing

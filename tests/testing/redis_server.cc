@@ -38,8 +38,8 @@ absl::Status RedisServer::Launch() {
   pid_ = fork();
   if (pid_ < 0) return absl::UnavailableError("fork failed");
   if (pid_ == 0) {
-    execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
-           "--save", "", "--appendonly", "no", "--dir", dir_.c_str(), "--loglevel", "warning",
+    execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save",
+           "", "--appendonly", "no", "--dir", dir_.c_str(), "--loglevel", "warning",
            static_cast<char*>(nullptr));
     _exit(127);
   }

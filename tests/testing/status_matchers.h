@@ -32,14 +32,13 @@ MATCHER_P2(StatusIs, code, message_matcher,
            "has status code " + ::testing::PrintToString(code) + " and a matching message") {
   const absl::Status& s = GetStatus(arg);
   *result_listener << "status is " << s;
-  return s.code() == code &&
-         ::testing::Matches(message_matcher)(std::string(s.message()));
+  return s.code() == code && ::testing::Matches(message_matcher)(std::string(s.message()));
 }
 
 }  // namespace ethscan::testing
 
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                     \
-  auto ETHSCAN_STATUS_CONCAT(statusor_, __LINE__) = (expr); \
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                        \
+  auto ETHSCAN_STATUS_CONCAT(statusor_, __LINE__) = (expr);    \
   ASSERT_TRUE(ETHSCAN_STATUS_CONCAT(statusor_, __LINE__).ok()) \
       << ETHSCAN_STATUS_CONCAT(statusor_, __LINE__).status();  \
   lhs = std::move(ETHSCAN_STATUS_CONCAT(statusor_, __LINE__)).value()

@@ -25,8 +25,8 @@ TEST(ServerTest, ServesHealthOnPickedPortAndStopsServingOnShutdown) {
   SetDeadline(&context, absl::Seconds(5));
   grpc::health::v1::HealthCheckRequest request;
   grpc::health::v1::HealthCheckResponse response;
-  grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(&context, request,
-                                                                          &response);
+  grpc::Status status =
+      grpc::health::v1::Health::NewStub(channel)->Check(&context, request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
   (*server)->Shutdown();

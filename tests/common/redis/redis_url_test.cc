@@ -1,5 +1,4 @@
 #include "common/redis/redis_client.h"
-
 #include "gtest/gtest.h"
 
 namespace ethscan::redis {

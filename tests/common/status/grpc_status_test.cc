@@ -8,8 +8,8 @@ namespace {
 
 TEST(GrpcStatusTest, KeepsCodeAndMessageBothWays) {
   const absl::StatusCode codes[] = {
-      absl::StatusCode::kInvalidArgument, absl::StatusCode::kNotFound,
-      absl::StatusCode::kAlreadyExists,   absl::StatusCode::kFailedPrecondition,
+      absl::StatusCode::kInvalidArgument,   absl::StatusCode::kNotFound,
+      absl::StatusCode::kAlreadyExists,     absl::StatusCode::kFailedPrecondition,
       absl::StatusCode::kResourceExhausted, absl::StatusCode::kUnavailable,
       absl::StatusCode::kDeadlineExceeded,  absl::StatusCode::kInternal};
   for (absl::StatusCode code : codes) {
@@ -24,8 +24,8 @@ TEST(GrpcStatusTest, KeepsCodeAndMessageBothWays) {
 }
 
 TEST(GrpcStatusTest, FromGrpcStatusPrefixesTheCallee) {
-  absl::Status s = FromGrpcStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"),
-                                  "inference service");
+  absl::Status s =
+      FromGrpcStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"), "inference service");
   EXPECT_EQ(s, absl::UnavailableError("inference service: down"));
 }
 

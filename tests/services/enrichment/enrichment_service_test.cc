@@ -1,7 +1,6 @@
 #include "services/enrichment/enrichment_service.h"
 
 #include "absl/strings/str_cat.h"
-
 #include "common/grpc/channel.h"
 #include "common/grpc/server.h"
 #include "gmock/gmock.h"
@@ -37,9 +36,8 @@ TEST(EnrichmentServiceTest, WithoutSourceSaysNoChainDataSourceConfigured) {
   EnrichmentServiceImpl service(nullptr);
   v1::GetProfileRequest request;
   request.set_address(kAddress);
-  EXPECT_THAT(service.Profile(request),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("no chain data source configured")));
+  EXPECT_THAT(service.Profile(request), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                                 HasSubstr("no chain data source configured")));
 }
 
 TEST(EnrichmentServiceTest, RejectsBadAddressBeforeAskingTheSource) {

@@ -132,8 +132,8 @@ TEST_F(ScannerTest, SaysWhenNoChainDataSourceIsConfigured) {
   FakeEnrichment enrichment(FakeEnrichment::Mode::kNotConfigured);
   auto inference_server = Serve(&inference_);
   auto enrichment_server = Serve(&enrichment);
-  auto report = MakeScanner(inference_server->port(), enrichment_server->port())
-                    ->Scan(Request(kUni));
+  auto report =
+      MakeScanner(inference_server->port(), enrichment_server->port())->Scan(Request(kUni));
   ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->chain_data_status(), v1::CHAIN_DATA_STATUS_NOT_CONFIGURED);
   EXPECT_THAT(report->chain_data_error(), HasSubstr("no chain data source configured"));
@@ -152,8 +152,8 @@ TEST_F(ScannerTest, EnrichmentDeadlineBoundsTheScan) {
   FakeEnrichment enrichment(FakeEnrichment::Mode::kHang);
   auto inference_server = Serve(&inference_);
   auto enrichment_server = Serve(&enrichment);
-  auto report = MakeScanner(inference_server->port(), enrichment_server->port())
-                    ->Scan(Request(kUni));
+  auto report =
+      MakeScanner(inference_server->port(), enrichment_server->port())->Scan(Request(kUni));
   ASSERT_THAT(report, IsOk());
   EXPECT_EQ(report->chain_data_status(), v1::CHAIN_DATA_STATUS_UNAVAILABLE);
   EXPECT_THAT(report->chain_data_error(), HasSubstr("DEADLINE_EXCEEDED"));
@@ -183,8 +183,8 @@ TEST_F(ScannerTest, BatchScanNamesThePositionOfABadAddress) {
   auto scanner = MakeScanner(inference_server->port(), enrichment_server->port());
   ScanServiceImpl service(scanner.get());
   auto gateway = Serve(&service);
-  auto stub = v1::ScanService::NewStub(
-      common::CreateChannel(absl::StrCat("127.0.0.1:", gateway->port())));
+  auto stub =
+      v1::ScanService::NewStub(common::CreateChannel(absl::StrCat("127.0.0.1:", gateway->port())));
   grpc::ClientContext context;
   common::SetDeadline(&context, absl::Seconds(10));
   auto stream = stub->BatchScan(&context);

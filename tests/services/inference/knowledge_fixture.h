@@ -36,8 +36,8 @@ inline training::v1::KnowledgeEntry UniswapEntry() {
   m->set_label("Legit");
   m->add_tags("Token Contract");
   m->set_source("uniswap_tokens");
-  *e.add_claims() = Claim("uniswap_tokens", m->address(), "Legit", "Uniswap (UNI)",
-                          "uniswap-default-list");
+  *e.add_claims() =
+      Claim("uniswap_tokens", m->address(), "Legit", "Uniswap (UNI)", "uniswap-default-list");
   for (const char* f : {"name", "account_type", "contract_type", "label", "tags"}) {
     (*e.mutable_field_sources())[f] = "uniswap_tokens";
   }

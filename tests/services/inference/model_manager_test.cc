@@ -11,8 +11,8 @@ namespace {
 
 using ::ethscan::testing::IsOk;
 using ::ethscan::testing::StatusIs;
-using ::testing::HasSubstr;
 using testing::FakeModelSource;
+using ::testing::HasSubstr;
 using testing::ModelWith;
 
 class ModelManagerTest : public ::testing::Test {
@@ -70,12 +70,12 @@ TEST_F(ModelManagerTest, KeepsServingLoadedModelWhileRegistryIsDown) {
   ASSERT_THAT(m, IsOk());
   EXPECT_EQ((*m)->name(), "ft:ethscan-base:b:ftjob-2");
   // A model never loaded cannot be served.
-  EXPECT_THAT(manager_->Get("ft:ethscan-base:a:ftjob-1"),
-              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(manager_->Get("ft:ethscan-base:a:ftjob-1"), StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST_F(ModelManagerTest, UnknownModelIsNotFound) {
-  EXPECT_THAT(manager_->Get("ft:nope"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("ft:nope")));
+  EXPECT_THAT(manager_->Get("ft:nope"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("ft:nope")));
 }
 
 TEST_F(ModelManagerTest, ReadyListUnloadAndReload) {
@@ -88,13 +88,12 @@ TEST_F(ModelManagerTest, ReadyListUnloadAndReload) {
   ASSERT_EQ(manager_->List().size(), 1u);
   ASSERT_THAT(manager_->Unload("ft:ethscan-base:a:ftjob-1"), IsOk());
   EXPECT_TRUE(manager_->List().empty());
-  EXPECT_THAT(manager_->Unload("ft:ethscan-base:a:ftjob-1"),
-              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(manager_->Unload("ft:ethscan-base:a:ftjob-1"), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST(LoadedModelTest, RejectsDuplicateAndInvalidAddresses) {
-  auto dup = LoadedModel::Create(
-      ModelWith("m", {testing::UniswapEntry(), testing::UniswapEntry()}), 0);
+  auto dup =
+      LoadedModel::Create(ModelWith("m", {testing::UniswapEntry(), testing::UniswapEntry()}), 0);
   EXPECT_THAT(dup, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("twice")));
   training::v1::KnowledgeEntry bad;
   bad.mutable_merged()->set_address("0x1234");

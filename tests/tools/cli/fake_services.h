@@ -1,0 +1,179 @@
+// In-process fakes of the services the `ethscan` client talks to, and a ClientFactory that
+// hands out stubs over an in-process channel to them (no sockets). Each fake keeps what it
+// was sent so tests can assert on it; all state is guarded, since the fakes run on gRPC's
+// server threads while the test thread reads them after the calls return.
+#ifndef ETHSCAN_TESTS_TOOLS_CLI_FAKE_SERVICES_H_
+#define ETHSCAN_TESTS_TOOLS_CLI_FAKE_SERVICES_H_
+
+#include <grpcpp/server.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "ethscan/dataset/v1/dataset_service.grpc.pb.h"
+#include "ethscan/gateway/v1/scan_service.grpc.pb.h"
+#include "ethscan/training/v1/model_registry_service.grpc.pb.h"
+#include "ethscan/training/v1/training_service.grpc.pb.h"
+#include "tools/cli/client_factory.h"
+
+namespace ethscan::cli::testing {
+
+// What a fake saw of one call's context.
+struct CallInfo {
+  // Value of the "x-api-key" metadata, empty when absent.
+  std::string api_key;
+  // True when the client set a finite deadline.
+  bool has_deadline = false;
+};
+
+// ScanService answering from a table of reports and errors keyed by the request's address.
+class FakeScanService final : public gateway::v1::ScanService::Service {
+ public:
+  void AddReport(const gateway::v1::AddressReport& report, const std::string& address);
+  void AddError(const std::string& address, grpc::Status status);
+
+  grpc::Status ScanAddress(grpc::ServerContext* context,
+                           const gateway::v1::ScanAddressRequest* request,
+                           gateway::v1::AddressReport* response) override;
+
+  std::vector<gateway::v1::ScanAddressRequest> requests() const;
+  std::vector<CallInfo> calls() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::map<std::string, gateway::v1::AddressReport> reports_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, grpc::Status> errors_ ABSL_GUARDED_BY(mu_);
+  std::vector<gateway::v1::ScanAddressRequest> requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<CallInfo> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+// DatasetService that stores uploads in memory: the id is derived from the bytes, a repeated
+// upload of the same bytes and name reports `already_existed`. Validation accepts a file
+// unless its bytes contain "REJECT".
+class FakeDatasetService final : public dataset::v1::DatasetService::Service {
+ public:
+  // One upload as the fake received it.
+  struct Upload {
+    dataset::v1::UploadMetadata metadata;
+    std::vector<size_t> chunk_sizes;
+    std::string bytes;
+  };
+
+  // Issues every upload response carries.
+  void SetIssues(const std::vector<dataset::v1::ValidationIssue>& issues);
+  // Datasets per ListDatasets page; the default is one page per stored dataset.
+  void SetPageSize(int page_size);
+
+  grpc::Status UploadDataset(grpc::ServerContext* context,
+                             grpc::ServerReader<dataset::v1::UploadDatasetRequest>* reader,
+                             dataset::v1::UploadDatasetResponse* response) override;
+  grpc::Status ValidateDataset(grpc::ServerContext* context,
+                               grpc::ServerReader<dataset::v1::UploadDatasetRequest>* reader,
+                               dataset::v1::ValidateDatasetResponse* response) override;
+  grpc::Status GetDataset(grpc::ServerContext* context,
+                          const dataset::v1::GetDatasetRequest* request,
+                          dataset::v1::GetDatasetResponse* response) override;
+  grpc::Status ListDatasets(grpc::ServerContext* context,
+                            const dataset::v1::ListDatasetsRequest* request,
+                            dataset::v1::ListDatasetsResponse* response) override;
+
+  std::vector<Upload> uploads() const;
+  std::vector<CallInfo> calls() const;
+
+ private:
+  // Reads an upload stream; INVALID_ARGUMENT when the first message is not metadata.
+  grpc::Status ReadUpload(grpc::ServerContext* context,
+                          grpc::ServerReader<dataset::v1::UploadDatasetRequest>* reader,
+                          Upload* upload);
+  static dataset::v1::Dataset DescribeUpload(const Upload& upload);
+
+  mutable absl::Mutex mu_;
+  std::vector<Upload> uploads_ ABSL_GUARDED_BY(mu_);
+  std::vector<dataset::v1::Dataset> stored_ ABSL_GUARDED_BY(mu_);  // newest last
+  std::vector<dataset::v1::ValidationIssue> issues_ ABSL_GUARDED_BY(mu_);
+  std::vector<CallInfo> calls_ ABSL_GUARDED_BY(mu_);
+  int page_size_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+// TrainingService whose jobs run instantly: WatchJob streams a queued, a running, a metrics
+// and a final event. The final status is SUCCEEDED unless SetOutcome says otherwise.
+class FakeTrainingService final : public training::v1::TrainingService::Service {
+ public:
+  void SetOutcome(training::v1::JobStatus status, const std::string& error);
+
+  grpc::Status CreateJob(grpc::ServerContext* context,
+                         const training::v1::CreateJobRequest* request,
+                         training::v1::CreateJobResponse* response) override;
+  grpc::Status GetJob(grpc::ServerContext* context, const training::v1::GetJobRequest* request,
+                      training::v1::GetJobResponse* response) override;
+  grpc::Status WatchJob(grpc::ServerContext* context, const training::v1::WatchJobRequest* request,
+                        grpc::ServerWriter<training::v1::WatchJobResponse>* writer) override;
+  grpc::Status CancelJob(grpc::ServerContext* context,
+                         const training::v1::CancelJobRequest* request,
+                         training::v1::CancelJobResponse* response) override;
+
+  std::vector<training::v1::CreateJobRequest> create_requests() const;
+  std::vector<CallInfo> calls() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::map<std::string, training::v1::Job> jobs_ ABSL_GUARDED_BY(mu_);
+  std::vector<training::v1::CreateJobRequest> create_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<CallInfo> calls_ ABSL_GUARDED_BY(mu_);
+  training::v1::JobStatus outcome_ ABSL_GUARDED_BY(mu_) = training::v1::JOB_STATUS_SUCCEEDED;
+  std::string error_ ABSL_GUARDED_BY(mu_);
+};
+
+// ModelRegistryService over an in-memory list of models.
+class FakeModelRegistryService final : public training::v1::ModelRegistryService::Service {
+ public:
+  void AddModel(const training::v1::Model& model);
+
+  grpc::Status ListModels(grpc::ServerContext* context,
+                          const training::v1::ListModelsRequest* request,
+                          training::v1::ListModelsResponse* response) override;
+  grpc::Status SetAlias(grpc::ServerContext* context, const training::v1::SetAliasRequest* request,
+                        training::v1::SetAliasResponse* response) override;
+  grpc::Status DeleteModel(grpc::ServerContext* context,
+                           const training::v1::DeleteModelRequest* request,
+                           training::v1::DeleteModelResponse* response) override;
+
+  std::vector<training::v1::Model> models() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<training::v1::Model> models_ ABSL_GUARDED_BY(mu_);
+};
+
+// Runs the four fakes and the default health service in one in-process gRPC server (no
+// listening port) and makes stubs to it. Each stub request records the target it was asked for, so
+// tests can check routing.
+class InProcessServices {
+ public:
+  InProcessServices();
+  ~InProcessServices();
+
+  FakeScanService& scan() { return scan_; }
+  FakeDatasetService& dataset() { return dataset_; }
+  FakeTrainingService& training() { return training_; }
+  FakeModelRegistryService& models() { return models_; }
+
+  // A new factory over the in-process channel; `targets` (optional, owned by the caller)
+  // receives "scan@TARGET", "dataset@TARGET", … for every stub made.
+  std::unique_ptr<ClientFactory> NewFactory(std::vector<std::string>* targets = nullptr);
+
+ private:
+  FakeScanService scan_;
+  FakeDatasetService dataset_;
+  FakeTrainingService training_;
+  FakeModelRegistryService models_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace ethscan::cli::testing
+
+#endif  // ETHSCAN_TESTS_TOOLS_CLI_FAKE_SERVICES_H_

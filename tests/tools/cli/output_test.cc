@@ -1,0 +1,270 @@
+#include "tools/cli/output.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ethscan::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+gateway::v1::AddressReport UniswapReport() {
+  gateway::v1::AddressReport r;
+  r.set_address("0x1f9840a85d5aF5bf1D1762F925BDADdC4201F984");
+  r.set_name("Uniswap (UNI)");
+  r.set_account_type("Smart Contract");
+  r.set_contract_type("Token");
+  r.set_label("Legit");
+  r.add_tags("Token Contract");
+  r.add_tags("DeFi");
+  r.set_risk_level(common::v1::RISK_LEVEL_LOW);
+  r.set_risk_score(0.05);
+  r.set_description("ERC-20 token contract on the Uniswap default token list.");
+  r.add_next_steps("none needed");
+  r.add_next_steps("verify the address on the project's own site");
+  common::v1::Evidence* e = r.add_evidence();
+  e->set_source("uniswap_tokens");
+  e->add_fields("name");
+  e->add_fields("label");
+  e->set_claim("label Legit");
+  common::v1::Evidence* overruled = r.add_evidence();
+  overruled->set_source("etherscan_labels_2023");
+  overruled->add_fields("label");
+  overruled->set_claim("label blocked");
+  overruled->set_overruled(true);
+  r.set_model("ft:ethscan-base:demo:ftjob-0000000000000001");
+  r.set_chain_id(1);
+  r.set_known(true);
+  r.set_chain_data_status(gateway::v1::CHAIN_DATA_STATUS_UNAVAILABLE);
+  r.set_chain_data_error("enrichment deadline exceeded");
+  return r;
+}
+
+TEST(OutputTest, FormatsReadableReportLineByLine) {
+  EXPECT_EQ(FormatReport(UniswapReport()),
+            "0x1f9840a85d5aF5bf1D1762F925BDADdC4201F984\n"
+            "  Name:          Uniswap (UNI)\n"
+            "  Account Type:  Smart Contract\n"
+            "  Contract Type: Token\n"
+            "  Entity:        -\n"
+            "  Label:         Legit\n"
+            "  Tags:          Token Contract, DeFi\n"
+            "  Risk:          LOW (0.05)\n"
+            "  Description:   ERC-20 token contract on the Uniswap default token list.\n"
+            "  Next steps:    - none needed\n"
+            "                 - verify the address on the project's own site\n"
+            "  Evidence:      - uniswap_tokens: label Legit (name, label)\n"
+            "                 - etherscan_labels_2023: label blocked (label) [overruled]\n"
+            "  Known:         yes, in the training datasets\n"
+            "  Chain data:    unavailable: enrichment deadline exceeded\n"
+            "  Model:         ft:ethscan-base:demo:ftjob-0000000000000001\n");
+}
+
+TEST(OutputTest, EmptyReportPrintsDashes) {
+  gateway::v1::AddressReport r;
+  r.set_address("0x0000000000000000000000000000000000000001");
+  const std::string text = FormatReport(r);
+  EXPECT_THAT(text, HasSubstr("  Name:          -\n"));
+  EXPECT_THAT(text, HasSubstr("  Risk:          -\n"));
+  EXPECT_THAT(text, HasSubstr("  Next steps:    -\n"));
+  EXPECT_THAT(text, HasSubstr("  Evidence:      -\n"));
+  EXPECT_THAT(text, HasSubstr("  Known:         no\n"));
+  EXPECT_THAT(text, HasSubstr("  Chain data:    -\n"));
+  EXPECT_THAT(text, Not(HasSubstr("Conflicts")));
+}
+
+TEST(OutputTest, ReportShowsConflictsAndOtherChains) {
+  gateway::v1::AddressReport r = UniswapReport();
+  r.add_conflicts("etherscan_labels_2023 says blocked; uniswap_tokens says Legit");
+  r.set_chain_id(10);
+  const std::string text = FormatReport(r);
+  EXPECT_THAT(text, HasSubstr("  Conflicts:     - etherscan_labels_2023 says blocked; "
+                              "uniswap_tokens says Legit\n"));
+  EXPECT_THAT(text, HasSubstr("  Chain ID:      10\n"));
+}
+
+TEST(OutputTest, RiskLevelsPrintWithoutEnumPrefix) {
+  EXPECT_EQ(FormatRiskLevel(common::v1::RISK_LEVEL_CRITICAL), "CRITICAL");
+  EXPECT_EQ(FormatRiskLevel(common::v1::RISK_LEVEL_MEDIUM), "MEDIUM");
+  EXPECT_EQ(FormatRiskLevel(common::v1::RISK_LEVEL_UNSPECIFIED), "-");
+  gateway::v1::AddressReport r;
+  r.set_risk_level(common::v1::RISK_LEVEL_CRITICAL);
+  r.set_risk_score(1);
+  EXPECT_THAT(FormatReport(r), HasSubstr("  Risk:          CRITICAL (1.00)\n"));
+}
+
+TEST(OutputTest, ChainDataShowsProfileFactsWhenOk) {
+  gateway::v1::AddressReport r;
+  r.set_chain_data_status(gateway::v1::CHAIN_DATA_STATUS_OK);
+  enrichment::v1::ChainProfile* p = r.mutable_chain_data();
+  p->set_source("etherscan");
+  p->set_is_contract(true);
+  p->set_source_verified(true);
+  p->set_contract_name("Uni");
+  p->set_creator("0x41653c7d61609D856f29355E404F310Ec4142Cfb");
+  p->set_balance_wei("1500000000000000000");
+  p->set_transaction_count(42);
+  p->mutable_first_seen_time()->set_seconds(1600000000);
+  p->mutable_last_seen_time()->set_seconds(1767225600);
+  p->mutable_fetch_time()->set_seconds(1767225600);
+  EXPECT_THAT(
+      FormatChainData(r),
+      ::testing::ElementsAre(
+          "from etherscan, fetched 2026-01-01 00:00:00 UTC",
+          "Account: Smart Contract, verified source (Uni), creator "
+          "0x41653c7d61609D856f29355E404F310Ec4142Cfb",
+          "Balance: 1.5 ETH",
+          "Transactions: 42 (first 2020-09-13 12:26:40 UTC, last 2026-01-01 00:00:00 UTC)"));
+}
+
+TEST(OutputTest, ChainDataNamesDelegatedEoaAndMissingConfiguration) {
+  gateway::v1::AddressReport r;
+  r.set_chain_data_status(gateway::v1::CHAIN_DATA_STATUS_OK);
+  r.mutable_chain_data()->set_source("rpc");
+  r.mutable_chain_data()->set_delegated_to("0x63c0c19a282a1B52b07dD5a65b58948A07DAE32B");
+  EXPECT_THAT(FormatChainData(r),
+              ::testing::Contains("Account: EOA delegating to "
+                                  "0x63c0c19a282a1B52b07dD5a65b58948A07DAE32B (EIP-7702)"));
+  r.set_chain_data_status(gateway::v1::CHAIN_DATA_STATUS_NOT_CONFIGURED);
+  r.set_chain_data_error("no chain data source configured");
+  EXPECT_THAT(FormatChainData(r),
+              ::testing::ElementsAre("not configured: no chain data source configured"));
+}
+
+TEST(OutputTest, FormatsWeiAsEther) {
+  EXPECT_EQ(FormatWeiAsEther("0"), "0 ETH");
+  EXPECT_EQ(FormatWeiAsEther("1000000000000000000"), "1 ETH");
+  EXPECT_EQ(FormatWeiAsEther("123456789012345678901"), "123.456789 ETH");
+  EXPECT_EQ(FormatWeiAsEther("1000000000000"), "0.000001 ETH");
+  EXPECT_EQ(FormatWeiAsEther("999"), "999 wei");
+  EXPECT_EQ(FormatWeiAsEther("0012"), "12 wei");
+  EXPECT_EQ(FormatWeiAsEther("12abc"), "12abc wei");
+}
+
+TEST(OutputTest, JsonLineIsOneLineWithCamelCaseNamesAndRoundTrips) {
+  const gateway::v1::AddressReport report = UniswapReport();
+  const std::string json = ToJsonLine(report);
+  EXPECT_EQ(json.find('\n'), std::string::npos);
+  EXPECT_THAT(json, HasSubstr("\"accountType\":\"Smart Contract\""));
+  EXPECT_THAT(json, HasSubstr("\"riskLevel\":\"RISK_LEVEL_LOW\""));
+  EXPECT_THAT(json, HasSubstr("\"chainDataStatus\":\"CHAIN_DATA_STATUS_UNAVAILABLE\""));
+  EXPECT_THAT(json, Not(HasSubstr("\"entity\"")));  // default values are left out
+  gateway::v1::AddressReport parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &parsed).ok());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(parsed, report));
+}
+
+TEST(OutputTest, DatasetFormatNamesRoundTrip) {
+  for (int f = dataset::v1::DATASET_FORMAT_ETHERSCAN_LABELS; f <= dataset::v1::DatasetFormat_MAX;
+       ++f) {
+    const auto format = static_cast<dataset::v1::DatasetFormat>(f);
+    absl::StatusOr<dataset::v1::DatasetFormat> parsed =
+        ParseDatasetFormat(DatasetFormatName(format));
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_EQ(*parsed, format);
+  }
+  EXPECT_EQ(DatasetFormatName(dataset::v1::DATASET_FORMAT_OFAC_SDN), "ofac_sdn");
+  absl::StatusOr<dataset::v1::DatasetFormat> bad = ParseDatasetFormat("csv");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("uniswap_tokens"));
+}
+
+TEST(OutputTest, FormatsDatasetWithLabelCountsLargestFirst) {
+  dataset::v1::Dataset d;
+  d.set_id("ds-0123456789abcdef");
+  d.set_name("etherscan_malicious_2022");
+  d.set_format(dataset::v1::DATASET_FORMAT_ETHERSCAN_MALICIOUS);
+  d.set_line_count(5024);
+  d.set_invalid_line_count(2);
+  d.set_record_count(5022);
+  (*d.mutable_label_counts())["Heist"] = 98;
+  (*d.mutable_label_counts())["Phish / Hack"] = 4924;
+  const std::string text = FormatDataset(d);
+  EXPECT_THAT(text, HasSubstr("  ID:                 ds-0123456789abcdef\n"));
+  EXPECT_THAT(text, HasSubstr("  Format:             etherscan_malicious\n"));
+  EXPECT_THAT(text, HasSubstr("  Lines:              5024 (2 invalid, skipped)\n"));
+  EXPECT_THAT(text, HasSubstr("  Labels:             Phish / Hack 4924, Heist 98\n"));
+  EXPECT_THAT(text, HasSubstr("  Chain ID:           1\n"));
+  EXPECT_THAT(text, Not(HasSubstr("Split from")));
+}
+
+TEST(OutputTest, FormatsSplitOrigin) {
+  dataset::v1::Dataset d;
+  d.mutable_split_origin()->set_parent_id("ds-00000000000000aa");
+  d.mutable_split_origin()->set_part(dataset::v1::SplitOrigin::PART_VALIDATION);
+  d.mutable_split_origin()->set_train_fraction(0.8);
+  d.mutable_split_origin()->set_validation_fraction(0.1);
+  d.mutable_split_origin()->set_test_fraction(0.1);
+  d.mutable_split_origin()->set_seed(42);
+  EXPECT_THAT(FormatDataset(d), HasSubstr("  Split from:         ds-00000000000000aa (validation "
+                                          "part of 0.8/0.1/0.1, seed 42)\n"));
+}
+
+TEST(OutputTest, IssuesAreCappedWithACountOfTheRest) {
+  google::protobuf::RepeatedPtrField<dataset::v1::ValidationIssue> issues;
+  for (int i = 0; i < 25; ++i) {
+    dataset::v1::ValidationIssue* issue = issues.Add();
+    issue->set_file("darklist.csv");
+    issue->set_line(static_cast<uint64_t>(i) + 2);
+    issue->set_field("address");
+    issue->set_reason("invalid address: 39 hex digits, need 40");
+    issue->set_severity(i == 0 ? dataset::v1::ValidationIssue::SEVERITY_WARNING
+                               : dataset::v1::ValidationIssue::SEVERITY_ERROR);
+  }
+  const std::string text = FormatIssues(issues, 20);
+  EXPECT_THAT(text, HasSubstr("  darklist.csv:2: address: invalid address: 39 hex digits, need "
+                              "40 (warning)\n"));
+  EXPECT_THAT(text, HasSubstr("  darklist.csv:21: address:"));
+  EXPECT_THAT(text, Not(HasSubstr("darklist.csv:22:")));
+  EXPECT_THAT(text, HasSubstr("… and 5 more\n"));
+  EXPECT_EQ(FormatIssues({}, 20), "");
+}
+
+TEST(OutputTest, JobStatusUsesFineTuningVocabulary) {
+  EXPECT_EQ(JobStatusName(training::v1::JOB_STATUS_VALIDATING_FILES), "validating_files");
+  EXPECT_EQ(JobStatusName(training::v1::JOB_STATUS_SUCCEEDED), "succeeded");
+}
+
+TEST(OutputTest, FormatsJobEventsAndMetrics) {
+  training::v1::JobEvent event;
+  event.mutable_create_time()->set_seconds(1767225600);
+  event.set_level("info");
+  event.set_message("model published");
+  event.set_status(training::v1::JOB_STATUS_SUCCEEDED);
+  EXPECT_EQ(FormatJobEvent(event), "2026-01-01 00:00:00 UTC  info     model published [succeeded]");
+  training::v1::JobEvent metrics;
+  metrics.set_level("info");
+  metrics.set_type("metrics");
+  (*metrics.mutable_metrics())["step"] = 3;
+  (*metrics.mutable_metrics())["total_steps"] = 10;
+  (*metrics.mutable_metrics())["valid_loss"] = 0.5;
+  (*metrics.mutable_metrics())["train_loss"] = 0.25;
+  EXPECT_EQ(FormatJobEvent(metrics), "-  info     step 3/10  train_loss=0.25 valid_loss=0.5");
+}
+
+TEST(OutputTest, TableAlignsColumns) {
+  EXPECT_EQ(FormatTable({"ID", "NAME"}, {{"ds-1", "a"}, {"ds-22", "bb"}}),
+            "ID     NAME\n"
+            "ds-1   a\n"
+            "ds-22  bb\n");
+  EXPECT_EQ(FormatTable({"ID"}, {}), "(none)\n");
+}
+
+TEST(OutputTest, ModelTableListsAliases) {
+  training::v1::Model m;
+  m.set_name("ft:ethscan-base:demo:ftjob-1");
+  m.set_kind("knowledge");
+  m.set_address_count(38000);
+  m.add_aliases("production");
+  EXPECT_THAT(FormatModelTable({m}),
+              HasSubstr("ft:ethscan-base:demo:ftjob-1  knowledge  38000      production  -"));
+}
+
+}  // namespace
+}  // namespace ethscan::cli

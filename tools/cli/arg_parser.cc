@@ -1,0 +1,532 @@
+#include "tools/cli/arg_parser.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/config/config.h"
+
+namespace ethscan::cli {
+namespace {
+
+constexpr char kFormatNames[] =
+    "etherscan_labels, etherscan_malicious, forta_phishing_scams, forta_malicious_labels, "
+    "forta_malicious_contracts, uniswap_tokens, ofac_sdn, mew_darklist, cryptoscamdb, "
+    "openai_chat_jsonl, legacy_prompt_completion";
+
+const std::vector<FlagSpec>& GlobalFlags() {
+  static const auto* const kFlags = new std::vector<FlagSpec>{
+      {"gateway", "HOST:PORT",
+       "gateway address (env ETHSCAN_GATEWAY_ADDR, default localhost:50051)"},
+      {"dataset-service", "HOST:PORT",
+       "dataset service address (env ETHSCAN_DATASET_ADDR, default localhost:50052)"},
+      {"training-service", "HOST:PORT",
+       "training service and model registry address (env ETHSCAN_TRAINING_ADDR, default "
+       "localhost:50053)"},
+      {"json", "", "print the response messages as protobuf JSON, one per line, and nothing else"},
+      {"timeout", "DURATION", "deadline of each call, e.g. 500ms, 30s, 2m (default 30s)"},
+  };
+  return *kFlags;
+}
+
+std::vector<CommandSpec> BuildCommands() {
+  const std::string admin_note =
+      "Admin commands talk to the dataset and training services directly for now "
+      "(--dataset-service, --training-service); re-exposing them through the gateway for admin "
+      "API keys comes later.";
+  const FlagSpec upload_format{"format", "F",
+                               absl::StrCat("file format, one of: ", kFormatNames,
+                                            " (default: detected from the header row)")};
+  const FlagSpec chain_id{"chain-id", "N", "EIP-155 chain id of the addresses (default 1)"};
+  const FlagSpec max_invalid{"max-invalid-fraction", "X",
+                             "largest share of invalid lines (0..1) before the file is rejected "
+                             "(default: the service's, 0.05)"};
+  const FlagSpec watch_timeout{"watch-timeout", "DURATION",
+                               "how long to follow the job's events (default 2h)"};
+  std::vector<CommandSpec> c;
+  c.push_back({"scan",
+               "",
+               "ADDRESS...",
+               "scan addresses and print their risk reports",
+               "Calls ethscan.gateway.v1.ScanService/ScanAddress once per address. Addresses are "
+               "0x + 40 hex digits, lowercase or EIP-55; mixed case with a wrong checksum is "
+               "rejected. A failed address prints `ADDRESS: CODE: message` on stderr; the others "
+               "are still scanned and the exit status is 1.",
+               1,
+               -1,
+               {{"model", "M", "model name or alias (default: alias production, else the newest)"},
+                chain_id}});
+  c.push_back({"datasets",
+               "upload",
+               "FILE",
+               "upload a labelled address file as a dataset",
+               absl::StrCat("Streams the file in 1 MiB chunks to DatasetService.UploadDataset and "
+                            "prints the dataset id, counts, the format detection and up to 20 "
+                            "issues. Uploading the same bytes again returns the existing dataset. ",
+                            admin_note),
+               1,
+               1,
+               {{"name", "N", "dataset name (default: the file's base name without extension)"},
+                upload_format,
+                chain_id,
+                max_invalid}});
+  c.push_back({"datasets",
+               "validate",
+               "FILE",
+               "check a file without storing it",
+               absl::StrCat("Dry run of an upload: the same checks, nothing stored. Exit status 0 "
+                            "when the file would be accepted, 1 when it would be rejected. ",
+                            admin_note),
+               1,
+               1,
+               {{"name", "N", "dataset name (default: the file's base name without extension)"},
+                upload_format,
+                chain_id,
+                max_invalid}});
+  c.push_back({"datasets",
+               "list",
+               "",
+               "list datasets, newest first",
+               admin_note,
+               0,
+               0,
+               {{"name", "N", "only datasets with this name"}}});
+  c.push_back({"datasets", "show", "ID", "show one dataset", admin_note, 1, 1, {}});
+  c.push_back({"datasets",
+               "stats",
+               "ID",
+               "show label, account type and conflict statistics",
+               admin_note,
+               1,
+               1,
+               {}});
+  c.push_back({"datasets",
+               "split",
+               "ID",
+               "split a dataset into train, validation and test sets",
+               admin_note,
+               1,
+               1,
+               {{"train", "X", "share of the training set (default 0.8)"},
+                {"validation", "X", "share of the validation set (default 0.1)"},
+                {"test", "X", "share of the test set (default 0.1)"},
+                {"seed", "N", "seed of the deterministic assignment (default 42)"}}});
+  c.push_back({"datasets",
+               "export",
+               "ID",
+               "write a dataset as OpenAI chat JSONL",
+               absl::StrCat("Writes the JSONL bytes to --output, or to stdout. ", admin_note),
+               1,
+               1,
+               {{"output", "FILE", "file to write (default: stdout)"}}});
+  c.push_back(
+      {"jobs",
+       "create",
+       "",
+       "create a fine-tuning job",
+       absl::StrCat("With --watch, follows the job's events until it finishes; the exit status "
+                    "is 0 only if the job succeeded. ",
+                    admin_note),
+       0,
+       0,
+       {{"training-dataset", "ID", "dataset to train on (required)"},
+        {"extra-dataset", "ID", "further dataset merged into the knowledge index (repeatable)",
+         true},
+        {"validation-dataset", "ID", "dataset to validate on"},
+        {"base", "MODEL", "base model name or alias (default ethscan-base)"},
+        {"suffix", "S", "suffix of the model name, up to 64 of [A-Za-z0-9-_] (default custom)"},
+        {"backend", "B", "local (default) or openai"},
+        {"epochs", "N", "boosting rounds (default: automatic)"},
+        {"learning-rate-multiplier", "X", "learning rate multiplier (default: automatic)"},
+        {"seed", "N", "seed of every random choice (default 42)"},
+        {"watch", "", "follow the job until it finishes"},
+        watch_timeout}});
+  c.push_back({"jobs", "list", "", "list jobs, newest first", admin_note, 0, 0, {}});
+  c.push_back({"jobs", "show", "ID", "show one job", admin_note, 1, 1, {}});
+  c.push_back({"jobs", "events", "ID", "list a job's events, oldest first", admin_note, 1, 1, {}});
+  c.push_back({"jobs",
+               "watch",
+               "ID",
+               "follow a job's events until it finishes",
+               "The exit status is 0 only if the job succeeded.",
+               1,
+               1,
+               {watch_timeout}});
+  c.push_back({"jobs", "checkpoints", "ID", "list a job's checkpoints", admin_note, 1, 1, {}});
+  c.push_back({"jobs", "cancel", "ID", "cancel a job that has not finished", admin_note, 1, 1, {}});
+  c.push_back({"models",
+               "list",
+               "",
+               "list published models, newest first",
+               "The model registry is served by the training service (--training-service).",
+               0,
+               0,
+               {}});
+  c.push_back({"models", "show", "NAME", "show one model by name or alias", "", 1, 1, {}});
+  c.push_back({"models",
+               "alias",
+               "ALIAS MODEL",
+               "point an alias (e.g. production) at a model",
+               "",
+               2,
+               2,
+               {}});
+  c.push_back(
+      {"models", "delete", "NAME", "delete a model and the aliases pointing at it", "", 1, 1, {}});
+  c.push_back({"predict",
+               "",
+               "",
+               "batch scores for a feature file (not available yet)",
+               "Batch scoring of a feature file in the Kaggle column layout comes in a later "
+               "version; the command exits with status 2 for now.",
+               0,
+               -1,
+               {{"model", "M", "model name or alias"},
+                {"input", "FEATURES.csv", "feature file"},
+                {"output", "SCORES.csv", "file to write"}}});
+  c.push_back({"health",
+               "",
+               "HOST:PORT",
+               "check a server's grpc.health.v1 status",
+               "Exit status 0 when the server reports SERVING.",
+               1,
+               1,
+               {{"service", "NAME", "service name to ask about (default: the whole server)"}},
+               /*hidden=*/true});
+  return c;
+}
+
+bool IsGroup(absl::string_view word) {
+  for (const CommandSpec& c : Commands()) {
+    if (c.group == word) return true;
+  }
+  return false;
+}
+
+bool IsGroupWithSubcommands(absl::string_view group) {
+  for (const CommandSpec& c : Commands()) {
+    if (c.group == group && !c.name.empty()) return true;
+  }
+  return false;
+}
+
+const FlagSpec* FindFlag(const std::vector<FlagSpec>& flags, absl::string_view name) {
+  for (const FlagSpec& f : flags) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+std::string FlagsUsage(const std::vector<FlagSpec>& flags) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  size_t width = 0;
+  for (const FlagSpec& f : flags) {
+    std::string left = absl::StrCat("  --", f.name);
+    if (!f.value_name.empty()) absl::StrAppend(&left, " ", f.value_name);
+    width = std::max(width, left.size());
+    rows.emplace_back(std::move(left), f.help);
+  }
+  std::string out;
+  for (auto& [left, help] : rows) {
+    absl::StrAppend(&out, left, std::string(width + 2 - left.size(), ' '), help, "\n");
+  }
+  return out;
+}
+
+absl::Status UsageError(absl::string_view message, absl::string_view help_command) {
+  return absl::InvalidArgumentError(absl::StrCat(message, "\nRun 'ethscan ", help_command,
+                                                 help_command.empty() ? "" : " ",
+                                                 "--help' for usage."));
+}
+
+// Splits "--name=value" into name and value; `has_value` tells whether "=" was present.
+void SplitFlag(absl::string_view arg, std::string* name, std::string* value, bool* has_value) {
+  absl::string_view body = arg.substr(arg.size() > 1 && arg[1] == '-' ? 2 : 1);
+  size_t eq = body.find('=');
+  *has_value = eq != absl::string_view::npos;
+  *name = std::string{body.substr(0, eq)};
+  *value = *has_value ? std::string{body.substr(eq + 1)} : "";
+}
+
+struct RawGlobals {
+  std::string gateway, dataset_service, training_service, timeout;
+  bool json = false;
+};
+
+// Parses one flag at args[*i] against `global` and (if not null) `command` specs. Advances *i
+// past the flag and its value.
+absl::Status ConsumeFlag(const std::vector<std::string>& args, size_t* i,
+                         const CommandSpec* command, RawGlobals* globals, Invocation* inv,
+                         absl::string_view help_command) {
+  std::string name, value;
+  bool has_value = false;
+  SplitFlag(args[*i], &name, &value, &has_value);
+  const FlagSpec* spec = FindFlag(GlobalFlags(), name);
+  bool global = spec != nullptr;
+  if (spec == nullptr && command != nullptr) spec = FindFlag(command->flags, name);
+  if (spec == nullptr) {
+    return UsageError(absl::StrCat("unknown flag \"", args[*i], "\""), help_command);
+  }
+  ++*i;
+  if (spec->value_name.empty()) {
+    if (has_value && value != "true" && value != "false") {
+      return UsageError(absl::StrCat("flag --", name, " takes no value (or =true, =false)"),
+                        help_command);
+    }
+    if (!has_value) value = "true";
+  } else if (!has_value) {
+    if (*i >= args.size()) {
+      return UsageError(absl::StrCat("flag --", name, " needs a value ", spec->value_name),
+                        help_command);
+    }
+    value = args[(*i)++];
+  }
+  if (global) {
+    if (name == "gateway") globals->gateway = value;
+    if (name == "dataset-service") globals->dataset_service = value;
+    if (name == "training-service") globals->training_service = value;
+    if (name == "timeout") globals->timeout = value;
+    if (name == "json") globals->json = value == "true";
+    return absl::OkStatus();
+  }
+  std::vector<std::string>& values = inv->flags[name];
+  if (!spec->repeated && !values.empty()) {
+    return UsageError(absl::StrCat("flag --", name, " given more than once"), help_command);
+  }
+  values.push_back(std::move(value));
+  return absl::OkStatus();
+}
+
+absl::Status ResolveGlobals(const RawGlobals& raw, const EnvLookup& env, GlobalOptions* out) {
+  auto pick = [&env](const std::string& flag, absl::string_view var, int port) {
+    if (!flag.empty()) return flag;
+    std::string from_env = env(var);
+    if (!from_env.empty()) return from_env;
+    return absl::StrCat("localhost:", port);
+  };
+  out->gateway = pick(raw.gateway, "ETHSCAN_GATEWAY_ADDR", config::kGatewayPort);
+  out->dataset_service = pick(raw.dataset_service, "ETHSCAN_DATASET_ADDR", config::kDatasetPort);
+  out->training_service =
+      pick(raw.training_service, "ETHSCAN_TRAINING_ADDR", config::kTrainingPort);
+  for (const auto& [what, target] :
+       {std::pair<const char*, std::string*>{"--gateway", &out->gateway},
+        {"--dataset-service", &out->dataset_service},
+        {"--training-service", &out->training_service}}) {
+    absl::Status s = config::ValidateHostPort(*target, what);
+    if (!s.ok()) return UsageError(s.message(), "");
+  }
+  out->json = raw.json;
+  if (!raw.timeout.empty()) {
+    absl::StatusOr<absl::Duration> d = config::ParseDurationFlag(raw.timeout, "--timeout");
+    if (!d.ok()) return UsageError(d.status().message(), "");
+    if (*d <= absl::ZeroDuration()) return UsageError("--timeout must be positive", "");
+    out->timeout = *d;
+  }
+  out->api_key = env("ETHSCAN_API_KEY");
+  return absl::OkStatus();
+}
+
+bool IsFlag(const std::string& arg) { return arg.size() > 1 && arg[0] == '-'; }
+bool IsHelpFlag(const std::string& arg) { return arg == "--help" || arg == "-h"; }
+
+// Help for `words` (as after `ethscan help`): top level, a group, or a command.
+absl::StatusOr<std::string> HelpFor(const std::vector<std::string>& words) {
+  if (words.empty()) return TopLevelUsage();
+  if (!IsGroup(words[0])) {
+    return UsageError(absl::StrCat("unknown command \"", words[0], "\""), "");
+  }
+  if (!IsGroupWithSubcommands(words[0])) return CommandUsage(*FindCommand(words[0], ""));
+  if (words.size() == 1) return GroupUsage(words[0]);
+  const CommandSpec* c = FindCommand(words[0], words[1]);
+  if (c == nullptr) {
+    return UsageError(absl::StrCat("unknown command \"", words[0], " ", words[1], "\""), words[0]);
+  }
+  return CommandUsage(*c);
+}
+
+}  // namespace
+
+std::string CommandSpec::FullName() const {
+  return name.empty() ? group : absl::StrCat(group, " ", name);
+}
+
+const std::vector<CommandSpec>& Commands() {
+  static const auto* const kCommands = new std::vector<CommandSpec>(BuildCommands());
+  return *kCommands;
+}
+
+const CommandSpec* FindCommand(absl::string_view group, absl::string_view name) {
+  for (const CommandSpec& c : Commands()) {
+    if (c.group == group && c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+bool Invocation::Has(absl::string_view flag) const {
+  auto it = flags.find(std::string{flag});
+  if (it == flags.end() || it->second.empty()) return false;
+  return it->second.back() != "false";
+}
+
+std::string Invocation::Get(absl::string_view flag, absl::string_view default_value) const {
+  auto it = flags.find(std::string{flag});
+  if (it == flags.end() || it->second.empty()) return std::string{default_value};
+  return it->second.back();
+}
+
+std::vector<std::string> Invocation::GetAll(absl::string_view flag) const {
+  auto it = flags.find(std::string{flag});
+  if (it == flags.end()) return {};
+  return it->second;
+}
+
+absl::StatusOr<Invocation> ParseCommandLine(const std::vector<std::string>& args,
+                                            const EnvLookup& env) {
+  Invocation inv;
+  RawGlobals raw;
+  size_t i = 0;
+  // Global flags before the command.
+  while (i < args.size() && IsFlag(args[i])) {
+    if (IsHelpFlag(args[i])) {
+      inv.help = true;
+      inv.help_text = TopLevelUsage();
+      return inv;
+    }
+    if (args[i] == "--") {
+      ++i;
+      break;
+    }
+    absl::Status s = ConsumeFlag(args, &i, nullptr, &raw, &inv, "");
+    if (!s.ok()) return s;
+  }
+  if (i >= args.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("missing command\n\n", TopLevelUsage()));
+  }
+  const std::string& group = args[i++];
+  if (group == "help") {
+    std::vector<std::string> words(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+    absl::StatusOr<std::string> text = HelpFor(words);
+    if (!text.ok()) return text.status();
+    inv.help = true;
+    inv.help_text = *std::move(text);
+    return inv;
+  }
+  if (!IsGroup(group)) {
+    return UsageError(absl::StrCat("unknown command \"", group, "\""), "");
+  }
+  const CommandSpec* command = nullptr;
+  if (IsGroupWithSubcommands(group)) {
+    // Global flags may sit between the group and its subcommand.
+    while (i < args.size() && IsFlag(args[i]) && !IsHelpFlag(args[i]) && args[i] != "--") {
+      absl::Status s = ConsumeFlag(args, &i, nullptr, &raw, &inv, group);
+      if (!s.ok()) return s;
+    }
+    if (i >= args.size() || IsHelpFlag(args[i])) {
+      if (i < args.size()) {
+        inv.help = true;
+        inv.help_text = GroupUsage(group);
+        return inv;
+      }
+      return absl::InvalidArgumentError(
+          absl::StrCat("missing ", group, " subcommand\n\n", GroupUsage(group)));
+    }
+    command = FindCommand(group, args[i]);
+    if (command == nullptr) {
+      return UsageError(absl::StrCat("unknown command \"", group, " ", args[i], "\""), group);
+    }
+    ++i;
+  } else {
+    command = FindCommand(group, "");
+  }
+  const std::string help_command = command->FullName();
+  bool flags_done = false;
+  while (i < args.size()) {
+    const std::string& arg = args[i];
+    if (!flags_done && arg == "--") {
+      flags_done = true;
+      ++i;
+      continue;
+    }
+    if (!flags_done && IsHelpFlag(arg)) {
+      inv.help = true;
+      inv.help_text = CommandUsage(*command);
+      return inv;
+    }
+    if (!flags_done && IsFlag(arg)) {
+      absl::Status s = ConsumeFlag(args, &i, command, &raw, &inv, help_command);
+      if (!s.ok()) return s;
+      continue;
+    }
+    inv.args.push_back(arg);
+    ++i;
+  }
+  const int n = static_cast<int>(inv.args.size());
+  if (n < command->min_args) {
+    return UsageError(
+        absl::StrCat("ethscan ", help_command, ": missing argument ", command->args_usage),
+        help_command);
+  }
+  if (command->max_args >= 0 && n > command->max_args) {
+    return UsageError(absl::StrCat("ethscan ", help_command, ": unexpected argument \"",
+                                   inv.args[static_cast<size_t>(command->max_args)], "\""),
+                      help_command);
+  }
+  absl::Status s = ResolveGlobals(raw, env, &inv.globals);
+  if (!s.ok()) return s;
+  inv.command = command;
+  return inv;
+}
+
+std::string TopLevelUsage() {
+  std::string out =
+      "ethscan: Ethereum address intelligence client\n\n"
+      "Usage: ethscan [GLOBAL FLAGS] COMMAND [ARGS] [FLAGS]\n\nCommands:\n";
+  size_t width = 0;
+  for (const CommandSpec& c : Commands()) {
+    if (!c.hidden) width = std::max(width, c.FullName().size() + 1 + c.args_usage.size());
+  }
+  for (const CommandSpec& c : Commands()) {
+    if (c.hidden) continue;
+    std::string left = c.FullName();
+    if (!c.args_usage.empty()) absl::StrAppend(&left, " ", c.args_usage);
+    absl::StrAppend(&out, "  ", left, std::string(width + 2 - left.size(), ' '), c.summary, "\n");
+  }
+  std::vector<FlagSpec> flags = GlobalFlags();
+  flags.push_back({"help, -h", "", "show help (also: ethscan help COMMAND)"});
+  absl::StrAppend(&out, "\nGlobal flags (anywhere on the line):\n", FlagsUsage(flags),
+                  "\nEnvironment: ETHSCAN_API_KEY is sent as metadata x-api-key when set.\n",
+                  "Exit status: 0 success, 1 a call or job failed, 2 usage error.\n");
+  return out;
+}
+
+std::string GroupUsage(absl::string_view group) {
+  std::string out = absl::StrCat("Usage: ethscan ", group, " SUBCOMMAND [ARGS] [FLAGS]\n\n");
+  size_t width = 0;
+  for (const CommandSpec& c : Commands()) {
+    if (c.group == group) width = std::max(width, c.name.size() + 1 + c.args_usage.size());
+  }
+  for (const CommandSpec& c : Commands()) {
+    if (c.group != group) continue;
+    std::string left = c.name;
+    if (!c.args_usage.empty()) absl::StrAppend(&left, " ", c.args_usage);
+    absl::StrAppend(&out, "  ", left, std::string(width + 2 - left.size(), ' '), c.summary, "\n");
+  }
+  absl::StrAppend(&out, "\nRun 'ethscan ", group, " SUBCOMMAND --help' for details.\n");
+  return out;
+}
+
+std::string CommandUsage(const CommandSpec& command) {
+  std::string out = absl::StrCat("Usage: ethscan ", command.FullName());
+  if (!command.args_usage.empty()) absl::StrAppend(&out, " ", command.args_usage);
+  if (!command.flags.empty()) absl::StrAppend(&out, " [FLAGS]");
+  absl::StrAppend(&out, "\n\n", command.summary, "\n");
+  if (!command.details.empty()) absl::StrAppend(&out, "\n", command.details, "\n");
+  if (!command.flags.empty()) absl::StrAppend(&out, "\nFlags:\n", FlagsUsage(command.flags));
+  absl::StrAppend(&out, "\nGlobal flags:\n", FlagsUsage(GlobalFlags()));
+  return out;
+}
+
+}  // namespace ethscan::cli

@@ -1,0 +1,462 @@
+#include "tools/cli/output.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+
+namespace ethscan::cli {
+namespace {
+
+using dataset::v1::DatasetFormat;
+
+// Width of "Contract Type: " plus two columns, so every value starts in the same column.
+constexpr size_t kReportLabelWidth = 15;
+constexpr size_t kDetailLabelWidth = 20;
+
+std::string OrDash(absl::string_view value) { return value.empty() ? "-" : std::string{value}; }
+
+// Appends "  Label:  first" and then each further line aligned under the first value.
+void AppendField(std::string* out, absl::string_view label, const std::vector<std::string>& lines,
+                 size_t width) {
+  std::string head = absl::StrCat(label, ":");
+  head.resize(std::max(width, head.size() + 1), ' ');
+  if (lines.empty()) {
+    absl::StrAppend(out, "  ", head, "-\n");
+    return;
+  }
+  absl::StrAppend(out, "  ", head, lines[0], "\n");
+  for (size_t i = 1; i < lines.size(); ++i) {
+    absl::StrAppend(out, "  ", std::string(head.size(), ' '), lines[i], "\n");
+  }
+}
+
+void AppendField(std::string* out, absl::string_view label, absl::string_view value, size_t width) {
+  AppendField(out, label, std::vector<std::string>{OrDash(value)}, width);
+}
+
+template <typename Container>
+std::vector<std::string> Bulleted(const Container& items) {
+  std::vector<std::string> lines;
+  for (const auto& item : items) lines.push_back(absl::StrCat("- ", item));
+  return lines;
+}
+
+// "Legit 300, Unknown 20" from a count map, largest first.
+template <typename Map>
+std::string FormatCounts(const Map& counts) {
+  std::vector<std::pair<std::string, uint64_t>> sorted(counts.begin(), counts.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  std::vector<std::string> parts;
+  parts.reserve(sorted.size());
+  for (const auto& [name, count] : sorted) {
+    parts.push_back(absl::StrCat(name.empty() ? "(unknown)" : name, " ", count));
+  }
+  return absl::StrJoin(parts, ", ");
+}
+
+// "step 3/10  train_loss=0.25 valid_loss=0.3" from a metrics map.
+template <typename Map>
+std::string FormatMetrics(const Map& metrics) {
+  std::map<std::string, double> sorted(metrics.begin(), metrics.end());
+  std::string out;
+  auto step = sorted.find("step");
+  if (step != sorted.end()) {
+    out = absl::StrFormat("step %g", step->second);
+    auto total = sorted.find("total_steps");
+    if (total != sorted.end()) {
+      absl::StrAppend(&out, absl::StrFormat("/%g", total->second));
+      sorted.erase(total);
+    }
+    sorted.erase(step);
+  }
+  std::vector<std::string> parts;
+  parts.reserve(sorted.size());
+  for (const auto& [name, value] : sorted) {
+    parts.push_back(absl::StrFormat("%s=%.6g", name, value));
+  }
+  if (!parts.empty()) absl::StrAppend(&out, out.empty() ? "" : "  ", absl::StrJoin(parts, " "));
+  return out;
+}
+
+bool IsSet(const google::protobuf::Timestamp& t) { return t.seconds() != 0 || t.nanos() != 0; }
+
+struct FormatName {
+  DatasetFormat format;
+  const char* name;
+};
+
+constexpr FormatName kFormatNames[] = {
+    {dataset::v1::DATASET_FORMAT_ETHERSCAN_LABELS, "etherscan_labels"},
+    {dataset::v1::DATASET_FORMAT_ETHERSCAN_MALICIOUS, "etherscan_malicious"},
+    {dataset::v1::DATASET_FORMAT_FORTA_PHISHING_SCAMS, "forta_phishing_scams"},
+    {dataset::v1::DATASET_FORMAT_FORTA_MALICIOUS_LABELS, "forta_malicious_labels"},
+    {dataset::v1::DATASET_FORMAT_FORTA_MALICIOUS_CONTRACTS, "forta_malicious_contracts"},
+    {dataset::v1::DATASET_FORMAT_UNISWAP_TOKENS, "uniswap_tokens"},
+    {dataset::v1::DATASET_FORMAT_OFAC_SDN, "ofac_sdn"},
+    {dataset::v1::DATASET_FORMAT_MEW_DARKLIST, "mew_darklist"},
+    {dataset::v1::DATASET_FORMAT_CRYPTOSCAMDB, "cryptoscamdb"},
+};
+
+}  // namespace
+
+std::string ToJsonLine(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = false;
+  options.always_print_primitive_fields = false;
+  options.preserve_proto_field_names = false;
+  std::string json;
+  auto status = google::protobuf::util::MessageToJsonString(message, &json, options);
+  if (!status.ok()) {
+    // Only possible for messages with unresolvable Any fields, which our protos do not use.
+    return absl::StrCat("{\"error\":\"cannot print ", message.GetTypeName(), " as JSON\"}");
+  }
+  return json;
+}
+
+std::string FormatRiskLevel(common::v1::RiskLevel level) {
+  if (level == common::v1::RISK_LEVEL_UNSPECIFIED) return "-";
+  std::string name = common::v1::RiskLevel_Name(level);
+  absl::string_view view(name);
+  absl::ConsumePrefix(&view, "RISK_LEVEL_");
+  return view.empty() ? absl::StrCat(static_cast<int>(level)) : std::string{view};
+}
+
+std::string FormatWeiAsEther(absl::string_view wei) {
+  if (wei.empty() || !std::all_of(wei.begin(), wei.end(), absl::ascii_isdigit)) {
+    return absl::StrCat(OrDash(wei), " wei");
+  }
+  absl::string_view digits = wei;
+  while (digits.size() > 1 && digits.front() == '0') digits.remove_prefix(1);
+  constexpr size_t kDecimals = 18;
+  std::string whole = "0";
+  std::string fraction(digits);
+  if (digits.size() > kDecimals) {
+    whole = std::string{digits.substr(0, digits.size() - kDecimals)};
+    fraction = std::string{digits.substr(digits.size() - kDecimals)};
+  } else {
+    fraction.insert(0, kDecimals - digits.size(), '0');
+  }
+  fraction.resize(6);
+  while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
+  if (whole == "0" && fraction.empty() && digits != "0") return absl::StrCat(digits, " wei");
+  return absl::StrCat(whole, fraction.empty() ? "" : ".", fraction, " ETH");
+}
+
+std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp) {
+  if (!IsSet(timestamp)) return "-";
+  absl::Time t = absl::FromUnixSeconds(timestamp.seconds()) + absl::Nanoseconds(timestamp.nanos());
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", t, absl::UTCTimeZone());
+}
+
+std::vector<std::string> FormatChainData(const gateway::v1::AddressReport& report) {
+  switch (report.chain_data_status()) {
+    case gateway::v1::CHAIN_DATA_STATUS_NOT_CONFIGURED:
+      return {report.chain_data_error().empty()
+                  ? "not configured"
+                  : absl::StrCat("not configured: ", report.chain_data_error())};
+    case gateway::v1::CHAIN_DATA_STATUS_UNAVAILABLE:
+      return {report.chain_data_error().empty()
+                  ? "unavailable"
+                  : absl::StrCat("unavailable: ", report.chain_data_error())};
+    case gateway::v1::CHAIN_DATA_STATUS_OK:
+      break;
+    default:
+      return {"-"};
+  }
+  const enrichment::v1::ChainProfile& p = report.chain_data();
+  std::vector<std::string> lines;
+  std::string source = absl::StrCat("from ", OrDash(p.source()));
+  if (IsSet(p.fetch_time())) {
+    absl::StrAppend(&source, ", fetched ", FormatTimestamp(p.fetch_time()));
+  }
+  lines.push_back(source);
+  if (p.is_contract()) {
+    std::string contract = "Smart Contract";
+    if (p.source_verified()) {
+      absl::StrAppend(&contract, ", verified source");
+      if (!p.contract_name().empty()) absl::StrAppend(&contract, " (", p.contract_name(), ")");
+    } else {
+      absl::StrAppend(&contract, ", source not verified");
+    }
+    if (!p.creator().empty()) absl::StrAppend(&contract, ", creator ", p.creator());
+    lines.push_back(absl::StrCat("Account: ", contract));
+  } else if (!p.delegated_to().empty()) {
+    lines.push_back(absl::StrCat("Account: EOA delegating to ", p.delegated_to(), " (EIP-7702)"));
+  } else {
+    lines.push_back("Account: EOA");
+  }
+  if (!p.balance_wei().empty()) {
+    lines.push_back(absl::StrCat("Balance: ", FormatWeiAsEther(p.balance_wei())));
+  }
+  std::string activity = absl::StrCat("Transactions: ", p.transaction_count());
+  if (IsSet(p.first_seen_time()) || IsSet(p.last_seen_time())) {
+    absl::StrAppend(&activity, " (first ", FormatTimestamp(p.first_seen_time()), ", last ",
+                    FormatTimestamp(p.last_seen_time()), ")");
+  }
+  lines.push_back(activity);
+  return lines;
+}
+
+std::string FormatReport(const gateway::v1::AddressReport& report) {
+  std::string out = absl::StrCat(OrDash(report.address()), "\n");
+  const size_t w = kReportLabelWidth;
+  AppendField(&out, "Name", report.name(), w);
+  AppendField(&out, "Account Type", report.account_type(), w);
+  AppendField(&out, "Contract Type", report.contract_type(), w);
+  AppendField(&out, "Entity", report.entity(), w);
+  AppendField(&out, "Label", report.label(), w);
+  AppendField(&out, "Tags", absl::StrJoin(report.tags(), ", "), w);
+  std::string risk = FormatRiskLevel(report.risk_level());
+  if (report.risk_level() != common::v1::RISK_LEVEL_UNSPECIFIED) {
+    absl::StrAppend(&risk, absl::StrFormat(" (%.2f)", report.risk_score()));
+  }
+  AppendField(&out, "Risk", risk, w);
+  AppendField(&out, "Description", report.description(), w);
+  AppendField(&out, "Next steps", Bulleted(report.next_steps()), w);
+  std::vector<std::string> evidence;
+  for (const common::v1::Evidence& e : report.evidence()) {
+    std::string line = absl::StrCat("- ", OrDash(e.source()), ": ", OrDash(e.claim()));
+    if (!e.fields().empty()) absl::StrAppend(&line, " (", absl::StrJoin(e.fields(), ", "), ")");
+    if (e.overruled()) absl::StrAppend(&line, " [overruled]");
+    evidence.push_back(std::move(line));
+  }
+  AppendField(&out, "Evidence", evidence, w);
+  if (!report.conflicts().empty()) AppendField(&out, "Conflicts", Bulleted(report.conflicts()), w);
+  AppendField(&out, "Known", report.known() ? "yes, in the training datasets" : "no", w);
+  if (report.chain_id() > 1) AppendField(&out, "Chain ID", absl::StrCat(report.chain_id()), w);
+  AppendField(&out, "Chain data", FormatChainData(report), w);
+  AppendField(&out, "Model", report.model(), w);
+  return out;
+}
+
+std::string DatasetFormatName(DatasetFormat format) {
+  for (const FormatName& f : kFormatNames) {
+    if (f.format == format) return f.name;
+  }
+  if (format == dataset::v1::DATASET_FORMAT_UNSPECIFIED) return "auto";
+  return absl::StrCat("format ", static_cast<int>(format));
+}
+
+absl::StatusOr<DatasetFormat> ParseDatasetFormat(absl::string_view name) {
+  std::vector<std::string> names;
+  for (const FormatName& f : kFormatNames) {
+    if (name == f.name) return f.format;
+    names.push_back(f.name);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown format \"", name, "\"; use one of: ", absl::StrJoin(names, ", ")));
+}
+
+std::string FormatDataset(const dataset::v1::Dataset& d) {
+  std::string out;
+  const size_t w = kDetailLabelWidth;
+  AppendField(&out, "ID", d.id(), w);
+  AppendField(&out, "Name", d.name(), w);
+  AppendField(&out, "Format", DatasetFormatName(d.format()), w);
+  AppendField(&out, "Chain ID", absl::StrCat(d.chain_id() == 0 ? 1 : d.chain_id()), w);
+  AppendField(
+      &out, "File",
+      absl::StrCat(d.filename().empty() ? "-" : d.filename(), " (", d.size_bytes(), " bytes)"), w);
+  AppendField(&out, "SHA-256", d.sha256(), w);
+  AppendField(&out, "Lines",
+              absl::StrCat(d.line_count(), " (", d.invalid_line_count(), " invalid, skipped)"), w);
+  AppendField(&out, "Records", absl::StrCat(d.record_count()), w);
+  AppendField(&out, "Addresses", absl::StrCat(d.address_count()), w);
+  AppendField(&out, "Labels", FormatCounts(d.label_counts()), w);
+  if (d.has_split_origin()) {
+    const dataset::v1::SplitOrigin& s = d.split_origin();
+    std::string part = dataset::v1::SplitOrigin::Part_Name(s.part());
+    absl::string_view part_view(part);
+    absl::ConsumePrefix(&part_view, "PART_");
+    AppendField(&out, "Split from",
+                absl::StrFormat("%s (%s part of %g/%g/%g, seed %d)", s.parent_id(),
+                                absl::AsciiStrToLower(part_view), s.train_fraction(),
+                                s.validation_fraction(), s.test_fraction(), s.seed()),
+                w);
+  }
+  AppendField(&out, "Created", FormatTimestamp(d.create_time()), w);
+  return out;
+}
+
+std::string FormatIssues(
+    const google::protobuf::RepeatedPtrField<dataset::v1::ValidationIssue>& issues, int limit) {
+  if (issues.empty()) return "";
+  std::string out;
+  int shown = 0;
+  for (const dataset::v1::ValidationIssue& issue : issues) {
+    if (shown == limit) break;
+    ++shown;
+    std::string severity =
+        issue.severity() == dataset::v1::ValidationIssue::SEVERITY_WARNING ? "warning" : "error";
+    absl::StrAppend(&out, "  ", OrDash(issue.file()), ":", issue.line(), ": ",
+                    issue.field().empty() ? "" : absl::StrCat(issue.field(), ": "), issue.reason(),
+                    " (", severity, ")\n");
+  }
+  if (issues.size() > shown) {
+    absl::StrAppend(&out, "  … and ", issues.size() - shown, " more",
+                    issues.size() >= 1000 ? " (the service reports at most 1000)" : "", "\n");
+  }
+  return out;
+}
+
+std::string FormatDatasetStats(const dataset::v1::GetDatasetStatsResponse& s) {
+  std::string out;
+  const size_t w = kDetailLabelWidth;
+  AppendField(&out, "ID", s.id(), w);
+  AppendField(&out, "Records", absl::StrCat(s.record_count()), w);
+  AppendField(&out, "Addresses", absl::StrCat(s.address_count()), w);
+  AppendField(&out, "Labels", FormatCounts(s.label_counts()), w);
+  AppendField(&out, "Account types", FormatCounts(s.account_type_counts()), w);
+  AppendField(&out, "Duplicates", absl::StrCat(s.duplicate_address_count(), " addresses"), w);
+  AppendField(&out, "Conflicts", absl::StrCat(s.conflicting_address_count(), " addresses"), w);
+  return out;
+}
+
+std::string FormatDatasetTable(const std::vector<dataset::v1::Dataset>& datasets) {
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(datasets.size());
+  for (const dataset::v1::Dataset& d : datasets) {
+    rows.push_back({d.id(), d.name(), DatasetFormatName(d.format()), absl::StrCat(d.record_count()),
+                    absl::StrCat(d.address_count()), absl::StrCat(d.invalid_line_count()),
+                    FormatTimestamp(d.create_time())});
+  }
+  return FormatTable({"ID", "NAME", "FORMAT", "RECORDS", "ADDRESSES", "INVALID", "CREATED"}, rows);
+}
+
+std::string JobStatusName(training::v1::JobStatus status) {
+  std::string name = training::v1::JobStatus_Name(status);
+  absl::string_view view(name);
+  if (!absl::ConsumePrefix(&view, "JOB_STATUS_") || view.empty()) {
+    return absl::StrCat("status ", static_cast<int>(status));
+  }
+  return absl::AsciiStrToLower(view);
+}
+
+std::string FormatJob(const training::v1::Job& job) {
+  std::string out = absl::StrCat("Job ", OrDash(job.id()), "\n");
+  const size_t w = kDetailLabelWidth;
+  AppendField(&out, "Status", JobStatusName(job.status()), w);
+  AppendField(&out, "Base model", job.base_model(), w);
+  AppendField(&out, "Suffix", job.suffix(), w);
+  AppendField(&out, "Backend", job.backend(), w);
+  AppendField(&out, "Training dataset", job.training_dataset(), w);
+  AppendField(&out, "Validation dataset", job.validation_dataset(), w);
+  const training::v1::Hyperparameters& h = job.hyperparameters();
+  AppendField(&out, "Hyperparameters",
+              absl::StrCat("n_epochs ",
+                           h.n_epochs() == 0 ? std::string("auto") : absl::StrCat(h.n_epochs()),
+                           ", learning_rate_multiplier ",
+                           h.learning_rate_multiplier() == 0
+                               ? std::string("auto")
+                               : absl::StrFormat("%g", h.learning_rate_multiplier()),
+                           ", seed ", h.seed() == 0 ? 42 : h.seed()),
+              w);
+  AppendField(&out, "Fine-tuned model", job.fine_tuned_model(), w);
+  if (!job.error().empty()) AppendField(&out, "Error", job.error(), w);
+  AppendField(&out, "Created", FormatTimestamp(job.create_time()), w);
+  AppendField(&out, "Started", FormatTimestamp(job.start_time()), w);
+  AppendField(&out, "Finished", FormatTimestamp(job.finish_time()), w);
+  AppendField(&out, "Attempts", absl::StrCat(job.attempts()), w);
+  AppendField(&out, "Trained records", absl::StrCat(job.trained_records()), w);
+  return out;
+}
+
+std::string FormatJobEvent(const training::v1::JobEvent& event) {
+  std::string level = OrDash(event.level());
+  level.resize(std::max<size_t>(level.size(), 7), ' ');
+  std::string text = event.message();
+  if (event.type() == "metrics" || (text.empty() && !event.metrics().empty())) {
+    std::string metrics = FormatMetrics(event.metrics());
+    text = text.empty() ? metrics : absl::StrCat(text, "  ", metrics);
+  }
+  std::string out = absl::StrCat(FormatTimestamp(event.create_time()), "  ", level, "  ", text);
+  if (event.status() != training::v1::JOB_STATUS_UNSPECIFIED) {
+    absl::StrAppend(&out, " [", JobStatusName(event.status()), "]");
+  }
+  return out;
+}
+
+std::string FormatJobTable(const std::vector<training::v1::Job>& jobs) {
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(jobs.size());
+  for (const training::v1::Job& j : jobs) {
+    rows.push_back({j.id(), JobStatusName(j.status()), OrDash(j.suffix()),
+                    OrDash(j.fine_tuned_model()), FormatTimestamp(j.create_time())});
+  }
+  return FormatTable({"ID", "STATUS", "SUFFIX", "MODEL", "CREATED"}, rows);
+}
+
+std::string FormatCheckpointTable(const std::vector<training::v1::Checkpoint>& checkpoints) {
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(checkpoints.size());
+  for (const training::v1::Checkpoint& c : checkpoints) {
+    rows.push_back({c.id(), absl::StrCat(c.step()), OrDash(c.model()),
+                    OrDash(FormatMetrics(c.metrics())), FormatTimestamp(c.create_time())});
+  }
+  return FormatTable({"ID", "STEP", "MODEL", "METRICS", "CREATED"}, rows);
+}
+
+std::string FormatModel(const training::v1::Model& m) {
+  std::string out = absl::StrCat("Model ", OrDash(m.name()), "\n");
+  const size_t w = kDetailLabelWidth;
+  AppendField(&out, "Kind", m.kind(), w);
+  AppendField(&out, "Aliases", absl::StrJoin(m.aliases(), ", "), w);
+  AppendField(&out, "Job", m.job_id(), w);
+  AppendField(&out, "Base model", m.base_model(), w);
+  AppendField(&out, "Training datasets", absl::StrJoin(m.training_datasets(), ", "), w);
+  AppendField(&out, "Addresses", absl::StrCat(m.address_count()), w);
+  AppendField(&out, "Size", absl::StrCat(m.size_bytes(), " bytes"), w);
+  AppendField(&out, "SHA-256", m.sha256(), w);
+  AppendField(&out, "Created", FormatTimestamp(m.create_time()), w);
+  return out;
+}
+
+std::string FormatModelTable(const std::vector<training::v1::Model>& models) {
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(models.size());
+  for (const training::v1::Model& m : models) {
+    rows.push_back({m.name(), OrDash(m.kind()), absl::StrCat(m.address_count()),
+                    OrDash(absl::StrJoin(m.aliases(), ",")), FormatTimestamp(m.create_time())});
+  }
+  return FormatTable({"NAME", "KIND", "ADDRESSES", "ALIASES", "CREATED"}, rows);
+}
+
+std::string FormatTable(const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& rows) {
+  if (rows.empty()) return "(none)\n";
+  std::vector<size_t> widths(header.size(), 0);
+  auto measure = [&widths](const std::vector<std::string>& row) {
+    for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  };
+  measure(header);
+  for (const auto& row : rows) measure(row);
+  std::string out;
+  auto append_row = [&out, &widths](const std::vector<std::string>& row) {
+    std::string line;
+    for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
+      absl::StrAppend(&line, row[i]);
+      if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
+    }
+    absl::StrAppend(&out, line, "\n");
+  };
+  append_row(header);
+  for (const auto& row : rows) append_row(row);
+  return out;
+}
+
+}  // namespace ethscan::cli

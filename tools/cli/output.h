@@ -1,0 +1,91 @@
+// Text the `ethscan` client prints: readable risk reports, dataset, job and model summaries,
+// tables, and protobuf JSON lines for --json. Pure functions of their arguments (no I/O),
+// safe to call from any thread. Every multi-line result ends with a newline.
+#ifndef ETHSCAN_TOOLS_CLI_OUTPUT_H_
+#define ETHSCAN_TOOLS_CLI_OUTPUT_H_
+
+#include <google/protobuf/message.h>
+#include <google/protobuf/repeated_ptr_field.h>
+#include <google/protobuf/timestamp.pb.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "ethscan/common/v1/common.pb.h"
+#include "ethscan/dataset/v1/dataset_service.pb.h"
+#include "ethscan/enrichment/v1/enrichment_service.pb.h"
+#include "ethscan/gateway/v1/scan_service.pb.h"
+#include "ethscan/training/v1/model_registry_service.pb.h"
+#include "ethscan/training/v1/training_service.pb.h"
+
+namespace ethscan::cli {
+
+// `message` as protobuf JSON on one line (lowerCamelCase names, enums by name, default values
+// left out), without a trailing newline.
+std::string ToJsonLine(const google::protobuf::Message& message);
+
+// The readable risk report of one address:
+//   0x1f98…
+//     Name:          Uniswap (UNI)
+//     …
+//     Model:         ft:ethscan-base:demo:ftjob-…
+// Empty fields print as "-".
+std::string FormatReport(const gateway::v1::AddressReport& report);
+
+// "LOW", "MEDIUM", "HIGH", "CRITICAL"; "-" for unspecified.
+std::string FormatRiskLevel(common::v1::RiskLevel level);
+
+// The "Chain data" lines of a report: "unavailable: <reason>", "not configured", or the
+// profile's key facts (several lines, each without indentation).
+std::vector<std::string> FormatChainData(const gateway::v1::AddressReport& report);
+
+// A wei amount (decimal string) in ether, truncated to 6 decimals: "1.5 ETH", "0 ETH",
+// "12 wei" when below 0.000001 ETH. Text that is not a decimal number is returned with " wei".
+std::string FormatWeiAsEther(absl::string_view wei);
+
+// "2026-01-02 03:04:05 UTC"; "-" when unset.
+std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp);
+
+// The CLI's name of a dataset format ("etherscan_labels"); "auto" for unspecified.
+std::string DatasetFormatName(dataset::v1::DatasetFormat format);
+// Parses a CLI format name; INVALID_ARGUMENT listing the valid names otherwise.
+absl::StatusOr<dataset::v1::DatasetFormat> ParseDatasetFormat(absl::string_view name);
+
+// A dataset's metadata, one "  Key: value" line per field.
+std::string FormatDataset(const dataset::v1::Dataset& dataset);
+// Up to `limit` issues as "  file:line: field: reason (error|warning)", then how many were
+// left out. Empty when there are none.
+std::string FormatIssues(
+    const google::protobuf::RepeatedPtrField<dataset::v1::ValidationIssue>& issues, int limit);
+// Statistics of a dataset.
+std::string FormatDatasetStats(const dataset::v1::GetDatasetStatsResponse& stats);
+// One row per dataset (ID, NAME, FORMAT, RECORDS, ADDRESSES, INVALID, CREATED).
+std::string FormatDatasetTable(const std::vector<dataset::v1::Dataset>& datasets);
+
+// "queued", "succeeded", …, as the OpenAI fine-tuning vocabulary spells them.
+std::string JobStatusName(training::v1::JobStatus status);
+// A job's fields, one per line.
+std::string FormatJob(const training::v1::Job& job);
+// One line: "2026-01-02 03:04:05 UTC  info     message [status]" or, for metrics events,
+// the metrics ("step 3/10  train_loss=0.1234 …").
+std::string FormatJobEvent(const training::v1::JobEvent& event);
+// One row per job (ID, STATUS, SUFFIX, MODEL, CREATED).
+std::string FormatJobTable(const std::vector<training::v1::Job>& jobs);
+// One row per checkpoint (ID, STEP, MODEL, METRICS, CREATED).
+std::string FormatCheckpointTable(const std::vector<training::v1::Checkpoint>& checkpoints);
+
+// A model's fields, one per line.
+std::string FormatModel(const training::v1::Model& model);
+// One row per model (NAME, KIND, ADDRESSES, ALIASES, CREATED).
+std::string FormatModelTable(const std::vector<training::v1::Model>& models);
+
+// A left-aligned table with a header row, columns two spaces apart. "(none)" when `rows` is
+// empty.
+std::string FormatTable(const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& rows);
+
+}  // namespace ethscan::cli
+
+#endif  // ETHSCAN_TOOLS_CLI_OUTPUT_H_
