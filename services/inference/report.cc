@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -171,7 +172,11 @@ inference::v1::PredictResponse BuildPrediction(const eth::Address& address,
   if (label == "Unknown" && m.tags_size() > 0) {
     absl::StrAppend(&description, " Tags: ", absl::StrJoin(m.tags(), ", "), ".");
   }
-  if (!m.note().empty()) absl::StrAppend(&description, " ", m.note(), ".");
+  if (!m.note().empty()) {
+    std::string note = m.note();
+    note[0] = absl::ascii_toupper(static_cast<unsigned char>(note[0]));
+    absl::StrAppend(&description, " ", note, absl::EndsWith(note, ".") ? "" : ".");
+  }
   if (entry->conflicts_size() > 0) {
     absl::StrAppend(&description, " Sources disagree (", entry->conflicts_size(),
                     entry->conflicts_size() == 1 ? " conflict" : " conflicts",

@@ -74,6 +74,13 @@ TEST(BuildPredictionTest, SanctionedIsCriticalAndMarksOverruledEvidence) {
   EXPECT_THAT(p.conflicts(), SizeIs(1));
 }
 
+TEST(BuildPredictionTest, AppendsTheSourceNoteAsASentence) {
+  training::v1::KnowledgeEntry e = testing::SanctionedEntry();
+  e.mutable_merged()->set_note("on the OFAC SDN list since 2022-04-14");
+  inference::v1::PredictResponse p = BuildPrediction(Parse(e.merged().address()), &e, "m");
+  EXPECT_THAT(p.description(), HasSubstr(". On the OFAC SDN list since 2022-04-14."));
+}
+
 TEST(BuildPredictionTest, EvidenceNamesEveryFieldASourceContributed) {
   training::v1::KnowledgeEntry e = testing::SanctionedEntry();
   (*e.mutable_field_sources())["tags"] = "ofac_sdn, etherscan_labels";
