@@ -108,6 +108,8 @@ constexpr FormatName kFormatNames[] = {
     {dataset::v1::DATASET_FORMAT_OFAC_SDN, "ofac_sdn"},
     {dataset::v1::DATASET_FORMAT_MEW_DARKLIST, "mew_darklist"},
     {dataset::v1::DATASET_FORMAT_CRYPTOSCAMDB, "cryptoscamdb"},
+    {dataset::v1::DATASET_FORMAT_OPENAI_CHAT_JSONL, "openai_chat_jsonl"},
+    {dataset::v1::DATASET_FORMAT_LEGACY_PROMPT_COMPLETION, "legacy_prompt_completion"},
 };
 
 }  // namespace
