@@ -40,11 +40,12 @@ const absl::flat_hash_map<int, std::vector<std::string>>& ColumnTable() {
   return *table;
 }
 
-// Every known format except UNSPECIFIED, in enum order.
+// Every known CSV format (not UNSPECIFIED, not JSON Lines), in enum order.
 std::vector<DatasetFormat> KnownFormats() {
   std::vector<DatasetFormat> formats;
   for (int i = v1::DatasetFormat_MIN; i <= v1::DatasetFormat_MAX; ++i) {
-    if (v1::DatasetFormat_IsValid(i) && i != v1::DATASET_FORMAT_UNSPECIFIED) {
+    if (v1::DatasetFormat_IsValid(i) && i != v1::DATASET_FORMAT_UNSPECIFIED &&
+        !IsJsonlFormat(static_cast<DatasetFormat>(i))) {
       formats.push_back(static_cast<DatasetFormat>(i));
     }
   }
@@ -64,6 +65,11 @@ std::string FormatName(DatasetFormat format) {
   return absl::AsciiStrToLower(name);
 }
 
+bool IsJsonlFormat(DatasetFormat format) {
+  return format == v1::DATASET_FORMAT_OPENAI_CHAT_JSONL ||
+         format == v1::DATASET_FORMAT_LEGACY_PROMPT_COMPLETION;
+}
+
 const std::vector<std::string>& RequiredColumns(DatasetFormat format) {
   static const auto* empty = new std::vector<std::string>();
   auto it = ColumnTable().find(static_cast<int>(format));
@@ -81,6 +87,13 @@ absl::StatusOr<FormatChoice> ChooseFormat(DatasetFormat requested,
     if (!v1::DatasetFormat_IsValid(requested)) {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown dataset format ", static_cast<int>(requested)));
+    }
+    if (IsJsonlFormat(requested)) {
+      return absl::InvalidArgumentError(HeaderError(
+          file, header_line,
+          absl::StrCat("format ", FormatName(requested),
+                       " is JSON Lines, but the file does not start with a JSON object (header: ",
+                       header_text, ")")));
     }
     std::vector<std::string> missing;
     for (const std::string& column : RequiredColumns(requested)) {

@@ -20,8 +20,13 @@ using ::ethscan::dataset::v1::DatasetFormat;
 // DATASET_FORMAT_UNSPECIFIED. Used in messages and in the content-addressed dataset id.
 std::string FormatName(DatasetFormat format);
 
+// True for the JSON Lines formats (OpenAI chat, legacy prompt/completion), which are read line
+// by line as JSON (jsonl_mapper.h) instead of as CSV with a header.
+bool IsJsonlFormat(DatasetFormat format);
+
 // The header columns a format needs, lowercase, in the order the source writes them. Empty for
-// DATASET_FORMAT_UNSPECIFIED. Extra columns in a file are allowed and ignored.
+// DATASET_FORMAT_UNSPECIFIED and the JSON Lines formats. Extra columns in a file are allowed
+// and ignored.
 const std::vector<std::string>& RequiredColumns(DatasetFormat format);
 
 // The chosen format and the reason, in words.
@@ -36,7 +41,8 @@ struct FormatChoice {
 // columns are all present is detected. Errors are INVALID_ARGUMENT naming `file` and line
 // `header_line`: a header that matches no format (listing the known ones), a requested format
 // whose columns are missing, an unknown format value, and the per-address behavioural feature
-// layout (Address, FLAG, transaction statistics), which is not supported yet.
+// layout (Address, FLAG, transaction statistics), which is not supported yet, and a requested
+// JSON Lines format (the file does not start with a JSON object).
 absl::StatusOr<FormatChoice> ChooseFormat(DatasetFormat requested,
                                           const std::vector<std::string>& header,
                                           absl::string_view file, uint64_t header_line);

@@ -1,20 +1,28 @@
 #include "services/dataset/dataset_manager.h"
 
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/delimited_message_util.h>
 #include <google/protobuf/util/time_util.h>
 
+#include <array>
 #include <cmath>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/eth/address.h"
+#include "common/eth/hash.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
+#include "services/dataset/chat_format.h"
 #include "services/dataset/dataset_format.h"
+#include "services/dataset/dataset_splitter.h"
+#include "services/dataset/record_merge.h"
 
 namespace ethscan::dataset {
 namespace {
@@ -37,6 +45,40 @@ absl::Status Drain(IngestPipeline& pipeline, const ChunkSource& next_chunk) {
 absl::Status NotFound(absl::string_view id) {
   return absl::NotFoundError(absl::StrCat("dataset \"", id, "\" not found"));
 }
+
+// A stored record that the logic cannot use means the dataset is damaged.
+absl::Status BadRecord(absl::string_view id, const absl::Status& status) {
+  return absl::DataLossError(
+      absl::StrCat("dataset \"", id, "\" holds a bad record: ", status.message()));
+}
+
+// One side of a split while its records are written.
+struct SplitOutput {
+  std::string id;
+  std::unique_ptr<RecordWriter> writer;
+  v1::Dataset dataset;
+  // Source lines the side's records come from.
+  absl::flat_hash_set<uint64_t> lines;
+  // Digest and size of the side's records as stored (length-delimited messages).
+  eth::Sha256 sha;
+  uint64_t bytes = 0;
+
+  absl::Status Write(const common::v1::AddressRecord& record) {
+    std::string delimited;
+    {
+      google::protobuf::io::StringOutputStream out(&delimited);
+      if (!google::protobuf::util::SerializeDelimitedToZeroCopyStream(record, &out)) {
+        return absl::InternalError("cannot serialize a record");
+      }
+    }
+    sha.Update(delimited);
+    bytes += delimited.size();
+    lines.insert(record.line());
+    dataset.set_record_count(dataset.record_count() + 1);
+    (*dataset.mutable_label_counts())[record.label()] += 1;
+    return writer->Write(record);
+  }
+};
 
 }  // namespace
 
@@ -69,6 +111,9 @@ absl::StatusOr<std::unique_ptr<DatasetManager>> DatasetManager::Create(
   if (options.default_batch_size <= 0 || options.max_batch_size < options.default_batch_size ||
       options.default_page_size <= 0 || options.max_page_size < options.default_page_size) {
     return absl::InvalidArgumentError("batch and page sizes must be positive, max >= default");
+  }
+  if (options.export_chunk_bytes == 0) {
+    return absl::InvalidArgumentError("export chunk size must be positive");
   }
   return std::unique_ptr<DatasetManager>(
       new DatasetManager(options, std::move(index), std::move(store), clock));
@@ -270,6 +315,176 @@ absl::Status DatasetManager::ReadRecords(
     }
   }
   if (batch.records_size() > 0) RETURN_IF_ERROR(emit(batch));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::SplitDatasetResponse> DatasetManager::Split(
+    const v1::SplitDatasetRequest& request) {
+  if (request.id().empty()) return absl::InvalidArgumentError("dataset id is required");
+  const SplitSpec spec = SplitSpecFromRequest(request);
+  RETURN_IF_ERROR(ValidateSplitSpec(spec));
+  ASSIGN_OR_RETURN(v1::Dataset parent, GetDataset(request.id()));
+  const std::string& parent_id = parent.id();
+
+  std::vector<SplitSide> sides;
+  std::array<std::optional<v1::Dataset>, kSplitSides> existing;
+  bool all_exist = true;
+  for (int i = 0; i < kSplitSides; ++i) {
+    if (spec.fractions[i] == 0) continue;
+    const SplitSide side = static_cast<SplitSide>(i);
+    sides.push_back(side);
+    ASSIGN_OR_RETURN(existing[i], index_->Get(SplitDatasetId(parent_id, side, spec)));
+    all_exist = all_exist && existing[i].has_value();
+  }
+  v1::SplitDatasetResponse response;
+  auto set_side = [&response](SplitSide side, v1::Dataset dataset) {
+    switch (side) {
+      case SplitSide::kTrain:
+        *response.mutable_train() = std::move(dataset);
+        break;
+      case SplitSide::kValidation:
+        *response.mutable_validation() = std::move(dataset);
+        break;
+      case SplitSide::kTest:
+        *response.mutable_test() = std::move(dataset);
+        break;
+    }
+  };
+  if (all_exist) {
+    for (SplitSide side : sides) set_side(side, *existing[static_cast<int>(side)]);
+    response.set_already_existed(true);
+    log::Info("split of ", parent_id, " exists already; nothing stored");
+    return response;
+  }
+
+  // Pass 1: every address and its labels.
+  SplitPlanner planner;
+  {
+    ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, OpenRecords(parent_id));
+    common::v1::AddressRecord record;
+    while (true) {
+      ASSIGN_OR_RETURN(bool more, reader->Next(&record));
+      if (!more) break;
+      absl::Status added = planner.Add(record.address(), record.label());
+      if (!added.ok()) return BadRecord(parent_id, added);
+    }
+  }
+  ASSIGN_OR_RETURN(SplitSummary summary, planner.Assign(spec));
+  for (SplitSide side : sides) {
+    const int i = static_cast<int>(side);
+    if (summary.groups[i] == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("dataset \"", parent_id, "\" has ", planner.group_count(),
+                       " distinct addresses; the ", SplitSideName(side), " side (",
+                       SplitSideName(side), "_fraction ", spec.fractions[i], ") would get none"));
+    }
+  }
+
+  // Pass 2: each record to its side, in file order. Writers that are not committed remove
+  // their files when destroyed.
+  std::array<std::unique_ptr<SplitOutput>, kSplitSides> outputs;
+  for (SplitSide side : sides) {
+    const int i = static_cast<int>(side);
+    auto output = std::make_unique<SplitOutput>();
+    output->id = SplitDatasetId(parent_id, side, spec);
+    ASSIGN_OR_RETURN(output->writer, store_->NewWriter());
+    v1::Dataset& dataset = output->dataset;
+    dataset.set_id(output->id);
+    dataset.set_name(absl::StrCat(parent.name(), "-", SplitSideName(side)));
+    dataset.set_format(parent.format());
+    dataset.set_chain_id(parent.chain_id());
+    dataset.set_filename(parent.filename());
+    dataset.set_address_count(summary.groups[i]);
+    v1::SplitOrigin& origin = *dataset.mutable_split_origin();
+    origin.set_parent_id(parent_id);
+    origin.set_part(SplitSidePart(side));
+    origin.set_train_fraction(spec.fractions[0]);
+    origin.set_validation_fraction(spec.fractions[1]);
+    origin.set_test_fraction(spec.fractions[2]);
+    origin.set_seed(spec.seed);
+    outputs[i] = std::move(output);
+  }
+  {
+    ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, OpenRecords(parent_id));
+    common::v1::AddressRecord record;
+    while (true) {
+      ASSIGN_OR_RETURN(bool more, reader->Next(&record));
+      if (!more) break;
+      absl::StatusOr<SplitSide> side = planner.SideOf(record.address());
+      if (!side.ok()) return BadRecord(parent_id, side.status());
+      SplitOutput* output = outputs[static_cast<int>(*side)].get();
+      if (output == nullptr) {
+        return absl::InternalError(
+            absl::StrCat("split of ", parent_id, " assigned an address to the ",
+                         SplitSideName(*side), " side, whose fraction is 0"));
+      }
+      RETURN_IF_ERROR(output->Write(record));
+    }
+  }
+
+  // Commit each side, then list it; a side that was listed already keeps its metadata.
+  const google::protobuf::Timestamp now =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(clock_->Now()));
+  for (SplitSide side : sides) {
+    const int i = static_cast<int>(side);
+    SplitOutput& output = *outputs[i];
+    if (existing[i].has_value()) {
+      output.writer->Abort();
+      set_side(side, *existing[i]);
+      continue;
+    }
+    v1::Dataset& dataset = output.dataset;
+    dataset.set_sha256(output.sha.FinishHex());
+    dataset.set_size_bytes(output.bytes);
+    dataset.set_line_count(output.lines.size());
+    *dataset.mutable_create_time() = now;
+    ASSIGN_OR_RETURN(bool records_existed, output.writer->Commit(output.id));
+    absl::Status status = index_->Put(dataset);
+    if (!status.ok()) {
+      if (!records_existed) {
+        absl::Status removed = store_->Remove(output.id);
+        if (!removed.ok()) {
+          log::Warning("cannot remove records of ", output.id, ": ", removed.ToString());
+        }
+      }
+      return status;
+    }
+    log::Info("stored split dataset ", output.id, " \"", dataset.name(), "\" of ", parent_id, ": ",
+              dataset.record_count(), " records, ", dataset.address_count(), " addresses");
+    set_side(side, std::move(dataset));
+  }
+  return response;
+}
+
+absl::Status DatasetManager::Export(
+    absl::string_view id,
+    const std::function<absl::Status(const v1::ExportDatasetResponse&)>& emit) {
+  ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, OpenRecords(id));
+  RecordMerger merger;
+  common::v1::AddressRecord record;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, reader->Next(&record));
+    if (!more) break;
+    absl::Status added = merger.Add(record);
+    if (!added.ok()) return BadRecord(id, added);
+  }
+  if (merger.size() < kMinChatExamples) {
+    return absl::FailedPreconditionError(absl::StrCat("dataset \"", id, "\" has ", merger.size(),
+                                                      " distinct addresses; an OpenAI chat "
+                                                      "fine-tuning file needs at least ",
+                                                      kMinChatExamples,
+                                                      " examples, one per address"));
+  }
+  v1::ExportDatasetResponse chunk;
+  std::string& buffer = *chunk.mutable_chunk();
+  for (const common::v1::AddressRecord& merged : merger.records()) {
+    buffer.append(ChatExampleLine(merged));
+    if (buffer.size() >= options_.export_chunk_bytes) {
+      RETURN_IF_ERROR(emit(chunk));
+      buffer.clear();
+    }
+  }
+  if (!buffer.empty()) RETURN_IF_ERROR(emit(chunk));
   return absl::OkStatus();
 }
 

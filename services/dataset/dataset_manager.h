@@ -8,6 +8,13 @@
 // removes its temporary files. If the index already holds the id (same bytes, name, format and
 // chain), nothing is written and the existing dataset is returned.
 //
+// SplitDataset (dataset_splitter.h has the method) reads the parent's records twice: once to
+// assign every address to a side, once to write each record to its side's new dataset. The
+// sides' ids follow from the parent id, fractions and seed, so a repeated split finds them in
+// the index and writes nothing. ExportDataset merges the rows of each address
+// (record_merge.h) and streams one chat example per address (chat_format.h); it holds one
+// merged record per distinct address in memory.
+//
 // Thread-safety: thread-safe; calls may run concurrently.
 #ifndef ETHSCAN_SERVICES_DATASET_DATASET_MANAGER_H_
 #define ETHSCAN_SERVICES_DATASET_DATASET_MANAGER_H_
@@ -45,6 +52,8 @@ struct DatasetManagerOptions {
   // ListDatasets page size when the request gives 0, and the largest one returned.
   int default_page_size = 100;
   int max_page_size = 1000;
+  // ExportDataset sends chunks of about this many bytes (whole lines, at least one per chunk).
+  size_t export_chunk_bytes = 64 << 10;
 };
 
 // Supplies the bytes of an upload: stores the next chunk and returns true, returns false at
@@ -81,6 +90,18 @@ class DatasetManager {
   // or the first error `emit` returns (which stops the stream).
   absl::Status ReadRecords(absl::string_view id, int32_t batch_size,
                            const std::function<absl::Status(const v1::ReadRecordsResponse&)>& emit);
+  // Splits a dataset into train, validation and test datasets named "<name>-train",
+  // "<name>-validation" and "<name>-test" (a side whose fraction is 0 is not made and stays
+  // unset in the response). INVALID_ARGUMENT for an empty id or bad fractions (naming the
+  // field), NOT_FOUND, DATA_LOSS, FAILED_PRECONDITION when a side with a positive fraction
+  // would get no address, UNAVAILABLE when the index is down.
+  absl::StatusOr<v1::SplitDatasetResponse> Split(const v1::SplitDatasetRequest& request);
+  // Streams the dataset as OpenAI chat JSONL, one example per distinct address in the order
+  // the addresses first appear, in chunks of about export_chunk_bytes. NOT_FOUND, DATA_LOSS,
+  // FAILED_PRECONDITION when the dataset has fewer than 10 distinct addresses (nothing is
+  // emitted then), or the first error `emit` returns (which stops the stream).
+  absl::Status Export(absl::string_view id,
+                      const std::function<absl::Status(const v1::ExportDatasetResponse&)>& emit);
 
  private:
   DatasetManager(DatasetManagerOptions options, std::unique_ptr<DatasetIndex> index,

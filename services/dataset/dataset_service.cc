@@ -114,4 +114,26 @@ grpc::Status DatasetServiceImpl::ReadRecords(grpc::ServerContext* context,
   return ToGrpcStatus(status);
 }
 
+grpc::Status DatasetServiceImpl::SplitDataset(grpc::ServerContext* context,
+                                              const v1::SplitDatasetRequest* request,
+                                              v1::SplitDatasetResponse* response) {
+  absl::StatusOr<v1::SplitDatasetResponse> result = manager_->Split(*request);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+grpc::Status DatasetServiceImpl::ExportDataset(
+    grpc::ServerContext* context, const v1::ExportDatasetRequest* request,
+    grpc::ServerWriter<v1::ExportDatasetResponse>* writer) {
+  absl::Status status = manager_->Export(
+      request->id(), [context, writer](const v1::ExportDatasetResponse& chunk) -> absl::Status {
+        if (context->IsCancelled() || !writer->Write(chunk)) {
+          return absl::CancelledError("the client stopped reading the export");
+        }
+        return absl::OkStatus();
+      });
+  return ToGrpcStatus(status);
+}
+
 }  // namespace ethscan::dataset

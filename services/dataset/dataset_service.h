@@ -4,8 +4,7 @@
 //
 // Upload streams: the first message must carry metadata, every later one a chunk. A client
 // that cancels or disconnects mid-stream ends the upload with CANCELLED and nothing stored.
-// SplitDataset and ExportDataset are not part of this version and answer UNIMPLEMENTED (the
-// generated base class's behaviour).
+// ExportDataset and ReadRecords stop with CANCELLED when the client stops reading.
 //
 // Thread-safety: thread-safe; the manager is.
 #ifndef ETHSCAN_SERVICES_DATASET_DATASET_SERVICE_H_
@@ -38,6 +37,10 @@ class DatasetServiceImpl final : public v1::DatasetService::Service {
                                v1::GetDatasetStatsResponse* response) override;
   grpc::Status ReadRecords(grpc::ServerContext* context, const v1::ReadRecordsRequest* request,
                            grpc::ServerWriter<v1::ReadRecordsResponse>* writer) override;
+  grpc::Status SplitDataset(grpc::ServerContext* context, const v1::SplitDatasetRequest* request,
+                            v1::SplitDatasetResponse* response) override;
+  grpc::Status ExportDataset(grpc::ServerContext* context, const v1::ExportDatasetRequest* request,
+                             grpc::ServerWriter<v1::ExportDatasetResponse>* writer) override;
 
  private:
   DatasetManager* const manager_;

@@ -171,6 +171,8 @@ class FileRecordReader final : public RecordReader {
 
   absl::StatusOr<bool> Next(common::v1::AddressRecord* record) override {
     bool clean_eof = false;
+    // Parsing merges into the message, so a reused record must be emptied first.
+    record->Clear();
     if (google::protobuf::util::ParseDelimitedFromZeroCopyStream(record, &input_, &clean_eof)) {
       ++count_;
       return true;

@@ -2,12 +2,15 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/dataset/dataset_format.h"
 
 namespace ethscan::dataset {
 namespace {
+
+constexpr absl::string_view kBom = "\xEF\xBB\xBF";
 
 std::string DescribeIssue(const v1::ValidationIssue& issue) {
   return absl::StrCat("line ", issue.line(), issue.field().empty() ? "" : ", field ", issue.field(),
@@ -20,7 +23,9 @@ IngestPipeline::IngestPipeline(IngestOptions options, RecordSink* sink)
     : options_(std::move(options)),
       display_name_(options_.filename.empty() ? options_.name : options_.filename),
       sink_(sink),
-      reader_(CsvReaderOptions{display_name_, options_.max_row_bytes}, this) {
+      mode_(ModeFor(options_.format)),
+      reader_(CsvReaderOptions{display_name_, options_.max_row_bytes}, this),
+      jsonl_reader_(JsonlReaderOptions{display_name_, options_.max_row_bytes}, this) {
   result_.dataset.set_name(options_.name);
   result_.dataset.set_chain_id(options_.chain_id);
   result_.dataset.set_filename(options_.filename);
@@ -50,7 +55,7 @@ absl::Status IngestPipeline::AddChunk(absl::string_view chunk) {
   } else {
     pending_.append(chunk.data(), chunk.size());
   }
-  absl::Status status = reader_.Feed(chunk);
+  absl::Status status = Feed(chunk);
   if (id_sha_ != nullptr && !pending_.empty()) {
     id_sha_->Update(pending_);
     pending_.clear();
@@ -64,7 +69,13 @@ absl::Status IngestPipeline::Finish() {
   if (!error_.ok()) return error_;
   if (finished_) return absl::OkStatus();
   finished_ = true;
-  absl::Status status = reader_.Finish();
+  absl::Status status;
+  if (mode_ == Mode::kUndecided) {
+    // Only blank space so far: read it as CSV, which reports the empty file.
+    mode_ = Mode::kCsv;
+    status = FeedDecided(std::exchange(sniff_, std::string()));
+  }
+  if (status.ok()) status = mode_ == Mode::kJsonl ? jsonl_reader_.Finish() : reader_.Finish();
   if (id_sha_ != nullptr && !pending_.empty()) {
     id_sha_->Update(pending_);
     pending_.clear();
@@ -89,26 +100,74 @@ absl::Status IngestPipeline::Finish() {
   return absl::OkStatus();
 }
 
+IngestPipeline::Mode IngestPipeline::ModeFor(v1::DatasetFormat requested) {
+  if (requested == v1::DATASET_FORMAT_UNSPECIFIED) return Mode::kUndecided;
+  return IsJsonlFormat(requested) ? Mode::kJsonl : Mode::kCsv;
+}
+
+absl::Status IngestPipeline::Feed(absl::string_view bytes) {
+  if (mode_ != Mode::kUndecided) return FeedDecided(bytes);
+  sniff_.append(bytes.data(), bytes.size());
+  absl::string_view start = sniff_;
+  if (start.size() < kBom.size() && absl::StartsWith(kBom, start)) return absl::OkStatus();
+  if (absl::StartsWith(start, kBom)) start.remove_prefix(kBom.size());
+  const size_t first = start.find_first_not_of(" \t\r\n");
+  if (first == absl::string_view::npos) {
+    if (sniff_.size() <= options_.max_row_bytes) return absl::OkStatus();
+    mode_ = Mode::kCsv;  // Let the CSV reader report the over-long blank start.
+  } else {
+    mode_ = start[first] == '{' ? Mode::kJsonl : Mode::kCsv;
+  }
+  return FeedDecided(std::exchange(sniff_, std::string()));
+}
+
+absl::Status IngestPipeline::FeedDecided(absl::string_view bytes) {
+  return mode_ == Mode::kJsonl ? jsonl_reader_.Feed(bytes) : reader_.Feed(bytes);
+}
+
+void IngestPipeline::StartFormat(const FormatChoice& choice) {
+  result_.dataset.set_format(choice.format);
+  result_.format_detection = choice.explanation;
+  id_sha_ = std::make_unique<eth::Sha256>();
+  id_sha_->Update(
+      absl::StrCat(FormatName(choice.format), "\n", options_.name, "\n", options_.chain_id, "\n"));
+}
+
 absl::Status IngestPipeline::OnHeader(uint64_t line, const std::vector<std::string>& columns) {
   absl::StatusOr<FormatChoice> choice = ChooseFormat(options_.format, columns, display_name_, line);
   if (!choice.ok()) return choice.status();
-  result_.dataset.set_format(choice->format);
-  result_.format_detection = choice->explanation;
   MapperContext context{options_.name, options_.chain_id, display_name_};
   absl::StatusOr<std::unique_ptr<RecordMapper>> mapper =
       RecordMapper::Create(choice->format, columns, std::move(context));
   if (!mapper.ok()) return mapper.status();
   mapper_ = *std::move(mapper);
-  id_sha_ = std::make_unique<eth::Sha256>();
-  id_sha_->Update(
-      absl::StrCat(FormatName(choice->format), "\n", options_.name, "\n", options_.chain_id, "\n"));
+  StartFormat(*choice);
   return absl::OkStatus();
 }
 
+absl::Status IngestPipeline::OnLine(uint64_t line, absl::string_view text, bool has_line_break) {
+  if (jsonl_mapper_ == nullptr) {
+    absl::StatusOr<FormatChoice> choice =
+        ChooseJsonlFormat(options_.format, text, display_name_, line);
+    if (!choice.ok()) return choice.status();
+    absl::StatusOr<std::unique_ptr<JsonlMapper>> mapper = JsonlMapper::Create(
+        choice->format, MapperContext{options_.name, options_.chain_id, display_name_});
+    if (!mapper.ok()) return mapper.status();
+    jsonl_mapper_ = *std::move(mapper);
+    StartFormat(*choice);
+  }
+  jsonl_mapper_->Map(line, text, has_line_break, &line_result_);
+  return AcceptLine();
+}
+
 absl::Status IngestPipeline::OnRow(const CsvRow& row) {
+  mapper_->Map(row, &line_result_);
+  return AcceptLine();
+}
+
+absl::Status IngestPipeline::AcceptLine() {
   v1::Dataset& dataset = result_.dataset;
   dataset.set_line_count(dataset.line_count() + 1);
-  mapper_->Map(row, &line_result_);
   for (v1::ValidationIssue& issue : line_result_.issues) AddIssue(std::move(issue));
   if (line_result_.invalid) {
     dataset.set_invalid_line_count(dataset.invalid_line_count() + 1);

@@ -1,8 +1,13 @@
-// The streaming ingest of one uploaded file: it hashes the bytes, parses them as CSV, chooses
-// the format from the header, maps every row to canonical records, hands the records to a
-// sink, and accumulates the dataset's counts and the issues found. Nothing is buffered beyond
+// The streaming ingest of one uploaded file: it hashes the bytes, parses them as CSV or as JSON
+// Lines, chooses the format, maps every row or line to canonical records, hands the records to
+// a sink, and accumulates the dataset's counts and the issues found. Nothing is buffered beyond
 // the current row, so files of any size within the limit stream through in constant memory
 // (plus one entry per distinct address, for the address count).
+//
+// CSV or JSON Lines: a requested format decides; with DATASET_FORMAT_UNSPECIFIED a file whose
+// first character (after a byte-order mark and blank space) is '{' is read as JSON Lines and
+// its format detected from the first line (jsonl_mapper.h), any other file as CSV with the
+// format detected from the header (dataset_format.h).
 //
 // The content-addressed dataset id is "ds-" + the first 16 hex digits of SHA-256 over
 // (format name + "\n" + dataset name + "\n" + chain id + "\n" + file bytes), so the same bytes
@@ -26,6 +31,9 @@
 #include "common/eth/hash.h"
 #include "ethscan/dataset/v1/dataset_service.pb.h"
 #include "services/dataset/csv_reader.h"
+#include "services/dataset/dataset_format.h"
+#include "services/dataset/jsonl_mapper.h"
+#include "services/dataset/jsonl_reader.h"
 #include "services/dataset/record_mapper.h"
 #include "services/dataset/record_store.h"
 
@@ -47,7 +55,7 @@ struct IngestOptions {
   uint64_t max_bytes = uint64_t{1} << 30;
   // Issues kept in the result (counts stay complete).
   size_t max_issues = 1000;
-  // Longest CSV row accepted, in bytes.
+  // Longest CSV row or JSON line accepted, in bytes.
   size_t max_row_bytes = 1 << 20;
 };
 
@@ -63,7 +71,7 @@ struct IngestResult {
   std::string rejection;
 };
 
-class IngestPipeline : private CsvReader::Handler {
+class IngestPipeline : private CsvReader::Handler, private JsonlReader::Handler {
  public:
   // `sink` (not owned, may be null for a dry run) receives the records in file order.
   IngestPipeline(IngestOptions options, RecordSink* sink);
@@ -81,18 +89,35 @@ class IngestPipeline : private CsvReader::Handler {
   const std::string& display_name() const { return display_name_; }
 
  private:
+  // How the bytes are read.
+  enum class Mode { kUndecided, kCsv, kJsonl };
+  static Mode ModeFor(v1::DatasetFormat requested);
+
   absl::Status OnHeader(uint64_t line, const std::vector<std::string>& columns) override;
   absl::Status OnRow(const CsvRow& row) override;
   absl::Status OnMalformedRow(uint64_t line, absl::string_view reason) override;
+  absl::Status OnLine(uint64_t line, absl::string_view text, bool has_line_break) override;
 
+  // Hands bytes to the reader of the mode, deciding the mode first while it is undecided.
+  absl::Status Feed(absl::string_view bytes);
+  absl::Status FeedDecided(absl::string_view bytes);
+  // Records the chosen format and starts the id hash.
+  void StartFormat(const FormatChoice& choice);
+  // Counts the mapped line in line_result_ and writes its records.
+  absl::Status AcceptLine();
   void AddIssue(v1::ValidationIssue issue);
   absl::Status Reject(absl::Status status);
 
   const IngestOptions options_;
   const std::string display_name_;
   RecordSink* const sink_;
+  Mode mode_;
+  // The first bytes of the file while the mode is undecided.
+  std::string sniff_;
   CsvReader reader_;
+  JsonlReader jsonl_reader_;
   std::unique_ptr<RecordMapper> mapper_;
+  std::unique_ptr<JsonlMapper> jsonl_mapper_;
   eth::Sha256 file_sha_;
   // Hash behind the dataset id; it starts when the format is known, until then the bytes wait
   // in `pending_`.

@@ -14,6 +14,7 @@ namespace {
 using ::ethscan::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::vector<std::string> Header(absl::string_view text) { return absl::StrSplit(text, ','); }
 
@@ -97,6 +98,24 @@ TEST(DatasetFormatTest, RequestedFormatNeedsItsColumns) {
   ASSERT_TRUE(choice.ok()) << choice.status();
   EXPECT_EQ(choice->format, v1::DATASET_FORMAT_MEW_DARKLIST);
   EXPECT_THAT(choice->explanation, HasSubstr("format mew_darklist given in the upload metadata"));
+}
+
+TEST(DatasetFormatTest, JsonLinesFormatsAreNotCsvFormats) {
+  EXPECT_TRUE(IsJsonlFormat(v1::DATASET_FORMAT_OPENAI_CHAT_JSONL));
+  EXPECT_TRUE(IsJsonlFormat(v1::DATASET_FORMAT_LEGACY_PROMPT_COMPLETION));
+  EXPECT_FALSE(IsJsonlFormat(v1::DATASET_FORMAT_OFAC_SDN));
+  EXPECT_FALSE(IsJsonlFormat(v1::DATASET_FORMAT_UNSPECIFIED));
+  EXPECT_EQ(FormatName(v1::DATASET_FORMAT_OPENAI_CHAT_JSONL), "openai_chat_jsonl");
+  EXPECT_EQ(FormatName(v1::DATASET_FORMAT_LEGACY_PROMPT_COMPLETION), "legacy_prompt_completion");
+  EXPECT_TRUE(RequiredColumns(v1::DATASET_FORMAT_OPENAI_CHAT_JSONL).empty());
+  // A CSV header never detects them, and the list of known CSV formats leaves them out.
+  absl::StatusOr<FormatChoice> unknown = Detect("messages");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(std::string(unknown.status().message()), Not(HasSubstr("jsonl")));
+  EXPECT_THAT(
+      ChooseFormat(v1::DATASET_FORMAT_OPENAI_CHAT_JSONL, Header("address,name"), "f.csv", 1),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("f.csv line 1: format openai_chat_jsonl is JSON Lines")));
 }
 
 TEST(DatasetFormatTest, RejectsAnUnknownRequestedFormat) {

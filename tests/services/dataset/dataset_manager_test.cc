@@ -9,11 +9,19 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "common/eth/address.h"
 #include "common/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "services/dataset/chat_format.h"
 #include "services/dataset/file_record_store.h"
+#include "services/dataset/record_merge.h"
 #include "tests/services/dataset/fake_dataset_index.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_paths.h"
@@ -46,6 +54,25 @@ constexpr char kScamDb[] =
     "0x00e01A648Ff41346CDeB873182383333D2184dd1,Scamming,,c.net,http://c.net,r\n"
     "0x00e01a648ff41346cdeb873182383333d2184dd1,Scamming,,d.net,http://d.net,r\n"
     "0x9fAfDd6748BA31C41a23C8303Be53320Ed41901C,Scamming,,e.net,http://e.net,r\n";
+
+// A CryptoScamDB file of `n` distinct lowercase addresses: every third reported as Phishing,
+// the others as Scamming. Every tenth is reported a second time, in EIP-55 case, with the other
+// category (so its rows conflict) and another subcategory.
+std::string ScamDbFile(int n) {
+  std::string data = "address,category,subcategory,site_name,url,reporter\n";
+  for (int i = 0; i < n; ++i) {
+    const std::string address = absl::StrFormat("0x%040x", 0xabc000 + i * 7919);
+    const bool phishing = i % 3 == 0;
+    absl::StrAppend(&data, address, ",", phishing ? "Phishing" : "Scamming", ",Sub", i % 4, ",s", i,
+                    ".example,http://s", i, ".example,r\n");
+    if (i % 10 == 0) {
+      absl::StrAppend(&data, eth::Address::Parse(address)->ToChecksumHex(), ",",
+                      phishing ? "Scamming" : "Phishing", ",Extra,x.example,http://x", i,
+                      ".example,r\n");
+    }
+  }
+  return data;
+}
 
 // Hands out `data` in chunks of `size` bytes.
 ChunkSource Chunks(std::string data, size_t size = 16) {
@@ -107,6 +134,37 @@ class DatasetManagerTest : public ::testing::Test {
         });
     EXPECT_THAT(status, IsOk());
     return batches;
+  }
+
+  std::vector<common::v1::AddressRecord> ReadAll(const std::string& id) {
+    std::vector<common::v1::AddressRecord> records;
+    for (const v1::ReadRecordsResponse& batch : ReadBatches(id, 0)) {
+      records.insert(records.end(), batch.records().begin(), batch.records().end());
+    }
+    return records;
+  }
+
+  v1::SplitDatasetRequest SplitRequest(const std::string& id, double train, double validation,
+                                       double test, uint64_t seed) {
+    v1::SplitDatasetRequest request;
+    request.set_id(id);
+    request.set_train_fraction(train);
+    request.set_validation_fraction(validation);
+    request.set_test_fraction(test);
+    request.set_seed(seed);
+    return request;
+  }
+
+  // The whole export of a dataset, and the number of chunks it came in.
+  absl::Status ExportAll(const std::string& id, std::string* jsonl, int* chunks = nullptr) {
+    int count = 0;
+    absl::Status status = manager_->Export(id, [&](const v1::ExportDatasetResponse& chunk) {
+      jsonl->append(chunk.chunk());
+      ++count;
+      return absl::OkStatus();
+    });
+    if (chunks != nullptr) *chunks = count;
+    return status;
   }
 
   std::string dir_;
@@ -428,6 +486,350 @@ TEST(DatasetManagerCreateTest, RejectsMissingDependencies) {
   common::FakeClock clock;
   EXPECT_THAT(DatasetManager::Create(DatasetManagerOptions(), nullptr, nullptr, &clock),
               StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(DatasetManagerTest, SplitStoresThreeDisjointDatasets) {
+  ASSERT_OK_AND_ASSIGN(
+      v1::UploadDatasetResponse uploaded,
+      manager_->Upload(Metadata("scams", "scams.csv"), Chunks(ScamDbFile(200), 4096)));
+  const v1::Dataset& parent = uploaded.dataset();
+  ASSERT_EQ(parent.address_count(), 200u);
+  ASSERT_EQ(parent.record_count(), 220u);
+  clock_.Advance(absl::Minutes(5));
+  ASSERT_OK_AND_ASSIGN(v1::SplitDatasetResponse split,
+                       manager_->Split(SplitRequest(parent.id(), 0.8, 0.1, 0.1, 42)));
+  EXPECT_FALSE(split.already_existed());
+  const v1::Dataset* sides[] = {&split.train(), &split.validation(), &split.test()};
+  const char* suffixes[] = {"train", "validation", "test"};
+  const v1::SplitOrigin::Part parts[] = {
+      v1::SplitOrigin::PART_TRAIN, v1::SplitOrigin::PART_VALIDATION, v1::SplitOrigin::PART_TEST};
+  uint64_t records = 0;
+  uint64_t addresses = 0;
+  absl::flat_hash_map<std::string, int> side_of;  // lowercase address -> side
+  std::vector<uint64_t> lines;
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(suffixes[i]);
+    const v1::Dataset& side = *sides[i];
+    EXPECT_THAT(side.id(), ::testing::MatchesRegex("ds-[0-9a-f]{16}"));
+    EXPECT_EQ(side.name(), absl::StrCat("scams-", suffixes[i]));
+    EXPECT_EQ(side.format(), v1::DATASET_FORMAT_CRYPTOSCAMDB);
+    EXPECT_EQ(side.chain_id(), 1u);
+    EXPECT_EQ(side.filename(), "scams.csv");
+    EXPECT_EQ(side.invalid_line_count(), 0u);
+    EXPECT_EQ(side.create_time().seconds(), 1700000000 + 300);
+    EXPECT_EQ(side.split_origin().parent_id(), parent.id());
+    EXPECT_EQ(side.split_origin().part(), parts[i]);
+    EXPECT_EQ(side.split_origin().train_fraction(), 0.8);
+    EXPECT_EQ(side.split_origin().validation_fraction(), 0.1);
+    EXPECT_EQ(side.split_origin().test_fraction(), 0.1);
+    EXPECT_EQ(side.split_origin().seed(), 42u);
+    ASSERT_OK_AND_ASSIGN(v1::Dataset stored, manager_->GetDataset(side.id()));
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(stored, side));
+
+    std::vector<common::v1::AddressRecord> side_records = ReadAll(side.id());
+    EXPECT_EQ(side_records.size(), side.record_count());
+    std::map<std::string, uint64_t> label_counts;
+    absl::flat_hash_map<std::string, int> side_addresses;
+    uint64_t previous_line = 0;
+    for (const common::v1::AddressRecord& record : side_records) {
+      EXPECT_EQ(record.source(), "scams");
+      EXPECT_GE(record.line(), previous_line) << "records keep file order";
+      previous_line = record.line();
+      lines.push_back(record.line());
+      label_counts[record.label()] += 1;
+      const std::string key = absl::AsciiStrToLower(record.address());
+      side_addresses[key] = i;
+      auto [it, inserted] = side_of.try_emplace(key, i);
+      EXPECT_EQ(it->second, i) << key << " is on two sides";
+    }
+    EXPECT_EQ(side_addresses.size(), side.address_count());
+    const std::map<std::string, uint64_t> stored_counts(side.label_counts().begin(),
+                                                        side.label_counts().end());
+    EXPECT_EQ(label_counts, stored_counts);
+    records += side.record_count();
+    addresses += side.address_count();
+
+    // sha256 and size_bytes describe the stored records, as the store's manifest does.
+    std::ifstream manifest_file(store_->DatasetDir(side.id()) + "/manifest.json");
+    nlohmann::json manifest = nlohmann::json::parse(manifest_file);
+    EXPECT_EQ(manifest["records_sha256"], side.sha256());
+    EXPECT_EQ(manifest["record_count"], side.record_count());
+    EXPECT_EQ(fs::file_size(store_->DatasetDir(side.id()) + "/records.pb"), side.size_bytes());
+  }
+  EXPECT_EQ(records, parent.record_count());
+  EXPECT_EQ(addresses, parent.address_count());
+  EXPECT_EQ(side_of.size(), 200u);
+  std::sort(lines.begin(), lines.end());
+  std::vector<uint64_t> all_lines;
+  for (uint64_t line = 2; line <= 221; ++line) all_lines.push_back(line);
+  EXPECT_EQ(lines, all_lines);
+  // 200 addresses, 80/10/10 per label: Phish / Hack holds the 67 multiples of 3 and the 13
+  // other multiples of 10 (their two rows tie and the more severe label wins), Scam the rest.
+  EXPECT_EQ(split.train().address_count(), 64u + 96u);
+  EXPECT_EQ(split.validation().address_count(), 8u + 12u);
+  EXPECT_EQ(split.test().address_count(), 8u + 12u);
+  EXPECT_THAT(Entries(dir_ + "/tmp"), IsEmpty());
+  EXPECT_EQ(index_->size(), 4u);
+}
+
+TEST_F(DatasetManagerTest, SplitIsReproducibleAndARerunWritesNothing) {
+  const std::string data = ScamDbFile(150);
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse uploaded,
+                       manager_->Upload(Metadata("scams"), Chunks(data, 4096)));
+  const std::string parent_id = uploaded.dataset().id();
+  ASSERT_OK_AND_ASSIGN(v1::SplitDatasetResponse first,
+                       manager_->Split(SplitRequest(parent_id, 0.7, 0.2, 0.1, 5)));
+  const int puts = index_->put_calls();
+  clock_.Advance(absl::Hours(1));
+  ASSERT_OK_AND_ASSIGN(v1::SplitDatasetResponse again,
+                       manager_->Split(SplitRequest(parent_id, 0.7, 0.2, 0.1, 5)));
+  EXPECT_TRUE(again.already_existed());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(again.train(), first.train()));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(again.test(), first.test()));
+  EXPECT_EQ(index_->put_calls(), puts);
+  EXPECT_EQ(Entries(dir_ + "/datasets").size(), 4u);
+
+  // Another seed is another split.
+  ASSERT_OK_AND_ASSIGN(v1::SplitDatasetResponse other,
+                       manager_->Split(SplitRequest(parent_id, 0.7, 0.2, 0.1, 6)));
+  EXPECT_FALSE(other.already_existed());
+  EXPECT_NE(other.train().id(), first.train().id());
+  EXPECT_NE(other.train().sha256(), first.train().sha256());
+
+  // A fresh service given the same bytes makes the same datasets, bit for bit.
+  MakeManager(DatasetManagerOptions());
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse reuploaded,
+                       manager_->Upload(Metadata("scams"), Chunks(data, 100)));
+  ASSERT_EQ(reuploaded.dataset().id(), parent_id);
+  ASSERT_OK_AND_ASSIGN(v1::SplitDatasetResponse fresh,
+                       manager_->Split(SplitRequest(parent_id, 0.7, 0.2, 0.1, 5)));
+  EXPECT_FALSE(fresh.already_existed());
+  const std::pair<const v1::Dataset*, const v1::Dataset*> pairs[] = {
+      {&first.train(), &fresh.train()},
+      {&first.validation(), &fresh.validation()},
+      {&first.test(), &fresh.test()}};
+  for (const auto& [before, after] : pairs) {
+    EXPECT_EQ(after->id(), before->id());
+    EXPECT_EQ(after->sha256(), before->sha256());
+    EXPECT_EQ(after->size_bytes(), before->size_bytes());
+    EXPECT_EQ(after->record_count(), before->record_count());
+  }
+}
+
+TEST_F(DatasetManagerTest, SplitWithAZeroFractionMakesTwoDatasets) {
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse uploaded,
+                       manager_->Upload(Metadata("scams"), Chunks(ScamDbFile(40), 4096)));
+  ASSERT_OK_AND_ASSIGN(v1::SplitDatasetResponse split,
+                       manager_->Split(SplitRequest(uploaded.dataset().id(), 0.9, 0.1, 0, 1)));
+  EXPECT_TRUE(split.has_train());
+  EXPECT_TRUE(split.has_validation());
+  EXPECT_FALSE(split.has_test());
+  EXPECT_EQ(split.train().address_count() + split.validation().address_count(), 40u);
+  EXPECT_EQ(index_->size(), 3u);
+  ASSERT_OK_AND_ASSIGN(v1::SplitDatasetResponse again,
+                       manager_->Split(SplitRequest(uploaded.dataset().id(), 0.9, 0.1, 0, 1)));
+  EXPECT_TRUE(again.already_existed());
+  EXPECT_FALSE(again.has_test());
+}
+
+TEST_F(DatasetManagerTest, SplitRejectsBadRequests) {
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse uploaded,
+                       manager_->Upload(Metadata("scams"), Chunks(ScamDbFile(40), 4096)));
+  const std::string id = uploaded.dataset().id();
+  EXPECT_THAT(manager_->Split(SplitRequest("", 0.8, 0.1, 0.1, 1)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("dataset id is required")));
+  EXPECT_THAT(manager_->Split(SplitRequest(id, 0.8, 0.3, -0.1, 1)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("test_fraction -0.1")));
+  EXPECT_THAT(manager_->Split(SplitRequest(id, 0.8, 0.1, 0.05, 1)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must sum to 1")));
+  EXPECT_THAT(manager_->Split(SplitRequest(id, 0, 0, 0, 1)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(manager_->Split(SplitRequest("ds-0000000000000000", 0.8, 0.1, 0.1, 1)),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(index_->size(), 1u);
+}
+
+TEST_F(DatasetManagerTest, SplitThatLeavesASideEmptyFailsAndStoresNothing) {
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse uploaded,
+                       manager_->Upload(Metadata("sdn"), Chunks(kOfac)));
+  EXPECT_THAT(manager_->Split(SplitRequest(uploaded.dataset().id(), 0.8, 0.1, 0.1, 1)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("has 3 distinct addresses"),
+                             HasSubstr("the validation side (validation_fraction 0.1)"))));
+  EXPECT_THAT(Entries(dir_ + "/tmp"), IsEmpty());
+  EXPECT_EQ(Entries(dir_ + "/datasets").size(), 1u);
+  EXPECT_EQ(index_->size(), 1u);
+}
+
+TEST_F(DatasetManagerTest, SplitDuringAnIndexOutageFails) {
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse uploaded,
+                       manager_->Upload(Metadata("scams"), Chunks(ScamDbFile(40), 4096)));
+  index_->SetFailure(absl::UnavailableError("redis down"));
+  EXPECT_THAT(manager_->Split(SplitRequest(uploaded.dataset().id(), 0.8, 0.1, 0.1, 1)),
+              StatusIs(absl::StatusCode::kUnavailable));
+  index_->SetFailure(absl::OkStatus());
+  EXPECT_THAT(Entries(dir_ + "/tmp"), IsEmpty());
+  EXPECT_EQ(index_->size(), 1u);
+}
+
+TEST_F(DatasetManagerTest, ExportWritesOneChatExamplePerAddress) {
+  DatasetManagerOptions options;
+  options.export_chunk_bytes = 4096;
+  MakeManager(options);
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse uploaded,
+                       manager_->Upload(Metadata("scams"), Chunks(ScamDbFile(30), 4096)));
+  std::string jsonl;
+  int chunks = 0;
+  ASSERT_THAT(ExportAll(uploaded.dataset().id(), &jsonl, &chunks), IsOk());
+  EXPECT_GT(chunks, 1);
+  ASSERT_FALSE(jsonl.empty());
+  EXPECT_EQ(jsonl.back(), '\n');
+  std::vector<std::string> lines = absl::StrSplit(jsonl, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 30u);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    SCOPED_TRACE(lines[i]);
+    nlohmann::json example = nlohmann::json::parse(lines[i], nullptr, false);
+    ASSERT_FALSE(example.is_discarded());
+    const nlohmann::json& messages = example["messages"];
+    ASSERT_EQ(messages.size(), 3u);
+    EXPECT_EQ(messages[0]["role"], "system");
+    EXPECT_EQ(messages[1]["role"], "user");
+    EXPECT_EQ(messages[2]["role"], "assistant");
+    for (const nlohmann::json& message : messages) {
+      ASSERT_TRUE(message["content"].is_string());
+      EXPECT_FALSE(message["content"].get<std::string>().empty());
+    }
+    // Addresses in the order they first appear, EIP-55.
+    const std::string lower = absl::StrFormat("0x%040x", 0xabc000 + static_cast<int>(i) * 7919);
+    EXPECT_EQ(messages[1]["content"], eth::Address::Parse(lower)->ToChecksumHex());
+    nlohmann::json fields = nlohmann::json::parse(messages[2]["content"].get<std::string>());
+    const bool conflicting = i % 10 == 0;
+    const bool phishing = i % 3 == 0 || conflicting;
+    EXPECT_EQ(fields["Label"], phishing ? "Phish / Hack" : "Scam");
+    std::vector<std::string> tags = {absl::StrCat("Sub", i % 4)};
+    if (conflicting) tags.push_back("Extra");
+    EXPECT_EQ(fields["Tags"], tags);
+    EXPECT_EQ(fields["Name"], "");
+  }
+}
+
+TEST_F(DatasetManagerTest, ExportSendsWholeLinesPerChunk) {
+  DatasetManagerOptions options;
+  options.export_chunk_bytes = 1;
+  MakeManager(options);
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse uploaded,
+                       manager_->Upload(Metadata("scams"), Chunks(ScamDbFile(12), 4096)));
+  std::vector<std::string> chunks;
+  ASSERT_THAT(manager_->Export(uploaded.dataset().id(),
+                               [&](const v1::ExportDatasetResponse& chunk) {
+                                 chunks.push_back(chunk.chunk());
+                                 return absl::OkStatus();
+                               }),
+              IsOk());
+  ASSERT_EQ(chunks.size(), 12u);
+  for (const std::string& chunk : chunks) {
+    EXPECT_EQ(chunk.find('\n'), chunk.size() - 1);
+    EXPECT_THAT(chunk, HasSubstr("{\"role\":\"system\",\"content\":\"You are ethscan"));
+  }
+}
+
+TEST_F(DatasetManagerTest, ExportNeedsTenAddresses) {
+  // 9 distinct addresses, one of them twice.
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse uploaded,
+                       manager_->Upload(Metadata("scams"), Chunks(ScamDbFile(9), 4096)));
+  ASSERT_EQ(uploaded.dataset().record_count(), 10u);
+  int calls = 0;
+  EXPECT_THAT(manager_->Export(uploaded.dataset().id(),
+                               [&](const v1::ExportDatasetResponse&) {
+                                 ++calls;
+                                 return absl::OkStatus();
+                               }),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("has 9 distinct addresses"), HasSubstr("at least 10"))));
+  EXPECT_EQ(calls, 0);
+}
+
+TEST_F(DatasetManagerTest, ExportErrors) {
+  std::string jsonl;
+  EXPECT_THAT(ExportAll("ds-0000000000000000", &jsonl), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(ExportAll("", &jsonl), StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse uploaded,
+                       manager_->Upload(Metadata("scams"), Chunks(ScamDbFile(40), 4096)));
+  int calls = 0;
+  EXPECT_THAT(manager_->Export(uploaded.dataset().id(),
+                               [&](const v1::ExportDatasetResponse&) {
+                                 ++calls;
+                                 return absl::CancelledError("gone");
+                               }),
+              StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_EQ(calls, 1);
+  std::ofstream(store_->DatasetDir(uploaded.dataset().id()) + "/records.pb", std::ios::app)
+      << "junk";
+  EXPECT_THAT(ExportAll(uploaded.dataset().id(), &jsonl), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(manager_->Split(SplitRequest(uploaded.dataset().id(), 0.8, 0.1, 0.1, 1)),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(Entries(dir_ + "/tmp"), IsEmpty());
+}
+
+TEST_F(DatasetManagerTest, ExportReimportsToTheSameRecords) {
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse uploaded,
+                       manager_->Upload(Metadata("scams"), Chunks(ScamDbFile(30), 4096)));
+  std::string jsonl;
+  ASSERT_THAT(ExportAll(uploaded.dataset().id(), &jsonl), IsOk());
+  ASSERT_OK_AND_ASSIGN(
+      v1::UploadDatasetResponse reimported,
+      manager_->Upload(Metadata("scams-chat", "scams.jsonl"), Chunks(jsonl, 1000)));
+  EXPECT_EQ(reimported.dataset().format(), v1::DATASET_FORMAT_OPENAI_CHAT_JSONL);
+  EXPECT_THAT(reimported.issues(), IsEmpty());
+  EXPECT_EQ(reimported.dataset().record_count(), 30u);
+
+  RecordMerger merged;
+  for (const common::v1::AddressRecord& record : ReadAll(uploaded.dataset().id())) {
+    ASSERT_THAT(merged.Add(record), IsOk());
+  }
+  std::vector<common::v1::AddressRecord> records = ReadAll(reimported.dataset().id());
+  ASSERT_EQ(records.size(), merged.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    const common::v1::AddressRecord& before = merged.records()[i];
+    const common::v1::AddressRecord& after = records[i];
+    EXPECT_EQ(after.address(), before.address());
+    EXPECT_EQ(after.name(), before.name());
+    EXPECT_EQ(after.account_type(), before.account_type());
+    EXPECT_EQ(after.contract_type(), before.contract_type());
+    EXPECT_EQ(after.entity(), before.entity());
+    EXPECT_EQ(after.label(), before.label());
+    EXPECT_THAT(after.tags(), ::testing::ElementsAreArray(before.tags()));
+    EXPECT_EQ(after.source(), "scams-chat");
+    EXPECT_EQ(after.line(), i + 1);
+  }
+  // Exporting the re-imported dataset gives the same bytes.
+  std::string again;
+  ASSERT_THAT(ExportAll(reimported.dataset().id(), &again), IsOk());
+  EXPECT_EQ(again, jsonl);
+}
+
+TEST_F(DatasetManagerTest, LegacyUploadWithAStrayDoubleColonNamesLineAndColumn) {
+  const std::string good =
+      R"({"prompt": "0x8888801af4d980682e47f1a9036e589479e835c5", "completion": "\"Name\": )"
+      R"(\" Akropolis (AKRO)\", \"Account Type\": \"Smart Contract\", \"Contract Type\": )"
+      R"(\"Token\", \"Entity\": \"DeFi\", \"Label\": \"Legit\", \"Tags\": \"DeFi\""})"
+      "\n";
+  std::string bad = good;
+  bad.replace(bad.find("\\\"Name\\\": "), 10, "\\\"Name\\\":: ");
+  v1::UploadMetadata metadata = Metadata("legacy", "legacy.jsonl");
+  metadata.set_max_invalid_fraction(1e-9);
+  EXPECT_THAT(manager_->Upload(metadata, Chunks(absl::StrCat(good, bad))),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("legacy.jsonl: 1 of 2 lines are invalid"),
+                             HasSubstr("line 2, field completion: malformed report fields"),
+                             HasSubstr("at byte column 8"))));
+  ExpectNothingStored();
+  ASSERT_OK_AND_ASSIGN(v1::ValidateDatasetResponse dry, manager_->Validate(metadata, Chunks(bad)));
+  EXPECT_FALSE(dry.valid());
+  ASSERT_EQ(dry.issues_size(), 1);
+  EXPECT_EQ(dry.issues(0).file(), "legacy.jsonl");
+  EXPECT_EQ(dry.issues(0).line(), 1u);
+  EXPECT_EQ(dry.issues(0).field(), "completion");
 }
 
 }  // namespace

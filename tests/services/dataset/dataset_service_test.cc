@@ -1,9 +1,12 @@
 #include "services/dataset/dataset_service.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/grpc/channel.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -198,18 +201,91 @@ TEST_F(DatasetServiceTest, UnknownDatasetIsNotFound) {
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
-TEST_F(DatasetServiceTest, SplitAndExportAreNotImplementedYet) {
-  grpc::ClientContext split_context;
-  common::SetDeadline(&split_context, absl::Seconds(5));
+TEST_F(DatasetServiceTest, SplitAndExportOverGrpc) {
+  std::string tokens = "address,name,symbol,decimals,chainId\n";
+  for (int i = 0; i < 20; ++i) {
+    absl::StrAppend(&tokens, absl::StrFormat("0x%040x", 0x7000 + i), ",Token ", i, ",T", i,
+                    ",18,1\n");
+  }
+  v1::UploadDatasetResponse uploaded;
+  ASSERT_TRUE(UploadBytes(harness_->stub(), Metadata("tokens"), tokens, 64, &uploaded).ok());
+  const std::string id = uploaded.dataset().id();
+
+  v1::SplitDatasetRequest request;
+  request.set_id(id);
+  request.set_train_fraction(0.6);
+  request.set_validation_fraction(0.2);
+  request.set_test_fraction(0.2);
+  request.set_seed(3);
   v1::SplitDatasetResponse split;
-  EXPECT_EQ(harness_->stub().SplitDataset(&split_context, {}, &split).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    grpc::Status status = harness_->stub().SplitDataset(&context, request, &split);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_FALSE(split.already_existed());
+  EXPECT_EQ(split.train().name(), "tokens-train");
+  EXPECT_EQ(split.train().address_count(), 12u);
+  EXPECT_EQ(split.validation().address_count(), 4u);
+  EXPECT_EQ(split.test().address_count(), 4u);
+  EXPECT_EQ(split.test().split_origin().parent_id(), id);
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    v1::SplitDatasetResponse again;
+    ASSERT_TRUE(harness_->stub().SplitDataset(&context, request, &again).ok());
+    EXPECT_TRUE(again.already_existed());
+    EXPECT_EQ(again.validation().id(), split.validation().id());
+  }
+
   grpc::ClientContext export_context;
   common::SetDeadline(&export_context, absl::Seconds(5));
-  auto reader = harness_->stub().ExportDataset(&export_context, {});
+  v1::ExportDatasetRequest export_request;
+  export_request.set_id(id);
+  auto reader = harness_->stub().ExportDataset(&export_context, export_request);
+  std::string jsonl;
+  v1::ExportDatasetResponse chunk;
+  while (reader->Read(&chunk)) jsonl += chunk.chunk();
+  grpc::Status status = reader->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(std::count(jsonl.begin(), jsonl.end(), '\n'), 20);
+  EXPECT_THAT(jsonl, HasSubstr("\\\"Name\\\":\\\"Token 19 (T19)\\\""));
+}
+
+TEST_F(DatasetServiceTest, SplitAndExportErrorsCarryTheirCodes) {
+  const std::string id = Upload("tokens");
+  v1::SplitDatasetRequest request;
+  request.set_id(id);
+  request.set_train_fraction(0.9);
+  request.set_validation_fraction(0.2);
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    v1::SplitDatasetResponse split;
+    grpc::Status status = harness_->stub().SplitDataset(&context, request, &split);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("must sum to 1"));
+  }
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    request.set_id("ds-0123456789abcdef");
+    request.set_validation_fraction(0.1);
+    v1::SplitDatasetResponse split;
+    EXPECT_EQ(harness_->stub().SplitDataset(&context, request, &split).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  grpc::ClientContext export_context;
+  common::SetDeadline(&export_context, absl::Seconds(5));
+  v1::ExportDatasetRequest export_request;
+  export_request.set_id(id);
+  auto reader = harness_->stub().ExportDataset(&export_context, export_request);
   v1::ExportDatasetResponse chunk;
   EXPECT_FALSE(reader->Read(&chunk));
-  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("has 3 distinct addresses"));
 }
 
 TEST_F(DatasetServiceTest, CancelledUploadLeavesNothing) {

@@ -86,6 +86,21 @@ TEST_F(FileRecordStoreTest, CommittedRecordsReadBackInOrder) {
   for (size_t i = 0; i < records.size(); ++i) EXPECT_EQ(records[i].line(), i + 2);
 }
 
+TEST_F(FileRecordStoreTest, AReusedRecordHoldsOnlyTheNextRecord) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RecordWriter> writer, store_->NewWriter());
+  common::v1::AddressRecord tagged = Record(2, "Scam");
+  tagged.add_tags("Airdrop");
+  tagged.set_note("first");
+  ASSERT_THAT(writer->Write(tagged), IsOk());
+  ASSERT_THAT(writer->Write(Record(3, "Legit")), IsOk());
+  ASSERT_THAT(writer->Commit("ds-reuse").status(), IsOk());
+  std::vector<common::v1::AddressRecord> records = ReadAll("ds-reuse");
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_THAT(records[0].tags(), ::testing::ElementsAre("Airdrop"));
+  EXPECT_THAT(records[1].tags(), IsEmpty());
+  EXPECT_EQ(records[1].note(), "");
+}
+
 TEST_F(FileRecordStoreTest, AbortAndDestructionLeaveNothing) {
   {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<RecordWriter> writer, store_->NewWriter());

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "common/eth/hash.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -223,6 +224,128 @@ TEST(IngestPipelineTest, SinkErrorsStopTheIngest) {
   EXPECT_THAT(Ingest(pipeline, kDarklist),
               StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("disk full")));
   EXPECT_THAT(pipeline.result().rejection, IsEmpty());
+}
+
+constexpr char kLegacy[] =
+    R"({"prompt": "0x8888801af4d980682e47f1a9036e589479e835c5", "completion": "\"Name\": )"
+    R"(\" Akropolis (AKRO)\", \"Account Type\": \"Smart Contract\", \"Contract Type\": )"
+    R"(\"Token\", \"Entity\": \"DeFi\", \"Label\": \"Legit\", \"Tags\": \"DeFi\""})"
+    "\n"
+    R"({"prompt": "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359", "completion": "\"Label\": )"
+    R"(\"Scam\""})"
+    "\n";
+
+constexpr char kChat[] =
+    R"({"messages":[{"role":"user","content":"0x8888801aF4d980682e47f1A9036e589479e835C5"},)"
+    R"({"role":"assistant","content":"{\"Name\":\"Akropolis (AKRO)\",\"Label\":\"Legit\"}"}]})"
+    "\n"
+    R"({"messages":[{"role":"system","content":"s"},)"
+    R"({"role":"user","content":"0xfb6916095ca1df60bb79ce92ce3ea74c37c5d359"},)"
+    R"({"role":"assistant","content":"{\"Label\":\"Heist\",\"Tags\":[\"bridge\"]}"}]})"
+    "\n";
+
+TEST(IngestPipelineTest, DetectsLegacyPromptCompletionJsonl) {
+  VectorSink sink;
+  IngestOptions options = Options("legacy");
+  options.filename = "legacy.jsonl";
+  IngestPipeline pipeline(options, &sink);
+  ASSERT_THAT(Ingest(pipeline, kLegacy, 9), IsOk());
+  const v1::Dataset& dataset = pipeline.result().dataset;
+  EXPECT_EQ(dataset.format(), v1::DATASET_FORMAT_LEGACY_PROMPT_COMPLETION);
+  EXPECT_EQ(pipeline.result().format_detection,
+            "detected legacy_prompt_completion from line 1: a JSON object with "
+            "\"prompt\"/\"completion\" keys");
+  EXPECT_EQ(dataset.line_count(), 2u);
+  EXPECT_EQ(dataset.record_count(), 2u);
+  EXPECT_EQ(dataset.address_count(), 2u);
+  EXPECT_THAT(dataset.label_counts(), UnorderedElementsAre(Pair("Legit", 1u), Pair("Scam", 1u)));
+  EXPECT_EQ(dataset.id(), ExpectedId("legacy_prompt_completion", "legacy", 1, kLegacy));
+  ASSERT_EQ(sink.records.size(), 2u);
+  EXPECT_EQ(sink.records[0].name(), "Akropolis (AKRO)");
+  EXPECT_EQ(sink.records[1].line(), 2u);
+  EXPECT_EQ(sink.records[1].address(), "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359");
+}
+
+TEST(IngestPipelineTest, DetectsOpenAiChatJsonlAfterABomAndBlankLines) {
+  const std::string data = absl::StrCat("\xEF\xBB\xBF\r\n", kChat);
+  for (size_t chunk_size : {1, 4, 1000}) {
+    SCOPED_TRACE(chunk_size);
+    VectorSink sink;
+    IngestPipeline pipeline(Options("chat"), &sink);
+    ASSERT_THAT(Ingest(pipeline, data, chunk_size), IsOk());
+    EXPECT_EQ(pipeline.result().dataset.format(), v1::DATASET_FORMAT_OPENAI_CHAT_JSONL);
+    EXPECT_EQ(pipeline.result().format_detection,
+              "detected openai_chat_jsonl from line 2: a JSON object with a \"messages\" key");
+    EXPECT_EQ(pipeline.result().dataset.id(), ExpectedId("openai_chat_jsonl", "chat", 1, data));
+    ASSERT_EQ(sink.records.size(), 2u);
+    EXPECT_EQ(sink.records[0].line(), 2u);
+    EXPECT_EQ(sink.records[1].line(), 3u);
+    EXPECT_EQ(sink.records[1].label(), "Heist");
+    EXPECT_THAT(sink.records[1].tags(), ::testing::ElementsAre("bridge"));
+  }
+}
+
+TEST(IngestPipelineTest, JsonlWithCrlfLineEndingsAndAGivenFormat) {
+  std::string data = kChat;
+  absl::StrReplaceAll({{"\n", "\r\n"}}, &data);
+  IngestOptions options = Options("chat");
+  options.format = v1::DATASET_FORMAT_OPENAI_CHAT_JSONL;
+  VectorSink sink;
+  IngestPipeline pipeline(options, &sink);
+  ASSERT_THAT(Ingest(pipeline, data, 5), IsOk());
+  EXPECT_EQ(pipeline.result().format_detection,
+            "format openai_chat_jsonl given in the upload metadata");
+  EXPECT_EQ(sink.records.size(), 2u);
+  EXPECT_THAT(pipeline.result().issues, IsEmpty());
+}
+
+TEST(IngestPipelineTest, ATruncatedLastJsonLineIsAnInvalidLine) {
+  std::string data = kChat;
+  for (int i = 0; i < 18; ++i) absl::StrAppend(&data, kChat);
+  data.resize(data.size() - 10);  // Cut the last line short, without its line break.
+  IngestPipeline pipeline(Options("chat"), nullptr);
+  ASSERT_THAT(Ingest(pipeline, data), IsOk());  // 1 of 38 lines: within the 5 % allowed.
+  const v1::Dataset& dataset = pipeline.result().dataset;
+  EXPECT_EQ(dataset.line_count(), 38u);
+  EXPECT_EQ(dataset.invalid_line_count(), 1u);
+  ASSERT_EQ(pipeline.result().issues.size(), 1u);
+  const v1::ValidationIssue& issue = pipeline.result().issues[0];
+  EXPECT_EQ(issue.line(), 38u);
+  EXPECT_EQ(issue.severity(), v1::ValidationIssue::SEVERITY_ERROR);
+  EXPECT_THAT(issue.reason(), AllOf(HasSubstr("malformed JSON at the end of the line"),
+                                    HasSubstr("the file may be truncated")));
+}
+
+TEST(IngestPipelineTest, MismatchedFormatsAreStructuralErrors) {
+  IngestOptions chat_csv = Options();
+  chat_csv.format = v1::DATASET_FORMAT_OPENAI_CHAT_JSONL;
+  IngestPipeline csv_as_chat(chat_csv, nullptr);
+  EXPECT_THAT(Ingest(csv_as_chat, kDarklist),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("dark.csv line 1: format openai_chat_jsonl is JSON Lines, but the "
+                                 "line is not a JSON object: \"address,comment,date\"")));
+  IngestOptions sdn = Options();
+  sdn.format = v1::DATASET_FORMAT_OFAC_SDN;
+  IngestPipeline chat_as_csv(sdn, nullptr);
+  EXPECT_THAT(Ingest(chat_as_csv, kChat),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("dark.csv line 1")));
+  IngestPipeline unknown(Options(), nullptr);
+  EXPECT_THAT(Ingest(unknown, "{\"id\": 1}\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("dark.csv line 1: unknown JSON Lines format")));
+  IngestPipeline blank(Options(), nullptr);
+  EXPECT_THAT(Ingest(blank, "\r\n\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("dark.csv: empty file")));
+}
+
+TEST(IngestPipelineTest, JsonLinesOverTheLimitAreRejectedWhileStreaming) {
+  IngestOptions options = Options("chat");
+  options.max_row_bytes = 64;
+  IngestPipeline pipeline(options, nullptr);
+  EXPECT_THAT(pipeline.AddChunk(absl::StrCat("{\"messages\": \"", std::string(100, 'x'))),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("dark.csv line 1: longer than the limit of 64 bytes")));
+  EXPECT_THAT(pipeline.result().rejection, HasSubstr("longer than the limit"));
 }
 
 }  // namespace

@@ -1,17 +1,28 @@
 // Uploads every labelled file of the shared example data through the gRPC adapter and checks
-// the counts the data README states (rows, invalid lines, distinct addresses, label counts).
-// Skipped when the shared data folder is absent.
+// the counts the data README states (rows, invalid lines, distinct addresses, label counts);
+// splits real files and checks that no address lands on two sides; exports real files as chat
+// JSONL and checks the format and the field values. Skipped when the shared data folder is
+// absent.
+#include <algorithm>
+#include <array>
+#include <cmath>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/grpc/channel.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/services/dataset/dataset_service_harness.h"
 #include "tests/testing/test_paths.h"
 
@@ -133,6 +144,148 @@ class SharedDataTest : public ::testing::Test {
                        size_t{64} * 1024, response);
   }
 
+  std::vector<common::v1::AddressRecord> ReadAll(const std::string& id) {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(60));
+    v1::ReadRecordsRequest request;
+    request.set_id(id);
+    auto reader = harness_->stub().ReadRecords(&context, request);
+    std::vector<common::v1::AddressRecord> records;
+    v1::ReadRecordsResponse batch;
+    while (reader->Read(&batch)) {
+      records.insert(records.end(), batch.records().begin(), batch.records().end());
+    }
+    grpc::Status status = reader->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return records;
+  }
+
+  grpc::Status Split(const std::string& id, double train, double validation, double test,
+                     uint64_t seed, v1::SplitDatasetResponse* response) {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(60));
+    v1::SplitDatasetRequest request;
+    request.set_id(id);
+    request.set_train_fraction(train);
+    request.set_validation_fraction(validation);
+    request.set_test_fraction(test);
+    request.set_seed(seed);
+    return harness_->stub().SplitDataset(&context, request, response);
+  }
+
+  grpc::Status Export(const std::string& id, std::string* jsonl) {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(60));
+    v1::ExportDatasetRequest request;
+    request.set_id(id);
+    auto reader = harness_->stub().ExportDataset(&context, request);
+    v1::ExportDatasetResponse chunk;
+    while (reader->Read(&chunk)) jsonl->append(chunk.chunk());
+    return reader->Finish();
+  }
+
+  // Splits the uploaded file 80/10/10 and checks: every record is on exactly one side, no
+  // address (compared without letter case) is on two sides, and each majority-label stratum
+  // is divided within one address of its exact share. Returns the split.
+  v1::SplitDatasetResponse CheckSplit(const std::string& relative_path, uint64_t seed) {
+    v1::UploadDatasetResponse uploaded;
+    grpc::Status status = Upload(relative_path, &uploaded);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    const v1::Dataset& parent = uploaded.dataset();
+    v1::SplitDatasetResponse split;
+    status = Split(parent.id(), 0.8, 0.1, 0.1, seed, &split);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    if (!status.ok()) return split;
+
+    // The stratum of each address, computed here independently: the label most of its records
+    // carry, a tie going to the more severe label.
+    const std::vector<std::string> severity = {"Unknown", "Legit", "Scam",      "Phish / Hack",
+                                               "Exploit", "Heist", "Sanctioned"};
+    auto rank = [&severity](const std::string& label) {
+      return std::find(severity.begin(), severity.end(), label) - severity.begin();
+    };
+    absl::flat_hash_map<std::string, std::map<std::string, int>> labels_of;
+    for (const common::v1::AddressRecord& record : ReadAll(parent.id())) {
+      labels_of[absl::AsciiStrToLower(record.address())][record.label()] += 1;
+    }
+    EXPECT_EQ(labels_of.size(), parent.address_count());
+    absl::flat_hash_map<std::string, std::string> stratum;
+    std::map<std::string, uint64_t> stratum_size;
+    for (const auto& [address, counts] : labels_of) {
+      std::string best;
+      int best_count = 0;
+      for (const auto& [label, count] : counts) {
+        if (count > best_count || (count == best_count && rank(label) > rank(best))) {
+          best = label;
+          best_count = count;
+        }
+      }
+      stratum[address] = best;
+      stratum_size[best] += 1;
+    }
+
+    const v1::Dataset* sides[] = {&split.train(), &split.validation(), &split.test()};
+    const double fractions[] = {0.8, 0.1, 0.1};
+    absl::flat_hash_map<std::string, int> side_of;
+    std::map<std::string, std::array<uint64_t, 3>> per_label;
+    uint64_t records = 0;
+    uint64_t two_sided = 0;
+    for (int i = 0; i < 3; ++i) {
+      absl::flat_hash_set<std::string> seen;
+      for (const common::v1::AddressRecord& record : ReadAll(sides[i]->id())) {
+        ++records;
+        EXPECT_EQ(record.source(), parent.name());
+        const std::string key = absl::AsciiStrToLower(record.address());
+        auto [it, inserted] = side_of.try_emplace(key, i);
+        if (it->second != i) ++two_sided;
+        if (seen.insert(key).second) per_label[stratum[key]][i] += 1;
+      }
+      EXPECT_EQ(seen.size(), sides[i]->address_count());
+    }
+    EXPECT_EQ(two_sided, 0u) << "addresses on two sides";
+    EXPECT_EQ(records, parent.record_count());
+    EXPECT_EQ(side_of.size(), parent.address_count());
+    for (const auto& [label, size] : stratum_size) {
+      for (int i = 0; i < 3; ++i) {
+        const double exact = static_cast<double>(size) * fractions[i];
+        EXPECT_LT(std::abs(static_cast<double>(per_label[label][i]) - exact), 1.0)
+            << label << " side " << i << ": " << per_label[label][i] << " of " << size;
+      }
+    }
+    return split;
+  }
+
+  // Parses a chat export and checks every line against the OpenAI chat format: a "messages"
+  // array of system, user and assistant messages with non-empty string content, ending with
+  // the assistant. Returns the report fields by lowercase address.
+  absl::flat_hash_map<std::string, nlohmann::json> CheckExport(const std::string& jsonl) {
+    absl::flat_hash_map<std::string, nlohmann::json> fields;
+    int line_number = 0;
+    for (absl::string_view line : absl::StrSplit(jsonl, '\n', absl::SkipEmpty())) {
+      ++line_number;
+      SCOPED_TRACE(absl::StrCat("export line ", line_number));
+      nlohmann::json example = nlohmann::json::parse(line, nullptr, false);
+      EXPECT_TRUE(example.is_object());
+      if (!example.is_object()) continue;
+      const nlohmann::json& messages = example["messages"];
+      EXPECT_TRUE(messages.is_array() && messages.size() == 3);
+      if (!messages.is_array() || messages.size() != 3) continue;
+      const char* roles[] = {"system", "user", "assistant"};
+      for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(messages[i]["role"], roles[i]);
+        EXPECT_TRUE(messages[i]["content"].is_string());
+        EXPECT_FALSE(messages[i]["content"].get<std::string>().empty());
+      }
+      nlohmann::json report =
+          nlohmann::json::parse(messages[2]["content"].get<std::string>(), nullptr, false);
+      EXPECT_TRUE(report.is_object());
+      const std::string address = messages[1]["content"].get<std::string>();
+      EXPECT_TRUE(fields.emplace(absl::AsciiStrToLower(address), report).second)
+          << address << " exported twice";
+    }
+    return fields;
+  }
+
   std::string data_dir_;
   std::unique_ptr<DatasetServiceHarness> harness_;
 };
@@ -224,6 +377,138 @@ TEST_F(SharedDataTest, BehaviouralFeatureFilesAreNotSupportedYet) {
     EXPECT_THAT(status.error_message(), HasSubstr("does not support yet"));
   }
   EXPECT_EQ(harness_->index().size(), 0u);
+}
+
+TEST_F(SharedDataTest, SplitOfTheFortaPhishingSetKeepsCaseVariantsOnOneSide) {
+  // 439 addresses of this file appear twice, in EIP-55 case and in lowercase.
+  v1::SplitDatasetResponse split = CheckSplit("forta/phishing_scams.csv", 2024);
+  EXPECT_EQ(split.train().address_count(), 4232u);
+  EXPECT_EQ(split.validation().address_count(), 529u);
+  EXPECT_EQ(split.test().address_count(), 529u);
+  EXPECT_EQ(split.train().record_count() + split.validation().record_count() +
+                split.test().record_count(),
+            5729u);
+  // Both spellings of each of those addresses are stored on the side the address went to.
+  int variants = 0;
+  for (const v1::Dataset* side : {&split.train(), &split.validation(), &split.test()}) {
+    absl::flat_hash_map<std::string, std::set<std::string>> spellings;
+    for (const common::v1::AddressRecord& record : ReadAll(side->id())) {
+      spellings[absl::AsciiStrToLower(record.address())].insert(record.address());
+    }
+    for (const auto& [address, set] : spellings) variants += set.size() > 1 ? 1 : 0;
+  }
+  EXPECT_EQ(variants, 0) << "records are stored in EIP-55 form";
+  uint64_t duplicated = 0;
+  for (const v1::Dataset* side : {&split.train(), &split.validation(), &split.test()}) {
+    duplicated += side->record_count() - side->address_count();
+  }
+  EXPECT_EQ(duplicated, 439u);
+
+  // Re-running returns the same datasets and writes nothing.
+  const int puts = harness_->index().put_calls();
+  v1::SplitDatasetResponse again;
+  ASSERT_TRUE(Split(split.train().split_origin().parent_id(), 0.8, 0.1, 0.1, 2024, &again).ok());
+  EXPECT_TRUE(again.already_existed());
+  EXPECT_EQ(again.train().id(), split.train().id());
+  EXPECT_EQ(again.validation().id(), split.validation().id());
+  EXPECT_EQ(again.test().id(), split.test().id());
+  EXPECT_EQ(harness_->index().put_calls(), puts);
+}
+
+TEST_F(SharedDataTest, SplitsOfMultiLabelFilesRespectEveryLabel) {
+  // Phish / Hack and Scam, with addresses reported under both; phish-hack and heist, with
+  // seven addresses on both lists; and the 2023 label cloud (Legit, Unknown, Sanctioned).
+  for (const char* path : {"cryptoscamdb/cryptoscamdb_eth_addresses.csv",
+                           "etherscan_labels/etherscan_malicious_2022.csv",
+                           "etherscan_labels/etherscan_labels_2023.csv"}) {
+    SCOPED_TRACE(path);
+    CheckSplit(path, 7);
+  }
+}
+
+TEST_F(SharedDataTest, ExportsOfRealFilesRoundTripTheFieldValues) {
+  for (const char* path : {"uniswap_tokens/uniswap_default_mainnet.csv",
+                           "etherscan_labels/etherscan_labels_2023.csv"}) {
+    SCOPED_TRACE(path);
+    v1::UploadDatasetResponse uploaded;
+    ASSERT_TRUE(Upload(path, &uploaded).ok());
+    std::string jsonl;
+    grpc::Status status = Export(uploaded.dataset().id(), &jsonl);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    absl::flat_hash_map<std::string, nlohmann::json> fields = CheckExport(jsonl);
+    EXPECT_EQ(fields.size(), uploaded.dataset().address_count());
+    // These files hold one row per address, so every record appears unchanged.
+    for (const common::v1::AddressRecord& record : ReadAll(uploaded.dataset().id())) {
+      auto it = fields.find(absl::AsciiStrToLower(record.address()));
+      ASSERT_TRUE(it != fields.end()) << record.address();
+      const nlohmann::json& report = it->second;
+      EXPECT_EQ(report["Name"], record.name());
+      EXPECT_EQ(report["Account Type"], record.account_type());
+      EXPECT_EQ(report["Contract Type"], record.contract_type());
+      EXPECT_EQ(report["Entity"], record.entity());
+      EXPECT_EQ(report["Label"], record.label());
+      EXPECT_EQ(report["Tags"],
+                std::vector<std::string>(record.tags().begin(), record.tags().end()));
+    }
+
+    // The export uploads again as OpenAI chat JSONL, to the same field values in the same
+    // order, and exports to the same bytes.
+    v1::UploadMetadata metadata;
+    metadata.set_name(absl::StrCat(uploaded.dataset().name(), "-chat"));
+    metadata.set_filename(absl::StrCat(path, ".jsonl"));
+    metadata.set_max_invalid_fraction(1e-9);
+    v1::UploadDatasetResponse reimported;
+    status = UploadBytes(harness_->stub(), metadata, jsonl, size_t{64} * 1024, &reimported);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(reimported.dataset().format(), v1::DATASET_FORMAT_OPENAI_CHAT_JSONL);
+    EXPECT_EQ(reimported.issues_size(), 0);
+    std::vector<common::v1::AddressRecord> before = ReadAll(uploaded.dataset().id());
+    std::vector<common::v1::AddressRecord> after = ReadAll(reimported.dataset().id());
+    ASSERT_EQ(after.size(), before.size());
+    for (size_t i = 0; i < after.size(); ++i) {
+      EXPECT_EQ(after[i].address(), before[i].address());
+      EXPECT_EQ(after[i].name(), before[i].name());
+      EXPECT_EQ(after[i].account_type(), before[i].account_type());
+      EXPECT_EQ(after[i].contract_type(), before[i].contract_type());
+      EXPECT_EQ(after[i].entity(), before[i].entity());
+      EXPECT_EQ(after[i].label(), before[i].label());
+      EXPECT_THAT(after[i].tags(), ::testing::ElementsAreArray(before[i].tags()));
+    }
+    std::string again;
+    ASSERT_TRUE(Export(reimported.dataset().id(), &again).ok());
+    EXPECT_TRUE(again == jsonl) << "re-export differs";
+  }
+}
+
+TEST_F(SharedDataTest, ExportOfAFileWithDuplicatesMergesEachAddress) {
+  v1::UploadDatasetResponse uploaded;
+  ASSERT_TRUE(Upload("cryptoscamdb/cryptoscamdb_eth_addresses.csv", &uploaded).ok());
+  std::string jsonl;
+  ASSERT_TRUE(Export(uploaded.dataset().id(), &jsonl).ok());
+  absl::flat_hash_map<std::string, nlohmann::json> fields = CheckExport(jsonl);
+  EXPECT_EQ(fields.size(), 2518u);
+  // An address reported as both Phishing and Scamming is exported once, as Phish / Hack, with
+  // the subcategories of every report.
+  absl::flat_hash_map<std::string, std::set<std::string>> labels;
+  absl::flat_hash_map<std::string, std::set<std::string>> tags;
+  for (const common::v1::AddressRecord& record : ReadAll(uploaded.dataset().id())) {
+    const std::string key = absl::AsciiStrToLower(record.address());
+    labels[key].insert(record.label());
+    for (const std::string& tag : record.tags()) tags[key].insert(absl::AsciiStrToLower(tag));
+  }
+  int both = 0;
+  for (const auto& [address, set] : labels) {
+    const nlohmann::json& report = fields[address];
+    const std::string expected = set.count("Phish / Hack") > 0 ? "Phish / Hack" : "Scam";
+    EXPECT_EQ(report["Label"], expected) << address;
+    std::set<std::string> exported;
+    for (const nlohmann::json& tag : report["Tags"]) {
+      exported.insert(absl::AsciiStrToLower(tag.get<std::string>()));
+    }
+    EXPECT_EQ(exported, tags[address]) << address;
+    if (set.size() == 2) ++both;
+  }
+  EXPECT_EQ(both, 23);
 }
 
 }  // namespace

@@ -1,0 +1,77 @@
+// Mappers of the JSON Lines formats: each turns one line of an OpenAI chat fine-tuning file or
+// of a legacy prompt/completion file into one canonical AddressRecord, plus the issues found.
+//
+// DATASET_FORMAT_OPENAI_CHAT_JSONL: {"messages": [{"role": …, "content": …, "weight": 0|1}, …]}
+//   - roles are "system", "user" or "assistant"; user and assistant content is a non-empty
+//     string; "weight" (assistant messages only) is 0 or 1;
+//   - the last message is the assistant's: it holds the report fields;
+//   - the last user message before it holds the address.
+// DATASET_FORMAT_LEGACY_PROMPT_COMPLETION: {"prompt": "0x…", "completion": "…"}: the prompt
+//   holds the address, the completion the report fields. Other keys are ignored.
+//
+// The address is the whole text (trimmed) or, failing that, the one "0x" + 40 hex digit token
+// in it; it is stored in EIP-55 form, and a mixed-case address with a wrong checksum is kept
+// with a WARNING, as the CSV mappers do.
+//
+// The report fields are a JSON object ({"Name": …, "Account Type": …, "Contract Type": …,
+// "Entity": …, "Label": …, "Tags": […]}, the chat export's form) or the legacy text
+// `"Name": " Akropolis (AKRO)", "Account Type": "Smart Contract", …, "Tags": "DeFi"` (the
+// members of such an object without the braces). Keys are matched without regard to letter
+// case; values are trimmed; "Tags" is an array of strings or one string of ','-separated
+// tags; an unknown key is a WARNING. "Label" is required and must be a report label
+// (case-insensitive; an ERROR suggests the nearest one); "Account Type" is empty, "EOA" or
+// "Smart Contract". The label as written is kept as `original_label`.
+//
+// Every problem names the field, e.g. "messages[2].content.Label" or "completion"; malformed
+// JSON names the byte column (1-based) within the line, or within the content string for the
+// report fields.
+//
+// Thread-safety: a mapper is immutable; Map is const and thread-safe.
+#ifndef ETHSCAN_SERVICES_DATASET_JSONL_MAPPER_H_
+#define ETHSCAN_SERVICES_DATASET_JSONL_MAPPER_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "ethscan/dataset/v1/dataset_service.pb.h"
+#include "services/dataset/dataset_format.h"
+#include "services/dataset/record_mapper.h"
+
+namespace ethscan::dataset {
+
+// Chooses the JSON Lines format from the requested one and the file's first non-blank line
+// (`line` is its number). A requested JSON Lines format is taken as given. With
+// DATASET_FORMAT_UNSPECIFIED an object with a "messages" key is OpenAI chat and one with
+// "prompt" or "completion" keys legacy prompt/completion. INVALID_ARGUMENT naming `file` and
+// `line` when the line is not valid JSON (with the byte column), not an object, or has none
+// of those keys, and for a requested format that is not a JSON Lines one.
+absl::StatusOr<FormatChoice> ChooseJsonlFormat(DatasetFormat requested, absl::string_view text,
+                                               absl::string_view file, uint64_t line);
+
+class JsonlMapper {
+ public:
+  // INVALID_ARGUMENT for a format that is not a JSON Lines one.
+  static absl::StatusOr<std::unique_ptr<JsonlMapper>> Create(DatasetFormat format,
+                                                             MapperContext context);
+
+  // Maps one line. `has_line_break` is false for a last line that ends the file without one;
+  // a parse error there adds that the file may be truncated. Clears `result` first.
+  void Map(uint64_t line, absl::string_view text, bool has_line_break, LineResult* result) const;
+
+ private:
+  JsonlMapper(DatasetFormat format, MapperContext context)
+      : format_(format), context_(std::move(context)) {}
+
+  const DatasetFormat format_;
+  const MapperContext context_;
+};
+
+// The allowed value closest to `value` by edit distance, compared without letter case; empty
+// when `allowed` is empty. Used to suggest a fix for an unknown label.
+std::string NearestValue(absl::string_view value, const std::vector<std::string>& allowed);
+
+}  // namespace ethscan::dataset
+
+#endif  // ETHSCAN_SERVICES_DATASET_JSONL_MAPPER_H_

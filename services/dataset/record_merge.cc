@@ -1,0 +1,90 @@
+#include "services/dataset/record_merge.h"
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "services/dataset/record_mapper.h"
+
+namespace ethscan::dataset {
+namespace {
+
+using common::v1::AddressRecord;
+
+// Merged records rank a label outside the vocabulary below Unknown, and an empty one lowest.
+int MergeRank(absl::string_view label) {
+  if (label.empty()) return -2;
+  return LabelSeverity(label);
+}
+
+void FillIfEmpty(std::string* target, const std::string& value) {
+  if (target->empty() && !value.empty()) *target = value;
+}
+
+// Appends the non-empty tags of `from` that `merged` lacks (compared without letter case).
+void MergeTags(const AddressRecord& from, AddressRecord* merged) {
+  for (const std::string& tag : from.tags()) {
+    if (tag.empty()) continue;
+    bool seen = false;
+    for (const std::string& kept : merged->tags()) {
+      seen = seen || absl::EqualsIgnoreCase(kept, tag);
+    }
+    if (!seen) merged->add_tags(tag);
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& ReportLabels() {
+  static const auto* labels =
+      new std::vector<std::string>{kLabelUnknown, kLabelLegit, kLabelScam,      kLabelPhishHack,
+                                   kLabelExploit, kLabelHeist, kLabelSanctioned};
+  return *labels;
+}
+
+int LabelSeverity(absl::string_view label) {
+  const std::vector<std::string>& labels = ReportLabels();
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (absl::EqualsIgnoreCase(label, labels[i])) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+std::string CanonicalLabel(absl::string_view label) {
+  const int severity = LabelSeverity(label);
+  return severity < 0 ? std::string() : ReportLabels()[static_cast<size_t>(severity)];
+}
+
+absl::Status RecordMerger::Add(const AddressRecord& record) {
+  absl::StatusOr<eth::Address> address =
+      eth::Address::Parse(record.address(), eth::Address::ChecksumPolicy::kLenient);
+  if (!address.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("record of line ", record.line(),
+                                                   " has an invalid address \"", record.address(),
+                                                   "\": ", address.status().message()));
+  }
+  auto [it, inserted] = position_.try_emplace(*address, records_.size());
+  if (inserted) {
+    AddressRecord& merged = records_.emplace_back(record);
+    merged.set_address(address->ToChecksumHex());
+    // Tags are re-added to drop duplicates within the first record too.
+    merged.clear_tags();
+    MergeTags(record, &merged);
+    return absl::OkStatus();
+  }
+  AddressRecord& merged = records_[it->second];
+  if (MergeRank(record.label()) > MergeRank(merged.label())) {
+    merged.set_label(record.label());
+    merged.set_original_label(record.original_label());
+    merged.set_note(record.note());
+  }
+  FillIfEmpty(merged.mutable_name(), record.name());
+  FillIfEmpty(merged.mutable_account_type(), record.account_type());
+  FillIfEmpty(merged.mutable_contract_type(), record.contract_type());
+  FillIfEmpty(merged.mutable_entity(), record.entity());
+  MergeTags(record, &merged);
+  return absl::OkStatus();
+}
+
+}  // namespace ethscan::dataset
