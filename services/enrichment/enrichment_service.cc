@@ -1,7 +1,7 @@
 #include "services/enrichment/enrichment_service.h"
 
-#include "absl/strings/str_cat.h"
 #include "common/eth/address.h"
+#include "common/grpc/streams.h"
 #include "common/status/grpc_status.h"
 
 namespace ethscan::enrichment {
@@ -35,19 +35,8 @@ grpc::Status EnrichmentServiceImpl::GetProfile(grpc::ServerContext* context,
 grpc::Status EnrichmentServiceImpl::BatchGetProfiles(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::GetProfileResponse, v1::GetProfileRequest>* stream) {
-  v1::GetProfileRequest request;
-  uint64_t position = 0;
-  while (stream->Read(&request)) {
-    absl::StatusOr<v1::GetProfileResponse> result = Profile(request);
-    if (!result.ok()) {
-      return common::ToGrpcStatus(
-          absl::Status(result.status().code(),
-                       absl::StrCat("request ", position, ": ", result.status().message())));
-    }
-    if (!stream->Write(*result)) break;
-    ++position;
-  }
-  return grpc::Status::OK;
+  return common::AnswerEachInOrder(stream, "request",
+                                   [this](const v1::GetProfileRequest& r) { return Profile(r); });
 }
 
 }  // namespace ethscan::enrichment

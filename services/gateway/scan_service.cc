@@ -1,6 +1,6 @@
 #include "services/gateway/scan_service.h"
 
-#include "absl/strings/str_cat.h"
+#include "common/grpc/streams.h"
 #include "common/status/grpc_status.h"
 
 namespace ethscan::gateway {
@@ -17,19 +17,8 @@ grpc::Status ScanServiceImpl::ScanAddress(grpc::ServerContext* context,
 grpc::Status ScanServiceImpl::BatchScan(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::AddressReport, v1::ScanAddressRequest>* stream) {
-  v1::ScanAddressRequest request;
-  uint64_t position = 0;
-  while (stream->Read(&request)) {
-    absl::StatusOr<v1::AddressReport> report = scanner_->Scan(request);
-    if (!report.ok()) {
-      return common::ToGrpcStatus(
-          absl::Status(report.status().code(),
-                       absl::StrCat("address ", position, ": ", report.status().message())));
-    }
-    if (!stream->Write(*report)) break;
-    ++position;
-  }
-  return grpc::Status::OK;
+  return common::AnswerEachInOrder(
+      stream, "address", [this](const v1::ScanAddressRequest& r) { return scanner_->Scan(r); });
 }
 
 }  // namespace ethscan::gateway

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/eth/address.h"
+#include "common/grpc/streams.h"
 #include "common/status/grpc_status.h"
 #include "services/inference/report.h"
 
@@ -34,19 +35,8 @@ grpc::Status InferenceServiceImpl::Predict(grpc::ServerContext* context,
 grpc::Status InferenceServiceImpl::BatchPredict(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::PredictResponse, v1::PredictRequest>* stream) {
-  v1::PredictRequest request;
-  uint64_t position = 0;
-  while (stream->Read(&request)) {
-    absl::StatusOr<v1::PredictResponse> result = PredictOne(request);
-    if (!result.ok()) {
-      return common::ToGrpcStatus(
-          absl::Status(result.status().code(),
-                       absl::StrCat("request ", position, ": ", result.status().message())));
-    }
-    if (!stream->Write(*result)) break;
-    ++position;
-  }
-  return grpc::Status::OK;
+  return common::AnswerEachInOrder(stream, "request",
+                                   [this](const v1::PredictRequest& r) { return PredictOne(r); });
 }
 
 grpc::Status InferenceServiceImpl::LoadModel(grpc::ServerContext* context,
