@@ -150,8 +150,8 @@ uint32_t SplitPlanner::MajorityLabel(const Group& group) const {
     if (label_id == best) continue;
     const std::string& label = labels_[label_id];
     const std::string& best_label = labels_[best];
-    const int severity = LabelSeverity(label);
-    const int best_severity = LabelSeverity(best_label);
+    const int severity = common::LabelSeverity(label);
+    const int best_severity = common::LabelSeverity(best_label);
     if (count > best_count ||
         (count == best_count &&
          (severity > best_severity || (severity == best_severity && label < best_label)))) {

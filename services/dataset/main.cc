@@ -26,13 +26,10 @@ namespace ethscan::dataset {
 namespace {
 
 absl::Status Run() {
-  common::ServerOptions server;
-  server.listen_address = config::FlagOrEnv(absl::GetFlag(FLAGS_listen), "ETHSCAN_DATASET_LISTEN",
-                                            absl::StrCat("0.0.0.0:", config::kDatasetPort));
-  RETURN_IF_ERROR(config::ValidateHostPort(server.listen_address, "--listen"));
   ASSIGN_OR_RETURN(
-      server.shutdown_deadline,
-      config::ParseDurationFlag(absl::GetFlag(FLAGS_shutdown_deadline), "--shutdown_deadline"));
+      common::ServerOptions server,
+      common::ServerOptionsFromFlags(absl::GetFlag(FLAGS_listen), "ETHSCAN_DATASET_LISTEN",
+                                     config::kDatasetPort, absl::GetFlag(FLAGS_shutdown_deadline)));
   DatasetManagerOptions options;
   if (absl::GetFlag(FLAGS_max_upload_bytes) <= 0) {
     return absl::InvalidArgumentError("--max_upload_bytes must be positive");

@@ -15,7 +15,7 @@ using common::v1::AddressRecord;
 // Merged records rank a label outside the vocabulary below Unknown, and an empty one lowest.
 int MergeRank(absl::string_view label) {
   if (label.empty()) return -2;
-  return LabelSeverity(label);
+  return common::LabelSeverity(label);
 }
 
 void FillIfEmpty(std::string* target, const std::string& value) {
@@ -37,22 +37,13 @@ void MergeTags(const AddressRecord& from, AddressRecord* merged) {
 }  // namespace
 
 const std::vector<std::string>& ReportLabels() {
-  static const auto* labels =
-      new std::vector<std::string>{kLabelUnknown, kLabelLegit, kLabelScam,      kLabelPhishHack,
-                                   kLabelExploit, kLabelHeist, kLabelSanctioned};
+  static const auto* labels = new std::vector<std::string>(std::begin(common::kReportLabels),
+                                                           std::end(common::kReportLabels));
   return *labels;
 }
 
-int LabelSeverity(absl::string_view label) {
-  const std::vector<std::string>& labels = ReportLabels();
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (absl::EqualsIgnoreCase(label, labels[i])) return static_cast<int>(i);
-  }
-  return -1;
-}
-
 std::string CanonicalLabel(absl::string_view label) {
-  const int severity = LabelSeverity(label);
+  const int severity = common::LabelSeverity(label);
   return severity < 0 ? std::string() : ReportLabels()[static_cast<size_t>(severity)];
 }
 

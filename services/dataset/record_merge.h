@@ -22,13 +22,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "common/eth/address.h"
+#include "common/report/labels.h"
 #include "ethscan/common/v1/common.pb.h"
 
 namespace ethscan::dataset {
-
-// Severity of a report label: Sanctioned 6, Heist 5, Exploit 4, Phish / Hack 3, Scam 2,
-// Legit 1, Unknown 0; -1 for an empty label or one outside the vocabulary. Case-insensitive.
-int LabelSeverity(absl::string_view label);
 
 // The report label spelled as the vocabulary spells it ("phish / hack" -> "Phish / Hack"), or
 // an empty string when `label` is not in the vocabulary. Case-insensitive.

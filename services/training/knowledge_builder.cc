@@ -30,8 +30,6 @@ namespace {
 using common::v1::AddressRecord;
 using dataset::v1::DatasetFormat;
 
-constexpr absl::string_view kLabels[] = {"Unknown", "Legit", "Scam",      "Phish / Hack",
-                                         "Exploit", "Heist", "Sanctioned"};
 constexpr int kSanctionedSeverity = 6;
 constexpr int kUnknownSeverity = 0;
 
@@ -120,13 +118,6 @@ int AuthorityRank(DatasetFormat format) {
     default:
       return 7;
   }
-}
-
-int LabelSeverity(absl::string_view label) {
-  for (int i = 0; i < static_cast<int>(std::size(kLabels)); ++i) {
-    if (absl::EqualsIgnoreCase(label, kLabels[i])) return i;
-  }
-  return -1;
 }
 
 absl::Status KnowledgeBuilder::AddDataset(const dataset::v1::Dataset& dataset) {
@@ -275,14 +266,14 @@ v1::KnowledgeEntry KnowledgeBuilder::MergeEntry(const Key& key, std::vector<cons
     }
   }
   const bool ofac_sanctions =
-      ofac != nullptr && LabelSeverity(ofac->record.label()) == kSanctionedSeverity;
+      ofac != nullptr && common::LabelSeverity(ofac->record.label()) == kSanctionedSeverity;
   const Claim* label_winner = nullptr;
   const Claim* first_unknown = nullptr;
   int best = -1;
   std::vector<ValueGroup> label_groups;
   std::vector<std::string> overruled_sources;
   for (const Claim* c : claims) {
-    int severity = LabelSeverity(c->record.label());
+    int severity = common::LabelSeverity(c->record.label());
     if (severity < 0) continue;
     if (severity == kUnknownSeverity) {
       if (first_unknown == nullptr) first_unknown = c;
@@ -292,14 +283,14 @@ v1::KnowledgeEntry KnowledgeBuilder::MergeEntry(const Key& key, std::vector<cons
       AddSourceName(&overruled_sources, name_of(c));
       continue;
     }
-    AddToGroups(&label_groups, std::string{kLabels[severity]}, name_of(c));
+    AddToGroups(&label_groups, std::string{common::kReportLabels[severity]}, name_of(c));
     if (severity > best) {
       best = severity;
       label_winner = c;
     }
   }
   if (label_winner != nullptr) {
-    merged->set_label(std::string{kLabels[best]});
+    merged->set_label(std::string{common::kReportLabels[best]});
   } else {
     merged->set_label("Unknown");
     if (first_unknown != nullptr) {

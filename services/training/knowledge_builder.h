@@ -49,6 +49,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/report/labels.h"
 #include "ethscan/common/v1/common.pb.h"
 #include "ethscan/dataset/v1/dataset_service.pb.h"
 #include "ethscan/training/v1/knowledge_model.pb.h"
@@ -60,10 +61,6 @@ extern const char kConflictPolicy[];
 
 // Authority rank of a dataset format: 1 is the most authoritative, 7 the least.
 int AuthorityRank(dataset::v1::DatasetFormat format);
-
-// Severity of a report label: Sanctioned 6, Heist 5, Exploit 4, Phish / Hack 3, Scam 2,
-// Legit 1, Unknown 0; -1 for an empty label or one outside the vocabulary. Case-insensitive.
-int LabelSeverity(absl::string_view label);
 
 // What a build consumed and produced.
 struct BuildStats {

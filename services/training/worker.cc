@@ -327,10 +327,10 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
             auto it = index.find(LookupKey(r.address(), r.chain_id()));
             if (it == index.end()) continue;
             ++known;
-            if (LabelSeverity(r.label()) <= 0) continue;
+            if (common::LabelSeverity(r.label()) <= 0) continue;
             ++labelled;
-            if (LabelSeverity(r.label()) ==
-                LabelSeverity(model.entries(it->second).merged().label())) {
+            if (common::LabelSeverity(r.label()) ==
+                common::LabelSeverity(model.entries(it->second).merged().label())) {
               ++agreeing;
             }
           }

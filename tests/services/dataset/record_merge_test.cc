@@ -31,15 +31,15 @@ common::v1::AddressRecord Record(const std::string& address, const std::string& 
 }
 
 TEST(LabelSeverityTest, OrdersTheVocabulary) {
-  EXPECT_EQ(LabelSeverity("Unknown"), 0);
-  EXPECT_EQ(LabelSeverity("Legit"), 1);
-  EXPECT_EQ(LabelSeverity("Scam"), 2);
-  EXPECT_EQ(LabelSeverity("phish / hack"), 3);
-  EXPECT_EQ(LabelSeverity("Exploit"), 4);
-  EXPECT_EQ(LabelSeverity("Heist"), 5);
-  EXPECT_EQ(LabelSeverity("SANCTIONED"), 6);
-  EXPECT_EQ(LabelSeverity(""), -1);
-  EXPECT_EQ(LabelSeverity("phish-hack"), -1);
+  EXPECT_EQ(common::LabelSeverity("Unknown"), 0);
+  EXPECT_EQ(common::LabelSeverity("Legit"), 1);
+  EXPECT_EQ(common::LabelSeverity("Scam"), 2);
+  EXPECT_EQ(common::LabelSeverity("phish / hack"), 3);
+  EXPECT_EQ(common::LabelSeverity("Exploit"), 4);
+  EXPECT_EQ(common::LabelSeverity("Heist"), 5);
+  EXPECT_EQ(common::LabelSeverity("SANCTIONED"), 6);
+  EXPECT_EQ(common::LabelSeverity(""), -1);
+  EXPECT_EQ(common::LabelSeverity("phish-hack"), -1);
   EXPECT_EQ(CanonicalLabel("phish / HACK"), "Phish / Hack");
   EXPECT_EQ(CanonicalLabel("bad"), "");
   EXPECT_EQ(ReportLabels().size(), 7u);

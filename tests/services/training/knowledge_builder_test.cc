@@ -352,14 +352,14 @@ TEST(KnowledgeBuilderTest, RanksAndSeverities) {
   EXPECT_EQ(AuthorityRank(dataset::v1::DATASET_FORMAT_CRYPTOSCAMDB), 5);
   EXPECT_EQ(AuthorityRank(dataset::v1::DATASET_FORMAT_MEW_DARKLIST), 6);
   EXPECT_EQ(AuthorityRank(dataset::v1::DATASET_FORMAT_UNSPECIFIED), 7);
-  EXPECT_GT(LabelSeverity("Sanctioned"), LabelSeverity("Heist"));
-  EXPECT_GT(LabelSeverity("Heist"), LabelSeverity("Exploit"));
-  EXPECT_GT(LabelSeverity("Exploit"), LabelSeverity("Phish / Hack"));
-  EXPECT_GT(LabelSeverity("phish / hack"), LabelSeverity("Scam"));
-  EXPECT_GT(LabelSeverity("Scam"), LabelSeverity("Legit"));
-  EXPECT_GT(LabelSeverity("Legit"), LabelSeverity("Unknown"));
-  EXPECT_EQ(LabelSeverity("phish-hack"), -1);
-  EXPECT_EQ(LabelSeverity(""), -1);
+  EXPECT_GT(common::LabelSeverity("Sanctioned"), common::LabelSeverity("Heist"));
+  EXPECT_GT(common::LabelSeverity("Heist"), common::LabelSeverity("Exploit"));
+  EXPECT_GT(common::LabelSeverity("Exploit"), common::LabelSeverity("Phish / Hack"));
+  EXPECT_GT(common::LabelSeverity("phish / hack"), common::LabelSeverity("Scam"));
+  EXPECT_GT(common::LabelSeverity("Scam"), common::LabelSeverity("Legit"));
+  EXPECT_GT(common::LabelSeverity("Legit"), common::LabelSeverity("Unknown"));
+  EXPECT_EQ(common::LabelSeverity("phish-hack"), -1);
+  EXPECT_EQ(common::LabelSeverity(""), -1);
 }
 
 }  // namespace
