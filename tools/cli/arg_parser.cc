@@ -7,15 +7,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/config/config.h"
+#include "tools/cli/output.h"
 
 namespace ethscan::cli {
 namespace {
-
-constexpr char kFormatNames[] =
-    "etherscan_labels, etherscan_malicious, forta_phishing_scams, forta_malicious_labels, "
-    "forta_malicious_contracts, uniswap_tokens, ofac_sdn, mew_darklist, cryptoscamdb, "
-    "openai_chat_jsonl, legacy_prompt_completion";
 
 const std::vector<FlagSpec>& GlobalFlags() {
   static const auto* const kFlags = new std::vector<FlagSpec>{
@@ -37,9 +34,9 @@ std::vector<CommandSpec> BuildCommands() {
       "Admin commands talk to the dataset and training services directly for now "
       "(--dataset-service, --training-service); re-exposing them through the gateway for admin "
       "API keys comes later.";
-  const FlagSpec upload_format{"format", "F",
-                               absl::StrCat("file format, one of: ", kFormatNames,
-                                            " (default: detected from the header row)")};
+  const FlagSpec max_example_tokens{
+      "max-example-tokens", "N",
+      "per-example token limit of the chat export (default: the service's, 65536)"};
   const FlagSpec chain_id{"chain-id", "N", "EIP-155 chain id of the addresses (default 1)"};
   const FlagSpec max_invalid{"max-invalid-fraction", "X",
                              "largest share of invalid lines (0..1) before the file is rejected "
@@ -59,33 +56,44 @@ std::vector<CommandSpec> BuildCommands() {
                -1,
                {{"model", "M", "model name or alias (default: alias production, else the newest)"},
                 chain_id}});
-  c.push_back({"datasets",
-               "upload",
-               "FILE",
-               "upload a labelled address file as a dataset",
-               absl::StrCat("Streams the file in 1 MiB chunks to DatasetService.UploadDataset and "
-                            "prints the dataset id, counts, the format detection and up to 20 "
-                            "issues. Uploading the same bytes again returns the existing dataset. ",
-                            admin_note),
-               1,
-               1,
-               {{"name", "N", "dataset name (default: the file's base name without extension)"},
-                upload_format,
-                chain_id,
-                max_invalid}});
-  c.push_back({"datasets",
-               "validate",
-               "FILE",
-               "check a file without storing it",
-               absl::StrCat("Dry run of an upload: the same checks, nothing stored. Exit status 0 "
-                            "when the file would be accepted, 1 when it would be rejected. ",
-                            admin_note),
-               1,
-               1,
-               {{"name", "N", "dataset name (default: the file's base name without extension)"},
-                upload_format,
-                chain_id,
-                max_invalid}});
+  // Flags shared by `datasets upload` and `datasets validate`.
+  const std::vector<FlagSpec> upload_flags = {
+      {"name", "N", "dataset name (default: the file's base name without extension)"},
+      {"format", "F",
+       absl::StrCat("file format: ", absl::StrJoin(UploadFormatNames(), ", "),
+                    " (default: detected from the header row or first JSON line)")},
+      {"mapping", "FILE.json",
+       "column mapping for a CSV of your own, a ColumnMapping in protobuf JSON; implies "
+       "--format csv_mapping"},
+      {"label", "L",
+       "report label of every address in a plain address list (Legit, Phish / Hack, Scam, "
+       "Exploit, Heist, Sanctioned, Unknown); implies --format address_list"},
+      {"tag", "T", "tag given to every address of an address list (repeatable)", true},
+      chain_id,
+      max_invalid,
+      {"progress", "",
+       "draw the progress bar on stderr even when it is not a terminal or with --json"},
+      {"no-progress", "", "never draw the progress bar"},
+  };
+  const std::string upload_details =
+      "A --mapping file is the protobuf JSON form of ethscan.dataset.v1.ColumnMapping; see "
+      "examples/mappings/ for examples. While the file streams, a progress "
+      "bar on stderr (when stderr is a terminal, without --json) shows bytes sent, MB/s and the "
+      "time left; the closing line adds records per second. stdout never carries it.";
+  c.push_back(
+      {"datasets", "upload", "FILE", "upload a labelled address file as a dataset",
+       absl::StrCat("Streams the file in 1 MiB chunks to DatasetService.UploadDataset and prints "
+                    "the validation report: the dataset, how its format was chosen, the counts "
+                    "and up to 20 issues (file:line: field: reason, with their severity). "
+                    "Uploading the same bytes again returns the existing dataset. ",
+                    upload_details, "\n\n", admin_note),
+       1, 1, upload_flags});
+  c.push_back({"datasets", "validate", "FILE", "check a file without storing it",
+               absl::StrCat("Dry run of an upload: the same stream, the same checks and the same "
+                            "report, nothing stored. Exit status 0 when the file would be "
+                            "accepted, 1 when it would be rejected. ",
+                            upload_details, "\n\n", admin_note),
+               1, 1, upload_flags});
   c.push_back({"datasets",
                "list",
                "",
@@ -93,35 +101,89 @@ std::vector<CommandSpec> BuildCommands() {
                admin_note,
                0,
                0,
-               {{"name", "N", "only datasets with this name"}}});
-  c.push_back({"datasets", "show", "ID", "show one dataset", admin_note, 1, 1, {}});
+               {{"name", "N", "only datasets with this name (its versions)"}}});
   c.push_back({"datasets",
-               "stats",
+               "show",
                "ID",
-               "show label, account type and conflict statistics",
-               admin_note,
+               "show one dataset",
+               absl::StrCat("Prints the dataset's metadata, and where set the dataset it was "
+                            "split from, the datasets it was merged from and the jobs and models "
+                            "that reference it. ",
+                            admin_note),
                1,
                1,
                {}});
+  c.push_back(
+      {"datasets",
+       "stats",
+       "ID",
+       "show label, source, overlap, feature and token statistics",
+       absl::StrCat("Prints record and address counts, the label, account type and source "
+                    "distributions, duplicate, conflicting and multi-source addresses, the "
+                    "coverage of every behavioural feature, and the token counts of the OpenAI "
+                    "chat export with an estimated fine-tuning cost per epoch. ",
+                    admin_note),
+       1,
+       1,
+       {{"price-per-million-tokens", "P",
+         "price per million training tokens for the cost estimate (default: no estimate)"},
+        max_example_tokens}});
   c.push_back({"datasets",
                "split",
                "ID",
                "split a dataset into train, validation and test sets",
-               admin_note,
+               absl::StrCat("Grouped by address (no address on two sides), stratified by label "
+                            "and reproducible: the same fractions and seed give the same "
+                            "datasets. ",
+                            admin_note),
                1,
                1,
                {{"train", "X", "share of the training set (default 0.8)"},
                 {"validation", "X", "share of the validation set (default 0.1)"},
                 {"test", "X", "share of the test set (default 0.1)"},
                 {"seed", "N", "seed of the deterministic assignment (default 42)"}}});
+  c.push_back(
+      {"datasets",
+       "merge",
+       "ID ID...",
+       "merge datasets into one, one record per address",
+       absl::StrCat("Calls DatasetService.MergeDatasets with the ids in the order given, highest "
+                    "priority first, and prints the merged dataset and the conflicts the policy "
+                    "resolved (address, field, the value kept and its source, the values "
+                    "overruled and theirs, the rule that decided). Merging the same ids under "
+                    "the same name again returns the existing dataset. ",
+                    admin_note),
+       2,
+       -1,
+       {{"name", "N", "name of the merged dataset (required)"},
+        {"show-conflicts", "N",
+         "conflicts to print (default 50; 0 prints every one the service returned; --json "
+         "prints the full response)"}}});
+  c.push_back(
+      {"datasets",
+       "export",
+       "ID",
+       "write a dataset as OpenAI chat JSONL or canonical CSV",
+       absl::StrCat("Writes the export to --output (through a temporary file renamed at the "
+                    "end, so an interrupted export leaves no partial file), or to stdout. The "
+                    "chat export has one example per distinct address and fails when an example "
+                    "is over the token limit or the dataset has fewer than 10 addresses. ",
+                    admin_note),
+       1,
+       1,
+       {{"format", "F", "chat (OpenAI chat JSONL, the default) or csv (canonical records)"},
+        max_example_tokens,
+        {"output", "FILE", "file to write (default: stdout)", false, "o"}}});
   c.push_back({"datasets",
-               "export",
+               "delete",
                "ID",
-               "write a dataset as OpenAI chat JSONL",
-               absl::StrCat("Writes the JSONL bytes to --output, or to stdout. ", admin_note),
+               "delete a dataset and its records",
+               absl::StrCat("Refused (FAILED_PRECONDITION) while a job or model references the "
+                            "dataset; the holders are then listed. ",
+                            admin_note),
                1,
                1,
-               {{"output", "FILE", "file to write (default: stdout)"}}});
+               {}});
   c.push_back(
       {"jobs",
        "create",
@@ -213,25 +275,65 @@ bool IsGroupWithSubcommands(absl::string_view group) {
   return false;
 }
 
-const FlagSpec* FindFlag(const std::vector<FlagSpec>& flags, absl::string_view name) {
+// Finds a flag by its name or, when `single_dash`, also by its one-letter alias.
+const FlagSpec* FindFlag(const std::vector<FlagSpec>& flags, absl::string_view name,
+                         bool single_dash = false) {
   for (const FlagSpec& f : flags) {
-    if (f.name == name) return &f;
+    if (f.name == name || (single_dash && !f.short_name.empty() && f.short_name == name)) {
+      return &f;
+    }
   }
   return nullptr;
+}
+
+// Width that usage text is wrapped to.
+constexpr size_t kUsageWidth = 100;
+
+// Wraps `text` at spaces so that, with `indent` spaces before every line but the first (which
+// starts `first_column` characters in), no line is longer than kUsageWidth. Newlines in `text`
+// are kept. Ends without a newline.
+std::string Wrap(absl::string_view text, size_t first_column, size_t indent) {
+  std::string out;
+  size_t column = first_column;
+  bool line_start = true;
+  for (absl::string_view paragraph : absl::StrSplit(text, '\n')) {
+    if (!line_start || !out.empty()) {
+      absl::StrAppend(&out, "\n", std::string(indent, ' '));
+      column = indent;
+      line_start = true;
+    }
+    for (absl::string_view word : absl::StrSplit(paragraph, ' ', absl::SkipEmpty())) {
+      if (!line_start && column + 1 + word.size() > kUsageWidth) {
+        absl::StrAppend(&out, "\n", std::string(indent, ' '));
+        column = indent;
+        line_start = true;
+      }
+      if (!line_start) {
+        out.push_back(' ');
+        ++column;
+      }
+      absl::StrAppend(&out, word);
+      column += word.size();
+      line_start = false;
+    }
+  }
+  return out;
 }
 
 std::string FlagsUsage(const std::vector<FlagSpec>& flags) {
   std::vector<std::pair<std::string, std::string>> rows;
   size_t width = 0;
   for (const FlagSpec& f : flags) {
-    std::string left = absl::StrCat("  --", f.name);
+    std::string left = absl::StrCat(
+        "  ", f.short_name.empty() ? "" : absl::StrCat("-", f.short_name, ", "), "--", f.name);
     if (!f.value_name.empty()) absl::StrAppend(&left, " ", f.value_name);
     width = std::max(width, left.size());
     rows.emplace_back(std::move(left), f.help);
   }
   std::string out;
   for (auto& [left, help] : rows) {
-    absl::StrAppend(&out, left, std::string(width + 2 - left.size(), ' '), help, "\n");
+    absl::StrAppend(&out, left, std::string(width + 2 - left.size(), ' '),
+                    Wrap(help, width + 2, width + 2), "\n");
   }
   return out;
 }
@@ -264,12 +366,14 @@ absl::Status ConsumeFlag(const std::vector<std::string>& args, size_t* i,
   std::string name, value;
   bool has_value = false;
   SplitFlag(args[*i], &name, &value, &has_value);
-  const FlagSpec* spec = FindFlag(GlobalFlags(), name);
+  const bool single_dash = args[*i][1] != '-';
+  const FlagSpec* spec = FindFlag(GlobalFlags(), name, single_dash);
   bool global = spec != nullptr;
-  if (spec == nullptr && command != nullptr) spec = FindFlag(command->flags, name);
+  if (spec == nullptr && command != nullptr) spec = FindFlag(command->flags, name, single_dash);
   if (spec == nullptr) {
     return UsageError(absl::StrCat("unknown flag \"", args[*i], "\""), help_command);
   }
+  name = spec->name;
   ++*i;
   if (spec->value_name.empty()) {
     if (has_value && value != "true" && value != "false") {
@@ -523,7 +627,7 @@ std::string CommandUsage(const CommandSpec& command) {
   if (!command.args_usage.empty()) absl::StrAppend(&out, " ", command.args_usage);
   if (!command.flags.empty()) absl::StrAppend(&out, " [FLAGS]");
   absl::StrAppend(&out, "\n\n", command.summary, "\n");
-  if (!command.details.empty()) absl::StrAppend(&out, "\n", command.details, "\n");
+  if (!command.details.empty()) absl::StrAppend(&out, "\n", Wrap(command.details, 0, 0), "\n");
   if (!command.flags.empty()) absl::StrAppend(&out, "\nFlags:\n", FlagsUsage(command.flags));
   absl::StrAppend(&out, "\nGlobal flags:\n", FlagsUsage(GlobalFlags()));
   return out;

@@ -2,9 +2,9 @@
 // hand-written parser for `ethscan [GLOBAL FLAGS] COMMAND [SUBCOMMAND] [ARGS] [FLAGS]`.
 //
 // Global flags may appear anywhere on the line; command flags after the command. Flags take
-// their value as `--flag value` or `--flag=value`; boolean flags take none (or `=true`,
-// `=false`); `--` ends flag parsing. Everything here is pure (no I/O) and thread-compatible:
-// the command table is immutable after first use.
+// their value as `--flag value` or `--flag=value` (a one-letter alias as `-o value`); boolean
+// flags take none (or `=true`, `=false`); `--` ends flag parsing. Everything here is pure (no I/O)
+// and thread-compatible: the command table is immutable after first use.
 #ifndef ETHSCAN_TOOLS_CLI_ARG_PARSER_H_
 #define ETHSCAN_TOOLS_CLI_ARG_PARSER_H_
 
@@ -37,6 +37,8 @@ struct FlagSpec {
   std::string help;
   // True when the flag may be given more than once.
   bool repeated = false;
+  // One-letter alias used with a single dash ("o" for `-o FILE`); empty for none.
+  std::string short_name = "";
 };
 
 // One command of the table.

@@ -1,114 +1,35 @@
 #include "tools/cli/commands.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/config.h"
 #include "common/grpc/channel.h"
+#include "tools/cli/command_util.h"
 #include "tools/cli/output.h"
 
 namespace ethscan::cli {
 namespace {
 
-namespace dsv1 = ::ethscan::dataset::v1;
 namespace trv1 = ::ethscan::training::v1;
+using TrainingStub = trv1::TrainingService::StubInterface;
+using RegistryStub = trv1::ModelRegistryService::StubInterface;
 
-// Size of each upload chunk.
-constexpr size_t kChunkBytes = 1 << 20;
-// Issues shown after an upload or a validation.
-constexpr int kShownIssues = 20;
-// Safety stop for paging loops against a misbehaving server.
-constexpr int kMaxPages = 10000;
+std::unique_ptr<TrainingStub> NewTrainingStub(const CommandContext& c) {
+  return c.factory.NewTrainingStub(c.invocation.globals.training_service);
+}
+// The model registry is served by the training service.
+std::unique_ptr<RegistryStub> NewRegistryStub(const CommandContext& c) {
+  return c.factory.NewModelRegistryStub(c.invocation.globals.training_service);
+}
+Endpoint Training(const CommandContext& c) { return TrainingEndpoint(c.invocation.globals); }
+
 // Default deadline of a watch stream.
 constexpr absl::Duration kDefaultWatchTimeout = absl::Hours(2);
-
-// The service a command talks to, for error hints.
-struct Endpoint {
-  const char* what;  // "gateway", "dataset service", …
-  const char* flag;  // "--gateway"
-  const char* env;   // "ETHSCAN_GATEWAY_ADDR"
-  std::string target;
-};
-
-Endpoint GatewayEndpoint(const GlobalOptions& g) {
-  return {"gateway", "--gateway", "ETHSCAN_GATEWAY_ADDR", g.gateway};
-}
-Endpoint DatasetEndpoint(const GlobalOptions& g) {
-  return {"dataset service", "--dataset-service", "ETHSCAN_DATASET_ADDR", g.dataset_service};
-}
-Endpoint TrainingEndpoint(const GlobalOptions& g) {
-  return {"training service", "--training-service", "ETHSCAN_TRAINING_ADDR", g.training_service};
-}
-
-std::string CodeName(const grpc::Status& status) {
-  return absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));
-}
-
-void PrintReachabilityHint(const CommandContext& c, const Endpoint& endpoint) {
-  c.err << "ethscan: is the " << endpoint.what << " running at " << endpoint.target << "? (set "
-        << endpoint.flag << " or " << endpoint.env << ")\n";
-}
-
-// Prints a failed call as "ethscan <command>: CODE: message" and returns kExitFailure.
-int RpcFailure(const CommandContext& c, const grpc::Status& status, const Endpoint& endpoint) {
-  c.err << "ethscan " << c.invocation.command->FullName() << ": " << CodeName(status) << ": "
-        << status.error_message() << "\n";
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) PrintReachabilityHint(c, endpoint);
-  return kExitFailure;
-}
-
-int UsageFailure(const CommandContext& c, absl::string_view message) {
-  const std::string name = c.invocation.command->FullName();
-  c.err << "ethscan " << name << ": " << message << "\nRun 'ethscan " << name
-        << " --help' for usage.\n";
-  return kExitUsage;
-}
-
-int Failure(const CommandContext& c, absl::string_view message) {
-  c.err << "ethscan " << c.invocation.command->FullName() << ": " << message << "\n";
-  return kExitFailure;
-}
-
-void PrintJson(const CommandContext& c, const google::protobuf::Message& message) {
-  c.out << ToJsonLine(message) << "\n";
-}
-
-// Flag value parsers; on failure they print a usage error and return false.
-bool ParseUint64Flag(const CommandContext& c, absl::string_view flag, uint64_t default_value,
-                     uint64_t* out, int* exit_code) {
-  *out = default_value;
-  if (!c.invocation.Has(flag)) return true;
-  const std::string text = c.invocation.Get(flag);
-  if (!absl::SimpleAtoi(text, out)) {
-    *exit_code =
-        UsageFailure(c, absl::StrCat("--", flag, " \"", text, "\" is not a non-negative integer"));
-    return false;
-  }
-  return true;
-}
-
-bool ParseDoubleFlag(const CommandContext& c, absl::string_view flag, double default_value,
-                     double* out, int* exit_code) {
-  *out = default_value;
-  if (!c.invocation.Has(flag)) return true;
-  const std::string text = c.invocation.Get(flag);
-  if (!absl::SimpleAtod(text, out)) {
-    *exit_code = UsageFailure(c, absl::StrCat("--", flag, " \"", text, "\" is not a number"));
-    return false;
-  }
-  return true;
-}
 
 bool ParseWatchTimeout(const CommandContext& c, absl::Duration* out, int* exit_code) {
   *out = kDefaultWatchTimeout;
@@ -122,19 +43,6 @@ bool ParseWatchTimeout(const CommandContext& c, absl::Duration* out, int* exit_c
   }
   *out = *d;
   return true;
-}
-
-// Calls `fetch(page_token, &next_page_token)` until the server returns no further token.
-grpc::Status ForEachPage(
-    const std::function<grpc::Status(const std::string&, std::string*)>& fetch) {
-  std::string token;
-  for (int page = 0; page < kMaxPages; ++page) {
-    std::string next;
-    grpc::Status status = fetch(token, &next);
-    if (!status.ok() || next.empty() || next == token) return status;
-    token = std::move(next);
-  }
-  return grpc::Status::OK;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -155,9 +63,8 @@ int Scan(const CommandContext& c) {
     request.set_chain_id(chain_id);
     request.set_model(inv.Get("model"));
     gateway::v1::AddressReport report;
-    grpc::ClientContext context;
-    PrepareContext(&context, inv.globals, inv.globals.timeout);
-    grpc::Status status = stub->ScanAddress(&context, request, &report);
+    grpc::Status status = CallUnary(c, *stub, &gateway::v1::ScanService::StubInterface::ScanAddress,
+                                    request, &report);
     if (!status.ok()) {
       c.err << address << ": " << CodeName(status) << ": " << status.error_message() << "\n";
       unreachable = unreachable || status.error_code() == grpc::StatusCode::UNAVAILABLE;
@@ -178,286 +85,6 @@ int Scan(const CommandContext& c) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// datasets
-
-// The dataset name a file gets by default: its base name without extension, with characters
-// outside [A-Za-z0-9._-] replaced by '_'.
-std::string DefaultDatasetName(const std::string& path) {
-  std::string name = std::filesystem::path(path).stem().string();
-  for (char& ch : name) {
-    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
-    if (!ok) ch = '_';
-  }
-  if (name.size() > 128) name.resize(128);
-  return name.empty() ? "dataset" : name;
-}
-
-// Builds the metadata message of an upload or validation from the command's flags.
-bool BuildUploadMetadata(const CommandContext& c, dsv1::UploadMetadata* metadata, int* exit_code) {
-  const Invocation& inv = c.invocation;
-  const std::string& path = inv.args[0];
-  metadata->set_name(inv.Has("name") ? inv.Get("name") : DefaultDatasetName(path));
-  metadata->set_filename(std::filesystem::path(path).filename().string());
-  if (inv.Has("format")) {
-    absl::StatusOr<dsv1::DatasetFormat> format = ParseDatasetFormat(inv.Get("format"));
-    if (!format.ok()) {
-      *exit_code = UsageFailure(c, format.status().message());
-      return false;
-    }
-    metadata->set_format(*format);
-  }
-  uint64_t chain_id = 0;
-  if (!ParseUint64Flag(c, "chain-id", 0, &chain_id, exit_code)) return false;
-  metadata->set_chain_id(chain_id);
-  double max_invalid = -1;
-  if (!ParseDoubleFlag(c, "max-invalid-fraction", -1, &max_invalid, exit_code)) return false;
-  if (inv.Has("max-invalid-fraction") && (max_invalid < 0 || max_invalid > 1)) {
-    *exit_code = UsageFailure(c, "--max-invalid-fraction must be between 0 and 1");
-    return false;
-  }
-  metadata->set_max_invalid_fraction(max_invalid);
-  return true;
-}
-
-// Streams the metadata and then the file in 1 MiB chunks. Returns the call's status, or
-// sets `read_error` when the file could not be read (the call is then cancelled).
-grpc::Status StreamFile(grpc::ClientContext* context,
-                        grpc::ClientWriterInterface<dsv1::UploadDatasetRequest>* writer,
-                        const dsv1::UploadMetadata& metadata, std::ifstream& file,
-                        std::string* read_error) {
-  dsv1::UploadDatasetRequest request;
-  *request.mutable_metadata() = metadata;
-  bool open = writer->Write(request);
-  std::string buffer(kChunkBytes, '\0');
-  while (open && file) {
-    file.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    const std::streamsize n = file.gcount();
-    if (n <= 0) break;
-    request.set_chunk(buffer.data(), static_cast<size_t>(n));
-    open = writer->Write(request);
-  }
-  if (file.bad()) {
-    *read_error = std::strerror(errno);
-    context->TryCancel();
-  }
-  if (open) writer->WritesDone();
-  return writer->Finish();
-}
-
-bool OpenInput(const CommandContext& c, const std::string& path, std::ifstream* file,
-               int* exit_code) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    *exit_code = Failure(c, absl::StrCat("cannot read ", path, ": is a directory"));
-    return false;
-  }
-  file->open(path, std::ios::binary);
-  if (!file->is_open()) {
-    *exit_code = Failure(c, absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
-    return false;
-  }
-  return true;
-}
-
-int DatasetsUpload(const CommandContext& c, const std::string& path, bool dry_run) {
-  const Invocation& inv = c.invocation;
-  int exit_code = kExitOk;
-  dsv1::UploadMetadata metadata;
-  if (!BuildUploadMetadata(c, &metadata, &exit_code)) return exit_code;
-  std::ifstream file;
-  if (!OpenInput(c, path, &file, &exit_code)) return exit_code;
-  std::unique_ptr<dsv1::DatasetService::StubInterface> stub =
-      c.factory.NewDatasetStub(inv.globals.dataset_service);
-  grpc::ClientContext context;
-  PrepareContext(&context, inv.globals, inv.globals.timeout);
-  std::string read_error;
-  if (!dry_run) {
-    dsv1::UploadDatasetResponse response;
-    auto writer = stub->UploadDataset(&context, &response);
-    grpc::Status status = StreamFile(&context, writer.get(), metadata, file, &read_error);
-    if (!read_error.empty()) {
-      return Failure(c, absl::StrCat("cannot read ", path, ": ", read_error));
-    }
-    if (!status.ok()) return RpcFailure(c, status, DatasetEndpoint(inv.globals));
-    if (inv.globals.json) {
-      PrintJson(c, response);
-      return kExitOk;
-    }
-    c.out << "Uploaded " << path << " as dataset " << response.dataset().id()
-          << (response.already_existed() ? " (already stored; nothing new written)" : " (new)")
-          << "\n";
-    if (!response.format_detection().empty()) {
-      c.out << "Format detection: " << response.format_detection() << "\n";
-    }
-    c.out << FormatDataset(response.dataset());
-    if (!response.issues().empty()) {
-      c.out << "Issues (" << response.issues_size() << " reported):\n"
-            << FormatIssues(response.issues(), kShownIssues);
-    }
-    return kExitOk;
-  }
-  dsv1::ValidateDatasetResponse response;
-  auto writer = stub->ValidateDataset(&context, &response);
-  grpc::Status status = StreamFile(&context, writer.get(), metadata, file, &read_error);
-  if (!read_error.empty()) return Failure(c, absl::StrCat("cannot read ", path, ": ", read_error));
-  if (!status.ok()) return RpcFailure(c, status, DatasetEndpoint(inv.globals));
-  if (inv.globals.json) {
-    PrintJson(c, response);
-  } else {
-    if (response.valid()) {
-      c.out << path << ": valid\n";
-    } else {
-      c.out << path << ": rejected: " << response.rejection() << "\n";
-    }
-    if (!response.format_detection().empty()) {
-      c.out << "Format detection: " << response.format_detection() << "\n";
-    }
-    c.out << FormatDataset(response.dataset());
-    if (!response.issues().empty()) {
-      c.out << "Issues (" << response.issues_size() << " reported):\n"
-            << FormatIssues(response.issues(), kShownIssues);
-    }
-  }
-  return response.valid() ? kExitOk : kExitFailure;
-}
-
-int DatasetsList(const CommandContext& c) {
-  const Invocation& inv = c.invocation;
-  auto stub = c.factory.NewDatasetStub(inv.globals.dataset_service);
-  std::vector<dsv1::Dataset> datasets;
-  grpc::Status status = ForEachPage([&](const std::string& token, std::string* next) {
-    dsv1::ListDatasetsRequest request;
-    request.set_page_token(token);
-    request.set_name(inv.Get("name"));
-    dsv1::ListDatasetsResponse response;
-    grpc::ClientContext context;
-    PrepareContext(&context, inv.globals, inv.globals.timeout);
-    grpc::Status s = stub->ListDatasets(&context, request, &response);
-    if (!s.ok()) return s;
-    if (inv.globals.json) PrintJson(c, response);
-    datasets.insert(datasets.end(), response.datasets().begin(), response.datasets().end());
-    *next = response.next_page_token();
-    return s;
-  });
-  if (!status.ok()) return RpcFailure(c, status, DatasetEndpoint(inv.globals));
-  if (!inv.globals.json) c.out << FormatDatasetTable(datasets);
-  return kExitOk;
-}
-
-int DatasetsShow(const CommandContext& c) {
-  const Invocation& inv = c.invocation;
-  auto stub = c.factory.NewDatasetStub(inv.globals.dataset_service);
-  dsv1::GetDatasetRequest request;
-  request.set_id(inv.args[0]);
-  dsv1::GetDatasetResponse response;
-  grpc::ClientContext context;
-  PrepareContext(&context, inv.globals, inv.globals.timeout);
-  grpc::Status status = stub->GetDataset(&context, request, &response);
-  if (!status.ok()) return RpcFailure(c, status, DatasetEndpoint(inv.globals));
-  if (inv.globals.json) {
-    PrintJson(c, response);
-  } else {
-    c.out << "Dataset " << response.dataset().id() << "\n" << FormatDataset(response.dataset());
-  }
-  return kExitOk;
-}
-
-int DatasetsStats(const CommandContext& c) {
-  const Invocation& inv = c.invocation;
-  auto stub = c.factory.NewDatasetStub(inv.globals.dataset_service);
-  dsv1::GetDatasetStatsRequest request;
-  request.set_id(inv.args[0]);
-  dsv1::GetDatasetStatsResponse response;
-  grpc::ClientContext context;
-  PrepareContext(&context, inv.globals, inv.globals.timeout);
-  grpc::Status status = stub->GetDatasetStats(&context, request, &response);
-  if (!status.ok()) return RpcFailure(c, status, DatasetEndpoint(inv.globals));
-  if (inv.globals.json) {
-    PrintJson(c, response);
-  } else {
-    c.out << FormatDatasetStats(response);
-  }
-  return kExitOk;
-}
-
-int DatasetsSplit(const CommandContext& c) {
-  const Invocation& inv = c.invocation;
-  int exit_code = kExitOk;
-  dsv1::SplitDatasetRequest request;
-  request.set_id(inv.args[0]);
-  double train = 0, validation = 0, test = 0;
-  uint64_t seed = 0;
-  if (!ParseDoubleFlag(c, "train", 0.8, &train, &exit_code) ||
-      !ParseDoubleFlag(c, "validation", 0.1, &validation, &exit_code) ||
-      !ParseDoubleFlag(c, "test", 0.1, &test, &exit_code) ||
-      !ParseUint64Flag(c, "seed", 42, &seed, &exit_code)) {
-    return exit_code;
-  }
-  request.set_train_fraction(train);
-  request.set_validation_fraction(validation);
-  request.set_test_fraction(test);
-  request.set_seed(seed);
-  auto stub = c.factory.NewDatasetStub(inv.globals.dataset_service);
-  dsv1::SplitDatasetResponse response;
-  grpc::ClientContext context;
-  PrepareContext(&context, inv.globals, inv.globals.timeout);
-  grpc::Status status = stub->SplitDataset(&context, request, &response);
-  if (!status.ok()) return RpcFailure(c, status, DatasetEndpoint(inv.globals));
-  if (inv.globals.json) {
-    PrintJson(c, response);
-    return kExitOk;
-  }
-  c.out << FormatTable(
-      {"PART", "ID", "RECORDS", "ADDRESSES"},
-      {{"train", response.train().id(), absl::StrCat(response.train().record_count()),
-        absl::StrCat(response.train().address_count())},
-       {"validation", response.validation().id(),
-        absl::StrCat(response.validation().record_count()),
-        absl::StrCat(response.validation().address_count())},
-       {"test", response.test().id(), absl::StrCat(response.test().record_count()),
-        absl::StrCat(response.test().address_count())}});
-  return kExitOk;
-}
-
-int DatasetsExport(const CommandContext& c) {
-  const Invocation& inv = c.invocation;
-  const std::string output = inv.Get("output");
-  std::ofstream file;
-  if (!output.empty()) {
-    file.open(output, std::ios::binary | std::ios::trunc);
-    if (!file.is_open()) {
-      return Failure(c, absl::StrCat("cannot write ", output, ": ", std::strerror(errno)));
-    }
-  }
-  std::ostream& sink = output.empty() ? c.out : file;
-  auto stub = c.factory.NewDatasetStub(inv.globals.dataset_service);
-  dsv1::ExportDatasetRequest request;
-  request.set_id(inv.args[0]);
-  grpc::ClientContext context;
-  PrepareContext(&context, inv.globals, inv.globals.timeout);
-  auto reader = stub->ExportDataset(&context, request);
-  dsv1::ExportDatasetResponse response;
-  uint64_t bytes = 0;
-  while (reader->Read(&response)) {
-    sink.write(response.chunk().data(), static_cast<std::streamsize>(response.chunk().size()));
-    bytes += response.chunk().size();
-  }
-  grpc::Status status = reader->Finish();
-  sink.flush();
-  if (!status.ok() || !sink) {
-    if (!output.empty()) {
-      file.close();
-      std::remove(output.c_str());
-    }
-    if (!status.ok()) return RpcFailure(c, status, DatasetEndpoint(inv.globals));
-    return Failure(c, absl::StrCat("cannot write ", output.empty() ? "stdout" : output));
-  }
-  if (!output.empty()) c.err << "Wrote " << bytes << " bytes to " << output << "\n";
-  return kExitOk;
-}
-
-// ---------------------------------------------------------------------------------------------
 // jobs
 
 bool IsFinished(trv1::JobStatus status) {
@@ -465,21 +92,19 @@ bool IsFinished(trv1::JobStatus status) {
          status == trv1::JOB_STATUS_CANCELLED;
 }
 
-grpc::Status GetJob(const CommandContext& c, trv1::TrainingService::StubInterface* stub,
-                    const std::string& id, trv1::Job* job) {
+grpc::Status GetJob(const CommandContext& c, TrainingStub* stub, const std::string& id,
+                    trv1::Job* job) {
   trv1::GetJobRequest request;
   request.set_id(id);
   trv1::GetJobResponse response;
-  grpc::ClientContext context;
-  PrepareContext(&context, c.invocation.globals, c.invocation.globals.timeout);
-  grpc::Status status = stub->GetJob(&context, request, &response);
+  grpc::Status status = CallUnary(c, *stub, &TrainingStub::GetJob, request, &response);
   if (status.ok()) *job = response.job();
   return status;
 }
 
 // Follows a job's events until it finishes. Exit status 0 only when it succeeded.
-int WatchJob(const CommandContext& c, trv1::TrainingService::StubInterface* stub,
-             const std::string& id, absl::Duration timeout) {
+int WatchJob(const CommandContext& c, TrainingStub* stub, const std::string& id,
+             absl::Duration timeout) {
   const GlobalOptions& g = c.invocation.globals;
   trv1::WatchJobRequest request;
   request.set_id(id);
@@ -554,9 +179,7 @@ int JobsCreate(const CommandContext& c) {
   request.mutable_hyperparameters()->set_seed(seed);
   auto stub = c.factory.NewTrainingStub(inv.globals.training_service);
   trv1::CreateJobResponse response;
-  grpc::ClientContext context;
-  PrepareContext(&context, inv.globals, inv.globals.timeout);
-  grpc::Status status = stub->CreateJob(&context, request, &response);
+  grpc::Status status = CallUnary(c, *stub, &TrainingStub::CreateJob, request, &response);
   if (!status.ok()) return RpcFailure(c, status, TrainingEndpoint(inv.globals));
   if (inv.globals.json) {
     PrintJson(c, response);
@@ -572,98 +195,45 @@ int JobsCreate(const CommandContext& c) {
 }
 
 int JobsList(const CommandContext& c) {
-  const Invocation& inv = c.invocation;
-  auto stub = c.factory.NewTrainingStub(inv.globals.training_service);
-  std::vector<trv1::Job> jobs;
-  grpc::Status status = ForEachPage([&](const std::string& token, std::string* next) {
-    trv1::ListJobsRequest request;
-    request.set_page_token(token);
-    trv1::ListJobsResponse response;
-    grpc::ClientContext context;
-    PrepareContext(&context, inv.globals, inv.globals.timeout);
-    grpc::Status s = stub->ListJobs(&context, request, &response);
-    if (!s.ok()) return s;
-    if (inv.globals.json) PrintJson(c, response);
-    jobs.insert(jobs.end(), response.jobs().begin(), response.jobs().end());
-    *next = response.next_page_token();
-    return s;
-  });
-  if (!status.ok()) return RpcFailure(c, status, TrainingEndpoint(inv.globals));
-  if (!inv.globals.json) c.out << FormatJobTable(jobs);
-  return kExitOk;
+  return ListAndPrint(
+      c, Training(c), *NewTrainingStub(c), &TrainingStub::ListJobs, trv1::ListJobsRequest(),
+      [](const trv1::ListJobsResponse& r) -> const auto& { return r.jobs(); }, FormatJobTable);
 }
 
 int JobsShow(const CommandContext& c) {
-  const Invocation& inv = c.invocation;
-  auto stub = c.factory.NewTrainingStub(inv.globals.training_service);
   trv1::GetJobRequest request;
-  request.set_id(inv.args[0]);
-  trv1::GetJobResponse response;
-  grpc::ClientContext context;
-  PrepareContext(&context, inv.globals, inv.globals.timeout);
-  grpc::Status status = stub->GetJob(&context, request, &response);
-  if (!status.ok()) return RpcFailure(c, status, TrainingEndpoint(inv.globals));
-  if (inv.globals.json) {
-    PrintJson(c, response);
-  } else {
-    c.out << FormatJob(response.job());
-  }
-  return kExitOk;
+  request.set_id(c.invocation.args[0]);
+  return CallAndPrint(c, Training(c), *NewTrainingStub(c), &TrainingStub::GetJob, request,
+                      [&c](const trv1::GetJobResponse& r) { c.out << FormatJob(r.job()); });
 }
 
 int JobsEvents(const CommandContext& c) {
-  const Invocation& inv = c.invocation;
-  auto stub = c.factory.NewTrainingStub(inv.globals.training_service);
   trv1::ListJobEventsRequest request;
-  request.set_id(inv.args[0]);
-  trv1::ListJobEventsResponse response;
-  grpc::ClientContext context;
-  PrepareContext(&context, inv.globals, inv.globals.timeout);
-  grpc::Status status = stub->ListJobEvents(&context, request, &response);
-  if (!status.ok()) return RpcFailure(c, status, TrainingEndpoint(inv.globals));
-  if (inv.globals.json) {
-    PrintJson(c, response);
-    return kExitOk;
-  }
-  if (response.events().empty()) c.out << "(no events)\n";
-  for (const trv1::JobEvent& event : response.events()) c.out << FormatJobEvent(event) << "\n";
-  return kExitOk;
+  request.set_id(c.invocation.args[0]);
+  return CallAndPrint(c, Training(c), *NewTrainingStub(c), &TrainingStub::ListJobEvents, request,
+                      [&c](const trv1::ListJobEventsResponse& r) {
+                        if (r.events().empty()) c.out << "(no events)\n";
+                        for (const trv1::JobEvent& event : r.events()) {
+                          c.out << FormatJobEvent(event) << "\n";
+                        }
+                      });
 }
 
 int JobsCheckpoints(const CommandContext& c) {
-  const Invocation& inv = c.invocation;
-  auto stub = c.factory.NewTrainingStub(inv.globals.training_service);
   trv1::ListCheckpointsRequest request;
-  request.set_id(inv.args[0]);
-  trv1::ListCheckpointsResponse response;
-  grpc::ClientContext context;
-  PrepareContext(&context, inv.globals, inv.globals.timeout);
-  grpc::Status status = stub->ListCheckpoints(&context, request, &response);
-  if (!status.ok()) return RpcFailure(c, status, TrainingEndpoint(inv.globals));
-  if (inv.globals.json) {
-    PrintJson(c, response);
-  } else {
-    c.out << FormatCheckpointTable({response.checkpoints().begin(), response.checkpoints().end()});
-  }
-  return kExitOk;
+  request.set_id(c.invocation.args[0]);
+  return CallAndPrint(
+      c, Training(c), *NewTrainingStub(c), &TrainingStub::ListCheckpoints, request,
+      [&c](const trv1::ListCheckpointsResponse& r) {
+        c.out << FormatCheckpointTable({r.checkpoints().begin(), r.checkpoints().end()});
+      });
 }
 
 int JobsCancel(const CommandContext& c) {
-  const Invocation& inv = c.invocation;
-  auto stub = c.factory.NewTrainingStub(inv.globals.training_service);
   trv1::CancelJobRequest request;
-  request.set_id(inv.args[0]);
-  trv1::CancelJobResponse response;
-  grpc::ClientContext context;
-  PrepareContext(&context, inv.globals, inv.globals.timeout);
-  grpc::Status status = stub->CancelJob(&context, request, &response);
-  if (!status.ok()) return RpcFailure(c, status, TrainingEndpoint(inv.globals));
-  if (inv.globals.json) {
-    PrintJson(c, response);
-  } else {
-    c.out << FormatJob(response.job());
-  }
-  return kExitOk;
+  request.set_id(c.invocation.args[0]);
+  return CallAndPrint(c, Training(c), *NewTrainingStub(c), &TrainingStub::CancelJob, request,
+                      [&c](const trv1::CancelJobResponse& r) { c.out << FormatJob(r.job()); });
 }
 
 int JobsWatch(const CommandContext& c) {
@@ -678,81 +248,39 @@ int JobsWatch(const CommandContext& c) {
 // models
 
 int ModelsList(const CommandContext& c) {
-  const Invocation& inv = c.invocation;
-  auto stub = c.factory.NewModelRegistryStub(inv.globals.training_service);
-  std::vector<trv1::Model> models;
-  grpc::Status status = ForEachPage([&](const std::string& token, std::string* next) {
-    trv1::ListModelsRequest request;
-    request.set_page_token(token);
-    trv1::ListModelsResponse response;
-    grpc::ClientContext context;
-    PrepareContext(&context, inv.globals, inv.globals.timeout);
-    grpc::Status s = stub->ListModels(&context, request, &response);
-    if (!s.ok()) return s;
-    if (inv.globals.json) PrintJson(c, response);
-    models.insert(models.end(), response.models().begin(), response.models().end());
-    *next = response.next_page_token();
-    return s;
-  });
-  if (!status.ok()) return RpcFailure(c, status, TrainingEndpoint(inv.globals));
-  if (!inv.globals.json) c.out << FormatModelTable(models);
-  return kExitOk;
+  return ListAndPrint(
+      c, Training(c), *NewRegistryStub(c), &RegistryStub::ListModels, trv1::ListModelsRequest(),
+      [](const trv1::ListModelsResponse& r) -> const auto& { return r.models(); },
+      FormatModelTable);
 }
 
 int ModelsShow(const CommandContext& c) {
-  const Invocation& inv = c.invocation;
-  auto stub = c.factory.NewModelRegistryStub(inv.globals.training_service);
   trv1::GetModelRequest request;
-  request.set_name(inv.args[0]);
-  trv1::GetModelResponse response;
-  grpc::ClientContext context;
-  PrepareContext(&context, inv.globals, inv.globals.timeout);
-  grpc::Status status = stub->GetModel(&context, request, &response);
-  if (!status.ok()) return RpcFailure(c, status, TrainingEndpoint(inv.globals));
-  if (inv.globals.json) {
-    PrintJson(c, response);
-  } else {
-    c.out << FormatModel(response.model());
-  }
-  return kExitOk;
+  request.set_name(c.invocation.args[0]);
+  return CallAndPrint(c, Training(c), *NewRegistryStub(c), &RegistryStub::GetModel, request,
+                      [&c](const trv1::GetModelResponse& r) { c.out << FormatModel(r.model()); });
 }
 
 int ModelsAlias(const CommandContext& c) {
   const Invocation& inv = c.invocation;
-  auto stub = c.factory.NewModelRegistryStub(inv.globals.training_service);
   trv1::SetAliasRequest request;
   request.set_alias(inv.args[0]);
   request.set_model(inv.args[1]);
-  trv1::SetAliasResponse response;
-  grpc::ClientContext context;
-  PrepareContext(&context, inv.globals, inv.globals.timeout);
-  grpc::Status status = stub->SetAlias(&context, request, &response);
-  if (!status.ok()) return RpcFailure(c, status, TrainingEndpoint(inv.globals));
-  if (inv.globals.json) {
-    PrintJson(c, response);
-  } else {
-    c.out << "Alias " << inv.args[0] << " -> "
-          << (response.model().name().empty() ? inv.args[1] : response.model().name()) << "\n";
-  }
-  return kExitOk;
+  return CallAndPrint(c, Training(c), *NewRegistryStub(c), &RegistryStub::SetAlias, request,
+                      [&](const trv1::SetAliasResponse& r) {
+                        c.out << "Alias " << inv.args[0] << " -> "
+                              << (r.model().name().empty() ? inv.args[1] : r.model().name())
+                              << "\n";
+                      });
 }
 
 int ModelsDelete(const CommandContext& c) {
-  const Invocation& inv = c.invocation;
-  auto stub = c.factory.NewModelRegistryStub(inv.globals.training_service);
   trv1::DeleteModelRequest request;
-  request.set_name(inv.args[0]);
-  trv1::DeleteModelResponse response;
-  grpc::ClientContext context;
-  PrepareContext(&context, inv.globals, inv.globals.timeout);
-  grpc::Status status = stub->DeleteModel(&context, request, &response);
-  if (!status.ok()) return RpcFailure(c, status, TrainingEndpoint(inv.globals));
-  if (inv.globals.json) {
-    PrintJson(c, response);
-  } else {
-    c.out << "Deleted model " << inv.args[0] << "\n";
-  }
-  return kExitOk;
+  request.set_name(c.invocation.args[0]);
+  return CallAndPrint(c, Training(c), *NewRegistryStub(c), &RegistryStub::DeleteModel, request,
+                      [&c](const trv1::DeleteModelResponse&) {
+                        c.out << "Deleted model " << c.invocation.args[0] << "\n";
+                      });
 }
 
 }  // namespace
@@ -765,37 +293,21 @@ void PrepareContext(grpc::ClientContext* context, const GlobalOptions& globals,
 
 int RunScan(const CommandContext& context) { return Scan(context); }
 
-int RunDatasets(const CommandContext& c) {
-  const std::string& name = c.invocation.command->name;
-  if (name == "upload") return DatasetsUpload(c, c.invocation.args[0], /*dry_run=*/false);
-  if (name == "validate") return DatasetsUpload(c, c.invocation.args[0], /*dry_run=*/true);
-  if (name == "list") return DatasetsList(c);
-  if (name == "show") return DatasetsShow(c);
-  if (name == "stats") return DatasetsStats(c);
-  if (name == "split") return DatasetsSplit(c);
-  if (name == "export") return DatasetsExport(c);
-  return UsageFailure(c, "unknown datasets command");
-}
-
 int RunJobs(const CommandContext& c) {
-  const std::string& name = c.invocation.command->name;
-  if (name == "create") return JobsCreate(c);
-  if (name == "list") return JobsList(c);
-  if (name == "show") return JobsShow(c);
-  if (name == "events") return JobsEvents(c);
-  if (name == "watch") return JobsWatch(c);
-  if (name == "checkpoints") return JobsCheckpoints(c);
-  if (name == "cancel") return JobsCancel(c);
-  return UsageFailure(c, "unknown jobs command");
+  return RunSubcommand(c, {{"create", JobsCreate},
+                           {"list", JobsList},
+                           {"show", JobsShow},
+                           {"events", JobsEvents},
+                           {"watch", JobsWatch},
+                           {"checkpoints", JobsCheckpoints},
+                           {"cancel", JobsCancel}});
 }
 
 int RunModels(const CommandContext& c) {
-  const std::string& name = c.invocation.command->name;
-  if (name == "list") return ModelsList(c);
-  if (name == "show") return ModelsShow(c);
-  if (name == "alias") return ModelsAlias(c);
-  if (name == "delete") return ModelsDelete(c);
-  return UsageFailure(c, "unknown models command");
+  return RunSubcommand(c, {{"list", ModelsList},
+                           {"show", ModelsShow},
+                           {"alias", ModelsAlias},
+                           {"delete", ModelsDelete}});
 }
 
 int RunHealth(const CommandContext& c) {
@@ -807,9 +319,8 @@ int RunHealth(const CommandContext& c) {
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(inv.Get("service"));
   grpc::health::v1::HealthCheckResponse response;
-  grpc::ClientContext context;
-  PrepareContext(&context, inv.globals, inv.globals.timeout);
-  grpc::Status status = stub->Check(&context, request, &response);
+  grpc::Status status =
+      CallUnary(c, *stub, &grpc::health::v1::Health::StubInterface::Check, request, &response);
   if (!status.ok()) {
     c.err << "ethscan health: " << target << ": " << CodeName(status) << ": "
           << status.error_message() << "\n";

@@ -10,6 +10,7 @@
 #include <ostream>
 
 #include "absl/time/time.h"
+#include "common/time/clock.h"
 #include "tools/cli/arg_parser.h"
 #include "tools/cli/client_factory.h"
 
@@ -22,6 +23,10 @@ struct CommandContext {
   // Results go to `out`; errors, progress for humans and hints go to `err`.
   std::ostream& out;
   std::ostream& err;
+  // Time for progress rates.
+  const common::Clock& clock;
+  // True when `err` is a terminal: progress bars are drawn unless --no-progress.
+  bool err_is_terminal = false;
 };
 
 // Sets the deadline (`timeout` from now) and the API key metadata on a call's context.

@@ -1,5 +1,6 @@
 #include "tools/cli/output.h"
 
+#include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
@@ -93,24 +94,30 @@ std::string FormatMetrics(const Map& metrics) {
 
 bool IsSet(const google::protobuf::Timestamp& t) { return t.seconds() != 0 || t.nanos() != 0; }
 
-struct FormatName {
-  DatasetFormat format;
-  const char* name;
-};
+constexpr absl::string_view kFormatPrefix = "DATASET_FORMAT_";
 
-constexpr FormatName kFormatNames[] = {
-    {dataset::v1::DATASET_FORMAT_ETHERSCAN_LABELS, "etherscan_labels"},
-    {dataset::v1::DATASET_FORMAT_ETHERSCAN_MALICIOUS, "etherscan_malicious"},
-    {dataset::v1::DATASET_FORMAT_FORTA_PHISHING_SCAMS, "forta_phishing_scams"},
-    {dataset::v1::DATASET_FORMAT_FORTA_MALICIOUS_LABELS, "forta_malicious_labels"},
-    {dataset::v1::DATASET_FORMAT_FORTA_MALICIOUS_CONTRACTS, "forta_malicious_contracts"},
-    {dataset::v1::DATASET_FORMAT_UNISWAP_TOKENS, "uniswap_tokens"},
-    {dataset::v1::DATASET_FORMAT_OFAC_SDN, "ofac_sdn"},
-    {dataset::v1::DATASET_FORMAT_MEW_DARKLIST, "mew_darklist"},
-    {dataset::v1::DATASET_FORMAT_CRYPTOSCAMDB, "cryptoscamdb"},
-    {dataset::v1::DATASET_FORMAT_OPENAI_CHAT_JSONL, "openai_chat_jsonl"},
-    {dataset::v1::DATASET_FORMAT_LEGACY_PROMPT_COMPLETION, "legacy_prompt_completion"},
-};
+// Every named DatasetFormat value but UNSPECIFIED, in enum order.
+std::vector<std::pair<DatasetFormat, std::string>> FormatNames() {
+  std::vector<std::pair<DatasetFormat, std::string>> names;
+  const google::protobuf::EnumDescriptor* d = dataset::v1::DatasetFormat_descriptor();
+  for (int i = 0; i < d->value_count(); ++i) {
+    const auto format = static_cast<DatasetFormat>(d->value(i)->number());
+    if (format == dataset::v1::DATASET_FORMAT_UNSPECIFIED) continue;
+    absl::string_view name = d->value(i)->name();
+    absl::ConsumePrefix(&name, kFormatPrefix);
+    names.emplace_back(format, absl::AsciiStrToLower(name));
+  }
+  return names;
+}
+
+// "1 warning", "3 errors".
+std::string Plural(uint64_t n, absl::string_view noun) {
+  return absl::StrCat(n, " ", noun, n == 1 ? "" : "s");
+}
+
+std::string FormatSourcedValue(const dataset::v1::SourcedValue& v) {
+  return absl::StrCat(v.value().empty() ? "(empty)" : v.value(), " (", OrDash(v.source()), ")");
+}
 
 }  // namespace
 
@@ -245,21 +252,37 @@ std::string FormatReport(const gateway::v1::AddressReport& report) {
 }
 
 std::string DatasetFormatName(DatasetFormat format) {
-  for (const FormatName& f : kFormatNames) {
-    if (f.format == format) return f.name;
-  }
   if (format == dataset::v1::DATASET_FORMAT_UNSPECIFIED) return "auto";
+  for (const auto& [value, name] : FormatNames()) {
+    if (value == format) return name;
+  }
   return absl::StrCat("format ", static_cast<int>(format));
 }
 
 absl::StatusOr<DatasetFormat> ParseDatasetFormat(absl::string_view name) {
+  if (name == "auto") return dataset::v1::DATASET_FORMAT_UNSPECIFIED;
   std::vector<std::string> names;
-  for (const FormatName& f : kFormatNames) {
-    if (name == f.name) return f.format;
-    names.push_back(f.name);
+  for (const auto& [value, known] : FormatNames()) {
+    if (name == known) return value;
+    names.push_back(known);
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown format \"", name, "\"; use one of: ", absl::StrJoin(names, ", ")));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown format \"", name, "\"; use auto or one of: ", absl::StrJoin(names, ", ")));
+}
+
+std::vector<std::string> UploadFormatNames() {
+  std::vector<std::string> names;
+  for (const auto& [value, name] : FormatNames()) {
+    if (value != dataset::v1::DATASET_FORMAT_MERGED) names.push_back(name);
+  }
+  return names;
+}
+
+std::string FormatBytes(double bytes) {
+  if (bytes < 1e3) return absl::StrFormat("%.0f B", bytes);
+  if (bytes < 1e6) return absl::StrFormat("%.1f kB", bytes / 1e3);
+  if (bytes < 1e9) return absl::StrFormat("%.1f MB", bytes / 1e6);
+  return absl::StrFormat("%.2f GB", bytes / 1e9);
 }
 
 std::string FormatDataset(const dataset::v1::Dataset& d) {
@@ -288,6 +311,16 @@ std::string FormatDataset(const dataset::v1::Dataset& d) {
                                 absl::AsciiStrToLower(part_view), s.train_fraction(),
                                 s.validation_fraction(), s.test_fraction(), s.seed()),
                 w);
+  }
+  if (d.has_merge_origin()) {
+    const dataset::v1::MergeOrigin& m = d.merge_origin();
+    AppendField(&out, "Merged from",
+                absl::StrCat(absl::StrJoin(m.parent_ids(), ", "), " (highest priority first; ",
+                             Plural(m.conflict_count(), "conflict"), " resolved)"),
+                w);
+  }
+  if (!d.referenced_by().empty()) {
+    AppendField(&out, "Referenced by", absl::StrJoin(d.referenced_by(), ", "), w);
   }
   AppendField(&out, "Created", FormatTimestamp(d.create_time()), w);
   return out;
@@ -324,6 +357,88 @@ std::string FormatDatasetStats(const dataset::v1::GetDatasetStatsResponse& s) {
   AppendField(&out, "Account types", FormatCounts(s.account_type_counts()), w);
   AppendField(&out, "Duplicates", absl::StrCat(s.duplicate_address_count(), " addresses"), w);
   AppendField(&out, "Conflicts", absl::StrCat(s.conflicting_address_count(), " addresses"), w);
+  AppendField(&out, "Sources", FormatCounts(s.source_counts()), w);
+  AppendField(&out, "Overlap",
+              absl::StrCat(s.multi_source_address_count(), " addresses in more than one source"),
+              w);
+  std::vector<std::string> coverage;
+  for (const dataset::v1::FeatureCoverage& f : s.feature_coverage()) {
+    coverage.push_back(
+        absl::StrFormat("%s: %d records (%.1f%%)", f.name(), f.record_count(), 100 * f.share()));
+  }
+  AppendField(&out, "Feature coverage",
+              coverage.empty() ? std::vector<std::string>{"none"} : coverage, w);
+  if (s.has_chat_export()) {
+    const dataset::v1::ChatExportStats& c = s.chat_export();
+    AppendField(&out, "Chat export",
+                absl::StrFormat("%d examples, %d tokens (per example min %d, mean %.1f, max %d)",
+                                c.example_count(), c.total_tokens(), c.min_example_tokens(),
+                                c.mean_example_tokens(), c.max_example_tokens()),
+                w);
+    AppendField(
+        &out, "Token limit",
+        absl::StrCat(c.example_token_limit(), " per example, ", c.examples_over_limit(), " over it",
+                     c.examples_over_limit() > 0 ? " (the export refuses these)" : ""),
+        w);
+    AppendField(&out, "Cost per epoch",
+                c.price_per_million_tokens() > 0
+                    ? absl::StrFormat("%.2f (at %g per million tokens)",
+                                      c.estimated_cost_per_epoch(), c.price_per_million_tokens())
+                    : "- (give --price-per-million-tokens P for an estimate)",
+                w);
+    AppendField(&out, "Token counting", c.token_counting(), w);
+  }
+  return out;
+}
+
+std::string FormatValidationReport(
+    absl::string_view format_detection, const dataset::v1::Dataset& dataset,
+    const google::protobuf::RepeatedPtrField<dataset::v1::ValidationIssue>& issues, int limit) {
+  std::string out;
+  if (!format_detection.empty())
+    absl::StrAppend(&out, "Format detection: ", format_detection, "\n");
+  absl::StrAppend(&out, FormatDataset(dataset));
+  if (issues.empty()) {
+    absl::StrAppend(&out, "Issues: none\n");
+    return out;
+  }
+  uint64_t warnings = 0;
+  for (const dataset::v1::ValidationIssue& issue : issues) {
+    if (issue.severity() == dataset::v1::ValidationIssue::SEVERITY_WARNING) ++warnings;
+  }
+  const uint64_t errors = static_cast<uint64_t>(issues.size()) - warnings;
+  absl::StrAppend(&out, "Issues: ", issues.size(), " reported (", Plural(errors, "error"),
+                  ": lines skipped, ", Plural(warnings, "warning"), ": lines kept)\n",
+                  FormatIssues(issues, limit));
+  return out;
+}
+
+std::string FormatMergeConflicts(const dataset::v1::MergeDatasetsResponse& merge, int limit) {
+  std::string out = absl::StrCat("Conflicts resolved: ", merge.conflict_count(), "\n");
+  std::vector<std::vector<std::string>> rows;
+  for (const dataset::v1::MergeConflict& c : merge.conflicts()) {
+    if (limit > 0 && rows.size() == static_cast<size_t>(limit)) break;
+    std::vector<std::string> overruled;
+    for (const dataset::v1::SourcedValue& v : c.overruled()) {
+      overruled.push_back(FormatSourcedValue(v));
+    }
+    rows.push_back({c.address(), c.field(), FormatSourcedValue(c.chosen()),
+                    OrDash(absl::StrJoin(overruled, "; ")), OrDash(c.rule())});
+  }
+  if (!rows.empty()) {
+    absl::StrAppend(
+        &out,
+        FormatTable({"ADDRESS", "FIELD", "CHOSEN (SOURCE)", "OVERRULED (SOURCES)", "RULE"}, rows));
+  }
+  const uint64_t listed = static_cast<uint64_t>(merge.conflicts_size());
+  if (rows.size() < listed) {
+    absl::StrAppend(&out, "… and ", listed - rows.size(),
+                    " more (--show-conflicts 0 prints them all, --json the full response)\n");
+  }
+  if (listed < merge.conflict_count()) {
+    absl::StrAppend(&out, "The service listed ", listed, " of ", merge.conflict_count(),
+                    " conflicts; every conflict is kept as evidence in the merged records.\n");
+  }
   return out;
 }
 

@@ -48,19 +48,39 @@ std::string FormatWeiAsEther(absl::string_view wei);
 // "2026-01-02 03:04:05 UTC"; "-" when unset.
 std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp);
 
-// The CLI's name of a dataset format ("etherscan_labels"); "auto" for unspecified.
+// The CLI's name of a dataset format: the enum value's name without "DATASET_FORMAT_", in
+// lowercase ("etherscan_labels", "csv_mapping"); "auto" for unspecified.
 std::string DatasetFormatName(dataset::v1::DatasetFormat format);
-// Parses a CLI format name; INVALID_ARGUMENT listing the valid names otherwise.
+// Parses a CLI format name ("auto" is unspecified); INVALID_ARGUMENT listing the valid names
+// otherwise.
 absl::StatusOr<dataset::v1::DatasetFormat> ParseDatasetFormat(absl::string_view name);
+// The names of the formats a file can be uploaded as, in enum order (every format but
+// "merged", which only DatasetService.MergeDatasets makes).
+std::vector<std::string> UploadFormatNames();
 
-// A dataset's metadata, one "  Key: value" line per field.
+// "512 B", "12.3 kB", "480.0 MB", "1.02 GB" (decimal units, as in MB/s).
+std::string FormatBytes(double bytes);
+
+// A dataset's metadata, one "  Key: value" line per field; the split origin, merge origin and
+// referencing jobs and models when set.
 std::string FormatDataset(const dataset::v1::Dataset& dataset);
 // Up to `limit` issues as "  file:line: field: reason (error|warning)", then how many were
 // left out. Empty when there are none.
 std::string FormatIssues(
     const google::protobuf::RepeatedPtrField<dataset::v1::ValidationIssue>& issues, int limit);
-// Statistics of a dataset.
+// The report of an upload or a validation: "Format detection: …", the dataset, then
+// "Issues: N reported (E errors: lines skipped, W warnings: lines kept)" and up to `limit`
+// issues.
+std::string FormatValidationReport(
+    absl::string_view format_detection, const dataset::v1::Dataset& dataset,
+    const google::protobuf::RepeatedPtrField<dataset::v1::ValidationIssue>& issues, int limit);
+// Statistics of a dataset: counts and distributions, sources and their overlap, feature
+// coverage, and the chat export's tokens and estimated cost per epoch.
 std::string FormatDatasetStats(const dataset::v1::GetDatasetStatsResponse& stats);
+// The conflict report of a merge: "Conflicts resolved: N", then up to `limit` conflicts (all
+// when `limit` is 0) as a table ADDRESS, FIELD, CHOSEN (SOURCE), OVERRULED (SOURCES), RULE, and
+// how many were left out.
+std::string FormatMergeConflicts(const dataset::v1::MergeDatasetsResponse& merge, int limit);
 // One row per dataset (ID, NAME, FORMAT, RECORDS, ADDRESSES, INVALID, CREATED).
 std::string FormatDatasetTable(const std::vector<dataset::v1::Dataset>& datasets);
 

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -179,6 +181,70 @@ TEST_F(ArgParserTest, HelpWinsOverMissingArguments) {
   ASSERT_OK_AND_ASSIGN(Invocation inv, Parse({"scan", "--help"}));
   EXPECT_TRUE(inv.help);
   EXPECT_THAT(inv.help_text, HasSubstr("Usage: ethscan scan ADDRESS..."));
+}
+
+TEST_F(ArgParserTest, ShortAliasStoresUnderTheLongName) {
+  ASSERT_OK_AND_ASSIGN(Invocation inv, Parse({"datasets", "export", "ds-1", "-o", "out.jsonl"}));
+  EXPECT_EQ(inv.Get("output"), "out.jsonl");
+  ASSERT_OK_AND_ASSIGN(Invocation eq, Parse({"datasets", "export", "ds-1", "-o=x.csv"}));
+  EXPECT_EQ(eq.Get("output"), "x.csv");
+  EXPECT_THAT(Parse({"datasets", "export", "ds-1", "-o", "a", "--output", "b"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("more than once")));
+  // An alias belongs to its command only.
+  EXPECT_THAT(Parse({"datasets", "show", "ds-1", "-o", "a"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown flag \"-o\"")));
+}
+
+TEST_F(ArgParserTest, UploadTakesMappingLabelRepeatedTagsAndProgressFlags) {
+  ASSERT_OK_AND_ASSIGN(Invocation inv, Parse({"datasets", "upload", "list.txt", "--label",
+                                              "Phish / Hack", "--tag", "drainer", "--tag=reported",
+                                              "--no-progress", "--max-invalid-fraction", "0"}));
+  EXPECT_EQ(inv.Get("label"), "Phish / Hack");
+  EXPECT_THAT(inv.GetAll("tag"), ElementsAre("drainer", "reported"));
+  EXPECT_TRUE(inv.Has("no-progress"));
+  EXPECT_FALSE(inv.Has("progress"));
+  ASSERT_OK_AND_ASSIGN(Invocation mapped,
+                       Parse({"datasets", "validate", "f.csv", "--mapping", "m.json"}));
+  EXPECT_EQ(mapped.Get("mapping"), "m.json");
+}
+
+TEST_F(ArgParserTest, MergeTakesTwoOrMoreIds) {
+  ASSERT_OK_AND_ASSIGN(Invocation inv,
+                       Parse({"datasets", "merge", "ds-a", "ds-b", "ds-c", "--name", "all"}));
+  EXPECT_THAT(inv.args, ElementsAre("ds-a", "ds-b", "ds-c"));
+  EXPECT_EQ(inv.Get("name"), "all");
+  EXPECT_THAT(Parse({"datasets", "merge", "ds-a", "--name", "all"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("missing argument ID ID...")));
+}
+
+TEST_F(ArgParserTest, EveryDatasetsCommandIsListedWithHelp) {
+  ASSERT_OK_AND_ASSIGN(Invocation group, Parse({"datasets", "--help"}));
+  for (const char* name :
+       {"list", "show", "stats", "split", "merge", "export", "validate", "upload", "delete"}) {
+    const CommandSpec* command = FindCommand("datasets", name);
+    ASSERT_NE(command, nullptr) << name;
+    EXPECT_FALSE(command->details.empty()) << name;
+    EXPECT_THAT(group.help_text, HasSubstr(absl::StrCat("  ", name, " "))) << name;
+    ASSERT_OK_AND_ASSIGN(Invocation help, Parse({"datasets", name, "--help"}));
+    EXPECT_THAT(help.help_text, HasSubstr(absl::StrCat("Usage: ethscan datasets ", name)));
+  }
+  ASSERT_OK_AND_ASSIGN(Invocation upload, Parse({"help", "datasets", "upload"}));
+  for (const char* flag : {"--mapping FILE.json", "--label L", "--tag T", "--progress",
+                           "--no-progress", "csv_mapping", "kaggle_fraud_features"}) {
+    EXPECT_THAT(upload.help_text, HasSubstr(flag));
+  }
+  ASSERT_OK_AND_ASSIGN(Invocation stats, Parse({"help", "datasets", "stats"}));
+  EXPECT_THAT(stats.help_text, HasSubstr("--price-per-million-tokens P"));
+  ASSERT_OK_AND_ASSIGN(Invocation export_help, Parse({"help", "datasets", "export"}));
+  EXPECT_THAT(export_help.help_text, HasSubstr("-o, --output FILE"));
+}
+
+TEST_F(ArgParserTest, UsageLinesAreWrapped) {
+  for (const CommandSpec& c : Commands()) {
+    for (absl::string_view line : absl::StrSplit(CommandUsage(c), '\n')) {
+      EXPECT_LE(line.size(), 100u) << c.FullName() << ": " << line;
+    }
+  }
 }
 
 TEST_F(ArgParserTest, EveryVisibleCommandHasUsage) {

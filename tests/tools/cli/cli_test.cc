@@ -7,13 +7,17 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "common/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/test_paths.h"
 #include "tests/tools/cli/fake_services.h"
+#include "tools/cli/output.h"
 
 namespace ethscan::cli {
 namespace {
@@ -37,6 +41,20 @@ gateway::v1::AddressReport Report(const std::string& address, const std::string&
   return r;
 }
 
+// A clock that moves 250 ms every time it is read, so rates in progress lines are fixed.
+class SteppingClock final : public common::Clock {
+ public:
+  absl::Time Now() const override {
+    absl::MutexLock lock(&mu_);
+    now_ += absl::Milliseconds(250);
+    return now_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  mutable absl::Time now_ ABSL_GUARDED_BY(mu_) = absl::FromUnixSeconds(1767225600);
+};
+
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -53,13 +71,16 @@ class CliTest : public ::testing::Test {
   int Run(const std::vector<std::string>& args) {
     out_.str("");
     err_.str("");
+    Cli::Options options;
+    options.err_is_terminal = terminal_;
+    options.clock = &clock_;
     Cli cli(
         services_.NewFactory(&targets_),
         [this](absl::string_view name) {
           auto it = env_.find(std::string{name});
           return it == env_.end() ? std::string() : it->second;
         },
-        out_, err_);
+        out_, err_, options);
     return cli.Run(args);
   }
 
@@ -74,6 +95,9 @@ class CliTest : public ::testing::Test {
   }
 
   ethscan::cli::testing::InProcessServices services_;
+  SteppingClock clock_;
+  // Whether the Cli is told that stderr is a terminal.
+  bool terminal_ = false;
   std::map<std::string, std::string> env_;
   std::vector<std::string> targets_;
   std::ostringstream out_;
@@ -193,7 +217,9 @@ TEST_F(CliTest, UploadPrintsAtMostTwentyIssues) {
   services_.dataset().SetIssues(issues);
   const std::string path = WriteFile("f.csv", "address\n0x1\n");
   ASSERT_EQ(Run({"datasets", "upload", path}), kExitOk);
-  EXPECT_THAT(out_.str(), HasSubstr("Issues (30 reported):\n"));
+  EXPECT_THAT(out_.str(),
+              HasSubstr("Issues: 30 reported (30 errors: lines skipped, 0 warnings: lines "
+                        "kept)\n"));
   EXPECT_THAT(out_.str(), HasSubstr("  f.csv:21: address: not an address (error)\n"));
   EXPECT_THAT(out_.str(), Not(HasSubstr("f.csv:22:")));
   EXPECT_THAT(out_.str(), HasSubstr("… and 10 more\n"));
@@ -250,6 +276,390 @@ TEST_F(CliTest, DatasetsShowReportsNotFoundWithCode) {
   EXPECT_EQ(Run({"datasets", "show", "ds-nope"}), kExitFailure);
   EXPECT_EQ(err_.str(), "ethscan datasets show: NOT_FOUND: dataset \"ds-nope\" not found\n");
   EXPECT_THAT(out_.str(), IsEmpty());
+}
+
+TEST_F(CliTest, UploadAcceptsEveryUploadableFormatName) {
+  const std::string path = WriteFile("any.csv", "address\n");
+  for (const std::string& name : UploadFormatNames()) {
+    std::vector<std::string> args = {"datasets", "upload", path, "--format", name};
+    if (name == "csv_mapping") {
+      args.push_back("--mapping");
+      args.push_back(WriteFile("m.json", R"({"address_column": "a", "label": {"value": "Scam"}})"));
+    }
+    if (name == "address_list") {
+      args.push_back("--label");
+      args.push_back("Scam");
+    }
+    ASSERT_EQ(Run(args), kExitOk) << name << ": " << err_.str();
+    EXPECT_EQ(DatasetFormatName(services_.dataset().uploads().back().metadata.format()), name);
+  }
+  EXPECT_EQ(services_.dataset().uploads().size(), UploadFormatNames().size());
+  ASSERT_EQ(Run({"datasets", "upload", path, "--format", "auto"}), kExitOk);
+  EXPECT_EQ(services_.dataset().uploads().back().metadata.format(),
+            dataset::v1::DATASET_FORMAT_UNSPECIFIED);
+}
+
+TEST_F(CliTest, UploadWithMappingSendsItAsCsvMapping) {
+  const std::string mapping = WriteFile("wallets.json", R"({
+    "address_column": "Wallet",
+    "name": {"column": "Title"},
+    "label": {"column": "Verdict", "values": {"bad": "Scam", "ok": "Legit"}},
+    "tags": {"column": "Tags", "separator": "|"},
+    "features": [{"column": "Sent tnx", "kind": "KIND_NUMBER"}],
+    "missingValues": ["None"]
+  })");
+  const std::string path = WriteFile("wallets.csv", "Wallet,Title,Verdict,Tags,Sent tnx\n");
+  ASSERT_EQ(Run({"datasets", "upload", path, "--mapping", mapping, "--name", "mine"}), kExitOk)
+      << err_.str();
+  std::vector<ethscan::cli::testing::FakeDatasetService::Upload> uploads =
+      services_.dataset().uploads();
+  ASSERT_EQ(uploads.size(), 1u);
+  const dataset::v1::UploadMetadata& m = uploads[0].metadata;
+  EXPECT_EQ(m.name(), "mine");
+  EXPECT_EQ(m.format(), dataset::v1::DATASET_FORMAT_CSV_MAPPING);
+  EXPECT_EQ(m.column_mapping().address_column(), "Wallet");
+  EXPECT_EQ(m.column_mapping().label().column(), "Verdict");
+  EXPECT_EQ(m.column_mapping().label().values().at("bad"), "Scam");
+  EXPECT_EQ(m.column_mapping().tags().separator(), "|");
+  ASSERT_EQ(m.column_mapping().features_size(), 1);
+  EXPECT_EQ(m.column_mapping().features(0).kind(), dataset::v1::FeatureColumn::KIND_NUMBER);
+  EXPECT_THAT(m.column_mapping().missing_values(), ElementsAre("None"));
+  EXPECT_TRUE(m.label().empty());
+}
+
+TEST_F(CliTest, UploadWithBadMappingNamesFileAndProblemWithoutCalling) {
+  const std::string path = WriteFile("x.csv", "a\n");
+  const std::string syntax = WriteFile("syntax.json", "{\n  \"address_column\" \"a\"\n}\n");
+  EXPECT_EQ(Run({"datasets", "upload", path, "--mapping", syntax}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr(syntax + ":2:22: not valid JSON: syntax error while parsing "
+                                             "object separator - unexpected string literal; "
+                                             "expected ':'"));
+
+  const std::string unknown =
+      WriteFile("unknown.json", R"({"address_col": "a", "label": {"value": "Scam"}})");
+  EXPECT_EQ(Run({"datasets", "upload", path, "--mapping", unknown}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr(unknown + ": not a ColumnMapping: unknown field "
+                                              "\"address_col\" in a ColumnMapping (its fields: "
+                                              "address_column, name,"));
+
+  const std::string no_label = WriteFile("no_label.json", R"({"address_column": "a"})");
+  EXPECT_EQ(Run({"datasets", "upload", path, "--mapping", no_label}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr(no_label + ": \"label\" needs a \"column\" or a constant"));
+
+  EXPECT_EQ(Run({"datasets", "upload", path, "--mapping", dir_ + "/none.json"}), kExitFailure);
+  EXPECT_THAT(err_.str(),
+              HasSubstr("cannot read mapping file " + dir_ + "/none.json: No such file"));
+  EXPECT_THAT(services_.dataset().uploads(), IsEmpty());
+}
+
+TEST_F(CliTest, UploadAddressListCarriesLabelAndTags) {
+  const std::string path = WriteFile("drainers.txt", std::string(kUni) + "\n");
+  ASSERT_EQ(Run({"datasets", "upload", path, "--label", "Phish / Hack", "--tag", "drainer", "--tag",
+                 "reported"}),
+            kExitOk)
+      << err_.str();
+  const dataset::v1::UploadMetadata m = services_.dataset().uploads().at(0).metadata;
+  EXPECT_EQ(m.format(), dataset::v1::DATASET_FORMAT_ADDRESS_LIST);
+  EXPECT_EQ(m.label(), "Phish / Hack");
+  EXPECT_THAT(m.tags(), ElementsAre("drainer", "reported"));
+  EXPECT_FALSE(m.has_column_mapping());
+}
+
+TEST_F(CliTest, UploadRejectsFlagsThatDoNotGoTogether) {
+  const std::string path = WriteFile("x.csv", "a\n");
+  const std::string mapping =
+      WriteFile("m.json", R"({"address_column": "a", "label": {"value": "Scam"}})");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--label", "Scam", "--format", "mew_darklist"}, "--label implies --format address_list"},
+      {{"--format", "address_list"}, "--format address_list needs --label L"},
+      {{"--tag", "x"}, "--tag goes with --label"},
+      {{"--format", "csv_mapping"}, "--format csv_mapping needs --mapping FILE.json"},
+      {{"--mapping", mapping, "--format", "ofac_sdn"}, "--mapping implies --format csv_mapping"},
+      {{"--mapping", mapping, "--label", "Scam"}, "do not go together"},
+      {{"--format", "merged"}, "cannot be uploaded"},
+      {{"--label", "phishing"}, "\"phishing\" is not a report label; use one of: Unknown, Legit"},
+      {{"--progress", "--no-progress"}, "contradict"},
+      {{"--max-invalid-fraction", "2"}, "between 0 and 1"},
+  };
+  for (const auto& [flags, message] : cases) {
+    std::vector<std::string> args = {"datasets", "upload", path};
+    args.insert(args.end(), flags.begin(), flags.end());
+    EXPECT_EQ(Run(args), kExitUsage) << message;
+    EXPECT_THAT(err_.str(), HasSubstr(message));
+  }
+  EXPECT_THAT(services_.dataset().uploads(), IsEmpty());
+}
+
+TEST_F(CliTest, UploadDrawsNoProgressWhenStderrIsNotATerminal) {
+  const std::string path = WriteFile("tokens.csv", std::string(3u << 20, 'x'));
+  ASSERT_EQ(Run({"datasets", "upload", path}), kExitOk);
+  EXPECT_THAT(err_.str(), IsEmpty());
+  terminal_ = true;
+  ASSERT_EQ(Run({"datasets", "upload", path, "--no-progress"}), kExitOk);
+  EXPECT_THAT(err_.str(), IsEmpty());
+  // Scripts read --json output; the bar stays off unless --progress asks for it.
+  ASSERT_EQ(Run({"--json", "datasets", "upload", path}), kExitOk);
+  EXPECT_THAT(err_.str(), IsEmpty());
+}
+
+TEST_F(CliTest, UploadDrawsProgressOnATerminalAndClosesWithRates) {
+  terminal_ = true;
+  const std::string path = WriteFile("tokens.csv", std::string(3u << 20, 'x') + "\n\n");
+  ASSERT_EQ(Run({"datasets", "upload", path}), kExitOk) << err_.str();
+  const std::string err = err_.str();
+  // Every state of the bar starts with a carriage return; the clock moves 250 ms a reading.
+  EXPECT_THAT(err, HasSubstr("\r[######..............]  33%  1.0 MB / 3.1 MB"));
+  EXPECT_THAT(err, HasSubstr("\r[####################] 100%  3.1 MB / 3.1 MB"));
+  EXPECT_THAT(err, HasSubstr("sent; the service is validating"));
+  EXPECT_THAT(err, ::testing::MatchesRegex(
+                       "(.|\n|\r)*\rSent 3.1 MB in [0-9.]+ s \\([0-9.]+ MB/s\\); 1 record in "
+                       "[0-9.]+ s \\([0-9]+ records/s\\) *\n"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("\r")));
+  EXPECT_THAT(out_.str(), HasSubstr("Uploaded " + path + " as dataset ds-"));
+}
+
+TEST_F(CliTest, UploadProgressCanBeForcedAndNeverReachesJsonStdout) {
+  const std::string path = WriteFile("tokens.csv", "address\n0x1\n");
+  ASSERT_EQ(Run({"--json", "datasets", "upload", path, "--progress"}), kExitOk);
+  EXPECT_THAT(err_.str(), HasSubstr("\rSent 12 B in "));
+  ASSERT_EQ(OutLines().size(), 1u);
+  dataset::v1::UploadDatasetResponse response;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(OutLines()[0], &response).ok());
+}
+
+TEST_F(CliTest, RejectedUploadErasesTheBarAndPrintsTheServiceReason) {
+  services_.dataset().SetError(
+      "UploadDataset",
+      grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                   "list.csv:7: address: invalid address: 39 hex digits, need 40"));
+  terminal_ = true;
+  const std::string path = WriteFile("list.csv", std::string(2u << 20, 'x'));
+  EXPECT_EQ(Run({"datasets", "upload", path}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("ethscan datasets upload: INVALID_ARGUMENT: list.csv:7: "
+                                    "address: invalid address: 39 hex digits, need 40\n"));
+  EXPECT_THAT(err_.str(), Not(HasSubstr("Sent ")));
+  EXPECT_THAT(out_.str(), IsEmpty());
+}
+
+dataset::v1::MergeDatasetsResponse MergeResponse() {
+  dataset::v1::MergeDatasetsResponse r;
+  dataset::v1::Dataset* d = r.mutable_dataset();
+  d->set_id("ds-00000000000000mm");
+  d->set_name("all-labels");
+  d->set_format(dataset::v1::DATASET_FORMAT_MERGED);
+  d->set_record_count(3);
+  d->set_address_count(2);
+  d->mutable_merge_origin()->add_parent_ids("ds-00000000000000aa");
+  d->mutable_merge_origin()->add_parent_ids("ds-00000000000000bb");
+  d->mutable_merge_origin()->set_conflict_count(2);
+  r.set_conflict_count(2);
+  dataset::v1::MergeConflict* c = r.add_conflicts();
+  c->set_address(kOfac);
+  c->set_field("label");
+  c->mutable_chosen()->set_value("Sanctioned");
+  c->mutable_chosen()->set_source("ofac_sdn");
+  dataset::v1::SourcedValue* over = c->add_overruled();
+  over->set_value("Heist");
+  over->set_source("etherscan_labels");
+  c->set_rule("OFAC decides sanctions");
+  c = r.add_conflicts();
+  c->set_address(kUni);
+  c->set_field("name");
+  c->mutable_chosen()->set_value("Uniswap (UNI)");
+  c->mutable_chosen()->set_source("uniswap_tokens");
+  over = c->add_overruled();
+  over->set_value("UNI token");
+  over->set_source("etherscan_labels");
+  over = c->add_overruled();
+  over->set_value("Uniswap");
+  over->set_source("cryptoscamdb");
+  c->set_rule("dataset priority");
+  return r;
+}
+
+TEST_F(CliTest, MergePrintsTheMergedDatasetAndEveryConflict) {
+  services_.dataset().SetMergeResponse(MergeResponse());
+  ASSERT_EQ(Run({"datasets", "merge", "ds-00000000000000aa", "ds-00000000000000bb", "--name",
+                 "all-labels"}),
+            kExitOk)
+      << err_.str();
+  std::vector<dataset::v1::MergeDatasetsRequest> requests = services_.dataset().merge_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_THAT(requests[0].ids(), ElementsAre("ds-00000000000000aa", "ds-00000000000000bb"));
+  EXPECT_EQ(requests[0].name(), "all-labels");
+  const std::string out = out_.str();
+  EXPECT_THAT(out, HasSubstr("Merged 2 datasets into ds-00000000000000mm (new)\n"));
+  EXPECT_THAT(out, HasSubstr("  Format:             merged\n"));
+  EXPECT_THAT(out, HasSubstr("  Merged from:        ds-00000000000000aa, ds-00000000000000bb "
+                             "(highest priority first; 2 conflicts resolved)\n"));
+  EXPECT_THAT(out, HasSubstr("Conflicts resolved: 2\n"));
+  EXPECT_THAT(out, ::testing::ContainsRegex(std::string(kOfac) +
+                                            " +label +Sanctioned \\(ofac_sdn\\) +Heist "
+                                            "\\(etherscan_labels\\) +OFAC decides sanctions\n"));
+  EXPECT_THAT(out, HasSubstr("UNI token (etherscan_labels); Uniswap (cryptoscamdb)"));
+
+  ASSERT_EQ(Run({"datasets", "merge", "ds-a", "ds-b", "--name", "x", "--show-conflicts", "1"}),
+            kExitOk);
+  EXPECT_THAT(out_.str(), Not(HasSubstr(kUni)));
+  EXPECT_THAT(out_.str(), HasSubstr("… and 1 more (--show-conflicts 0 prints them all"));
+}
+
+TEST_F(CliTest, MergeJsonPrintsTheFullResponse) {
+  services_.dataset().SetMergeResponse(MergeResponse());
+  ASSERT_EQ(
+      Run({"--json", "datasets", "merge", "ds-a", "ds-b", "--name", "x", "--show-conflicts", "1"}),
+      kExitOk);
+  ASSERT_EQ(OutLines().size(), 1u);
+  dataset::v1::MergeDatasetsResponse response;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(OutLines()[0], &response).ok());
+  EXPECT_EQ(response.conflicts_size(), 2);
+}
+
+TEST_F(CliTest, MergeNeedsANameAndTwoIds) {
+  EXPECT_EQ(Run({"datasets", "merge", "ds-a", "ds-b"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("--name N is required"));
+  EXPECT_EQ(Run({"datasets", "merge", "ds-a", "--name", "x"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("missing argument ID ID..."));
+  EXPECT_THAT(services_.dataset().merge_requests(), IsEmpty());
+}
+
+TEST_F(CliTest, DeleteSaysWhatItDeleted) {
+  dataset::v1::Dataset d;
+  d.set_id("ds-00000000000000aa");
+  services_.dataset().AddDataset(d);
+  ASSERT_EQ(Run({"datasets", "delete", "ds-00000000000000aa"}), kExitOk) << err_.str();
+  EXPECT_EQ(out_.str(), "Deleted dataset ds-00000000000000aa and its records.\n");
+  EXPECT_THAT(services_.dataset().stored_ids(), IsEmpty());
+  EXPECT_EQ(Run({"datasets", "delete", "ds-00000000000000aa"}), kExitFailure);
+  EXPECT_EQ(err_.str(),
+            "ethscan datasets delete: NOT_FOUND: dataset \"ds-00000000000000aa\" not found\n");
+}
+
+TEST_F(CliTest, DeleteOfAReferencedDatasetListsTheHolders) {
+  dataset::v1::Dataset d;
+  d.set_id("ds-00000000000000aa");
+  d.add_referenced_by("job/ftjob-0000000000000001");
+  d.add_referenced_by("model/ft:ethscan-base:demo:ftjob-0000000000000001");
+  services_.dataset().AddDataset(d);
+  EXPECT_EQ(Run({"datasets", "delete", "ds-00000000000000aa"}), kExitFailure);
+  EXPECT_EQ(err_.str(),
+            "ethscan datasets delete: FAILED_PRECONDITION: dataset \"ds-00000000000000aa\" is "
+            "referenced by job/ftjob-0000000000000001, "
+            "model/ft:ethscan-base:demo:ftjob-0000000000000001\n"
+            "Dataset ds-00000000000000aa is still referenced by:\n"
+            "  job/ftjob-0000000000000001\n"
+            "  model/ft:ethscan-base:demo:ftjob-0000000000000001\n"
+            "It can be deleted once no job or model references it.\n");
+  EXPECT_THAT(out_.str(), IsEmpty());
+  EXPECT_THAT(services_.dataset().stored_ids(), ElementsAre("ds-00000000000000aa"));
+}
+
+TEST_F(CliTest, ShowPrintsMergeOriginAndReferences) {
+  dataset::v1::Dataset d = MergeResponse().dataset();
+  d.add_referenced_by("job/ftjob-1");
+  services_.dataset().AddDataset(d);
+  ASSERT_EQ(Run({"datasets", "show", d.id()}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("  Merged from:        ds-00000000000000aa"));
+  EXPECT_THAT(out_.str(), HasSubstr("  Referenced by:      job/ftjob-1\n"));
+}
+
+TEST_F(CliTest, StatsSendsPriceAndLimitAndPrintsTokensAndCost) {
+  dataset::v1::GetDatasetStatsResponse stats;
+  stats.set_record_count(12);
+  stats.set_address_count(10);
+  (*stats.mutable_source_counts())["ofac_sdn"] = 7;
+  (*stats.mutable_source_counts())["uniswap_tokens"] = 5;
+  stats.set_multi_source_address_count(2);
+  dataset::v1::FeatureCoverage* f = stats.add_feature_coverage();
+  f->set_name("Sent tnx");
+  f->set_record_count(9);
+  f->set_share(0.75);
+  dataset::v1::ChatExportStats* chat = stats.mutable_chat_export();
+  chat->set_example_count(10);
+  chat->set_total_tokens(1500);
+  chat->set_min_example_tokens(120);
+  chat->set_max_example_tokens(180);
+  chat->set_mean_example_tokens(150);
+  chat->set_example_token_limit(4096);
+  chat->set_price_per_million_tokens(25);
+  chat->set_estimated_cost_per_epoch(0.0375);
+  chat->set_token_counting("bytes / 4, rounded up, plus 3 tokens per message");
+  services_.dataset().SetStatsResponse(stats);
+  ASSERT_EQ(Run({"datasets", "stats", "ds-1", "--price-per-million-tokens", "25",
+                 "--max-example-tokens", "4096"}),
+            kExitOk)
+      << err_.str();
+  std::vector<dataset::v1::GetDatasetStatsRequest> requests = services_.dataset().stats_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].id(), "ds-1");
+  EXPECT_DOUBLE_EQ(requests[0].price_per_million_tokens(), 25);
+  EXPECT_EQ(requests[0].max_example_tokens(), 4096u);
+  const std::string out = out_.str();
+  EXPECT_THAT(out, HasSubstr("  Sources:            ofac_sdn 7, uniswap_tokens 5\n"));
+  EXPECT_THAT(out, HasSubstr("  Overlap:            2 addresses in more than one source\n"));
+  EXPECT_THAT(out, HasSubstr("  Feature coverage:   Sent tnx: 9 records (75.0%)\n"));
+  EXPECT_THAT(out, HasSubstr("  Chat export:        10 examples, 1500 tokens (per example min "
+                             "120, mean 150.0, max 180)\n"));
+  EXPECT_THAT(out, HasSubstr("  Token limit:        4096 per example, 0 over it\n"));
+  EXPECT_THAT(out, HasSubstr("  Cost per epoch:     0.04 (at 25 per million tokens)\n"));
+}
+
+TEST_F(CliTest, StatsRejectsANegativePriceWithoutCalling) {
+  EXPECT_EQ(Run({"datasets", "stats", "ds-1", "--price-per-million-tokens", "-1"}), kExitUsage);
+  EXPECT_EQ(Run({"datasets", "stats", "ds-1", "--max-example-tokens", "99999999999"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("too large"));
+  EXPECT_THAT(services_.dataset().stats_requests(), IsEmpty());
+}
+
+TEST_F(CliTest, ExportWritesTheChunksToTheOutputFile) {
+  services_.dataset().SetExport({"address,chain_id\n", "0xab,1\n"});
+  const std::string output = dir_ + "/records.csv";
+  ASSERT_EQ(Run({"datasets", "export", "ds-1", "--format", "csv", "--max-example-tokens", "512",
+                 "-o", output}),
+            kExitOk)
+      << err_.str();
+  std::vector<dataset::v1::ExportDatasetRequest> requests = services_.dataset().export_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].format(), dataset::v1::EXPORT_FORMAT_CSV);
+  EXPECT_EQ(requests[0].max_example_tokens(), 512u);
+  std::ifstream in(output, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  EXPECT_EQ(content.str(), "address,chain_id\n0xab,1\n");
+  EXPECT_FALSE(std::filesystem::exists(output + ".partial"));
+  EXPECT_EQ(err_.str(), "Wrote 24 B to " + output + "\n");
+  EXPECT_THAT(out_.str(), IsEmpty());
+
+  ASSERT_EQ(Run({"datasets", "export", "ds-1"}), kExitOk);  // chat to stdout by default
+  EXPECT_EQ(services_.dataset().export_requests().back().format(),
+            dataset::v1::EXPORT_FORMAT_CHAT_JSONL);
+  EXPECT_EQ(out_.str(), "address,chain_id\n0xab,1\n");
+}
+
+TEST_F(CliTest, FailedExportLeavesNoFile) {
+  services_.dataset().SetExport(
+      {"{\"messages\":[]}\n"},
+      grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                   "example for 0xab has 70000 tokens, over the limit of 65536"));
+  const std::string output = dir_ + "/chat.jsonl";
+  EXPECT_EQ(Run({"datasets", "export", "ds-1", "--output", output}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("FAILED_PRECONDITION: example for 0xab has 70000 tokens"));
+  EXPECT_FALSE(std::filesystem::exists(output));
+  EXPECT_FALSE(std::filesystem::exists(output + ".partial"));
+  EXPECT_EQ(Run({"datasets", "export", "ds-1", "--format", "parquet"}), kExitUsage);
+}
+
+TEST_F(CliTest, SplitPrintsOnlyTheSidesItMade) {
+  ASSERT_EQ(Run({"datasets", "split", "ds-1", "--train", "0.9", "--validation", "0", "--test",
+                 "0.1", "--seed", "7"}),
+            kExitOk)
+      << err_.str();
+  std::vector<dataset::v1::SplitDatasetRequest> requests = services_.dataset().split_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].seed(), 7u);
+  EXPECT_THAT(OutLines(),
+              ElementsAre(::testing::StartsWith("PART"), ::testing::StartsWith("train "),
+                          ::testing::StartsWith("test ")));
 }
 
 TEST_F(CliTest, JobsCreateWatchPrintsEventsAndSucceeds) {

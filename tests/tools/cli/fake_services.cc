@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace ethscan::cli::testing {
 namespace {
@@ -178,9 +179,53 @@ dsv1::Dataset FakeDatasetService::DescribeUpload(const Upload& upload) {
   return d;
 }
 
+void FakeDatasetService::AddDataset(const dsv1::Dataset& dataset) {
+  absl::MutexLock lock(&mu_);
+  stored_.push_back(dataset);
+}
+
+void FakeDatasetService::SetError(const std::string& method, grpc::Status status) {
+  absl::MutexLock lock(&mu_);
+  errors_[method] = std::move(status);
+}
+
+void FakeDatasetService::SetMergeResponse(const dsv1::MergeDatasetsResponse& response) {
+  absl::MutexLock lock(&mu_);
+  merge_response_ = response;
+}
+
+void FakeDatasetService::SetStatsResponse(const dsv1::GetDatasetStatsResponse& response) {
+  absl::MutexLock lock(&mu_);
+  stats_response_ = response;
+}
+
+void FakeDatasetService::SetExport(const std::vector<std::string>& chunks, grpc::Status status) {
+  absl::MutexLock lock(&mu_);
+  export_chunks_ = chunks;
+  export_status_ = std::move(status);
+}
+
+grpc::Status FakeDatasetService::ErrorFor(const std::string& method) const {
+  absl::MutexLock lock(&mu_);
+  return ErrorForLocked(method);
+}
+
+grpc::Status FakeDatasetService::ErrorForLocked(const std::string& method) const {
+  auto error = errors_.find(method);
+  return error == errors_.end() ? grpc::Status::OK : error->second;
+}
+
+grpc::Status FakeDatasetService::BeginLocked(const grpc::ServerContext& context,
+                                             const std::string& method) {
+  calls_.push_back(InfoOf(context));
+  return ErrorForLocked(method);
+}
+
 grpc::Status FakeDatasetService::UploadDataset(
     grpc::ServerContext* context, grpc::ServerReader<dsv1::UploadDatasetRequest>* reader,
     dsv1::UploadDatasetResponse* response) {
+  grpc::Status error = ErrorFor("UploadDataset");
+  if (!error.ok()) return error;
   Upload upload;
   grpc::Status status = ReadUpload(context, reader, &upload);
   if (!status.ok()) return status;
@@ -201,6 +246,8 @@ grpc::Status FakeDatasetService::UploadDataset(
 grpc::Status FakeDatasetService::ValidateDataset(
     grpc::ServerContext* context, grpc::ServerReader<dsv1::UploadDatasetRequest>* reader,
     dsv1::ValidateDatasetResponse* response) {
+  grpc::Status error = ErrorFor("ValidateDataset");
+  if (!error.ok()) return error;
   Upload upload;
   grpc::Status status = ReadUpload(context, reader, &upload);
   if (!status.ok()) return status;
@@ -242,6 +289,129 @@ grpc::Status FakeDatasetService::ListDatasets(grpc::ServerContext* context,
   for (size_t i = start; i < end; ++i) *response->add_datasets() = newest_first[i];
   if (end < newest_first.size()) response->set_next_page_token(absl::StrCat(end));
   return grpc::Status::OK;
+}
+
+grpc::Status FakeDatasetService::SplitDataset(grpc::ServerContext* context,
+                                              const dsv1::SplitDatasetRequest* request,
+                                              dsv1::SplitDatasetResponse* response) {
+  absl::MutexLock lock(&mu_);
+  grpc::Status status = BeginLocked(*context, "SplitDataset");
+  if (!status.ok()) return status;
+  split_requests_.push_back(*request);
+  const std::pair<double, dsv1::Dataset*> parts[] = {
+      {request->train_fraction(), response->mutable_train()},
+      {request->validation_fraction(), response->mutable_validation()},
+      {request->test_fraction(), response->mutable_test()}};
+  int index = 0;
+  for (const auto& [fraction, dataset] : parts) {
+    ++index;
+    if (fraction <= 0) continue;
+    dataset->set_id(absl::StrCat(request->id(), "-part", index));
+    dataset->set_record_count(static_cast<uint64_t>(fraction * 100));
+    dataset->set_address_count(static_cast<uint64_t>(fraction * 100));
+  }
+  if (request->validation_fraction() <= 0) response->clear_validation();
+  if (request->train_fraction() <= 0) response->clear_train();
+  if (request->test_fraction() <= 0) response->clear_test();
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeDatasetService::MergeDatasets(grpc::ServerContext* context,
+                                               const dsv1::MergeDatasetsRequest* request,
+                                               dsv1::MergeDatasetsResponse* response) {
+  absl::MutexLock lock(&mu_);
+  grpc::Status status = BeginLocked(*context, "MergeDatasets");
+  if (!status.ok()) return status;
+  merge_requests_.push_back(*request);
+  *response = merge_response_;
+  stored_.push_back(response->dataset());
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeDatasetService::DeleteDataset(grpc::ServerContext* context,
+                                               const dsv1::DeleteDatasetRequest* request,
+                                               dsv1::DeleteDatasetResponse* response) {
+  absl::MutexLock lock(&mu_);
+  grpc::Status status = BeginLocked(*context, "DeleteDataset");
+  if (!status.ok()) return status;
+  delete_requests_.push_back(*request);
+  for (auto it = stored_.begin(); it != stored_.end(); ++it) {
+    if (it->id() != request->id()) continue;
+    if (!it->referenced_by().empty()) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          absl::StrCat("dataset \"", request->id(), "\" is referenced by ",
+                                       absl::StrJoin(it->referenced_by(), ", ")));
+    }
+    stored_.erase(it);
+    return grpc::Status::OK;
+  }
+  return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                      absl::StrCat("dataset \"", request->id(), "\" not found"));
+}
+
+grpc::Status FakeDatasetService::GetDatasetStats(grpc::ServerContext* context,
+                                                 const dsv1::GetDatasetStatsRequest* request,
+                                                 dsv1::GetDatasetStatsResponse* response) {
+  absl::MutexLock lock(&mu_);
+  grpc::Status status = BeginLocked(*context, "GetDatasetStats");
+  if (!status.ok()) return status;
+  stats_requests_.push_back(*request);
+  *response = stats_response_;
+  response->set_id(request->id());
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeDatasetService::ExportDataset(
+    grpc::ServerContext* context, const dsv1::ExportDatasetRequest* request,
+    grpc::ServerWriter<dsv1::ExportDatasetResponse>* writer) {
+  std::vector<std::string> chunks;
+  grpc::Status final_status;
+  {
+    absl::MutexLock lock(&mu_);
+    grpc::Status status = BeginLocked(*context, "ExportDataset");
+    if (!status.ok()) return status;
+    export_requests_.push_back(*request);
+    chunks = export_chunks_;
+    final_status = export_status_;
+  }
+  for (const std::string& chunk : chunks) {
+    dsv1::ExportDatasetResponse response;
+    response.set_chunk(chunk);
+    if (!writer->Write(response)) break;
+  }
+  return final_status;
+}
+
+std::vector<dsv1::SplitDatasetRequest> FakeDatasetService::split_requests() const {
+  absl::MutexLock lock(&mu_);
+  return split_requests_;
+}
+
+std::vector<dsv1::MergeDatasetsRequest> FakeDatasetService::merge_requests() const {
+  absl::MutexLock lock(&mu_);
+  return merge_requests_;
+}
+
+std::vector<dsv1::DeleteDatasetRequest> FakeDatasetService::delete_requests() const {
+  absl::MutexLock lock(&mu_);
+  return delete_requests_;
+}
+
+std::vector<dsv1::GetDatasetStatsRequest> FakeDatasetService::stats_requests() const {
+  absl::MutexLock lock(&mu_);
+  return stats_requests_;
+}
+
+std::vector<dsv1::ExportDatasetRequest> FakeDatasetService::export_requests() const {
+  absl::MutexLock lock(&mu_);
+  return export_requests_;
+}
+
+std::vector<std::string> FakeDatasetService::stored_ids() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> ids;
+  for (const dsv1::Dataset& d : stored_) ids.push_back(d.id());
+  return ids;
 }
 
 std::vector<FakeDatasetService::Upload> FakeDatasetService::uploads() const {

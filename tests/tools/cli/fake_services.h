@@ -53,7 +53,9 @@ class FakeScanService final : public gateway::v1::ScanService::Service {
 
 // DatasetService that stores uploads in memory: the id is derived from the bytes, a repeated
 // upload of the same bytes and name reports `already_existed`. Validation accepts a file
-// unless its bytes contain "REJECT".
+// unless its bytes contain "REJECT". Merge, stats and export answer with canned responses;
+// DeleteDataset refuses a stored dataset whose `referenced_by` is not empty, naming the
+// holders, as the real service does. Every request of those RPCs is recorded.
 class FakeDatasetService final : public dataset::v1::DatasetService::Service {
  public:
   // One upload as the fake received it.
@@ -67,6 +69,18 @@ class FakeDatasetService final : public dataset::v1::DatasetService::Service {
   void SetIssues(const std::vector<dataset::v1::ValidationIssue>& issues);
   // Datasets per ListDatasets page; the default is one page per stored dataset.
   void SetPageSize(int page_size);
+  // Stores a dataset as if it had been uploaded (GetDataset, ListDatasets, DeleteDataset see
+  // it).
+  void AddDataset(const dataset::v1::Dataset& dataset);
+  // Makes the RPC named `method` ("UploadDataset", "MergeDatasets", …) fail with `status`
+  // before it reads its request; an upload fails without reading the stream.
+  void SetError(const std::string& method, grpc::Status status);
+  // The answer of MergeDatasets (the merged dataset is also stored).
+  void SetMergeResponse(const dataset::v1::MergeDatasetsResponse& response);
+  // The answer of GetDatasetStats; its `id` is set to the requested one.
+  void SetStatsResponse(const dataset::v1::GetDatasetStatsResponse& response);
+  // The chunks ExportDataset streams before it finishes with `status`.
+  void SetExport(const std::vector<std::string>& chunks, grpc::Status status = grpc::Status::OK);
 
   grpc::Status UploadDataset(grpc::ServerContext* context,
                              grpc::ServerReader<dataset::v1::UploadDatasetRequest>* reader,
@@ -80,11 +94,40 @@ class FakeDatasetService final : public dataset::v1::DatasetService::Service {
   grpc::Status ListDatasets(grpc::ServerContext* context,
                             const dataset::v1::ListDatasetsRequest* request,
                             dataset::v1::ListDatasetsResponse* response) override;
+  grpc::Status SplitDataset(grpc::ServerContext* context,
+                            const dataset::v1::SplitDatasetRequest* request,
+                            dataset::v1::SplitDatasetResponse* response) override;
+  grpc::Status MergeDatasets(grpc::ServerContext* context,
+                             const dataset::v1::MergeDatasetsRequest* request,
+                             dataset::v1::MergeDatasetsResponse* response) override;
+  grpc::Status DeleteDataset(grpc::ServerContext* context,
+                             const dataset::v1::DeleteDatasetRequest* request,
+                             dataset::v1::DeleteDatasetResponse* response) override;
+  grpc::Status GetDatasetStats(grpc::ServerContext* context,
+                               const dataset::v1::GetDatasetStatsRequest* request,
+                               dataset::v1::GetDatasetStatsResponse* response) override;
+  grpc::Status ExportDataset(
+      grpc::ServerContext* context, const dataset::v1::ExportDatasetRequest* request,
+      grpc::ServerWriter<dataset::v1::ExportDatasetResponse>* writer) override;
 
   std::vector<Upload> uploads() const;
   std::vector<CallInfo> calls() const;
+  std::vector<dataset::v1::SplitDatasetRequest> split_requests() const;
+  std::vector<dataset::v1::MergeDatasetsRequest> merge_requests() const;
+  std::vector<dataset::v1::DeleteDatasetRequest> delete_requests() const;
+  std::vector<dataset::v1::GetDatasetStatsRequest> stats_requests() const;
+  std::vector<dataset::v1::ExportDatasetRequest> export_requests() const;
+  // Ids of the stored datasets, oldest first.
+  std::vector<std::string> stored_ids() const;
 
  private:
+  // The error set for `method` by SetError, or OK.
+  grpc::Status ErrorFor(const std::string& method) const;
+  grpc::Status ErrorForLocked(const std::string& method) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Records the call's context; returns the error set for `method`, or OK.
+  grpc::Status BeginLocked(const grpc::ServerContext& context, const std::string& method)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // Reads an upload stream; INVALID_ARGUMENT when the first message is not metadata.
   grpc::Status ReadUpload(grpc::ServerContext* context,
                           grpc::ServerReader<dataset::v1::UploadDatasetRequest>* reader,
@@ -97,6 +140,16 @@ class FakeDatasetService final : public dataset::v1::DatasetService::Service {
   std::vector<dataset::v1::ValidationIssue> issues_ ABSL_GUARDED_BY(mu_);
   std::vector<CallInfo> calls_ ABSL_GUARDED_BY(mu_);
   int page_size_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<std::string, grpc::Status> errors_ ABSL_GUARDED_BY(mu_);
+  dataset::v1::MergeDatasetsResponse merge_response_ ABSL_GUARDED_BY(mu_);
+  dataset::v1::GetDatasetStatsResponse stats_response_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> export_chunks_ ABSL_GUARDED_BY(mu_);
+  grpc::Status export_status_ ABSL_GUARDED_BY(mu_);
+  std::vector<dataset::v1::SplitDatasetRequest> split_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<dataset::v1::MergeDatasetsRequest> merge_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<dataset::v1::DeleteDatasetRequest> delete_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<dataset::v1::GetDatasetStatsRequest> stats_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<dataset::v1::ExportDatasetRequest> export_requests_ ABSL_GUARDED_BY(mu_);
 };
 
 // TrainingService whose jobs run instantly: WatchJob streams a queued, a running, a metrics

@@ -4,7 +4,9 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -204,6 +206,97 @@ TEST(OutputTest, FormatsSplitOrigin) {
   d.mutable_split_origin()->set_seed(42);
   EXPECT_THAT(FormatDataset(d), HasSubstr("  Split from:         ds-00000000000000aa (validation "
                                           "part of 0.8/0.1/0.1, seed 42)\n"));
+}
+
+TEST(OutputTest, UploadFormatNamesCoverEveryFormatButMerged) {
+  const std::vector<std::string> names = UploadFormatNames();
+  EXPECT_EQ(names.size(),
+            static_cast<size_t>(dataset::v1::DatasetFormat_descriptor()->value_count()) - 2);
+  EXPECT_THAT(names, ::testing::Contains("address_list"));
+  EXPECT_THAT(names, ::testing::Contains("canonical_csv"));
+  EXPECT_THAT(names, Not(::testing::Contains("merged")));
+  EXPECT_EQ(DatasetFormatName(dataset::v1::DATASET_FORMAT_UNSPECIFIED), "auto");
+  ASSERT_TRUE(ParseDatasetFormat("auto").ok());
+  EXPECT_EQ(*ParseDatasetFormat("auto"), dataset::v1::DATASET_FORMAT_UNSPECIFIED);
+}
+
+TEST(OutputTest, FormatsBytesInDecimalUnits) {
+  EXPECT_EQ(FormatBytes(512), "512 B");
+  EXPECT_EQ(FormatBytes(12'300), "12.3 kB");
+  EXPECT_EQ(FormatBytes(480'000'000), "480.0 MB");
+  EXPECT_EQ(FormatBytes(1'020'000'000), "1.02 GB");
+}
+
+TEST(OutputTest, FormatsMergeOriginAndReferences) {
+  dataset::v1::Dataset d;
+  d.mutable_merge_origin()->add_parent_ids("ds-a");
+  d.mutable_merge_origin()->add_parent_ids("ds-b");
+  d.mutable_merge_origin()->set_conflict_count(1);
+  d.add_referenced_by("job/ftjob-1");
+  d.add_referenced_by("model/m");
+  const std::string text = FormatDataset(d);
+  EXPECT_THAT(text, HasSubstr("  Merged from:        ds-a, ds-b (highest priority first; 1 "
+                              "conflict resolved)\n"));
+  EXPECT_THAT(text, HasSubstr("  Referenced by:      job/ftjob-1, model/m\n"));
+  EXPECT_THAT(FormatDataset(dataset::v1::Dataset()), Not(HasSubstr("Referenced by")));
+}
+
+TEST(OutputTest, ValidationReportCountsErrorsAndWarnings) {
+  google::protobuf::RepeatedPtrField<dataset::v1::ValidationIssue> issues;
+  for (int i = 0; i < 3; ++i) {
+    dataset::v1::ValidationIssue* issue = issues.Add();
+    issue->set_file("f.csv");
+    issue->set_line(static_cast<uint64_t>(i) + 2);
+    issue->set_field("label");
+    issue->set_reason("unknown label \"phising\"; did you mean \"Phish / Hack\"?");
+    issue->set_severity(i == 0 ? dataset::v1::ValidationIssue::SEVERITY_WARNING
+                               : dataset::v1::ValidationIssue::SEVERITY_ERROR);
+  }
+  dataset::v1::Dataset d;
+  d.set_invalid_line_count(2);
+  const std::string text = FormatValidationReport("given by the client", d, issues, 2);
+  EXPECT_THAT(text, ::testing::StartsWith("Format detection: given by the client\n  ID:"));
+  EXPECT_THAT(text, HasSubstr("Issues: 3 reported (2 errors: lines skipped, 1 warning: lines "
+                              "kept)\n  f.csv:2: label: unknown label \"phising\"; did you mean "
+                              "\"Phish / Hack\"? (warning)\n"));
+  EXPECT_THAT(text, HasSubstr("… and 1 more\n"));
+  EXPECT_THAT(FormatValidationReport("", d, {}, 20), ::testing::EndsWith("Issues: none\n"));
+}
+
+TEST(OutputTest, MergeConflictsAreATableWithSources) {
+  dataset::v1::MergeDatasetsResponse merge;
+  merge.set_conflict_count(20000);
+  for (int i = 0; i < 3; ++i) {
+    dataset::v1::MergeConflict* c = merge.add_conflicts();
+    c->set_address(absl::StrCat("0x", i));
+    c->set_field("label");
+    c->mutable_chosen()->set_value("Scam");
+    c->mutable_chosen()->set_source("cryptoscamdb");
+    c->add_overruled()->set_value("Legit");
+    c->mutable_overruled(0)->set_source("uniswap_tokens");
+    c->set_rule("most severe label");
+  }
+  const std::string text = FormatMergeConflicts(merge, 2);
+  EXPECT_THAT(text, ::testing::StartsWith(
+                        "Conflicts resolved: 20000\n"
+                        "ADDRESS  FIELD  CHOSEN (SOURCE)      OVERRULED (SOURCES)     RULE\n"
+                        "0x0      label  Scam (cryptoscamdb)  Legit (uniswap_tokens)  most severe "
+                        "label\n"));
+  EXPECT_THAT(text, Not(HasSubstr("0x2 ")));
+  EXPECT_THAT(text, HasSubstr("… and 1 more"));
+  EXPECT_THAT(text, HasSubstr("The service listed 3 of 20000 conflicts"));
+  EXPECT_THAT(FormatMergeConflicts(merge, 0), HasSubstr("0x2 "));
+  EXPECT_EQ(FormatMergeConflicts(dataset::v1::MergeDatasetsResponse(), 0),
+            "Conflicts resolved: 0\n");
+}
+
+TEST(OutputTest, StatsWithoutPriceSayHowToGetACost) {
+  dataset::v1::GetDatasetStatsResponse stats;
+  stats.mutable_chat_export()->set_examples_over_limit(2);
+  const std::string text = FormatDatasetStats(stats);
+  EXPECT_THAT(text, HasSubstr("  Cost per epoch:     - (give --price-per-million-tokens P"));
+  EXPECT_THAT(text, HasSubstr("2 over it (the export refuses these)"));
+  EXPECT_THAT(text, HasSubstr("  Feature coverage:   none\n"));
 }
 
 TEST(OutputTest, IssuesAreCappedWithACountOfTheRest) {
