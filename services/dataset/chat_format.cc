@@ -38,16 +38,42 @@ std::string ReportFieldsJson(const common::v1::AddressRecord& record) {
   return Dump(fields);
 }
 
-std::string ChatExampleLine(const common::v1::AddressRecord& record) {
-  Json messages = Json::array();
-  messages.push_back(Json{{"role", "system"}, {"content", kChatSystemPrompt}});
-  messages.push_back(Json{{"role", "user"}, {"content", record.address()}});
-  messages.push_back(Json{{"role", "assistant"}, {"content", ReportFieldsJson(record)}});
+std::vector<ChatMessage> BuildChatExample(const common::v1::AddressRecord& record) {
+  return {ChatMessage{"system", kChatSystemPrompt, ""}, ChatMessage{"user", record.address(), ""},
+          ChatMessage{"assistant", ReportFieldsJson(record), ""}};
+}
+
+std::string ChatExampleLine(const std::vector<ChatMessage>& messages) {
+  Json list = Json::array();
+  for (const ChatMessage& message : messages) {
+    Json item = Json::object();
+    item["role"] = message.role;
+    item["content"] = message.content;
+    if (!message.name.empty()) item["name"] = message.name;
+    list.push_back(std::move(item));
+  }
   Json example = Json::object();
-  example["messages"] = std::move(messages);
+  example["messages"] = std::move(list);
   std::string line = Dump(example);
   line.push_back('\n');
   return line;
+}
+
+std::string ChatExampleLine(const common::v1::AddressRecord& record) {
+  return ChatExampleLine(BuildChatExample(record));
+}
+
+uint64_t ChatExampleTokens(const std::vector<ChatMessage>& messages) {
+  static const uint64_t system_tokens =
+      EstimateMessageTokens(ChatMessage{"system", kChatSystemPrompt, ""});
+  uint64_t tokens = kTokensPerExamplePriming;
+  for (const ChatMessage& message : messages) {
+    tokens +=
+        message.role == "system" && message.content == kChatSystemPrompt && message.name.empty()
+            ? system_tokens
+            : EstimateMessageTokens(message);
+  }
+  return tokens;
 }
 
 }  // namespace ethscan::dataset

@@ -11,9 +11,12 @@
 #define ETHSCAN_SERVICES_DATASET_CHAT_FORMAT_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "ethscan/common/v1/common.pb.h"
+#include "services/dataset/token_estimate.h"
 
 namespace ethscan::dataset {
 
@@ -32,8 +35,23 @@ inline constexpr size_t kMinChatExamples = 10;
 // label is written as "Unknown". Invalid UTF-8 in a field is replaced by U+FFFD.
 std::string ReportFieldsJson(const common::v1::AddressRecord& record);
 
+// The messages of the example for `record` (already merged per address): system, user,
+// assistant, as described above. ExportDataset writes it and GetDatasetStats counts its tokens,
+// so both always see the same example.
+std::vector<ChatMessage> BuildChatExample(const common::v1::AddressRecord& record);
+
+// One example as a JSONL line, ending in "\n".
+std::string ChatExampleLine(const std::vector<ChatMessage>& messages);
+
 // One example line for `record` (already merged per address), ending in "\n".
 std::string ChatExampleLine(const common::v1::AddressRecord& record);
+
+// Estimated tokens of an example (token_estimate.h); the system prompt's count is computed once.
+uint64_t ChatExampleTokens(const std::vector<ChatMessage>& messages);
+
+// The default per-example token limit of the chat export (OpenAI's context of the fine-tunable
+// models).
+inline constexpr uint64_t kDefaultMaxExampleTokens = 65536;
 
 }  // namespace ethscan::dataset
 

@@ -1,5 +1,6 @@
 #include "services/dataset/dataset_format.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -8,17 +9,16 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/eth/address.h"
+#include "services/dataset/column_mapping.h"
 
 namespace ethscan::dataset {
 namespace {
 
 constexpr absl::string_view kEnumPrefix = "DATASET_FORMAT_";
 
-// Column names that only the behavioural feature layout (one row of transaction statistics per
-// address, with a FLAG label) has.
-constexpr absl::string_view kFeatureColumns[] = {"avg min between sent tnx",
-                                                 "avg min between received tnx", "sent tnx",
-                                                 "received tnx", "total ether balance"};
+// Headers with more columns than this are shortened in explanations.
+constexpr size_t kShortHeaderColumns = 12;
 
 const absl::flat_hash_map<int, std::vector<std::string>>& ColumnTable() {
   static const auto* table = new absl::flat_hash_map<int, std::vector<std::string>>{
@@ -36,16 +36,20 @@ const absl::flat_hash_map<int, std::vector<std::string>>& ColumnTable() {
       {v1::DATASET_FORMAT_MEW_DARKLIST, {"address", "comment", "date"}},
       {v1::DATASET_FORMAT_CRYPTOSCAMDB,
        {"address", "category", "subcategory", "site_name", "url", "reporter"}},
+      {v1::DATASET_FORMAT_KAGGLE_FRAUD_FEATURES,
+       MappedColumns(*BuiltInMapping(v1::DATASET_FORMAT_KAGGLE_FRAUD_FEATURES))},
+      {v1::DATASET_FORMAT_PHISH_FEATURES,
+       MappedColumns(*BuiltInMapping(v1::DATASET_FORMAT_PHISH_FEATURES))},
+      {v1::DATASET_FORMAT_CANONICAL_CSV, CanonicalCsvColumns()},
   };
   return *table;
 }
 
-// Every known CSV format (not UNSPECIFIED, not JSON Lines), in enum order.
-std::vector<DatasetFormat> KnownFormats() {
+// Every CSV format detected from its header columns, in enum order.
+std::vector<DatasetFormat> HeaderFormats() {
   std::vector<DatasetFormat> formats;
   for (int i = v1::DatasetFormat_MIN; i <= v1::DatasetFormat_MAX; ++i) {
-    if (v1::DatasetFormat_IsValid(i) && i != v1::DATASET_FORMAT_UNSPECIFIED &&
-        !IsJsonlFormat(static_cast<DatasetFormat>(i))) {
+    if (v1::DatasetFormat_IsValid(i) && !RequiredColumns(static_cast<DatasetFormat>(i)).empty()) {
       formats.push_back(static_cast<DatasetFormat>(i));
     }
   }
@@ -54,6 +58,53 @@ std::vector<DatasetFormat> KnownFormats() {
 
 std::string HeaderError(absl::string_view file, uint64_t line, absl::string_view reason) {
   return absl::StrCat(file, " line ", line, ": ", reason);
+}
+
+// The columns joined by ',', shortened after the first few when there are many.
+std::string ShortColumns(const std::vector<std::string>& columns) {
+  if (columns.size() <= kShortHeaderColumns) return absl::StrJoin(columns, ",");
+  std::vector<std::string> head(columns.begin(), columns.begin() + 3);
+  return absl::StrCat(absl::StrJoin(head, ","), " and ", columns.size() - 3, " more columns");
+}
+
+// The single column of an address list's first line: the header or an address.
+bool IsAddressListFirstLine(const std::vector<std::string>& header) {
+  return header.size() == 1 &&
+         (IsAddressListHeader(header[0]) ||
+          eth::Address::Parse(header[0], eth::Address::ChecksumPolicy::kLenient).ok());
+}
+
+// How an address list's first line was read, for the explanation.
+std::string DescribeAddressListStart(const std::string& column, uint64_t line) {
+  return IsAddressListHeader(column)
+             ? absl::StrCat("line ", line, " is the single header column \"", column, "\"")
+             : absl::StrCat("line ", line, " is a single address and there is no header");
+}
+
+// The error for a header with the behavioural feature columns that matches neither feature
+// format exactly, naming what each lacks.
+std::string FeatureLayoutMismatch(const absl::flat_hash_set<std::string>& present,
+                                  absl::string_view header_text) {
+  std::vector<std::string> parts;
+  for (DatasetFormat format :
+       {v1::DATASET_FORMAT_KAGGLE_FRAUD_FEATURES, v1::DATASET_FORMAT_PHISH_FEATURES}) {
+    std::vector<std::string> missing;
+    for (const std::string& column : RequiredColumns(format)) {
+      if (!present.contains(column)) missing.push_back(column);
+    }
+    const size_t shown = std::min<size_t>(missing.size(), 5);
+    parts.push_back(absl::StrCat(FormatName(format), " lacks ", missing.size(), " of its ",
+                                 RequiredColumns(format).size(), " columns (",
+                                 absl::StrJoin(missing.begin(), missing.begin() + shown, ","),
+                                 missing.size() > shown ? ",…" : "", ")"));
+  }
+  return absl::StrCat(
+      "header columns ", header_text,
+      " look like a behavioural feature layout (Address, FLAG and per-address transaction "
+      "statistics) but match no known one: ",
+      absl::StrJoin(parts, "; "),
+      ". Give a column mapping (format csv_mapping) that names the address, label and feature "
+      "columns");
 }
 
 }  // namespace
@@ -76,6 +127,10 @@ const std::vector<std::string>& RequiredColumns(DatasetFormat format) {
   return it == ColumnTable().end() ? *empty : it->second;
 }
 
+bool IsAddressListHeader(absl::string_view column) {
+  return absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(column), "address");
+}
+
 absl::StatusOr<FormatChoice> ChooseFormat(DatasetFormat requested,
                                           const std::vector<std::string>& header,
                                           absl::string_view file, uint64_t header_line) {
@@ -95,6 +150,37 @@ absl::StatusOr<FormatChoice> ChooseFormat(DatasetFormat requested,
                        " is JSON Lines, but the file does not start with a JSON object (header: ",
                        header_text, ")")));
     }
+    if (requested == v1::DATASET_FORMAT_MERGED) {
+      return absl::InvalidArgumentError(
+          "format merged is made by MergeDatasets and cannot be uploaded");
+    }
+    if (requested == v1::DATASET_FORMAT_CSV_MAPPING) {
+      return FormatChoice{requested,
+                          absl::StrCat("format csv_mapping given in the upload metadata; the "
+                                       "column mapping reads header columns ",
+                                       ShortColumns(header))};
+    }
+    if (requested == v1::DATASET_FORMAT_ADDRESS_LIST) {
+      if (header.size() != 1) {
+        return absl::InvalidArgumentError(HeaderError(
+            file, header_line,
+            absl::StrCat("format address_list has one address per line, but this line has ",
+                         header.size(), " columns (", header_text,
+                         "); for a CSV with more columns give a column mapping")));
+      }
+      if (!IsAddressListHeader(header[0]) && !absl::StartsWithIgnoreCase(header[0], "0x") &&
+          !IsAddressListFirstLine(header)) {
+        return absl::InvalidArgumentError(HeaderError(
+            file, header_line,
+            absl::StrCat("format address_list starts with the header \"address\" or with an "
+                         "address, not \"",
+                         header[0], "\"")));
+      }
+      return FormatChoice{requested,
+                          absl::StrCat("format address_list given in the upload "
+                                       "metadata; ",
+                                       DescribeAddressListStart(header[0], header_line))};
+    }
     std::vector<std::string> missing;
     for (const std::string& column : RequiredColumns(requested)) {
       if (!present.contains(column)) missing.push_back(column);
@@ -108,24 +194,18 @@ absl::StatusOr<FormatChoice> ChooseFormat(DatasetFormat requested,
     }
     return FormatChoice{requested, absl::StrCat("format ", FormatName(requested),
                                                 " given in the upload metadata; header columns ",
-                                                header_text, " match it")};
+                                                ShortColumns(header), " match it")};
   }
 
-  if (present.contains("address") && present.contains("flag")) {
-    for (absl::string_view column : kFeatureColumns) {
-      if (present.contains(column)) {
-        return absl::InvalidArgumentError(HeaderError(
-            file, header_line,
-            "this is the behavioural feature format (Address, FLAG and per-address transaction "
-            "statistics such as \"Sent tnx\"), which the dataset service does not support yet; "
-            "upload an address label list instead"));
-      }
-    }
+  if (IsAddressListFirstLine(header)) {
+    return FormatChoice{
+        v1::DATASET_FORMAT_ADDRESS_LIST,
+        absl::StrCat("detected address_list: ", DescribeAddressListStart(header[0], header_line))};
   }
 
   std::vector<DatasetFormat> matches;
   size_t best_size = 0;
-  for (DatasetFormat format : KnownFormats()) {
+  for (DatasetFormat format : HeaderFormats()) {
     const std::vector<std::string>& columns = RequiredColumns(format);
     bool all = !columns.empty();
     for (const std::string& column : columns) all = all && present.contains(column);
@@ -138,7 +218,7 @@ absl::StatusOr<FormatChoice> ChooseFormat(DatasetFormat requested,
   }
   if (matches.size() == 1) {
     return FormatChoice{matches[0], absl::StrCat("detected ", FormatName(matches[0]),
-                                                 " from header columns ", header_text)};
+                                                 " from header columns ", ShortColumns(header))};
   }
   if (matches.size() > 1) {
     std::vector<std::string> names;
@@ -149,17 +229,30 @@ absl::StatusOr<FormatChoice> ChooseFormat(DatasetFormat requested,
         absl::StrCat("header columns ", header_text, " fit several formats (",
                      absl::StrJoin(names, ", "), "); give the format in the upload metadata")));
   }
-  const std::vector<DatasetFormat> formats = KnownFormats();
+  bool feature_columns = false;
+  for (const std::string& column : RequiredColumns(v1::DATASET_FORMAT_PHISH_FEATURES)) {
+    feature_columns =
+        feature_columns || (column != "address" && column != "flag" && present.contains(column));
+  }
+  if (present.contains("address") && present.contains("flag") && feature_columns) {
+    return absl::InvalidArgumentError(
+        HeaderError(file, header_line, FeatureLayoutMismatch(present, ShortColumns(header))));
+  }
+  const std::vector<DatasetFormat> formats = HeaderFormats();
   std::vector<std::string> known;
-  known.reserve(formats.size());
+  known.reserve(formats.size() + 1);
   for (DatasetFormat format : formats) {
     known.push_back(
-        absl::StrCat(FormatName(format), " (", absl::StrJoin(RequiredColumns(format), ","), ")"));
+        absl::StrCat(FormatName(format), " (", ShortColumns(RequiredColumns(format)), ")"));
   }
+  known.push_back(
+      "address_list (one column: an address per line, optionally under the header "
+      "\"address\")");
   return absl::InvalidArgumentError(
       HeaderError(file, header_line,
                   absl::StrCat("unknown format: header columns ", header_text,
-                               " match none of the known formats: ", absl::StrJoin(known, "; "))));
+                               " match none of the known formats: ", absl::StrJoin(known, "; "),
+                               ". For any other CSV give a column mapping (format csv_mapping)")));
 }
 
 }  // namespace ethscan::dataset

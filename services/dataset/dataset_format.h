@@ -1,5 +1,6 @@
 // The source formats the dataset service reads: their names, the header columns each needs,
-// and detection of the format from a file's header row.
+// and detection of the format from a file's header row (or, for a plain address list, from its
+// first line).
 //
 // Thread-safety: every function here is pure and thread-safe.
 #ifndef ETHSCAN_SERVICES_DATASET_DATASET_FORMAT_H_
@@ -24,10 +25,16 @@ std::string FormatName(DatasetFormat format);
 // by line as JSON (jsonl_mapper.h) instead of as CSV with a header.
 bool IsJsonlFormat(DatasetFormat format);
 
-// The header columns a format needs, lowercase, in the order the source writes them. Empty for
-// DATASET_FORMAT_UNSPECIFIED and the JSON Lines formats. Extra columns in a file are allowed
-// and ignored.
+// The header columns a format needs, trimmed and lowercase, in the order the source writes
+// them (for the behavioural feature formats: the columns their built-in mappings read). Empty
+// for DATASET_FORMAT_UNSPECIFIED, the JSON Lines formats, DATASET_FORMAT_ADDRESS_LIST (one
+// column, with or without a header), DATASET_FORMAT_CSV_MAPPING (the mapping decides) and
+// DATASET_FORMAT_MERGED. Extra columns in a file are allowed and ignored.
 const std::vector<std::string>& RequiredColumns(DatasetFormat format);
+
+// True when the single column of an address list's first line is its header ("address", any
+// letter case) rather than the first address.
+bool IsAddressListHeader(absl::string_view column);
 
 // The chosen format and the reason, in words.
 struct FormatChoice {
@@ -37,12 +44,17 @@ struct FormatChoice {
 };
 
 // Chooses the format of a file from the requested format and the file's trimmed header names
-// (compared without regard to letter case). With DATASET_FORMAT_UNSPECIFIED the format whose
-// columns are all present is detected. Errors are INVALID_ARGUMENT naming `file` and line
-// `header_line`: a header that matches no format (listing the known ones), a requested format
-// whose columns are missing, an unknown format value, and the per-address behavioural feature
-// layout (Address, FLAG, transaction statistics), which is not supported yet, and a requested
-// JSON Lines format (the file does not start with a JSON object).
+// (compared without regard to letter case). With DATASET_FORMAT_UNSPECIFIED:
+// - a first line that is one column, either "address" or an address, is an address list;
+// - otherwise the format whose columns are all present is detected, the one needing the most
+//   columns winning (the Kaggle layout holds every column of the phish-feature layout).
+// DATASET_FORMAT_CSV_MAPPING is never detected; requested, it accepts any header (the mapping's
+// columns are checked when the mapper is built). Errors are INVALID_ARGUMENT naming `file` and
+// line `header_line`: a header that matches no format (listing the known ones, and for a
+// behavioural feature header the columns each feature format lacks), a requested format whose
+// columns are missing, a requested address list whose first line is not one column holding
+// "address" or an address, an unknown format value, DATASET_FORMAT_MERGED (never uploaded), and
+// a requested JSON Lines format (the file does not start with a JSON object).
 absl::StatusOr<FormatChoice> ChooseFormat(DatasetFormat requested,
                                           const std::vector<std::string>& header,
                                           absl::string_view file, uint64_t header_line);

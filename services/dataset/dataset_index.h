@@ -1,6 +1,11 @@
 // The index of stored datasets' metadata, behind an interface: the service uses Redis
 // (redis_dataset_index.h), unit tests an in-memory fake.
 //
+// The index also holds each dataset's references (the jobs and models that use it). Adding a
+// reference and deleting a dataset are atomic against each other: a reference is only added
+// to a dataset that is listed at that moment, and a dataset is only deleted while it has no
+// reference, so a reference never outlives its dataset.
+//
 // Thread-safety: implementations are thread-safe.
 #ifndef ETHSCAN_SERVICES_DATASET_DATASET_INDEX_H_
 #define ETHSCAN_SERVICES_DATASET_DATASET_INDEX_H_
@@ -35,16 +40,44 @@ struct ListPage {
   bool has_more = false;
 };
 
+// What Delete did.
+struct DeleteOutcome {
+  enum class Result {
+    // The metadata and references are gone.
+    kDeleted,
+    // No dataset has the id.
+    kNotFound,
+    // The dataset is referenced and was left alone.
+    kReferenced,
+  };
+  Result result = Result::kNotFound;
+  // For kReferenced: the holders, sorted.
+  std::vector<std::string> holders;
+};
+
 class DatasetIndex {
  public:
   virtual ~DatasetIndex() = default;
   // Stores (or replaces) the metadata of `dataset`, keyed by its id and listed by its
-  // create_time. UNAVAILABLE when the backing store is down.
+  // create_time. Its `referenced_by` is not stored (references are kept apart and survive a
+  // replacement). UNAVAILABLE when the backing store is down.
   virtual absl::Status Put(const v1::Dataset& dataset) = 0;
-  // The dataset with `id`, or nullopt when there is none.
+  // The dataset with `id` with its `referenced_by` (sorted), or nullopt when there is none.
   virtual absl::StatusOr<std::optional<v1::Dataset>> Get(absl::string_view id) = 0;
-  // Lists datasets newest first.
+  // Lists datasets newest first, each with its `referenced_by`.
   virtual absl::StatusOr<ListPage> List(const ListQuery& query) = 0;
+  // Atomically: when `dataset.id()` is listed and has no reference, removes its metadata from
+  // every key (by id, the listing and `dataset.name()`'s listing). Nothing else is touched; the
+  // caller removes the records afterwards.
+  virtual absl::StatusOr<DeleteOutcome> Delete(const v1::Dataset& dataset) = 0;
+  // Atomically: when dataset `id` is listed, adds `holder` to its references (idempotent) and
+  // returns the dataset with its `referenced_by`; nullopt when there is no such dataset.
+  virtual absl::StatusOr<std::optional<v1::Dataset>> AddReference(absl::string_view id,
+                                                                  absl::string_view holder) = 0;
+  // When dataset `id` is listed, removes `holder` from its references (idempotent) and returns
+  // the dataset with its `referenced_by`; nullopt when there is no such dataset.
+  virtual absl::StatusOr<std::optional<v1::Dataset>> RemoveReference(absl::string_view id,
+                                                                     absl::string_view holder) = 0;
 };
 
 }  // namespace ethscan::dataset

@@ -4,6 +4,7 @@
 #include <google/protobuf/util/delimited_message_util.h>
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <optional>
@@ -13,22 +14,28 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/eth/address.h"
 #include "common/eth/hash.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
+#include "services/dataset/canonical_csv.h"
 #include "services/dataset/chat_format.h"
 #include "services/dataset/dataset_format.h"
+#include "services/dataset/dataset_merge.h"
 #include "services/dataset/dataset_splitter.h"
 #include "services/dataset/record_merge.h"
+#include "services/dataset/token_estimate.h"
 
 namespace ethscan::dataset {
 namespace {
 
-constexpr size_t kMaxNameLength = 128;
+constexpr size_t kMaxNameLength = kMaxDatasetNameLength;
 constexpr size_t kMaxFilenameLength = 1024;
+constexpr size_t kMaxHolderLength = 256;
 
 // Feeds every chunk of `next_chunk` to `pipeline`, then finishes it.
 absl::Status Drain(IngestPipeline& pipeline, const ChunkSource& next_chunk) {
@@ -96,6 +103,11 @@ absl::Status ValidateDatasetName(absl::string_view name) {
   return absl::OkStatus();
 }
 
+std::string DerivedDatasetName(absl::string_view base, absl::string_view suffix) {
+  const size_t room = suffix.size() >= kMaxNameLength ? 0 : kMaxNameLength - suffix.size();
+  return absl::StrCat(base.substr(0, room), suffix);
+}
+
 absl::StatusOr<std::unique_ptr<DatasetManager>> DatasetManager::Create(
     DatasetManagerOptions options, std::unique_ptr<DatasetIndex> index,
     std::unique_ptr<RecordStore> store, const common::Clock* clock) {
@@ -144,6 +156,10 @@ absl::StatusOr<IngestOptions> DatasetManager::MakeIngestOptions(
   ingest.max_bytes = options_.max_upload_bytes;
   ingest.max_issues = options_.max_issues;
   ingest.max_row_bytes = options_.max_row_bytes;
+  if (metadata.has_column_mapping()) ingest.column_mapping = metadata.column_mapping();
+  ingest.label = metadata.label();
+  ingest.tags.assign(metadata.tags().begin(), metadata.tags().end());
+  RETURN_IF_ERROR(ValidateIngestOptions(ingest));
   return ingest;
 }
 
@@ -176,17 +192,16 @@ absl::StatusOr<v1::UploadDatasetResponse> DatasetManager::Upload(const v1::Uploa
     log::Info("upload of \"", metadata.name(), "\" matches dataset ", id, "; nothing stored");
     return response;
   }
-  ASSIGN_OR_RETURN(bool records_existed, writer->Commit(id));
   v1::Dataset dataset = result.dataset;
   *dataset.mutable_create_time() =
       google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(clock_->Now()));
-  status = index_->Put(dataset);
-  if (!status.ok()) {
-    if (!records_existed) {
-      absl::Status removed = store_->Remove(id);
-      if (!removed.ok()) log::Warning("cannot remove records of ", id, ": ", removed.ToString());
-    }
-    return status;
+  bool already_listed = false;
+  ASSIGN_OR_RETURN(dataset, CommitAndList(*writer, dataset, &already_listed));
+  if (already_listed) {
+    *response.mutable_dataset() = std::move(dataset);
+    response.set_already_existed(true);
+    log::Info("upload of \"", metadata.name(), "\" matches dataset ", id, "; nothing stored");
+    return response;
   }
   log::Info("stored dataset ", id, " \"", dataset.name(), "\" (", FormatName(dataset.format()),
             "): ", dataset.line_count(), " lines, ", dataset.record_count(), " records, ",
@@ -249,20 +264,45 @@ absl::StatusOr<std::unique_ptr<RecordReader>> DatasetManager::OpenRecords(absl::
   return reader;
 }
 
-absl::StatusOr<v1::GetDatasetStatsResponse> DatasetManager::GetDatasetStats(absl::string_view id) {
+absl::StatusOr<std::vector<common::v1::AddressRecord>> DatasetManager::ChatExampleRecords(
+    absl::string_view id,
+    const std::function<absl::Status(const common::v1::AddressRecord&)>& each) {
   ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, OpenRecords(id));
-  struct AddressSeen {
-    uint64_t records = 0;
-    std::string label;
-    bool conflicting = false;
-  };
-  absl::flat_hash_map<eth::Address, AddressSeen> seen;
-  v1::GetDatasetStatsResponse response;
-  response.set_id(static_cast<std::string>(id));
+  RecordMerger merger;
   common::v1::AddressRecord record;
   while (true) {
     ASSIGN_OR_RETURN(bool more, reader->Next(&record));
     if (!more) break;
+    if (each) RETURN_IF_ERROR(each(record));
+    absl::Status added = merger.Add(record);
+    if (!added.ok()) return BadRecord(id, added);
+  }
+  return merger.TakeRecords();
+}
+
+absl::StatusOr<v1::GetDatasetStatsResponse> DatasetManager::GetDatasetStats(
+    const v1::GetDatasetStatsRequest& request) {
+  const std::string& id = request.id();
+  const double price = request.price_per_million_tokens();
+  if (!std::isfinite(price) || price < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("price_per_million_tokens ", price,
+                                                   " must be 0 (no cost estimate) or positive"));
+  }
+  struct AddressSeen {
+    uint64_t records = 0;
+    std::string label;
+    bool conflicting = false;
+    // The first source seen, and whether another one followed.
+    std::optional<std::string> source;
+    bool multi_source = false;
+  };
+  absl::flat_hash_map<eth::Address, AddressSeen> seen;
+  absl::flat_hash_map<std::string, size_t> feature_index;
+  v1::GetDatasetStatsResponse response;
+  response.set_id(id);
+  auto& source_counts = *response.mutable_source_counts();
+  std::vector<std::string> sources;
+  auto count = [&](const common::v1::AddressRecord& record) -> absl::Status {
     response.set_record_count(response.record_count() + 1);
     (*response.mutable_label_counts())[record.label()] += 1;
     (*response.mutable_account_type_counts())[record.account_type()] += 1;
@@ -279,7 +319,33 @@ absl::StatusOr<v1::GetDatasetStatsResponse> DatasetManager::GetDatasetStats(absl
       entry.conflicting = true;
     }
     ++entry.records;
-  }
+    sources.clear();
+    for (const common::v1::Evidence& evidence : record.evidence()) {
+      if (std::find(sources.begin(), sources.end(), evidence.source()) == sources.end()) {
+        sources.push_back(evidence.source());
+      }
+    }
+    if (sources.empty()) sources.push_back(record.source());
+    for (const std::string& source : sources) {
+      source_counts[source] += 1;
+      if (!entry.source.has_value()) {
+        entry.source = source;
+      } else if (source != *entry.source) {
+        entry.multi_source = true;
+      }
+    }
+    for (const common::v1::Feature& feature : record.features()) {
+      auto [it, inserted] = feature_index.try_emplace(
+          feature.name(), static_cast<size_t>(response.feature_coverage_size()));
+      if (inserted) response.add_feature_coverage()->set_name(feature.name());
+      v1::FeatureCoverage& coverage =
+          *response.mutable_feature_coverage(static_cast<int>(it->second));
+      coverage.set_record_count(coverage.record_count() + 1);
+    }
+    return absl::OkStatus();
+  };
+  ASSIGN_OR_RETURN(std::vector<common::v1::AddressRecord> examples, ChatExampleRecords(id, count));
+
   response.set_address_count(seen.size());
   for (const auto& [address, entry] : seen) {
     if (entry.records > 1) {
@@ -288,7 +354,36 @@ absl::StatusOr<v1::GetDatasetStatsResponse> DatasetManager::GetDatasetStats(absl
     if (entry.conflicting) {
       response.set_conflicting_address_count(response.conflicting_address_count() + 1);
     }
+    if (entry.multi_source) {
+      response.set_multi_source_address_count(response.multi_source_address_count() + 1);
+    }
   }
+  for (v1::FeatureCoverage& coverage : *response.mutable_feature_coverage()) {
+    coverage.set_share(static_cast<double>(coverage.record_count()) /
+                       static_cast<double>(response.record_count()));
+  }
+
+  v1::ChatExportStats& chat = *response.mutable_chat_export();
+  const uint64_t limit =
+      request.max_example_tokens() == 0 ? kDefaultMaxExampleTokens : request.max_example_tokens();
+  chat.set_example_count(examples.size());
+  chat.set_example_token_limit(limit);
+  uint64_t total = 0;
+  for (const common::v1::AddressRecord& example : examples) {
+    const uint64_t tokens = ChatExampleTokens(BuildChatExample(example));
+    total += tokens;
+    if (chat.min_example_tokens() == 0 || tokens < chat.min_example_tokens()) {
+      chat.set_min_example_tokens(tokens);
+    }
+    chat.set_max_example_tokens(std::max<uint64_t>(chat.max_example_tokens(), tokens));
+    if (tokens > limit) chat.set_examples_over_limit(chat.examples_over_limit() + 1);
+  }
+  chat.set_total_tokens(total);
+  chat.set_mean_example_tokens(
+      examples.empty() ? 0.0 : static_cast<double>(total) / static_cast<double>(examples.size()));
+  chat.set_price_per_million_tokens(price);
+  chat.set_estimated_cost_per_epoch(static_cast<double>(total) / 1e6 * price);
+  chat.set_token_counting(kTokenCountingMethod);
   return response;
 }
 
@@ -390,7 +485,7 @@ absl::StatusOr<v1::SplitDatasetResponse> DatasetManager::Split(
     ASSIGN_OR_RETURN(output->writer, store_->NewWriter());
     v1::Dataset& dataset = output->dataset;
     dataset.set_id(output->id);
-    dataset.set_name(absl::StrCat(parent.name(), "-", SplitSideName(side)));
+    dataset.set_name(DerivedDatasetName(parent.name(), absl::StrCat("-", SplitSideName(side))));
     dataset.set_format(parent.format());
     dataset.set_chain_id(parent.chain_id());
     dataset.set_filename(parent.filename());
@@ -438,17 +533,7 @@ absl::StatusOr<v1::SplitDatasetResponse> DatasetManager::Split(
     dataset.set_size_bytes(output.bytes);
     dataset.set_line_count(output.lines.size());
     *dataset.mutable_create_time() = now;
-    ASSIGN_OR_RETURN(bool records_existed, output.writer->Commit(output.id));
-    absl::Status status = index_->Put(dataset);
-    if (!status.ok()) {
-      if (!records_existed) {
-        absl::Status removed = store_->Remove(output.id);
-        if (!removed.ok()) {
-          log::Warning("cannot remove records of ", output.id, ": ", removed.ToString());
-        }
-      }
-      return status;
-    }
+    ASSIGN_OR_RETURN(dataset, CommitAndList(*output.writer, dataset, /*already_listed=*/nullptr));
     log::Info("stored split dataset ", output.id, " \"", dataset.name(), "\" of ", parent_id, ": ",
               dataset.record_count(), " records, ", dataset.address_count(), " addresses");
     set_side(side, std::move(dataset));
@@ -459,26 +544,60 @@ absl::StatusOr<v1::SplitDatasetResponse> DatasetManager::Split(
 absl::Status DatasetManager::Export(
     absl::string_view id,
     const std::function<absl::Status(const v1::ExportDatasetResponse&)>& emit) {
-  ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, OpenRecords(id));
-  RecordMerger merger;
-  common::v1::AddressRecord record;
-  while (true) {
-    ASSIGN_OR_RETURN(bool more, reader->Next(&record));
-    if (!more) break;
-    absl::Status added = merger.Add(record);
-    if (!added.ok()) return BadRecord(id, added);
+  v1::ExportDatasetRequest request;
+  request.set_id(static_cast<std::string>(id));
+  return Export(request, emit);
+}
+
+absl::Status DatasetManager::Export(
+    const v1::ExportDatasetRequest& request,
+    const std::function<absl::Status(const v1::ExportDatasetResponse&)>& emit) {
+  switch (request.format()) {
+    case v1::EXPORT_FORMAT_UNSPECIFIED:
+    case v1::EXPORT_FORMAT_CHAT_JSONL:
+      return ExportChat(request.id(), request.max_example_tokens(), emit);
+    case v1::EXPORT_FORMAT_CSV:
+      return ExportCsv(request.id(), emit);
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown export format ", static_cast<int>(request.format())));
   }
-  if (merger.size() < kMinChatExamples) {
-    return absl::FailedPreconditionError(absl::StrCat("dataset \"", id, "\" has ", merger.size(),
+}
+
+absl::Status DatasetManager::ExportChat(
+    absl::string_view id, uint32_t max_example_tokens,
+    const std::function<absl::Status(const v1::ExportDatasetResponse&)>& emit) {
+  ASSIGN_OR_RETURN(std::vector<common::v1::AddressRecord> examples,
+                   ChatExampleRecords(id, nullptr));
+  if (examples.size() < kMinChatExamples) {
+    return absl::FailedPreconditionError(absl::StrCat("dataset \"", id, "\" has ", examples.size(),
                                                       " distinct addresses; an OpenAI chat "
                                                       "fine-tuning file needs at least ",
                                                       kMinChatExamples,
                                                       " examples, one per address"));
   }
+  // Every example is checked before the first byte is sent.
+  const uint64_t limit =
+      max_example_tokens == 0 ? kDefaultMaxExampleTokens : uint64_t{max_example_tokens};
+  uint64_t over = 0;
+  std::string first_over;
+  for (const common::v1::AddressRecord& example : examples) {
+    const uint64_t tokens = ChatExampleTokens(BuildChatExample(example));
+    if (tokens <= limit) continue;
+    if (over++ == 0) {
+      first_over = absl::StrCat("the example of ", example.address(), " has ", tokens, " tokens");
+    }
+  }
+  if (over > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "dataset \"", id, "\": ", first_over, " (estimated), over the per-example limit of ", limit,
+        over > 1 ? absl::StrCat("; ", over - 1, " more examples are over it too") : "",
+        "; shorten the records or raise max_example_tokens"));
+  }
   v1::ExportDatasetResponse chunk;
   std::string& buffer = *chunk.mutable_chunk();
-  for (const common::v1::AddressRecord& merged : merger.records()) {
-    buffer.append(ChatExampleLine(merged));
+  for (const common::v1::AddressRecord& example : examples) {
+    buffer.append(ChatExampleLine(BuildChatExample(example)));
     if (buffer.size() >= options_.export_chunk_bytes) {
       RETURN_IF_ERROR(emit(chunk));
       buffer.clear();
@@ -486,6 +605,226 @@ absl::Status DatasetManager::Export(
   }
   if (!buffer.empty()) RETURN_IF_ERROR(emit(chunk));
   return absl::OkStatus();
+}
+
+absl::Status DatasetManager::ExportCsv(
+    absl::string_view id,
+    const std::function<absl::Status(const v1::ExportDatasetResponse&)>& emit) {
+  CanonicalCsvWriter csv;
+  common::v1::AddressRecord record;
+  {
+    ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, OpenRecords(id));
+    while (true) {
+      ASSIGN_OR_RETURN(bool more, reader->Next(&record));
+      if (!more) break;
+      csv.AddFeatureNames(record);
+    }
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, OpenRecords(id));
+  v1::ExportDatasetResponse chunk;
+  std::string& buffer = *chunk.mutable_chunk();
+  buffer = csv.Header();
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, reader->Next(&record));
+    if (!more) break;
+    buffer.append(csv.Row(record));
+    if (buffer.size() >= options_.export_chunk_bytes) {
+      RETURN_IF_ERROR(emit(chunk));
+      buffer.clear();
+    }
+  }
+  if (!buffer.empty()) RETURN_IF_ERROR(emit(chunk));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Dataset> DatasetManager::CommitAndList(RecordWriter& writer,
+                                                          const v1::Dataset& dataset,
+                                                          bool* already_listed) {
+  absl::MutexLock lock(&commit_mu_);
+  absl::StatusOr<std::optional<v1::Dataset>> listed = index_->Get(dataset.id());
+  if (!listed.ok()) {
+    writer.Abort();
+    return listed.status();
+  }
+  if (listed->has_value()) {
+    writer.Abort();
+    if (already_listed != nullptr) *already_listed = true;
+    return **listed;
+  }
+  ASSIGN_OR_RETURN(bool records_existed, writer.Commit(dataset.id()));
+  absl::Status status = index_->Put(dataset);
+  if (!status.ok()) {
+    if (!records_existed) {
+      absl::Status removed = store_->Remove(dataset.id());
+      if (!removed.ok()) {
+        log::Warning("cannot remove records of ", dataset.id(), ": ", removed.ToString());
+      }
+    }
+    return status;
+  }
+  return dataset;
+}
+
+absl::StatusOr<v1::MergeDatasetsResponse> DatasetManager::Merge(
+    const v1::MergeDatasetsRequest& request) {
+  if (request.ids_size() < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a merge needs at least two dataset ids, got ", request.ids_size()));
+  }
+  std::vector<std::string> ids;
+  for (int i = 0; i < request.ids_size(); ++i) {
+    const std::string& id = request.ids(i);
+    if (id.empty()) return absl::InvalidArgumentError(absl::StrCat("ids[", i, "] is empty"));
+    if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("dataset \"", id, "\" is given twice (ids[", i, "])"));
+    }
+    ids.push_back(id);
+  }
+  RETURN_IF_ERROR(ValidateDatasetName(request.name()));
+  const std::string id = MergedDatasetId(ids, request.name());
+  ASSIGN_OR_RETURN(std::optional<v1::Dataset> existing, index_->Get(id));
+
+  std::vector<v1::Dataset> parents;
+  for (const std::string& parent_id : ids) {
+    absl::StatusOr<v1::Dataset> parent = GetDataset(parent_id);
+    if (absl::IsNotFound(parent.status()) && existing.has_value()) {
+      // The merge was made before; its parents need not outlive it.
+      v1::MergeDatasetsResponse response;
+      response.set_already_existed(true);
+      response.set_conflict_count(existing->merge_origin().conflict_count());
+      *response.mutable_dataset() = *std::move(existing);
+      log::Info("merge ", id, " exists already (parent ", parent_id, " is gone); nothing stored");
+      return response;
+    }
+    if (!parent.ok()) return parent.status();
+    if (!parents.empty() && parent->chain_id() != parents.front().chain_id()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("dataset \"", parent_id, "\" is on chain ", parent->chain_id(),
+                       " and dataset \"", parents.front().id(), "\" on chain ",
+                       parents.front().chain_id(), "; merge datasets of one chain"));
+    }
+    parents.push_back(*std::move(parent));
+  }
+
+  DatasetMerger merger(parents);
+  for (size_t i = 0; i < parents.size(); ++i) {
+    ASSIGN_OR_RETURN(std::unique_ptr<RecordReader> reader, OpenRecords(parents[i].id()));
+    common::v1::AddressRecord record;
+    while (true) {
+      ASSIGN_OR_RETURN(bool more, reader->Next(&record));
+      if (!more) break;
+      absl::Status added = merger.Add(i, record);
+      if (!added.ok()) return BadRecord(parents[i].id(), added);
+    }
+  }
+
+  v1::MergeDatasetsResponse response;
+  std::unique_ptr<SplitOutput> output;
+  if (!existing.has_value()) {
+    output = std::make_unique<SplitOutput>();
+    output->id = id;
+    ASSIGN_OR_RETURN(output->writer, store_->NewWriter());
+  }
+  uint64_t line = 0;
+  uint64_t conflicts = 0;
+  RETURN_IF_ERROR(merger.Resolve([&](common::v1::AddressRecord merged,
+                                     std::vector<v1::MergeConflict> resolved) -> absl::Status {
+    merged.set_line(++line);
+    for (v1::MergeConflict& conflict : resolved) {
+      ++conflicts;
+      if (static_cast<size_t>(response.conflicts_size()) < options_.max_merge_conflicts) {
+        *response.add_conflicts() = std::move(conflict);
+      }
+    }
+    return output == nullptr ? absl::OkStatus() : output->Write(merged);
+  }));
+  response.set_conflict_count(conflicts);
+  if (existing.has_value()) {
+    *response.mutable_dataset() = *std::move(existing);
+    response.set_already_existed(true);
+    log::Info("merge ", id, " exists already; nothing stored");
+    return response;
+  }
+
+  v1::Dataset& dataset = output->dataset;
+  dataset.set_id(id);
+  dataset.set_name(request.name());
+  dataset.set_format(v1::DATASET_FORMAT_MERGED);
+  dataset.set_chain_id(parents.front().chain_id());
+  dataset.set_sha256(output->sha.FinishHex());
+  dataset.set_size_bytes(output->bytes);
+  dataset.set_line_count(dataset.record_count());
+  dataset.set_address_count(dataset.record_count());
+  *dataset.mutable_create_time() =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(clock_->Now()));
+  v1::MergeOrigin& origin = *dataset.mutable_merge_origin();
+  for (const std::string& parent_id : ids) origin.add_parent_ids(parent_id);
+  origin.set_conflict_count(conflicts);
+  bool already_listed = false;
+  ASSIGN_OR_RETURN(*response.mutable_dataset(),
+                   CommitAndList(*output->writer, dataset, &already_listed));
+  response.set_already_existed(already_listed);
+  log::Info("stored merged dataset ", id, " \"", request.name(), "\" of ", absl::StrJoin(ids, ", "),
+            ": ", merger.record_count(), " records, ", dataset.record_count(), " addresses, ",
+            conflicts, " conflicts resolved");
+  return response;
+}
+
+absl::Status DatasetManager::Delete(absl::string_view id) {
+  ASSIGN_OR_RETURN(v1::Dataset dataset, GetDataset(id));
+  absl::MutexLock lock(&commit_mu_);
+  ASSIGN_OR_RETURN(DeleteOutcome outcome, index_->Delete(dataset));
+  switch (outcome.result) {
+    case DeleteOutcome::Result::kNotFound:
+      return NotFound(id);
+    case DeleteOutcome::Result::kReferenced:
+      return absl::FailedPreconditionError(absl::StrCat(
+          "dataset \"", id, "\" is still referenced by ", absl::StrJoin(outcome.holders, ", "),
+          "; delete or finish those first (the training service drops a model's "
+          "references when the model is deleted)"));
+    case DeleteOutcome::Result::kDeleted:
+      break;
+  }
+  absl::Status removed = store_->Remove(dataset.id());
+  if (!removed.ok()) {
+    // The dataset is unlisted, so it is gone for every caller; the files are garbage that a
+    // re-upload of the same content reuses.
+    log::Warning("dataset ", id, " deleted, but its records remain: ", removed.ToString());
+  }
+  log::Info("deleted dataset ", id, " \"", dataset.name(), "\"");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Dataset> DatasetManager::ChangeReference(absl::string_view id,
+                                                            absl::string_view holder, bool add) {
+  if (id.empty()) return absl::InvalidArgumentError("dataset id is required");
+  if (holder.empty()) return absl::InvalidArgumentError("holder is required");
+  if (holder.size() > kMaxHolderLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("holder is ", holder.size(), " characters; at most ", kMaxHolderLength));
+  }
+  for (char c : holder) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("holder \"", absl::CEscape(holder), "\" holds a control character"));
+    }
+  }
+  absl::StatusOr<std::optional<v1::Dataset>> dataset =
+      add ? index_->AddReference(id, holder) : index_->RemoveReference(id, holder);
+  if (!dataset.ok()) return dataset.status();
+  if (!dataset->has_value()) return NotFound(id);
+  return **std::move(dataset);
+}
+
+absl::StatusOr<v1::Dataset> DatasetManager::AddReference(absl::string_view id,
+                                                         absl::string_view holder) {
+  return ChangeReference(id, holder, /*add=*/true);
+}
+
+absl::StatusOr<v1::Dataset> DatasetManager::RemoveReference(absl::string_view id,
+                                                            absl::string_view holder) {
+  return ChangeReference(id, holder, /*add=*/false);
 }
 
 }  // namespace ethscan::dataset

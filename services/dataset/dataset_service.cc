@@ -94,7 +94,7 @@ grpc::Status DatasetServiceImpl::ListDatasets(grpc::ServerContext* context,
 grpc::Status DatasetServiceImpl::GetDatasetStats(grpc::ServerContext* context,
                                                  const v1::GetDatasetStatsRequest* request,
                                                  v1::GetDatasetStatsResponse* response) {
-  absl::StatusOr<v1::GetDatasetStatsResponse> result = manager_->GetDatasetStats(request->id());
+  absl::StatusOr<v1::GetDatasetStatsResponse> result = manager_->GetDatasetStats(*request);
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   return grpc::Status::OK;
@@ -127,13 +127,46 @@ grpc::Status DatasetServiceImpl::ExportDataset(
     grpc::ServerContext* context, const v1::ExportDatasetRequest* request,
     grpc::ServerWriter<v1::ExportDatasetResponse>* writer) {
   absl::Status status = manager_->Export(
-      request->id(), [context, writer](const v1::ExportDatasetResponse& chunk) -> absl::Status {
+      *request, [context, writer](const v1::ExportDatasetResponse& chunk) -> absl::Status {
         if (context->IsCancelled() || !writer->Write(chunk)) {
           return absl::CancelledError("the client stopped reading the export");
         }
         return absl::OkStatus();
       });
   return ToGrpcStatus(status);
+}
+
+grpc::Status DatasetServiceImpl::MergeDatasets(grpc::ServerContext* context,
+                                               const v1::MergeDatasetsRequest* request,
+                                               v1::MergeDatasetsResponse* response) {
+  absl::StatusOr<v1::MergeDatasetsResponse> result = manager_->Merge(*request);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+grpc::Status DatasetServiceImpl::DeleteDataset(grpc::ServerContext* context,
+                                               const v1::DeleteDatasetRequest* request,
+                                               v1::DeleteDatasetResponse* response) {
+  return ToGrpcStatus(manager_->Delete(request->id()));
+}
+
+grpc::Status DatasetServiceImpl::AddDatasetReference(grpc::ServerContext* context,
+                                                     const v1::DatasetReferenceRequest* request,
+                                                     v1::DatasetReferenceResponse* response) {
+  absl::StatusOr<v1::Dataset> dataset = manager_->AddReference(request->id(), request->holder());
+  if (!dataset.ok()) return ToGrpcStatus(dataset.status());
+  *response->mutable_dataset() = *std::move(dataset);
+  return grpc::Status::OK;
+}
+
+grpc::Status DatasetServiceImpl::RemoveDatasetReference(grpc::ServerContext* context,
+                                                        const v1::DatasetReferenceRequest* request,
+                                                        v1::DatasetReferenceResponse* response) {
+  absl::StatusOr<v1::Dataset> dataset = manager_->RemoveReference(request->id(), request->holder());
+  if (!dataset.ok()) return ToGrpcStatus(dataset.status());
+  *response->mutable_dataset() = *std::move(dataset);
+  return grpc::Status::OK;
 }
 
 }  // namespace ethscan::dataset

@@ -41,6 +41,16 @@ class DatasetServiceImpl final : public v1::DatasetService::Service {
                             v1::SplitDatasetResponse* response) override;
   grpc::Status ExportDataset(grpc::ServerContext* context, const v1::ExportDatasetRequest* request,
                              grpc::ServerWriter<v1::ExportDatasetResponse>* writer) override;
+  grpc::Status MergeDatasets(grpc::ServerContext* context, const v1::MergeDatasetsRequest* request,
+                             v1::MergeDatasetsResponse* response) override;
+  grpc::Status DeleteDataset(grpc::ServerContext* context, const v1::DeleteDatasetRequest* request,
+                             v1::DeleteDatasetResponse* response) override;
+  grpc::Status AddDatasetReference(grpc::ServerContext* context,
+                                   const v1::DatasetReferenceRequest* request,
+                                   v1::DatasetReferenceResponse* response) override;
+  grpc::Status RemoveDatasetReference(grpc::ServerContext* context,
+                                      const v1::DatasetReferenceRequest* request,
+                                      v1::DatasetReferenceResponse* response) override;
 
  private:
   DatasetManager* const manager_;

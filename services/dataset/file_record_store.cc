@@ -1,8 +1,8 @@
 #include "services/dataset/file_record_store.h"
 
 #include <fcntl.h>
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/delimited_message_util.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <utility>
 
@@ -78,14 +79,20 @@ class FileRecordWriter final : public RecordWriter {
 
   absl::Status Write(const common::v1::AddressRecord& record) override {
     if (done_) return absl::FailedPreconditionError("record writer already finished");
-    const size_t start = buffer_.size();
-    {
-      google::protobuf::io::StringOutputStream out(&buffer_);
-      if (!google::protobuf::util::SerializeDelimitedToZeroCopyStream(record, &out)) {
-        return absl::InternalError("cannot serialize a record");
-      }
+    // The varint length and then the message, as SerializeDelimitedToZeroCopyStream writes
+    // them; appended directly, because a StringOutputStream would zero the buffer's whole
+    // spare capacity for every record.
+    const size_t size = record.ByteSizeLong();
+    if (size > static_cast<size_t>(std::numeric_limits<int>::max())) {
+      return absl::InternalError("cannot serialize a record");
     }
-    sha_.Update(absl::string_view(buffer_).substr(start));
+    uint8_t header[5];  // A varint32 takes at most 5 bytes.
+    const uint8_t* header_end = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(
+        static_cast<uint32_t>(size), header);
+    buffer_.append(reinterpret_cast<const char*>(header), header_end - header);
+    const size_t start = buffer_.size();
+    buffer_.resize(start + size);
+    record.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(&buffer_[start]));
     ++count_;
     if (buffer_.size() >= kFlushBytes) return Flush();
     return absl::OkStatus();
@@ -125,6 +132,7 @@ class FileRecordWriter final : public RecordWriter {
 
  private:
   absl::Status Flush() {
+    sha_.Update(buffer_);
     absl::Status status = WriteAll(fd_, buffer_, absl::StrCat("write ", dir_, "/", kRecordsFile));
     buffer_.clear();
     return status;

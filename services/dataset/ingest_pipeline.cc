@@ -1,11 +1,20 @@
 #include "services/dataset/ingest_pipeline.h"
 
+#include <functional>
+#include <system_error>
+#include <thread>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "common/status/status_macros.h"
+#include "services/dataset/column_mapping.h"
 #include "services/dataset/dataset_format.h"
+#include "services/dataset/record_merge.h"
 
 namespace ethscan::dataset {
 namespace {
@@ -17,18 +26,95 @@ std::string DescribeIssue(const v1::ValidationIssue& issue) {
                       ": ", issue.reason());
 }
 
+// Chunks at least this large are hashed on a second thread while they are parsed.
+constexpr size_t kParallelHashBytes = 64 << 10;
+
+// Runs `hash` on a second thread while `parse` runs on this one (SHA-256 and parsing take
+// comparable time per byte); runs both here when no thread can be started.
+absl::Status HashWhileParsing(const std::function<void()>& hash,
+                              const std::function<absl::Status()>& parse) {
+  std::thread hasher;
+  try {
+    hasher = std::thread(hash);
+  } catch (const std::system_error&) {
+    hash();
+    return parse();
+  }
+  absl::Status status = parse();
+  hasher.join();
+  return status;
+}
+
 }  // namespace
+
+absl::Status ValidateIngestOptions(const IngestOptions& options) {
+  const v1::DatasetFormat format = options.format;
+  if (!v1::DatasetFormat_IsValid(format)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown dataset format ", static_cast<int>(format)));
+  }
+  if (format == v1::DATASET_FORMAT_MERGED) {
+    return absl::InvalidArgumentError(
+        "format merged is made by MergeDatasets and cannot be uploaded");
+  }
+  const bool has_mapping = options.column_mapping.has_value();
+  const bool has_list_fields = !options.label.empty() || !options.tags.empty();
+  const bool unspecified = format == v1::DATASET_FORMAT_UNSPECIFIED;
+  if (has_mapping && !unspecified && format != v1::DATASET_FORMAT_CSV_MAPPING) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "UploadMetadata.column_mapping is only for format csv_mapping, but the upload names "
+        "format ",
+        FormatName(format), "; drop the mapping or set the format to DATASET_FORMAT_CSV_MAPPING"));
+  }
+  if (format == v1::DATASET_FORMAT_CSV_MAPPING && !has_mapping) {
+    return absl::InvalidArgumentError(
+        "format csv_mapping needs UploadMetadata.column_mapping: which columns hold the "
+        "address, the label and the other fields");
+  }
+  if (has_list_fields && has_mapping) {
+    return absl::InvalidArgumentError(
+        "UploadMetadata.label and UploadMetadata.tags are only for format address_list; with a "
+        "column mapping give a constant label as column_mapping.label.value and constant tags "
+        "as column_mapping.tags.value");
+  }
+  if (has_list_fields && !unspecified && format != v1::DATASET_FORMAT_ADDRESS_LIST) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "UploadMetadata.label and UploadMetadata.tags are only for format address_list, but "
+        "the upload names format ",
+        FormatName(format), "; the file's own columns give its labels"));
+  }
+  if (has_mapping) {
+    absl::Status status = ValidateColumnMapping(*options.column_mapping);
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("UploadMetadata.", status.message()));
+    }
+  }
+  if (format == v1::DATASET_FORMAT_ADDRESS_LIST || has_list_fields) {
+    RETURN_IF_ERROR(AddressListMapping(options.label, options.tags).status());
+  }
+  return absl::OkStatus();
+}
+
+v1::DatasetFormat IngestPipeline::EffectiveFormat(const IngestOptions& options) {
+  if (options.format != v1::DATASET_FORMAT_UNSPECIFIED) return options.format;
+  if (options.column_mapping.has_value()) return v1::DATASET_FORMAT_CSV_MAPPING;
+  if (!options.label.empty() || !options.tags.empty()) return v1::DATASET_FORMAT_ADDRESS_LIST;
+  return v1::DATASET_FORMAT_UNSPECIFIED;
+}
 
 IngestPipeline::IngestPipeline(IngestOptions options, RecordSink* sink)
     : options_(std::move(options)),
       display_name_(options_.filename.empty() ? options_.name : options_.filename),
       sink_(sink),
-      mode_(ModeFor(options_.format)),
+      format_(EffectiveFormat(options_)),
+      mode_(ModeFor(format_)),
       reader_(CsvReaderOptions{display_name_, options_.max_row_bytes}, this),
       jsonl_reader_(JsonlReaderOptions{display_name_, options_.max_row_bytes}, this) {
   result_.dataset.set_name(options_.name);
   result_.dataset.set_chain_id(options_.chain_id);
   result_.dataset.set_filename(options_.filename);
+  absl::Status valid = ValidateIngestOptions(options_);
+  if (!valid.ok()) Reject(std::move(valid)).IgnoreError();
 }
 
 absl::Status IngestPipeline::Reject(absl::Status status) {
@@ -49,6 +135,19 @@ absl::Status IngestPipeline::AddChunk(absl::string_view chunk) {
                      options_.max_bytes, " bytes")));
   }
   result_.dataset.set_size_bytes(size + chunk.size());
+  if (id_sha_ != nullptr && chunk.size() >= kParallelHashBytes) {
+    // Once the format is known, parsing leaves both hashes alone, so they can be computed on
+    // a second thread at the same time (which also maps JSON lines ahead).
+    const auto hash = [this, chunk] {
+      file_sha_.Update(chunk);
+      id_sha_->Update(chunk);
+    };
+    absl::Status status = mode_ == Mode::kJsonl && jsonl_mapper_ != nullptr
+                              ? FeedJsonlWithLookahead(jsonl_reader_, *jsonl_mapper_, chunk, hash)
+                              : HashWhileParsing(hash, [this, chunk] { return Feed(chunk); });
+    if (!status.ok()) return Reject(status);
+    return absl::OkStatus();
+  }
   file_sha_.Update(chunk);
   if (id_sha_ != nullptr) {
     id_sha_->Update(chunk);
@@ -125,23 +224,65 @@ absl::Status IngestPipeline::FeedDecided(absl::string_view bytes) {
   return mode_ == Mode::kJsonl ? jsonl_reader_.Feed(bytes) : reader_.Feed(bytes);
 }
 
+std::string IngestPipeline::IdParameters(v1::DatasetFormat format) const {
+  std::string parameters;
+  if (format == v1::DATASET_FORMAT_CSV_MAPPING && options_.column_mapping.has_value()) {
+    parameters = SerializeMappingForId(*options_.column_mapping);
+  } else if (format == v1::DATASET_FORMAT_ADDRESS_LIST) {
+    parameters = absl::StrCat("label\n", absl::StripAsciiWhitespace(options_.label), "\ntags");
+    for (const std::string& tag : options_.tags) {
+      absl::StrAppend(&parameters, "\n", absl::StripAsciiWhitespace(tag));
+    }
+  }
+  if (parameters.empty()) return parameters;
+  return absl::StrCat(parameters.size(), "\n", parameters);
+}
+
 void IngestPipeline::StartFormat(const FormatChoice& choice) {
   result_.dataset.set_format(choice.format);
   result_.format_detection = choice.explanation;
   id_sha_ = std::make_unique<eth::Sha256>();
-  id_sha_->Update(
-      absl::StrCat(FormatName(choice.format), "\n", options_.name, "\n", options_.chain_id, "\n"));
+  id_sha_->Update(absl::StrCat(FormatName(choice.format), "\n", options_.name, "\n",
+                               options_.chain_id, "\n", IdParameters(choice.format)));
 }
 
 absl::Status IngestPipeline::OnHeader(uint64_t line, const std::vector<std::string>& columns) {
-  absl::StatusOr<FormatChoice> choice = ChooseFormat(options_.format, columns, display_name_, line);
-  if (!choice.ok()) return choice.status();
-  MapperContext context{options_.name, options_.chain_id, display_name_};
-  absl::StatusOr<std::unique_ptr<RecordMapper>> mapper =
-      RecordMapper::Create(choice->format, columns, std::move(context));
-  if (!mapper.ok()) return mapper.status();
-  mapper_ = *std::move(mapper);
-  StartFormat(*choice);
+  ASSIGN_OR_RETURN(FormatChoice choice, ChooseFormat(format_, columns, display_name_, line));
+  if (options_.format == v1::DATASET_FORMAT_UNSPECIFIED &&
+      format_ != v1::DATASET_FORMAT_UNSPECIFIED) {
+    const absl::string_view implied = format_ == v1::DATASET_FORMAT_CSV_MAPPING
+                                          ? "implied by the column mapping in the upload metadata"
+                                          : "implied by the label in the upload metadata";
+    choice.explanation =
+        absl::StrReplaceAll(choice.explanation, {{"given in the upload metadata", implied}});
+  }
+  const bool address_list = choice.format == v1::DATASET_FORMAT_ADDRESS_LIST;
+  if (address_list && options_.label.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        display_name_, " line ", line, ": ", choice.explanation,
+        ", so the file is a plain address list; pass the report label of every address in the "
+        "upload metadata (UploadMetadata.label, one of ",
+        absl::StrJoin(ReportLabels(), ", "), ") and optionally tags"));
+  }
+  FormatParameters parameters;
+  if (options_.column_mapping.has_value()) parameters.column_mapping = &*options_.column_mapping;
+  parameters.label = options_.label;
+  parameters.tags = options_.tags;
+  // An address list's mapper reads one column named "address", whether or not the file has
+  // that header.
+  const std::vector<std::string> list_header = {"address"};
+  ASSIGN_OR_RETURN(
+      mapper_, RecordMapper::Create(choice.format, address_list ? list_header : columns,
+                                    MapperContext{options_.name, options_.chain_id, display_name_},
+                                    parameters));
+  StartFormat(choice);
+  if (address_list && !IsAddressListHeader(columns[0])) {
+    // No header: the first line is the first address.
+    CsvRow row;
+    row.line = line;
+    row.fields = columns;
+    return OnRow(row);
+  }
   return absl::OkStatus();
 }
 

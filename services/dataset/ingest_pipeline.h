@@ -7,12 +7,19 @@
 // CSV or JSON Lines: a requested format decides; with DATASET_FORMAT_UNSPECIFIED a file whose
 // first character (after a byte-order mark and blank space) is '{' is read as JSON Lines and
 // its format detected from the first line (jsonl_mapper.h), any other file as CSV with the
-// format detected from the header (dataset_format.h).
+// format detected from the header (dataset_format.h). Without a format, a column mapping in
+// the options implies DATASET_FORMAT_CSV_MAPPING and a label or tags imply
+// DATASET_FORMAT_ADDRESS_LIST. An address list without a header has its first line mapped as
+// a record (its surrounding whitespace, trimmed by the CSV reader, is not reported).
 //
 // The content-addressed dataset id is "ds-" + the first 16 hex digits of SHA-256 over
-// (format name + "\n" + dataset name + "\n" + chain id + "\n" + file bytes), so the same bytes
-// read as the same format under the same name and chain always get the same id, whether the
-// format was given or detected.
+// (format name + "\n" + dataset name + "\n" + chain id + "\n" + parameters + file bytes), so
+// the same bytes read as the same format under the same name and chain always get the same id,
+// whether the format was given or detected. `parameters` is empty for every format but two,
+// where it is its length in decimal + "\n" + its bytes: for DATASET_FORMAT_CSV_MAPPING the
+// mapping's deterministic serialization, for DATASET_FORMAT_ADDRESS_LIST "label\n" + label +
+// "\ntags" + "\n" + tag for each tag (label and tags trimmed). So the same bytes under another
+// mapping, label or tags get another id.
 //
 // Thread-safety: not thread-safe; one pipeline per upload.
 #ifndef ETHSCAN_SERVICES_DATASET_INGEST_PIPELINE_H_
@@ -21,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,7 +65,20 @@ struct IngestOptions {
   size_t max_issues = 1000;
   // Longest CSV row or JSON line accepted, in bytes.
   size_t max_row_bytes = 1 << 20;
+  // DATASET_FORMAT_CSV_MAPPING only (required there): how the columns map onto records.
+  std::optional<v1::ColumnMapping> column_mapping;
+  // DATASET_FORMAT_ADDRESS_LIST only (label required there): the report label and the tags of
+  // every address.
+  std::string label;
+  std::vector<std::string> tags;
 };
+
+// Checks the format-specific options before any byte is read: a column mapping only with
+// DATASET_FORMAT_CSV_MAPPING (or no format) and valid (ValidateColumnMapping), which that
+// format requires; a label and tags only with DATASET_FORMAT_ADDRESS_LIST (or no format), the
+// label a report label (nearest one suggested), which that format requires; never
+// DATASET_FORMAT_MERGED. INVALID_ARGUMENT naming the UploadMetadata field.
+absl::Status ValidateIngestOptions(const IngestOptions& options);
 
 // What the ingest found so far (complete after Finish).
 struct IngestResult {
@@ -73,7 +94,8 @@ struct IngestResult {
 
 class IngestPipeline : private CsvReader::Handler, private JsonlReader::Handler {
  public:
-  // `sink` (not owned, may be null for a dry run) receives the records in file order.
+  // `sink` (not owned, may be null for a dry run) receives the records in file order. Options
+  // that fail ValidateIngestOptions make every call fail with that error.
   IngestPipeline(IngestOptions options, RecordSink* sink);
 
   // Processes the next bytes of the file. INVALID_ARGUMENT when the file is rejected (the
@@ -92,6 +114,10 @@ class IngestPipeline : private CsvReader::Handler, private JsonlReader::Handler 
   // How the bytes are read.
   enum class Mode { kUndecided, kCsv, kJsonl };
   static Mode ModeFor(v1::DatasetFormat requested);
+  // The requested format, or the one the options imply when none was requested.
+  static v1::DatasetFormat EffectiveFormat(const IngestOptions& options);
+  // The format parameters hashed into the id (see the file comment).
+  std::string IdParameters(v1::DatasetFormat format) const;
 
   absl::Status OnHeader(uint64_t line, const std::vector<std::string>& columns) override;
   absl::Status OnRow(const CsvRow& row) override;
@@ -111,6 +137,8 @@ class IngestPipeline : private CsvReader::Handler, private JsonlReader::Handler 
   const IngestOptions options_;
   const std::string display_name_;
   RecordSink* const sink_;
+  // options_.format, or the format the options imply.
+  const v1::DatasetFormat format_;
   Mode mode_;
   // The first bytes of the file while the mode is undecided.
   std::string sniff_;

@@ -1,8 +1,14 @@
 #include "services/dataset/jsonl_mapper.h"
 
 #include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -12,9 +18,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/eth/address.h"
+#include "common/eth/hash.h"
 #include "nlohmann/json.hpp"
 #include "services/dataset/chat_format.h"
 #include "services/dataset/record_merge.h"
+#include "simdjson.h"
 
 namespace ethscan::dataset {
 namespace {
@@ -123,14 +131,24 @@ class LineIssues {
   LineResult* const result_;
 };
 
+// The address found in a prompt or user message, or why there is none.
+struct AddressLookup {
+  // Set when exactly one address was found.
+  std::optional<eth::Address> address;
+  // Its spelling in the text.
+  absl::string_view found;
+  // Why no address was found, when `address` is unset.
+  std::string error;
+};
+
 // Finds the address in a prompt or user message: the whole trimmed text, or the one
-// "0x" + 40 hex digit token in it. Returns it in EIP-55 form, adding issues to `issues`.
-std::optional<std::string> ExtractAddress(absl::string_view raw, const std::string& field,
-                                          LineIssues& issues) {
+// "0x" + 40 hex digit token in it.
+AddressLookup LookUpAddress(absl::string_view raw) {
+  AddressLookup lookup;
   const absl::string_view text = absl::StripAsciiWhitespace(raw);
   if (text.empty()) {
-    issues.Error(field, "empty; it must hold the address");
-    return std::nullopt;
+    lookup.error = "empty; it must hold the address";
+    return lookup;
   }
   absl::string_view found = text;
   absl::StatusOr<eth::Address> address =
@@ -156,27 +174,53 @@ std::optional<std::string> ExtractAddress(absl::string_view raw, const std::stri
     }
     if (distinct.empty()) {
       const bool hex_like = absl::StartsWith(text, "0x") || absl::StartsWith(text, "0X");
-      issues.Error(field, hex_like ? static_cast<std::string>(address.status().message())
-                                   : absl::StrCat("holds no address (\"0x\" and 40 hex digits): \"",
-                                                  text.substr(0, 80), "\""));
-      return std::nullopt;
+      lookup.error = hex_like ? static_cast<std::string>(address.status().message())
+                              : absl::StrCat("holds no address (\"0x\" and 40 hex digits): \"",
+                                             text.substr(0, 80), "\"");
+      return lookup;
     }
     if (distinct.size() > 1) {
-      issues.Error(field, absl::StrCat("holds ", distinct.size(),
-                                       " different addresses; an example is about one address"));
-      return std::nullopt;
+      lookup.error = absl::StrCat("holds ", distinct.size(),
+                                  " different addresses; an example is about one address");
+      return lookup;
     }
     found = tokens.front();
     address = eth::Address::Parse(found, eth::Address::ChecksumPolicy::kLenient);
     if (!address.ok()) {
-      issues.Error(field, static_cast<std::string>(address.status().message()));
-      return std::nullopt;
+      lookup.error = static_cast<std::string>(address.status().message());
+      return lookup;
     }
   }
-  std::string checksummed = address->ToChecksumHex();
-  if (!eth::Address::HasValidChecksum(found)) {
+  lookup.address = *address;
+  lookup.found = found;
+  return lookup;
+}
+
+// Address::HasValidChecksum(found) given found's EIP-55 form, without hashing again: all
+// lowercase, all uppercase, or equal to the checksummed form.
+bool HasValidChecksum(absl::string_view found, absl::string_view checksummed) {
+  bool has_lower = false;
+  bool has_upper = false;
+  for (char c : found.substr(2)) {
+    has_lower = has_lower || (c >= 'a' && c <= 'f');
+    has_upper = has_upper || (c >= 'A' && c <= 'F');
+  }
+  return !(has_lower && has_upper) || found.substr(2) == checksummed.substr(2);
+}
+
+// LookUpAddress for the reference path: returns the address in EIP-55 form, adding issues
+// to `issues`.
+std::optional<std::string> ExtractAddress(absl::string_view raw, const std::string& field,
+                                          LineIssues& issues) {
+  AddressLookup lookup = LookUpAddress(raw);
+  if (!lookup.address.has_value()) {
+    issues.Error(field, std::move(lookup.error));
+    return std::nullopt;
+  }
+  std::string checksummed = lookup.address->ToChecksumHex();
+  if (!HasValidChecksum(lookup.found, checksummed)) {
     issues.Add(field,
-               absl::StrCat("bad EIP-55 checksum in address \"", found,
+               absl::StrCat("bad EIP-55 checksum in address \"", lookup.found,
                             "\"; kept as the source published it, stored as ", checksummed),
                kWarning);
   }
@@ -378,6 +422,227 @@ absl::StatusOr<FormatChoice> ChooseJsonlFormat(DatasetFormat requested, absl::st
                    "(legacy)"));
 }
 
+namespace {
+
+// Parses with simdjson's DOM parser, which validates the whole text (structure, UTF-8,
+// escapes, numbers, nothing after the value) and picks the fastest kernel for the CPU at run
+// time. Each instance reuses one parser and one padded input buffer; a parsed element stays
+// valid until the next Parse on the same instance.
+class SimdParser {
+ public:
+  // Parses prefix + text + suffix; false when it is not valid JSON (or is too deep).
+  bool Parse(absl::string_view prefix, absl::string_view text, absl::string_view suffix,
+             simdjson::dom::element* out) {
+    const size_t size = prefix.size() + text.size() + suffix.size();
+    if (size + simdjson::SIMDJSON_PADDING > capacity_) {
+      capacity_ = std::max(size + simdjson::SIMDJSON_PADDING, 2 * capacity_);
+      buffer_ = std::make_unique<char[]>(capacity_);
+    }
+    char* p = buffer_.get();
+    std::memcpy(p, prefix.data(), prefix.size());
+    std::memcpy(p + prefix.size(), text.data(), text.size());
+    std::memcpy(p + prefix.size() + text.size(), suffix.data(), suffix.size());
+    std::memset(p + size, 0, simdjson::SIMDJSON_PADDING);
+    return parser_.parse(p, size, /*realloc_if_needed=*/false).get(*out) == simdjson::SUCCESS;
+  }
+
+ private:
+  simdjson::dom::parser parser_;
+  std::unique_ptr<char[]> buffer_;
+  size_t capacity_ = 0;
+};
+
+// The EIP-55 form of `text` when it is exactly "0x" (or "0X") and 40 hex digits, lowercase,
+// uppercase or correctly checksummed: what LookUpAddress and the checksum check accept without
+// an issue, computed with one Keccak-256 and no allocation. False for anything else.
+bool FastChecksummedAddress(absl::string_view text, char out[42]) {
+  if (text.size() != 42 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) return false;
+  char lower[40];
+  bool has_lower = false;
+  bool has_upper = false;
+  for (size_t i = 0; i < 40; ++i) {
+    const char c = text[i + 2];
+    if (c >= '0' && c <= '9') {
+      lower[i] = c;
+    } else if (c >= 'a' && c <= 'f') {
+      lower[i] = c;
+      has_lower = true;
+    } else if (c >= 'A' && c <= 'F') {
+      lower[i] = static_cast<char>(c - 'A' + 'a');
+      has_upper = true;
+    } else {
+      return false;
+    }
+  }
+  const std::array<uint8_t, 32> hash = eth::Keccak256(absl::string_view(lower, sizeof(lower)));
+  char checksummed[42];
+  checksummed[0] = '0';
+  checksummed[1] = 'x';
+  for (size_t i = 0; i < 20; ++i) {
+    // A letter is uppercase where its hash nibble is 8 or more ('a' - 'A' == 32).
+    const char high = lower[2 * i];
+    const char low = lower[2 * i + 1];
+    checksummed[2 + 2 * i] = (hash[i] & 0x80) != 0 && high >= 'a' ? high - 32 : high;
+    checksummed[3 + 2 * i] = (hash[i] & 0x08) != 0 && low >= 'a' ? low - 32 : low;
+  }
+  std::memcpy(out, checksummed, sizeof(checksummed));
+  return !(has_lower && has_upper) || std::memcmp(checksummed + 2, text.data() + 2, 40) == 0;
+}
+
+// A string element, or false for any other type.
+bool GetString(simdjson::dom::element element, std::string_view* out) {
+  return element.get_string().get(*out) == simdjson::SUCCESS;
+}
+
+// The report fields the fast path knows; any other key sends the line to the reference path.
+enum ReportKey { kName, kAccountType, kContractType, kEntity, kLabel, kTags, kReportKeyCount };
+
+int ClassifyReportKey(absl::string_view key) {
+  // By length first: this runs for every key of every line.
+  switch (key.size()) {
+    case 4:
+      if (absl::EqualsIgnoreCase(key, "Name")) return kName;
+      if (absl::EqualsIgnoreCase(key, "Tags")) return kTags;
+      return -1;
+    case 5:
+      return absl::EqualsIgnoreCase(key, "Label") ? kLabel : -1;
+    case 6:
+      return absl::EqualsIgnoreCase(key, "Entity") ? kEntity : -1;
+    case 12:
+      return absl::EqualsIgnoreCase(key, "Account Type") ? kAccountType : -1;
+    case 13:
+      return absl::EqualsIgnoreCase(key, "Contract Type") ? kContractType : -1;
+    default:
+      return -1;
+  }
+}
+
+// Adds the trimmed, non-empty pieces of a ','-separated tag string.
+void AddTagList(absl::string_view tags, AddressRecord* record) {
+  for (absl::string_view tag : absl::StrSplit(tags, ',')) {
+    tag = absl::StripAsciiWhitespace(tag);
+    if (!tag.empty()) record->add_tags(tag.data(), tag.size());
+  }
+}
+
+// The fast path's ParseReportFields: true when the fields map with no issue at all.
+bool FastReportFields(absl::string_view raw, SimdParser& parser, AddressRecord* record) {
+  const absl::string_view text = absl::StripAsciiWhitespace(raw);
+  if (text.empty()) return false;
+  const bool object_form = text.front() == '{';
+  simdjson::dom::element root;
+  if (!parser.Parse(object_form ? "" : "{", text, object_form ? "" : "}", &root)) return false;
+  simdjson::dom::object fields;
+  if (root.get_object().get(fields) != simdjson::SUCCESS) return false;
+  bool seen[kReportKeyCount] = {};
+  absl::string_view values[kReportKeyCount];
+  for (simdjson::dom::key_value_pair member : fields) {
+    const int key = ClassifyReportKey(
+        absl::StripAsciiWhitespace(absl::string_view(member.key.data(), member.key.size())));
+    if (key < 0 || seen[key]) return false;
+    seen[key] = true;
+    const simdjson::dom::element_type type = member.value.type();
+    std::string_view value;
+    if (type == simdjson::dom::element_type::NULL_VALUE) continue;
+    if (key == kTags && type == simdjson::dom::element_type::ARRAY) {
+      simdjson::dom::array tags;
+      if (member.value.get_array().get(tags) != simdjson::SUCCESS) return false;
+      for (simdjson::dom::element tag : tags) {
+        if (!GetString(tag, &value)) return false;
+        const absl::string_view trimmed =
+            absl::StripAsciiWhitespace(absl::string_view(value.data(), value.size()));
+        if (!trimmed.empty()) record->add_tags(trimmed.data(), trimmed.size());
+      }
+      continue;
+    }
+    if (!GetString(member.value, &value)) return false;
+    if (key == kTags) {
+      AddTagList(absl::string_view(value.data(), value.size()), record);
+    } else {
+      values[key] = absl::StripAsciiWhitespace(absl::string_view(value.data(), value.size()));
+    }
+  }
+  const absl::string_view label = values[kLabel];
+  if (label.empty()) return false;
+  const std::string canonical = CanonicalLabel(label);
+  if (canonical.empty()) return false;
+  const absl::string_view account_type = values[kAccountType];
+  if (!account_type.empty()) {
+    bool known = false;
+    for (const std::string& type : AccountTypes()) {
+      if (absl::EqualsIgnoreCase(account_type, type)) {
+        record->set_account_type(type);
+        known = true;
+      }
+    }
+    if (!known) return false;
+  }
+  record->set_name(values[kName].data(), values[kName].size());
+  record->set_contract_type(values[kContractType].data(), values[kContractType].size());
+  record->set_entity(values[kEntity].data(), values[kEntity].size());
+  record->set_label(canonical);
+  record->set_original_label(label.data(), label.size());
+  return true;
+}
+
+}  // namespace
+
+// Parsers for a line, and for the report fields inside it (whose text lives in `line`'s
+// buffers).
+struct JsonlMapper::ParserPair {
+  SimdParser line;
+  SimdParser fields;
+};
+
+class JsonlMapper::FastParser {
+ public:
+  // A line mapped ahead of time.
+  struct Prepared {
+    uint64_t line = 0;
+    const char* data = nullptr;
+    size_t size = 0;
+    // False when the fast path did not take the line.
+    bool mapped = false;
+    LineResult result;
+  };
+  // Lines mapped ahead; slots beyond `count` keep their allocations for reuse.
+  struct PreparedLines {
+    std::vector<Prepared> lines;
+    size_t count = 0;
+  };
+
+  // Moves the prepared result of (`line`, `text`) into `result`; false when there is none.
+  bool TakePrepared(uint64_t line, absl::string_view text, LineResult* result) {
+    while (next < ready.count && ready.lines[next].line < line) ++next;
+    if (next == ready.count || ready.lines[next].line != line) return false;
+    Prepared& prepared = ready.lines[next++];
+    if (!prepared.mapped || prepared.data != text.data() || prepared.size != text.size()) {
+      return false;
+    }
+    std::swap(*result, prepared.result);
+    ++taken;
+    return true;
+  }
+
+  // Map's parsers, and those of Prepare (which may run on another thread at the same time).
+  ParserPair main;
+  ParserPair ahead;
+  // Written by Prepare; read by Map after CommitPrepared.
+  PreparedLines pending;
+  PreparedLines ready;
+  // The next line of `ready` to look at.
+  size_t next = 0;
+  // Lines TakePrepared gave to Map.
+  uint64_t taken = 0;
+  // The share of each chunk FeedJsonlWithLookahead maps ahead.
+  double ahead_share = 0.3;
+};
+
+JsonlMapper::JsonlMapper(DatasetFormat format, MapperContext context)
+    : format_(format), context_(std::move(context)), fast_(std::make_unique<FastParser>()) {}
+
+JsonlMapper::~JsonlMapper() = default;
+
 absl::StatusOr<std::unique_ptr<JsonlMapper>> JsonlMapper::Create(DatasetFormat format,
                                                                  MapperContext context) {
   if (!IsJsonlFormat(format)) {
@@ -388,7 +653,163 @@ absl::StatusOr<std::unique_ptr<JsonlMapper>> JsonlMapper::Create(DatasetFormat f
 }
 
 void JsonlMapper::Map(uint64_t line, absl::string_view text, bool has_line_break,
-                      LineResult* result) const {
+                      LineResult* result) {
+  if (fast_->TakePrepared(line, text, result)) return;
+  if (TryMapFast(line, text, result)) return;
+  MapWithReferenceParser(line, text, has_line_break, result);
+}
+
+bool JsonlMapper::TryMapFast(uint64_t line, absl::string_view text, LineResult* result) {
+  return MapFast(fast_->main, line, text, result);
+}
+
+void JsonlMapper::Prepare(uint64_t first_line, absl::string_view block) {
+  FastParser::PreparedLines& pending = fast_->pending;
+  pending.count = 0;
+  for (uint64_t line = first_line;; ++line) {
+    const size_t end = block.find('\n');
+    // The reader keeps a line without its line break until more bytes come.
+    if (end == absl::string_view::npos) break;
+    absl::string_view text = block.substr(0, end);
+    block.remove_prefix(end + 1);
+    if (absl::EndsWith(text, "\r")) text.remove_suffix(1);
+    if (line == 1 && absl::StartsWith(text, "\xEF\xBB\xBF")) text.remove_prefix(3);
+    // The reader skips blank lines.
+    if (text.find_first_not_of(" \t") == absl::string_view::npos) continue;
+    if (pending.count == pending.lines.size()) pending.lines.emplace_back();
+    FastParser::Prepared& prepared = pending.lines[pending.count++];
+    prepared.line = line;
+    prepared.data = text.data();
+    prepared.size = text.size();
+    prepared.mapped = MapFast(fast_->ahead, line, text, &prepared.result);
+  }
+}
+
+uint64_t JsonlMapper::lines_taken_ahead() const { return fast_->taken; }
+
+void JsonlMapper::CommitPrepared() {
+  std::swap(fast_->pending, fast_->ready);
+  fast_->pending.count = 0;
+  fast_->next = 0;
+}
+
+bool JsonlMapper::MapFast(ParserPair& parsers, uint64_t line, absl::string_view text,
+                          LineResult* result) {
+  result->issues.clear();
+  result->invalid = false;
+  // One record, reused from the previous line so that its strings keep their capacity.
+  result->records.resize(1);
+  AddressRecord* record = &result->records[0];
+  record->Clear();
+  simdjson::dom::element root;
+  if (!parsers.line.Parse("", text, "", &root)) return false;
+  simdjson::dom::object example;
+  if (root.get_object().get(example) != simdjson::SUCCESS) return false;
+  if (format_ == v1::DATASET_FORMAT_OPENAI_CHAT_JSONL) {
+    simdjson::dom::element messages_element;
+    bool has_messages = false;
+    for (simdjson::dom::key_value_pair member : example) {
+      if (member.key != "messages") continue;
+      if (has_messages) return false;  // The reference path takes the last duplicate.
+      has_messages = true;
+      messages_element = member.value;
+    }
+    simdjson::dom::array messages;
+    if (!has_messages || messages_element.get_array().get(messages) != simdjson::SUCCESS) {
+      return false;
+    }
+    std::string_view last_user;
+    bool has_user = false;
+    std::string_view last_role;
+    std::string_view last_content;
+    for (simdjson::dom::element element : messages) {
+      simdjson::dom::object message;
+      if (element.get_object().get(message) != simdjson::SUCCESS) return false;
+      std::string_view role;
+      std::string_view content;
+      bool has_role = false;
+      bool has_content = false;
+      bool has_weight = false;
+      simdjson::dom::element weight;
+      for (simdjson::dom::key_value_pair member : message) {
+        if (member.key == "role") {
+          if (has_role || !GetString(member.value, &role)) return false;
+          has_role = true;
+        } else if (member.key == "content") {
+          if (has_content || !GetString(member.value, &content)) return false;
+          has_content = true;
+        } else if (member.key == "weight") {
+          if (has_weight) return false;
+          has_weight = true;
+          weight = member.value;
+        }
+      }
+      if (!has_role || !has_content) return false;
+      const bool user = role == "user";
+      const bool assistant = role == "assistant";
+      if (!user && !assistant && role != "system") return false;
+      if ((user || assistant) &&
+          absl::StripAsciiWhitespace(absl::string_view(content.data(), content.size())).empty()) {
+        return false;
+      }
+      if (has_weight) {
+        int64_t value = 0;
+        if (!assistant || weight.get_int64().get(value) != simdjson::SUCCESS ||
+            (value != 0 && value != 1)) {
+          return false;
+        }
+      }
+      if (user) {
+        last_user = content;
+        has_user = true;
+      }
+      last_role = role;
+      last_content = content;
+    }
+    if (last_role != "assistant" || !has_user) return false;
+    return FinishFast(parsers, line, absl::string_view(last_user.data(), last_user.size()),
+                      absl::string_view(last_content.data(), last_content.size()), record);
+  }
+  std::string_view prompt;
+  std::string_view completion;
+  bool has_prompt = false;
+  bool has_completion = false;
+  for (simdjson::dom::key_value_pair member : example) {
+    if (member.key == "prompt") {
+      if (has_prompt || !GetString(member.value, &prompt)) return false;
+      has_prompt = true;
+    } else if (member.key == "completion") {
+      if (has_completion || !GetString(member.value, &completion)) return false;
+      has_completion = true;
+    }
+  }
+  if (!has_prompt || !has_completion) return false;
+  return FinishFast(parsers, line, absl::string_view(prompt.data(), prompt.size()),
+                    absl::string_view(completion.data(), completion.size()), record);
+}
+
+bool JsonlMapper::FinishFast(ParserPair& parsers, uint64_t line, absl::string_view address_text,
+                             absl::string_view fields_text, AddressRecord* record) {
+  const absl::string_view text = absl::StripAsciiWhitespace(address_text);
+  char checksummed[42];
+  if (!FastChecksummedAddress(text, checksummed)) {
+    // Not a plain address (or a checksum warning): the general search decides.
+    AddressLookup lookup = LookUpAddress(address_text);
+    if (!lookup.address.has_value()) return false;
+    const std::string hex = lookup.address->ToChecksumHex();
+    if (!HasValidChecksum(lookup.found, hex)) return false;
+    hex.copy(checksummed, sizeof(checksummed));
+  }
+  if (!FastReportFields(fields_text, parsers.fields, record)) return false;
+  record->set_address(checksummed, sizeof(checksummed));
+  record->set_chain_id(context_.chain_id);
+  record->set_source(context_.source);
+  record->set_line(line);
+  return true;
+}
+
+void JsonlMapper::MapWithReferenceParser(uint64_t line, absl::string_view text, bool has_line_break,
+                                         LineResult* result) const {
   result->records.clear();
   result->issues.clear();
   result->invalid = false;
@@ -515,6 +936,45 @@ void JsonlMapper::Map(uint64_t line, absl::string_view text, bool has_line_break
   record.set_source(context_.source);
   record.set_line(line);
   result->records.push_back(std::move(record));
+}
+
+absl::Status FeedJsonlWithLookahead(JsonlReader& reader, JsonlMapper& mapper,
+                                    absl::string_view chunk,
+                                    const std::function<void()>& side_work) {
+  // The share of the chunk mapped ahead adapts so that both threads finish together: the
+  // second thread also does `side_work` (hashing, in the upload pipeline), the first one also
+  // accepts every line afterwards.
+  double& share = mapper.fast_->ahead_share;
+  const size_t split =
+      chunk.find('\n', static_cast<size_t>(static_cast<double>(chunk.size()) * (1 - share)));
+  const absl::string_view first =
+      split == absl::string_view::npos ? chunk : chunk.substr(0, split + 1);
+  const absl::string_view second = chunk.substr(first.size());
+  uint64_t second_line = reader.next_line();
+  for (const char *p = first.data(), *end = first.data() + first.size();
+       (p = static_cast<const char*>(std::memchr(p, '\n', end - p))) != nullptr; ++p) {
+    ++second_line;
+  }
+  std::chrono::steady_clock::time_point helper_done;
+  std::thread helper;
+  try {
+    helper = std::thread([&] {
+      side_work();
+      if (!second.empty()) mapper.Prepare(second_line, second);
+      helper_done = std::chrono::steady_clock::now();
+    });
+  } catch (const std::system_error&) {
+    side_work();
+    return reader.Feed(chunk);
+  }
+  absl::Status status = reader.Feed(first);
+  const std::chrono::steady_clock::time_point first_done = std::chrono::steady_clock::now();
+  helper.join();
+  mapper.CommitPrepared();
+  constexpr double kStep = 0.02;
+  share = first_done < helper_done ? std::max(0.05, share - kStep) : std::min(0.6, share + kStep);
+  if (!status.ok() || second.empty()) return status;
+  return reader.Feed(second);
 }
 
 }  // namespace ethscan::dataset

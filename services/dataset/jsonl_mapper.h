@@ -26,17 +26,30 @@
 // JSON names the byte column (1-based) within the line, or within the content string for the
 // report fields.
 //
-// Thread-safety: a mapper is immutable; Map is const and thread-safe.
+// Two parsers, one result. Map first tries a fast path (simdjson's DOM parser, which checks
+// the whole line: JSON syntax, UTF-8, escapes, numbers) that accepts only a line it can map
+// with no issue at all: no duplicate or unknown report keys, no checksum warning, nothing
+// odd. Any other line, valid with warnings or invalid, is mapped again by the reference path
+// (nlohmann/json), which names every problem. So the fast path never changes a result or a
+// message; it only skips work for the common clean line. MapWithReferenceParser and
+// TryMapFast expose the two paths so tests can compare them.
+//
+// Thread-safety: not thread-safe (the fast path reuses its parse buffers); use one mapper per
+// stream. ChooseJsonlFormat and NearestValue are thread-safe.
 #ifndef ETHSCAN_SERVICES_DATASET_JSONL_MAPPER_H_
 #define ETHSCAN_SERVICES_DATASET_JSONL_MAPPER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "ethscan/dataset/v1/dataset_service.pb.h"
 #include "services/dataset/dataset_format.h"
+#include "services/dataset/jsonl_reader.h"
 #include "services/dataset/record_mapper.h"
 
 namespace ethscan::dataset {
@@ -55,18 +68,63 @@ class JsonlMapper {
   // INVALID_ARGUMENT for a format that is not a JSON Lines one.
   static absl::StatusOr<std::unique_ptr<JsonlMapper>> Create(DatasetFormat format,
                                                              MapperContext context);
+  ~JsonlMapper();
+  JsonlMapper(const JsonlMapper&) = delete;
+  JsonlMapper& operator=(const JsonlMapper&) = delete;
 
   // Maps one line. `has_line_break` is false for a last line that ends the file without one;
   // a parse error there adds that the file may be truncated. Clears `result` first.
-  void Map(uint64_t line, absl::string_view text, bool has_line_break, LineResult* result) const;
+  void Map(uint64_t line, absl::string_view text, bool has_line_break, LineResult* result);
+
+  // The fast path alone: true when it mapped the line (one record, no issue) into `result`;
+  // false when the line needs the reference path (`result` is then unspecified).
+  bool TryMapFast(uint64_t line, absl::string_view text, LineResult* result);
+  // The reference path alone; Map's result is always equal to it.
+  void MapWithReferenceParser(uint64_t line, absl::string_view text, bool has_line_break,
+                              LineResult* result) const;
+
+  // Maps ahead of time, with the fast path, the complete lines of `block` (bytes that start a
+  // line; `first_line` is its number), split as JsonlReader splits them. A later Map call
+  // with the same line number and the same text (the same bytes at the same address, as
+  // JsonlReader hands over a line lying within one chunk) then only takes the result; every
+  // other line is mapped by Map as usual. Prepare may run on a second thread while Map runs
+  // on the first; its results reach Map only through CommitPrepared, called on the first
+  // thread after the second one finished. FeedJsonlWithLookahead does all of this.
+  void Prepare(uint64_t first_line, absl::string_view block);
+  void CommitPrepared();
+  // Lines whose result Map took from Prepare so far (for tests and benchmarks).
+  uint64_t lines_taken_ahead() const;
 
  private:
-  JsonlMapper(DatasetFormat format, MapperContext context)
-      : format_(format), context_(std::move(context)) {}
+  friend absl::Status FeedJsonlWithLookahead(JsonlReader& reader, JsonlMapper& mapper,
+                                             absl::string_view chunk,
+                                             const std::function<void()>& side_work);
+
+  // The fast path's reusable parsers and buffers (simdjson stays out of this header), and the
+  // lines mapped ahead.
+  class FastParser;
+  struct ParserPair;
+
+  JsonlMapper(DatasetFormat format, MapperContext context);
+
+  // The fast path with the given parsers.
+  bool MapFast(ParserPair& parsers, uint64_t line, absl::string_view text, LineResult* result);
+  // Fills the record of a clean line from the address text and the report fields text.
+  bool FinishFast(ParserPair& parsers, uint64_t line, absl::string_view address_text,
+                  absl::string_view fields_text, common::v1::AddressRecord* record);
 
   const DatasetFormat format_;
   const MapperContext context_;
+  const std::unique_ptr<FastParser> fast_;
 };
+
+// Feeds `chunk` to `reader` (whose handler maps lines with `mapper`) while a second thread
+// runs `side_work` and then maps the chunk's later lines ahead (JsonlMapper::Prepare); the
+// result is that of side_work() followed by reader.Feed(chunk). Runs everything on the
+// calling thread when no thread can be started.
+absl::Status FeedJsonlWithLookahead(JsonlReader& reader, JsonlMapper& mapper,
+                                    absl::string_view chunk,
+                                    const std::function<void()>& side_work);
 
 // The allowed value closest to `value` by edit distance, compared without letter case; empty
 // when `allowed` is empty. Used to suggest a fix for an unknown label.

@@ -55,6 +55,8 @@ class JsonlReader {
 
   // Non-blank lines handed over so far.
   uint64_t line_count() const { return line_count_; }
+  // Physical (1-based) number of the line the next byte fed belongs to.
+  uint64_t next_line() const { return line_; }
 
  private:
   absl::Status EmitLine(absl::string_view text, bool has_line_break);

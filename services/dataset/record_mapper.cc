@@ -31,6 +31,9 @@
 //   (<date>)".
 // cryptoscamdb (address,category,subcategory,site_name,url,reporter): Scamming -> Scam,
 //   Phishing -> Phish / Hack; tags [subcategory] when set; note = url; name empty.
+// kaggle_fraud_features, phish_features, csv_mapping, address_list, canonical_csv: read by the
+//   column-mapping engine (column_mapping.h) through a built-in mapping, the upload's mapping,
+//   a constant label and tags, and the canonical record layout.
 #include "services/dataset/record_mapper.h"
 
 #include <algorithm>
@@ -44,6 +47,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/eth/address.h"
+#include "services/dataset/column_mapping.h"
 #include "services/dataset/dataset_format.h"
 
 namespace ethscan::dataset {
@@ -91,51 +95,6 @@ class MapperBase : public RecordMapper {
   // The header's spelling of a column, for issues.
   std::string FieldName(int column) const { return column < 0 ? "" : HeaderName(column); }
 
-  void AddIssue(uint64_t line, int column, std::string reason, ValidationIssue::Severity severity,
-                LineResult* result) const {
-    ValidationIssue issue;
-    issue.set_file(context().file);
-    issue.set_line(line);
-    issue.set_field(FieldName(column));
-    issue.set_reason(std::move(reason));
-    issue.set_severity(severity);
-    result->issues.push_back(std::move(issue));
-    if (severity == kError) result->invalid = true;
-  }
-
-  // Parses the address in `column`. On failure adds an issue of `failure_severity` (with
-  // `failure_suffix` appended to the reason) and returns nullopt.
-  std::optional<std::string> ParseAddress(const CsvRow& row, int column, LineResult* result,
-                                          ValidationIssue::Severity failure_severity = kError,
-                                          absl::string_view failure_suffix = "") const {
-    absl::string_view raw = row.fields[column];
-    absl::string_view text = absl::StripAsciiWhitespace(raw);
-    if (text.empty()) {
-      AddIssue(row.line, column, absl::StrCat("empty address", failure_suffix), failure_severity,
-               result);
-      return std::nullopt;
-    }
-    absl::StatusOr<eth::Address> address =
-        eth::Address::Parse(text, eth::Address::ChecksumPolicy::kLenient);
-    if (!address.ok()) {
-      AddIssue(row.line, column, absl::StrCat(address.status().message(), failure_suffix),
-               failure_severity, result);
-      return std::nullopt;
-    }
-    if (text.size() != raw.size()) {
-      AddIssue(row.line, column, absl::StrCat("whitespace around address \"", text, "\" removed"),
-               kWarning, result);
-    }
-    std::string checksummed = address->ToChecksumHex();
-    if (!eth::Address::HasValidChecksum(text)) {
-      AddIssue(row.line, column,
-               absl::StrCat("bad EIP-55 checksum in address \"", text,
-                            "\"; kept as the source published it, stored as ", checksummed),
-               kWarning, result);
-    }
-    return checksummed;
-  }
-
   // Maps a label column value through `vocabulary` (compared without letter case). Adds an
   // ERROR naming the allowed values and returns nullopt for anything else.
   std::optional<std::string> MapVocabulary(const CsvRow& row, int column,
@@ -152,15 +111,6 @@ class MapperBase : public RecordMapper {
                           "; allowed: ", absl::StrJoin(allowed, ", ")),
              kError, result);
     return std::nullopt;
-  }
-
-  AddressRecord NewRecord(std::string address, uint64_t line) const {
-    AddressRecord record;
-    record.set_address(std::move(address));
-    record.set_chain_id(context().chain_id);
-    record.set_source(context().source);
-    record.set_line(line);
-    return record;
   }
 };
 
@@ -456,7 +406,8 @@ class CryptoScamDbMapper final : public MapperBase {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RecordMapper>> RecordMapper::Create(
-    v1::DatasetFormat format, const std::vector<std::string>& header, MapperContext context) {
+    v1::DatasetFormat format, const std::vector<std::string>& header, MapperContext context,
+    const FormatParameters& parameters) {
   std::vector<std::string> lowercase;
   lowercase.reserve(header.size());
   for (const std::string& name : header) lowercase.push_back(absl::AsciiStrToLower(name));
@@ -496,6 +447,25 @@ absl::StatusOr<std::unique_ptr<RecordMapper>> RecordMapper::Create(
     case v1::DATASET_FORMAT_CRYPTOSCAMDB:
       mapper.reset(new CryptoScamDbMapper(std::move(context), header));
       break;
+    case v1::DATASET_FORMAT_KAGGLE_FRAUD_FEATURES:
+    case v1::DATASET_FORMAT_PHISH_FEATURES:
+      return ColumnMapper::Create(*BuiltInMapping(format), header, std::move(context),
+                                  absl::StrCat("format ", FormatName(format), ": "));
+    case v1::DATASET_FORMAT_CSV_MAPPING:
+      if (parameters.column_mapping == nullptr) {
+        return absl::InvalidArgumentError(
+            "format csv_mapping needs UploadMetadata.column_mapping, which is not set");
+      }
+      return ColumnMapper::Create(*parameters.column_mapping, header, std::move(context),
+                                  "column_mapping.");
+    case v1::DATASET_FORMAT_ADDRESS_LIST: {
+      absl::StatusOr<v1::ColumnMapping> mapping =
+          AddressListMapping(parameters.label, parameters.tags);
+      if (!mapping.ok()) return mapping.status();
+      return ColumnMapper::Create(*mapping, header, std::move(context), "format address_list: ");
+    }
+    case v1::DATASET_FORMAT_CANONICAL_CSV:
+      return ColumnMapper::CreateCanonicalCsv(header, std::move(context));
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("no record mapper for format ", FormatName(format)));
@@ -519,5 +489,73 @@ int RecordMapper::ColumnIndex(absl::string_view lowercase_name) const {
 }
 
 const std::string& RecordMapper::HeaderName(int column) const { return header_[column]; }
+
+void RecordMapper::AddIssue(uint64_t line, int column, std::string reason,
+                            ValidationIssue::Severity severity, LineResult* result) const {
+  if (severity == kError) result->invalid = true;
+  // One cell read for two fields (a label and tags from one column) is reported once.
+  for (const ValidationIssue& existing : result->issues) {
+    if (existing.reason() == reason && existing.severity() == severity &&
+        existing.field() == (column >= 0 ? HeaderName(column) : "")) {
+      return;
+    }
+  }
+  ValidationIssue issue;
+  issue.set_file(context_.file);
+  issue.set_line(line);
+  if (column >= 0) issue.set_field(HeaderName(column));
+  issue.set_reason(std::move(reason));
+  issue.set_severity(severity);
+  result->issues.push_back(std::move(issue));
+}
+
+std::optional<std::string> RecordMapper::ParseAddress(const CsvRow& row, int column,
+                                                      LineResult* result,
+                                                      ValidationIssue::Severity failure_severity,
+                                                      absl::string_view failure_suffix,
+                                                      bool strict_checksum) const {
+  absl::string_view raw = row.fields[column];
+  absl::string_view text = absl::StripAsciiWhitespace(raw);
+  if (text.empty()) {
+    AddIssue(row.line, column, absl::StrCat("empty address", failure_suffix), failure_severity,
+             result);
+    return std::nullopt;
+  }
+  absl::StatusOr<eth::Address> address =
+      eth::Address::Parse(text, eth::Address::ChecksumPolicy::kLenient);
+  if (!address.ok()) {
+    AddIssue(row.line, column, absl::StrCat(address.status().message(), failure_suffix),
+             failure_severity, result);
+    return std::nullopt;
+  }
+  if (text.size() != raw.size()) {
+    AddIssue(row.line, column, absl::StrCat("whitespace around address \"", text, "\" removed"),
+             kWarning, result);
+  }
+  std::string checksummed = address->ToChecksumHex();
+  if (!eth::Address::HasValidChecksum(text)) {
+    if (strict_checksum) {
+      AddIssue(row.line, column,
+               absl::StrCat("bad EIP-55 checksum in address \"", text, "\" (should be ",
+                            checksummed, "); the mapping sets strict_checksum"),
+               kError, result);
+      return std::nullopt;
+    }
+    AddIssue(row.line, column,
+             absl::StrCat("bad EIP-55 checksum in address \"", text,
+                          "\"; kept as the source published it, stored as ", checksummed),
+             kWarning, result);
+  }
+  return checksummed;
+}
+
+AddressRecord RecordMapper::NewRecord(std::string address, uint64_t line) const {
+  AddressRecord record;
+  record.set_address(std::move(address));
+  record.set_chain_id(context_.chain_id);
+  record.set_source(context_.source);
+  record.set_line(line);
+  return record;
+}
 
 }  // namespace ethscan::dataset

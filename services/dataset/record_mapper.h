@@ -9,7 +9,9 @@
 //   ones.
 // - A line with any ERROR yields no records and counts as invalid; WARNINGs keep the line.
 // - Each record carries the chain id, the dataset name as `source`, and the line number.
-// The per-format mapping of columns to record fields is documented in record_mapper.cc.
+// The per-format mapping of columns to record fields is documented in record_mapper.cc; the
+// formats read through a declarative column mapping (CSV mapping, address list, behavioural
+// features, canonical CSV) are documented in column_mapping.h.
 //
 // Thread-safety: a mapper is immutable after Create; Map is const and thread-safe.
 #ifndef ETHSCAN_SERVICES_DATASET_RECORD_MAPPER_H_
@@ -17,6 +19,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,15 +60,27 @@ struct LineResult {
   bool invalid = false;
 };
 
+// What the formats that need more than the header are read with.
+struct FormatParameters {
+  // DATASET_FORMAT_CSV_MAPPING (required there): the upload's column mapping. Not owned.
+  const v1::ColumnMapping* column_mapping = nullptr;
+  // DATASET_FORMAT_ADDRESS_LIST (label required there): the report label and the tags of every
+  // address.
+  std::string label;
+  std::vector<std::string> tags;
+};
+
 // Maps rows of one format. Create one per file (it resolves column positions from the header).
 class RecordMapper {
  public:
   virtual ~RecordMapper() = default;
 
   // Builds the mapper for `format` (not UNSPECIFIED) over a file with the trimmed `header`
-  // names. INVALID_ARGUMENT when a needed column is missing.
+  // names. INVALID_ARGUMENT when a needed column is missing, or when `parameters` lack what
+  // the format needs (a column mapping, an address-list label) or hold an invalid one.
   static absl::StatusOr<std::unique_ptr<RecordMapper>> Create(
-      v1::DatasetFormat format, const std::vector<std::string>& header, MapperContext context);
+      v1::DatasetFormat format, const std::vector<std::string>& header, MapperContext context,
+      const FormatParameters& parameters = {});
 
   // Maps one row (its field count equals the header's). Clears `result` first.
   void Map(const CsvRow& row, LineResult* result) const;
@@ -83,6 +98,24 @@ class RecordMapper {
   int ColumnIndex(absl::string_view lowercase_name) const;
   // The header's spelling of column `column` (0 <= column < header size).
   const std::string& HeaderName(int column) const;
+  const std::vector<std::string>& header() const { return header_; }
+
+  // Adds an issue on `line` about column `column` (-1 for the whole line) to `result`; an
+  // ERROR marks the line invalid.
+  void AddIssue(uint64_t line, int column, std::string reason,
+                v1::ValidationIssue::Severity severity, LineResult* result) const;
+
+  // Parses the address in `column` under the shared rules (file comment) and returns it in
+  // EIP-55 form. On failure adds an issue of `failure_severity`, with `failure_suffix`
+  // appended to the reason, and returns nullopt. With `strict_checksum` a mixed-case address
+  // with a wrong checksum is an ERROR instead of a WARNING.
+  std::optional<std::string> ParseAddress(
+      const CsvRow& row, int column, LineResult* result,
+      v1::ValidationIssue::Severity failure_severity = v1::ValidationIssue::SEVERITY_ERROR,
+      absl::string_view failure_suffix = "", bool strict_checksum = false) const;
+
+  // A record for `address` with the context's chain id and source and the given line.
+  common::v1::AddressRecord NewRecord(std::string address, uint64_t line) const;
 
  private:
   const MapperContext context_;

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -47,6 +48,11 @@ class RecordMerger {
   // One merged record per distinct address, in the order the addresses first appeared.
   const std::vector<common::v1::AddressRecord>& records() const { return records_; }
   size_t size() const { return records_.size(); }
+  // Moves the merged records out; the merger is empty afterwards.
+  std::vector<common::v1::AddressRecord> TakeRecords() {
+    position_.clear();
+    return std::move(records_);
+  }
 
  private:
   absl::flat_hash_map<eth::Address, size_t> position_;

@@ -1,5 +1,6 @@
 #include "services/dataset/redis_dataset_index.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -16,12 +17,59 @@ int64_t CreateTimeMillis(const v1::Dataset& dataset) {
   return dataset.create_time().seconds() * 1000 + dataset.create_time().nanos() / 1000000;
 }
 
+// KEYS: dataset hash, refs set. ARGV: holder, "add" or "remove". Nil when the dataset is not
+// listed, else {proto, {holders…}}.
+constexpr char kReferenceScript[] = R"lua(
+local proto = redis.call('HGET', KEYS[1], 'proto')
+if not proto then return false end
+if ARGV[2] == 'add' then
+  redis.call('SADD', KEYS[2], ARGV[1])
+else
+  redis.call('SREM', KEYS[2], ARGV[1])
+end
+return {proto, redis.call('SMEMBERS', KEYS[2])}
+)lua";
+
+// KEYS: dataset hash, refs set, listing, name listing. ARGV: id. {"missing"}, {"referenced",
+// {holders…}} or {"deleted"}.
+constexpr char kDeleteScript[] = R"lua(
+if redis.call('HEXISTS', KEYS[1], 'proto') == 0 then return {'missing'} end
+local holders = redis.call('SMEMBERS', KEYS[2])
+if #holders > 0 then return {'referenced', holders} end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+return {'deleted'}
+)lua";
+
 absl::StatusOr<v1::Dataset> ParseDataset(absl::string_view id, const std::string& bytes) {
   v1::Dataset dataset;
   if (!dataset.ParseFromString(bytes)) {
     return absl::DataLossError(absl::StrCat("metadata of dataset \"", id, "\" is corrupt"));
   }
   return dataset;
+}
+
+// The sorted members of a SMEMBERS reply.
+std::vector<std::string> Holders(const redis::Reply& reply) {
+  std::vector<std::string> holders;
+  for (const redis::Reply& element : reply.elements) holders.push_back(element.str);
+  std::sort(holders.begin(), holders.end());
+  return holders;
+}
+
+// The metadata with its references.
+absl::StatusOr<v1::Dataset> WithHolders(absl::string_view id, const std::string& bytes,
+                                        const redis::Reply& holders) {
+  ASSIGN_OR_RETURN(v1::Dataset dataset, ParseDataset(id, bytes));
+  dataset.clear_referenced_by();
+  for (std::string& holder : Holders(holders)) dataset.add_referenced_by(std::move(holder));
+  return dataset;
+}
+
+absl::Status UnexpectedReply(absl::string_view what, absl::string_view id) {
+  return absl::InternalError(
+      absl::StrCat("redis gave an unexpected reply to ", what, " of dataset \"", id, "\""));
 }
 
 }  // namespace
@@ -34,6 +82,10 @@ std::string RedisDatasetIndex::DatasetKey(absl::string_view id) const {
   return absl::StrCat(options_.key_prefix, "dataset:", id);
 }
 
+std::string RedisDatasetIndex::RefsKey(absl::string_view id) const {
+  return absl::StrCat(options_.key_prefix, "dataset:", id, ":refs");
+}
+
 std::string RedisDatasetIndex::AllKey() const {
   return absl::StrCat(options_.key_prefix, "datasets");
 }
@@ -44,9 +96,11 @@ std::string RedisDatasetIndex::NameKey(absl::string_view name) const {
 
 absl::Status RedisDatasetIndex::Put(const v1::Dataset& dataset) {
   const std::string score = absl::StrCat(CreateTimeMillis(dataset));
+  v1::Dataset stored = dataset;
+  stored.clear_referenced_by();
   std::vector<std::vector<std::string>> commands = {
       {"MULTI"},
-      {"HSET", DatasetKey(dataset.id()), kProtoField, dataset.SerializeAsString()},
+      {"HSET", DatasetKey(dataset.id()), kProtoField, stored.SerializeAsString()},
       {"ZADD", AllKey(), score, dataset.id()},
       {"ZADD", NameKey(dataset.name()), score, dataset.id()},
       {"EXEC"},
@@ -61,9 +115,12 @@ absl::Status RedisDatasetIndex::Put(const v1::Dataset& dataset) {
 }
 
 absl::StatusOr<std::optional<v1::Dataset>> RedisDatasetIndex::Get(absl::string_view id) {
-  ASSIGN_OR_RETURN(redis::Reply reply, client_->Command({"HGET", DatasetKey(id), kProtoField}));
-  if (reply.is_nil()) return std::optional<v1::Dataset>();
-  ASSIGN_OR_RETURN(v1::Dataset dataset, ParseDataset(id, reply.str));
+  ASSIGN_OR_RETURN(
+      std::vector<redis::Reply> replies,
+      client_->Pipeline({{"HGET", DatasetKey(id), kProtoField}, {"SMEMBERS", RefsKey(id)}}));
+  if (replies.size() != 2) return UnexpectedReply("a lookup", id);
+  if (replies[0].is_nil()) return std::optional<v1::Dataset>();
+  ASSIGN_OR_RETURN(v1::Dataset dataset, WithHolders(id, replies[0].str, replies[1]));
   return std::optional<v1::Dataset>(std::move(dataset));
 }
 
@@ -83,18 +140,67 @@ absl::StatusOr<ListPage> RedisDatasetIndex::List(const ListQuery& query) {
   std::vector<std::vector<std::string>> commands;
   for (size_t i = 0; i < count; ++i) {
     commands.push_back({"HGET", DatasetKey(ids.elements[i].str), kProtoField});
+    commands.push_back({"SMEMBERS", RefsKey(ids.elements[i].str)});
   }
   ASSIGN_OR_RETURN(std::vector<redis::Reply> replies, client_->Pipeline(commands));
-  for (size_t i = 0; i < replies.size(); ++i) {
+  if (replies.size() != 2 * count) return UnexpectedReply("a listing", query.name);
+  for (size_t i = 0; i < count; ++i) {
     const std::string& id = ids.elements[i].str;
-    if (replies[i].is_nil()) {
+    const redis::Reply& proto = replies[2 * i];
+    if (proto.is_nil()) {
       log::Warning("dataset \"", id, "\" is listed but has no metadata; skipped");
       continue;
     }
-    ASSIGN_OR_RETURN(v1::Dataset dataset, ParseDataset(id, replies[i].str));
+    ASSIGN_OR_RETURN(v1::Dataset dataset, WithHolders(id, proto.str, replies[2 * i + 1]));
     page.datasets.push_back(std::move(dataset));
   }
   return page;
+}
+
+absl::StatusOr<DeleteOutcome> RedisDatasetIndex::Delete(const v1::Dataset& dataset) {
+  const std::string& id = dataset.id();
+  ASSIGN_OR_RETURN(redis::Reply reply,
+                   client_->Command({"EVAL", kDeleteScript, "4", DatasetKey(id), RefsKey(id),
+                                     AllKey(), NameKey(dataset.name()), id}));
+  if (reply.type != redis::Reply::Type::kArray || reply.elements.empty()) {
+    return UnexpectedReply("a deletion", id);
+  }
+  DeleteOutcome outcome;
+  const std::string& result = reply.elements[0].str;
+  if (result == "deleted") {
+    outcome.result = DeleteOutcome::Result::kDeleted;
+  } else if (result == "missing") {
+    outcome.result = DeleteOutcome::Result::kNotFound;
+  } else if (result == "referenced" && reply.elements.size() == 2) {
+    outcome.result = DeleteOutcome::Result::kReferenced;
+    outcome.holders = Holders(reply.elements[1]);
+  } else {
+    return UnexpectedReply("a deletion", id);
+  }
+  return outcome;
+}
+
+absl::StatusOr<std::optional<v1::Dataset>> RedisDatasetIndex::ChangeReference(
+    absl::string_view id, absl::string_view holder, absl::string_view op) {
+  ASSIGN_OR_RETURN(redis::Reply reply,
+                   client_->Command({"EVAL", kReferenceScript, "2", DatasetKey(id), RefsKey(id),
+                                     std::string(holder), std::string(op)}));
+  if (reply.is_nil()) return std::optional<v1::Dataset>();
+  if (reply.type != redis::Reply::Type::kArray || reply.elements.size() != 2) {
+    return UnexpectedReply("a reference change", id);
+  }
+  ASSIGN_OR_RETURN(v1::Dataset dataset, WithHolders(id, reply.elements[0].str, reply.elements[1]));
+  return std::optional<v1::Dataset>(std::move(dataset));
+}
+
+absl::StatusOr<std::optional<v1::Dataset>> RedisDatasetIndex::AddReference(
+    absl::string_view id, absl::string_view holder) {
+  return ChangeReference(id, holder, "add");
+}
+
+absl::StatusOr<std::optional<v1::Dataset>> RedisDatasetIndex::RemoveReference(
+    absl::string_view id, absl::string_view holder) {
+  return ChangeReference(id, holder, "remove");
 }
 
 }  // namespace ethscan::dataset

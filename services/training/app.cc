@@ -38,8 +38,8 @@ struct Common {
   std::unique_ptr<RedisJobStore> jobs;
   std::unique_ptr<RedisJobQueue> queue;
   std::unique_ptr<RedisModelStore> models;
-  std::unique_ptr<ModelRegistry> registry;
   std::unique_ptr<DatasetClient> datasets;
+  std::unique_ptr<ModelRegistry> registry;
 };
 
 absl::StatusOr<std::unique_ptr<Common>> Build(const TrainingConfig& config) {
@@ -61,9 +61,10 @@ absl::StatusOr<std::unique_ptr<Common>> Build(const TrainingConfig& config) {
   c->models = std::make_unique<RedisModelStore>(c->redis.get());
   ModelRegistry::Options registry;
   registry.models_dir = config.models_dir;
-  ASSIGN_OR_RETURN(c->registry, ModelRegistry::Create(registry, c->models.get()));
   c->datasets = std::make_unique<DatasetClient>(
       dataset::v1::DatasetService::NewStub(common::CreateChannel(config.dataset_addr)));
+  ASSIGN_OR_RETURN(c->registry,
+                   ModelRegistry::Create(registry, c->models.get(), c->datasets.get()));
   log::Info("redis at ", config.redis.url, "; models in ", config.models_dir,
             "; dataset service at ", config.dataset_addr);
   return c;

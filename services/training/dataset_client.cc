@@ -2,7 +2,9 @@
 
 #include <grpcpp/client_context.h>
 
+#include "absl/strings/str_cat.h"
 #include "common/grpc/channel.h"
+#include "common/log/log.h"
 #include "common/status/grpc_status.h"
 
 namespace ethscan::training {
@@ -49,5 +51,46 @@ absl::Status DatasetClient::ReadRecords(
   if (!status.ok()) return common::FromGrpcStatus(status, "dataset service");
   return absl::OkStatus();
 }
+
+absl::StatusOr<dataset::v1::Dataset> DatasetClient::AddReference(absl::string_view id,
+                                                                 absl::string_view holder) {
+  grpc::ClientContext context;
+  common::SetDeadline(&context, options_.metadata_deadline);
+  dataset::v1::DatasetReferenceRequest request;
+  request.set_id(std::string{id});
+  request.set_holder(std::string{holder});
+  dataset::v1::DatasetReferenceResponse response;
+  grpc::Status status = stub_->AddDatasetReference(&context, request, &response);
+  if (!status.ok()) return common::FromGrpcStatus(status, "dataset service");
+  return response.dataset();
+}
+
+absl::Status DatasetClient::RemoveReference(absl::string_view id, absl::string_view holder) {
+  grpc::ClientContext context;
+  common::SetDeadline(&context, options_.metadata_deadline);
+  dataset::v1::DatasetReferenceRequest request;
+  request.set_id(std::string{id});
+  request.set_holder(std::string{holder});
+  dataset::v1::DatasetReferenceResponse response;
+  grpc::Status status = stub_->RemoveDatasetReference(&context, request, &response);
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) return absl::OkStatus();
+  if (!status.ok()) return common::FromGrpcStatus(status, "dataset service");
+  return absl::OkStatus();
+}
+
+void DatasetClient::RemoveReferencesLogged(const std::vector<std::string>& ids,
+                                           absl::string_view holder) {
+  for (const std::string& id : ids) {
+    absl::Status status = RemoveReference(id, holder);
+    if (!status.ok()) {
+      log::Warning("cannot drop the reference of ", holder, " on dataset ", id, ": ",
+                   status.message(), " (the dataset cannot be deleted until it is dropped)");
+    }
+  }
+}
+
+std::string JobHolder(absl::string_view job_id) { return absl::StrCat("job/", job_id); }
+
+std::string ModelHolder(absl::string_view model_name) { return absl::StrCat("model/", model_name); }
 
 }  // namespace ethscan::training

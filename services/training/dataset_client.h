@@ -1,6 +1,11 @@
-// Client of the dataset service for the training service: dataset metadata and the streamed
-// records of a dataset, each call with a deadline. Codes against the generated StubInterface,
-// so tests can hand in a mock stub or a stub over an in-process channel.
+// Client of the dataset service for the training service: dataset metadata, the streamed
+// records of a dataset, and the references that keep a dataset from being deleted while a job
+// or model uses it, each call with a deadline. Codes against the generated StubInterface, so
+// tests can hand in a mock stub or a stub over an in-process channel.
+//
+// References: a job holds "job/<job id>" on every dataset it names (training, extra training
+// and validation) from CreateJob until it finishes; a published model holds "model/<model
+// name>" on the datasets it was trained on until it is deleted.
 //
 // Thread-safety: thread-safe (gRPC stubs are).
 #ifndef ETHSCAN_SERVICES_TRAINING_DATASET_CLIENT_H_
@@ -8,6 +13,8 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -47,10 +54,24 @@ class DatasetClient {
   // Deadline of ReadRecords for a dataset of `record_count` records.
   absl::Duration ReadDeadline(uint64_t record_count) const;
 
+  // Records that `holder` uses dataset `id` and returns the dataset. Idempotent. The dataset
+  // service's status, prefixed with "dataset service: " (NOT_FOUND for an unknown id).
+  absl::StatusOr<dataset::v1::Dataset> AddReference(absl::string_view id, absl::string_view holder);
+  // Drops the reference. Idempotent; OK when the dataset no longer exists.
+  absl::Status RemoveReference(absl::string_view id, absl::string_view holder);
+  // Drops `holder`'s reference on each of `ids`; failures are logged, not returned (for
+  // clean-ups after a job or model is gone).
+  void RemoveReferencesLogged(const std::vector<std::string>& ids, absl::string_view holder);
+
  private:
   const std::shared_ptr<dataset::v1::DatasetService::StubInterface> stub_;
   const Options options_;
 };
+
+// "job/<job id>".
+std::string JobHolder(absl::string_view job_id);
+// "model/<model name>".
+std::string ModelHolder(absl::string_view model_name);
 
 }  // namespace ethscan::training
 

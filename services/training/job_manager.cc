@@ -1,5 +1,6 @@
 #include "services/training/job_manager.h"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -43,6 +44,17 @@ absl::Status ValidateSuffix(absl::string_view suffix) {
 std::string NewJobId() {
   absl::BitGen gen;
   return absl::StrFormat("ftjob-%016x", absl::Uniform<uint64_t>(gen));
+}
+
+std::vector<std::string> JobDatasetIds(const v1::Job& job) {
+  std::vector<std::string> ids;
+  auto add = [&ids](const std::string& id) {
+    if (!id.empty() && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  };
+  add(job.training_dataset());
+  for (const std::string& id : job.extra_training_datasets()) add(id);
+  add(job.validation_dataset());
+  return ids;
 }
 
 std::string FineTunedModelName(const v1::Job& job) {
@@ -142,23 +154,32 @@ absl::StatusOr<v1::Job> JobManager::CreateJob(const v1::CreateJobRequest& reques
                         absl::StrCat("created fine-tuning job ", job.id(), "; validating datasets"),
                         v1::JOB_STATUS_VALIDATING_FILES)));
 
-  // Every dataset must exist before the job is queued.
+  // Every dataset must exist before the job is queued; referencing it both looks it up and
+  // keeps it from being deleted while the job runs.
   std::vector<std::pair<std::string, std::string>> wanted = {{"training", job.training_dataset()}};
   for (const std::string& d : job.extra_training_datasets()) wanted.push_back({"training", d});
   if (!job.validation_dataset().empty()) wanted.push_back({"validation", job.validation_dataset()});
+  const std::string holder = JobHolder(job.id());
+  std::vector<std::string> referenced;
+  auto fail = [&](const v1::Job& failed, absl::StatusCode code, const std::string& error) {
+    datasets_->RemoveReferencesLogged(referenced, holder);
+    FailJob(failed, error);
+    return absl::Status(code, error);
+  };
   uint64_t records = 0;
   for (const auto& [role, id] : wanted) {
-    absl::StatusOr<dataset::v1::Dataset> dataset = datasets_->GetDataset(id);
+    absl::StatusOr<dataset::v1::Dataset> dataset = datasets_->AddReference(id, holder);
     if (absl::IsNotFound(dataset.status())) {
-      std::string error = absl::StrCat(role, " dataset \"", id, "\" not found");
-      FailJob(job, error);
-      return absl::NotFoundError(error);
+      return fail(job, absl::StatusCode::kNotFound,
+                  absl::StrCat(role, " dataset \"", id, "\" not found"));
     }
     if (!dataset.ok()) {
-      std::string error = absl::StrCat("cannot look up ", role, " dataset \"", id,
-                                       "\": ", dataset.status().message());
-      FailJob(job, error);
-      return absl::Status(dataset.status().code(), error);
+      return fail(job, dataset.status().code(),
+                  absl::StrCat("cannot reference ", role, " dataset \"", id,
+                               "\" for the job: ", dataset.status().message()));
+    }
+    if (std::find(referenced.begin(), referenced.end(), id) == referenced.end()) {
+      referenced.push_back(id);
     }
     if (role == "training") records += dataset->record_count();
   }
@@ -170,12 +191,15 @@ absl::StatusOr<v1::Job> JobManager::CreateJob(const v1::CreateJobRequest& reques
                    absl::StrCat("datasets validated (", wanted.size(), " datasets, ", records,
                                 " training records); job queued"),
                    v1::JOB_STATUS_QUEUED);
-  RETURN_IF_ERROR(store_->Update(job, queued, &event));
+  absl::Status updated = store_->Update(job, queued, &event);
+  if (!updated.ok()) {
+    datasets_->RemoveReferencesLogged(referenced, holder);
+    return updated;
+  }
   absl::StatusOr<std::string> entry = queue_->Enqueue(queued.id());
   if (!entry.ok()) {
-    std::string error = absl::StrCat("cannot queue the job: ", entry.status().message());
-    FailJob(queued, error);
-    return absl::Status(entry.status().code(), error);
+    return fail(queued, entry.status().code(),
+                absl::StrCat("cannot queue the job: ", entry.status().message()));
   }
   log::Info("job ", queued.id(), " queued as entry ", *entry);
   return queued;
@@ -210,7 +234,10 @@ absl::StatusOr<v1::Job> JobManager::CancelJob(absl::string_view id) {
         clock_->Now(), "info", absl::StrCat("job cancelled while ", StatusWord(job.status())),
         v1::JOB_STATUS_CANCELLED);
     absl::Status status = store_->Update(job, cancelled, &event);
-    if (status.ok()) return cancelled;
+    if (status.ok()) {
+      datasets_->RemoveReferencesLogged(JobDatasetIds(cancelled), JobHolder(cancelled.id()));
+      return cancelled;
+    }
     if (!absl::IsAborted(status)) return status;
   }
   return absl::AbortedError(absl::StrCat("job \"", id, "\" kept changing; try cancelling again"));

@@ -3,10 +3,13 @@
 // events and cancellation. The gRPC adapter (training_service.h) only maps messages and
 // statuses onto it.
 //
-// Job life: CreateJob stores the job as VALIDATING_FILES, looks every dataset up (a missing
-// one fails the job and CreateJob returns NOT_FOUND), then marks it QUEUED and appends it to
-// the queue. A worker (worker.h) takes it from there. Every status change is written together
-// with its event.
+// Job life: CreateJob stores the job as VALIDATING_FILES, references every dataset of the job
+// in the dataset service as "job/<id>" (which also looks it up: a missing one fails the job
+// and CreateJob returns NOT_FOUND; the dataset service makes referencing and deleting atomic,
+// so a job never references a deleted dataset), then marks it QUEUED and appends it to the
+// queue. A worker (worker.h) takes it from there. Every status change is written together
+// with its event. A job drops its references when it finishes: when its creation fails, when
+// it is cancelled, or when a worker settles it.
 //
 // Thread-safety: thread-safe; the dependencies are.
 #ifndef ETHSCAN_SERVICES_TRAINING_JOB_MANAGER_H_
@@ -40,6 +43,9 @@ absl::Status ValidateSuffix(absl::string_view suffix);
 
 // "ftjob-" followed by 16 random lowercase hex digits.
 std::string NewJobId();
+
+// Every dataset a job names, without repeats: training, extra training, validation.
+std::vector<std::string> JobDatasetIds(const v1::Job& job);
 
 // The name of the model a job publishes: "ft:<base>:<suffix>:<job-id>", where <base> is the
 // root base model ("ethscan-base"), also when the job continues a fine-tuned model.

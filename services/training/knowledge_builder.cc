@@ -1,6 +1,7 @@
 #include "services/training/knowledge_builder.h"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -9,44 +10,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/eth/address.h"
+#include "common/report/conflict_policy.h"
 #include "common/status/status_macros.h"
 #include "services/training/job_store.h"
 
 namespace ethscan::training {
 
-const char kConflictPolicy[] =
-    "v1: claims ordered by source authority (dataset format: UNISWAP_TOKENS, OFAC_SDN 1; "
-    "ETHERSCAN_LABELS 2; ETHERSCAN_MALICIOUS 3; FORTA_* 4; CRYPTOSCAMDB 5; MEW_DARKLIST 6; "
-    "other 7), equal rank: newer dataset, then earlier in the job's dataset list (base model "
-    "datasets last), then earlier row. Label: most severe wins (Sanctioned > Heist > Exploit > "
-    "Phish / Hack > Scam > Legit > Unknown; Unknown abstains); when any OFAC_SDN claim exists "
-    "only the highest-authority OFAC claim decides Sanctioned, other Sanctioned claims are "
-    "overruled. name, account_type, contract_type, entity: highest-authority non-empty value. "
-    "tags: union in authority order, case-insensitive dedupe. Every claim kept; every "
-    "disagreement noted as a conflict.";
-
 namespace {
 
 using common::v1::AddressRecord;
 using dataset::v1::DatasetFormat;
-
-constexpr int kSanctionedSeverity = 6;
-constexpr int kUnknownSeverity = 0;
-
-bool IsOfac(const std::string& format) {
-  return format == DatasetFormat_Name(dataset::v1::DATASET_FORMAT_OFAC_SDN);
-}
-
-// Orders timestamps; true when a is later than b.
-bool Later(const google::protobuf::Timestamp& a, const google::protobuf::Timestamp& b) {
-  return std::make_pair(a.seconds(), a.nanos()) > std::make_pair(b.seconds(), b.nanos());
-}
-
-int RankOfFormatName(absl::string_view name) {
-  DatasetFormat format = dataset::v1::DATASET_FORMAT_UNSPECIFIED;
-  if (!dataset::v1::DatasetFormat_Parse(std::string{name}, &format)) return 7;
-  return AuthorityRank(format);
-}
 
 // "name" from "name (id)"; the whole text when it has no " (" part.
 std::string NameOfSource(absl::string_view source) {
@@ -61,33 +34,20 @@ std::string IdOfSource(absl::string_view source) {
   return std::string{source.substr(open + 2, source.size() - open - 3)};
 }
 
-// Distinct values of one field across claims, each with the sources that state it, in
-// authority order of first appearance. Values compare case-insensitively.
-struct ValueGroup {
-  std::string value;
-  std::vector<std::string> sources;
-};
-
-void AddToGroups(std::vector<ValueGroup>* groups, const std::string& value,
-                 const std::string& source) {
-  for (ValueGroup& g : *groups) {
-    if (absl::EqualsIgnoreCase(g.value, value)) {
-      if (std::find(g.sources.begin(), g.sources.end(), source) == g.sources.end()) {
-        g.sources.push_back(source);
-      }
-      return;
-    }
-  }
-  groups->push_back({value, {source}});
-}
-
-// "Legit (uniswap) vs Phish / Hack (forta, cryptoscamdb)"; values quoted when `quote`.
-std::string DescribeGroups(const std::vector<ValueGroup>& groups, bool quote) {
+// "Legit (uniswap) vs Phish / Hack (forta, cryptoscamdb)": each distinct value with the dataset
+// names that state it; values quoted when `quote`.
+std::string DescribeValues(const std::vector<common::ClaimedValue>& values,
+                           const std::function<const std::string&(size_t)>& name_of, bool quote) {
   std::vector<std::string> parts;
-  parts.reserve(groups.size());
-  for (const ValueGroup& g : groups) {
-    parts.push_back(absl::StrCat(quote ? "\"" : "", g.value, quote ? "\"" : "", " (",
-                                 absl::StrJoin(g.sources, ", "), ")"));
+  parts.reserve(values.size());
+  for (const common::ClaimedValue& v : values) {
+    std::vector<std::string> names;
+    for (size_t claim : v.claims) {
+      const std::string& name = name_of(claim);
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+    parts.push_back(absl::StrCat(quote ? "\"" : "", v.value, quote ? "\"" : "", " (",
+                                 absl::StrJoin(names, ", "), ")"));
   }
   return absl::StrJoin(parts, " vs ");
 }
@@ -99,25 +59,7 @@ void AddSourceName(std::vector<std::string>* names, const std::string& name) {
 }  // namespace
 
 int AuthorityRank(DatasetFormat format) {
-  switch (format) {
-    case dataset::v1::DATASET_FORMAT_UNISWAP_TOKENS:
-    case dataset::v1::DATASET_FORMAT_OFAC_SDN:
-      return 1;
-    case dataset::v1::DATASET_FORMAT_ETHERSCAN_LABELS:
-      return 2;
-    case dataset::v1::DATASET_FORMAT_ETHERSCAN_MALICIOUS:
-      return 3;
-    case dataset::v1::DATASET_FORMAT_FORTA_PHISHING_SCAMS:
-    case dataset::v1::DATASET_FORMAT_FORTA_MALICIOUS_LABELS:
-    case dataset::v1::DATASET_FORMAT_FORTA_MALICIOUS_CONTRACTS:
-      return 4;
-    case dataset::v1::DATASET_FORMAT_CRYPTOSCAMDB:
-      return 5;
-    case dataset::v1::DATASET_FORMAT_MEW_DARKLIST:
-      return 6;
-    default:
-      return 7;
-  }
+  return common::AuthorityRankOfFormat(DatasetFormat_Name(format));
 }
 
 absl::Status KnowledgeBuilder::AddDataset(const dataset::v1::Dataset& dataset) {
@@ -134,7 +76,6 @@ absl::Status KnowledgeBuilder::AddDataset(const dataset::v1::Dataset& dataset) {
   info.name = dataset.name().empty() ? dataset.id() : dataset.name();
   info.source = absl::StrCat(info.name, " (", info.id, ")");
   info.format = DatasetFormat_Name(dataset.format());
-  info.rank = AuthorityRank(dataset.format());
   info.create_time = dataset.create_time();
   info.position = datasets_.size();
   dataset_index_[info.id] = static_cast<uint32_t>(datasets_.size());
@@ -185,7 +126,6 @@ absl::Status KnowledgeBuilder::AddBaseModel(const v1::KnowledgeModel& base) {
       info.source = source.empty() ? id : source;
       info.name = source.empty() ? id : NameOfSource(source);
       info.format = format;
-      info.rank = RankOfFormatName(format);
       info.create_time = time;
       info.position = datasets_.size();
       datasets_.push_back(std::move(info));
@@ -196,7 +136,6 @@ absl::Status KnowledgeBuilder::AddBaseModel(const v1::KnowledgeModel& base) {
       info.source = source;
       info.name = NameOfSource(source);
       info.format = format;
-      info.rank = RankOfFormatName(format);
       info.create_time = time;
     }
     return it->second;
@@ -223,20 +162,38 @@ absl::Status KnowledgeBuilder::AddBaseModel(const v1::KnowledgeModel& base) {
 }
 
 v1::KnowledgeEntry KnowledgeBuilder::MergeEntry(const Key& key, std::vector<const Claim*> claims) {
-  std::stable_sort(claims.begin(), claims.end(), [this](const Claim* a, const Claim* b) {
-    const DatasetInfo& da = datasets_[a->dataset];
-    const DatasetInfo& db = datasets_[b->dataset];
-    if (da.rank != db.rank) return da.rank < db.rank;
-    if (Later(da.create_time, db.create_time)) return true;
-    if (Later(db.create_time, da.create_time)) return false;
-    if (da.position != db.position) return da.position < db.position;
-    return a->sequence < b->sequence;
+  std::vector<common::PolicyClaim> policy_claims;
+  policy_claims.reserve(claims.size());
+  for (const Claim* c : claims) {
+    const DatasetInfo& d = datasets_[c->dataset];
+    common::PolicyClaim p;
+    p.record = &c->record;
+    p.format = d.format;
+    p.observed_time = d.create_time;
+    p.position = d.position;
+    p.sequence = c->sequence;
+    policy_claims.push_back(std::move(p));
+  }
+  // Sort claims and their policy views together, in authority order.
+  std::vector<size_t> order(claims.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&policy_claims](size_t a, size_t b) {
+    return common::HasPrecedence(policy_claims[a], policy_claims[b]);
   });
-  auto name_of = [this](const Claim* c) -> const std::string& {
-    return datasets_[c->dataset].name;
+  std::vector<const Claim*> sorted;
+  std::vector<common::PolicyClaim> sorted_policy;
+  for (size_t i : order) {
+    sorted.push_back(claims[i]);
+    sorted_policy.push_back(policy_claims[i]);
+  }
+  claims = std::move(sorted);
+  const common::Resolution resolution = common::ResolveClaims(sorted_policy);
+
+  auto name_of = [this, &claims](size_t i) -> const std::string& {
+    return datasets_[claims[i]->dataset].name;
   };
-  auto source_of = [this](const Claim* c) -> const std::string& {
-    return datasets_[c->dataset].source;
+  auto source_of = [this, &claims](size_t i) -> const std::string& {
+    return datasets_[claims[i]->dataset].source;
   };
 
   v1::KnowledgeEntry entry;
@@ -251,127 +208,60 @@ v1::KnowledgeEntry KnowledgeBuilder::MergeEntry(const Key& key, std::vector<cons
   }
 
   AddressRecord* merged = entry.mutable_merged();
+  *merged = resolution.merged;
   absl::StatusOr<eth::Address> address = eth::Address::Parse(key.first);
   merged->set_address(address.ok() ? address->ToChecksumHex() : key.first);
   merged->set_chain_id(key.second);
-  std::vector<std::string> winners;  // Dataset names of winning claims, authority order.
+  std::vector<std::string> winners;  // Dataset names of winning claims.
   auto& field_sources = *entry.mutable_field_sources();
 
-  // Label, with OFAC deciding sanctions when it has a say.
-  const Claim* ofac = nullptr;
-  for (const Claim* c : claims) {
-    if (IsOfac(datasets_[c->dataset].format)) {
-      ofac = c;
-      break;
-    }
+  const common::LabelDecision& label = resolution.label;
+  if (label.winner.has_value()) {
+    field_sources["label"] = source_of(*label.winner);
+    AddSourceName(&winners, name_of(*label.winner));
   }
-  const bool ofac_sanctions =
-      ofac != nullptr && common::LabelSeverity(ofac->record.label()) == kSanctionedSeverity;
-  const Claim* label_winner = nullptr;
-  const Claim* first_unknown = nullptr;
-  int best = -1;
-  std::vector<ValueGroup> label_groups;
-  std::vector<std::string> overruled_sources;
-  for (const Claim* c : claims) {
-    int severity = common::LabelSeverity(c->record.label());
-    if (severity < 0) continue;
-    if (severity == kUnknownSeverity) {
-      if (first_unknown == nullptr) first_unknown = c;
-      continue;
-    }
-    if (severity == kSanctionedSeverity && ofac != nullptr && !ofac_sanctions) {
-      AddSourceName(&overruled_sources, name_of(c));
-      continue;
-    }
-    AddToGroups(&label_groups, std::string{common::kReportLabels[severity]}, name_of(c));
-    if (severity > best) {
-      best = severity;
-      label_winner = c;
-    }
+  if (label.values.size() > 1) {
+    entry.add_conflicts(absl::StrCat("label: ", DescribeValues(label.values, name_of, false), " → ",
+                                     merged->label()));
   }
-  if (label_winner != nullptr) {
-    merged->set_label(std::string{common::kReportLabels[best]});
-  } else {
-    merged->set_label("Unknown");
-    if (first_unknown != nullptr) {
-      label_winner = first_unknown;
-    } else if (ofac != nullptr) {
-      label_winner = ofac;
-    }
-  }
-  if (label_winner != nullptr) {
-    field_sources["label"] = source_of(label_winner);
-    merged->set_original_label(label_winner->record.original_label());
-    merged->set_note(label_winner->record.note());
-    AddSourceName(&winners, name_of(label_winner));
-  }
-  if (label_groups.size() > 1) {
-    entry.add_conflicts(
-        absl::StrCat("label: ", DescribeGroups(label_groups, false), " → ", merged->label()));
-  }
-  if (!overruled_sources.empty()) {
-    std::string ofac_says = ofac->record.original_label().empty() ? ofac->record.label()
-                                                                  : ofac->record.original_label();
+  if (!label.sanctions_overruled.empty()) {
+    std::vector<std::string> overruled_sources;
+    for (size_t i : label.sanctions_overruled) AddSourceName(&overruled_sources, name_of(i));
+    const AddressRecord& ofac = claims[*label.ofac]->record;
+    std::string ofac_says = ofac.original_label().empty() ? ofac.label() : ofac.original_label();
     entry.add_conflicts(absl::StrCat("label: Sanctioned (", absl::StrJoin(overruled_sources, ", "),
-                                     ") overruled by OFAC (", name_of(ofac),
+                                     ") overruled by OFAC (", name_of(*label.ofac),
                                      ofac_says.empty() ? "" : absl::StrCat(": ", ofac_says),
                                      "); only OFAC decides sanctions → ", merged->label()));
   }
 
   // Single-valued text fields: highest authority wins.
-  struct TextField {
-    const char* name;
-    const std::string& (AddressRecord::*get)() const;
-    void (AddressRecord::*set)(const std::string&);
-  };
-  const TextField kTextFields[] = {
-      {"name", &AddressRecord::name, &AddressRecord::set_name},
-      {"account_type", &AddressRecord::account_type, &AddressRecord::set_account_type},
-      {"contract_type", &AddressRecord::contract_type, &AddressRecord::set_contract_type},
-      {"entity", &AddressRecord::entity, &AddressRecord::set_entity},
-  };
-  for (const TextField& field : kTextFields) {
-    std::vector<ValueGroup> groups;
-    const Claim* winner = nullptr;
-    for (const Claim* c : claims) {
-      std::string value(absl::StripAsciiWhitespace((c->record.*field.get)()));
-      if (value.empty()) continue;
-      if (winner == nullptr) {
-        winner = c;
-        (merged->*field.set)(value);
-      }
-      AddToGroups(&groups, value, name_of(c));
-    }
-    if (winner == nullptr) continue;
-    field_sources[field.name] = source_of(winner);
-    AddSourceName(&winners, name_of(winner));
-    if (groups.size() > 1) {
-      entry.add_conflicts(absl::StrCat(field.name, ": ", DescribeGroups(groups, true), " → \"",
-                                       groups.front().value, "\""));
+  for (const common::FieldDecision& field : resolution.text_fields) {
+    if (!field.winner.has_value()) continue;
+    field_sources[field.field] = source_of(*field.winner);
+    AddSourceName(&winners, name_of(*field.winner));
+    if (field.values.size() > 1) {
+      entry.add_conflicts(absl::StrCat(field.field, ": ",
+                                       DescribeValues(field.values, name_of, true), " → \"",
+                                       field.values.front().value, "\""));
     }
   }
 
   // Tags: union in authority order.
-  absl::flat_hash_set<std::string> seen_tags;
   std::vector<std::string> tag_sources;
-  for (const Claim* c : claims) {
-    for (const std::string& raw : c->record.tags()) {
-      std::string tag(absl::StripAsciiWhitespace(raw));
-      if (tag.empty() || !seen_tags.insert(absl::AsciiStrToLower(tag)).second) continue;
-      merged->add_tags(tag);
-      if (std::find(tag_sources.begin(), tag_sources.end(), source_of(c)) == tag_sources.end()) {
-        tag_sources.push_back(source_of(c));
-      }
-      AddSourceName(&winners, name_of(c));
+  for (size_t i : resolution.tag_sources) {
+    if (std::find(tag_sources.begin(), tag_sources.end(), source_of(i)) == tag_sources.end()) {
+      tag_sources.push_back(source_of(i));
     }
+    AddSourceName(&winners, name_of(i));
   }
   if (!tag_sources.empty()) field_sources["tags"] = absl::StrJoin(tag_sources, ", ");
 
   // Winning dataset names in authority order.
   std::vector<std::string> ordered;
-  for (const Claim* c : claims) {
-    if (std::find(winners.begin(), winners.end(), name_of(c)) != winners.end()) {
-      AddSourceName(&ordered, name_of(c));
+  for (size_t i = 0; i < claims.size(); ++i) {
+    if (std::find(winners.begin(), winners.end(), name_of(i)) != winners.end()) {
+      AddSourceName(&ordered, name_of(i));
     }
   }
   merged->set_source(absl::StrJoin(ordered, ", "));
@@ -385,7 +275,7 @@ v1::KnowledgeModel KnowledgeBuilder::Build(const ModelIdentity& identity) {
   model.set_job_id(identity.job_id);
   SetTimestamp(identity.create_time, model.mutable_create_time());
   for (const std::string& id : training_datasets_) model.add_training_datasets(id);
-  model.set_conflict_policy(kConflictPolicy);
+  model.set_conflict_policy(common::kConflictPolicyText);
   stats_.addresses = 0;
   stats_.conflicts = 0;
   stats_.conflicting_addresses = 0;

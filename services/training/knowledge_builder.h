@@ -2,37 +2,20 @@
 // written conflict policy, with every source claim and every resolved conflict kept as
 // evidence. Pure logic: no I/O.
 //
-// Conflict policy v1 (also stored in KnowledgeModel.conflict_policy as kConflictPolicy):
+// The conflict policy is the shared one of common/report/conflict_policy.h (MergeDatasets in
+// the dataset service decides with it too); its text is stored in every model's
+// `conflict_policy`. On top of it the builder:
 //
-//  * Records are grouped by (lowercase address, chain id). Every record is one claim; the same
-//    address twice within one dataset (case variants, repeated rows) is two claims and merges
-//    the same way as claims from different datasets.
-//  * Claims are ordered by authority:
-//      1. source rank by dataset format: UNISWAP_TOKENS and OFAC_SDN (1), ETHERSCAN_LABELS (2),
-//         ETHERSCAN_MALICIOUS (3), FORTA_* (4), CRYPTOSCAMDB (5), MEW_DARKLIST (6), any other
-//         format (7);
-//      2. equal rank: the newer dataset (create_time) first;
-//      3. then the dataset given earlier in the job's list (the new datasets of a job come
-//         before the datasets of its base model: the base's knowledge is merged under them);
-//      4. then the earlier row of the dataset.
-//  * Label: the most severe claimed label wins: Sanctioned > Heist > Exploit > Phish / Hack >
-//    Scam > Legit > Unknown (a security product errs towards caution). "Unknown", an empty
-//    label and labels outside that vocabulary abstain. Every disagreeing claim is kept and
-//    noted as one conflict per entry ("label: Legit (uniswap) vs Phish / Hack (forta) →
-//    Phish / Hack").
-//  * Sanctions: when any OFAC_SDN claim exists for an address, only OFAC decides whether it is
-//    "Sanctioned": the highest-authority OFAC claim (the newest OFAC dataset) decides. If it
-//    does not say "Sanctioned" (for example a delisted address), every other "Sanctioned"
-//    claim is overruled and noted as a conflict; the remaining labels still apply.
-//  * name, account_type, contract_type, entity: the value of the highest-authority claim with
-//    a non-empty value; different non-empty values (compared case-insensitively) from other
-//    claims are noted as a conflict.
-//  * tags: the union of every claim's tags in authority order, first spelling kept, duplicates
-//    removed case-insensitively.
-//  * The merged record's `source` lists the dataset names of the winning claims (comma
-//    separated, in authority order); `field_sources` maps each merged field to the winning
-//    claim's source ("tags" lists every contributing source, separated by ", ");
-//    `original_label` and `note` come from the claim whose label won.
+//  * groups records by (lowercase address, chain id); the same address twice within one
+//    dataset (case variants, repeated rows) is two claims and merges the same way as claims
+//    from different datasets;
+//  * places the datasets of the job first, in the job's order, and the datasets of its base
+//    model after them (the base's knowledge is merged under the job's datasets);
+//  * writes every disagreement as one conflict note per field ("label: Legit (uniswap) vs
+//    Phish / Hack (forta) → Phish / Hack"), and the sanctions rule as its own note;
+//  * sets the merged record's `source` to the dataset names of the winning claims (comma
+//    separated, in authority order) and `field_sources` to each merged field's winning claim
+//    ("tags" lists every contributing source, separated by ", ").
 //
 // Thread-safety: a KnowledgeBuilder is not thread-safe; use one per build.
 #ifndef ETHSCAN_SERVICES_TRAINING_KNOWLEDGE_BUILDER_H_
@@ -49,6 +32,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/report/conflict_policy.h"
 #include "common/report/labels.h"
 #include "ethscan/common/v1/common.pb.h"
 #include "ethscan/dataset/v1/dataset_service.pb.h"
@@ -57,9 +41,10 @@
 namespace ethscan::training {
 
 // The policy text stored in every model's `conflict_policy` field.
-extern const char kConflictPolicy[];
+inline const char* const kConflictPolicy = common::kConflictPolicyText;
 
-// Authority rank of a dataset format: 1 is the most authoritative, 7 the least.
+// Authority rank of a dataset format (common::AuthorityRankOfFormat): 1 is the most
+// authoritative, 7 the least.
 int AuthorityRank(dataset::v1::DatasetFormat format);
 
 // What a build consumed and produced.
@@ -121,8 +106,8 @@ class KnowledgeBuilder {
     std::string name;
     // "name (id)", as written into SourceClaim.source.
     std::string source;
+    // DatasetFormat value name; its authority rank follows from it.
     std::string format;
-    int rank = 7;
     google::protobuf::Timestamp create_time;
     size_t position = 0;
   };

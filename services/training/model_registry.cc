@@ -108,14 +108,19 @@ std::string SerializeDeterministic(const google::protobuf::Message& message) {
 }
 
 absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(Options options,
-                                                                     ModelStore* store) {
+                                                                     ModelStore* store,
+                                                                     DatasetClient* datasets) {
+  if (store == nullptr || datasets == nullptr) {
+    return absl::InvalidArgumentError(
+        "the model registry needs a model store and a dataset client");
+  }
   std::error_code error;
   fs::create_directories(options.models_dir, error);
   if (error) {
     return absl::FailedPreconditionError(absl::StrCat("models_dir \"", options.models_dir,
                                                       "\" cannot be created: ", error.message()));
   }
-  return std::unique_ptr<ModelRegistry>(new ModelRegistry(std::move(options), store));
+  return std::unique_ptr<ModelRegistry>(new ModelRegistry(std::move(options), store, datasets));
 }
 
 std::string ModelRegistry::ModelPath(absl::string_view name) const {
@@ -124,6 +129,33 @@ std::string ModelRegistry::ModelPath(absl::string_view name) const {
 
 absl::StatusOr<v1::Model> ModelRegistry::Publish(const v1::KnowledgeModel& model) {
   if (model.name().empty()) return absl::InvalidArgumentError("model name is empty");
+  const std::string holder = ModelHolder(model.name());
+  std::vector<std::string> referenced;
+  for (const std::string& id : model.training_datasets()) {
+    absl::StatusOr<dataset::v1::Dataset> dataset = datasets_->AddReference(id, holder);
+    if (absl::IsNotFound(dataset.status())) {
+      log::Warning("model ", model.name(), ": dataset ", id,
+                   " no longer exists; the model keeps its knowledge without a reference");
+      continue;
+    }
+    if (!dataset.ok()) {
+      if (absl::IsNotFound(store_->Get(model.name()).status())) {
+        datasets_->RemoveReferencesLogged(referenced, holder);
+      }
+      return absl::Status(dataset.status().code(),
+                          absl::StrCat("cannot reference dataset \"", id, "\" for model ",
+                                       model.name(), ": ", dataset.status().message()));
+    }
+    referenced.push_back(id);
+  }
+  absl::StatusOr<v1::Model> published = WriteAndRecord(model);
+  if (!published.ok() && absl::IsNotFound(store_->Get(model.name()).status())) {
+    datasets_->RemoveReferencesLogged(referenced, holder);
+  }
+  return published;
+}
+
+absl::StatusOr<v1::Model> ModelRegistry::WriteAndRecord(const v1::KnowledgeModel& model) {
   std::string bytes = SerializeDeterministic(model);
   std::string path = ModelPath(model.name());
   std::error_code error;
@@ -187,6 +219,17 @@ absl::StatusOr<v1::Model> ModelRegistry::SetAlias(absl::string_view alias,
 
 absl::Status ModelRegistry::Delete(absl::string_view name) {
   if (name.empty()) return absl::InvalidArgumentError("name is required");
+  ASSIGN_OR_RETURN(v1::Model model, store_->Get(name));
+  const std::string holder = ModelHolder(model.name());
+  for (const std::string& id : model.training_datasets()) {
+    absl::Status dropped = datasets_->RemoveReference(id, holder);
+    if (!dropped.ok()) {
+      return absl::Status(
+          dropped.code(),
+          absl::StrCat("model ", model.name(), " is kept: its reference on dataset \"", id,
+                       "\" cannot be dropped: ", dropped.message()));
+    }
+  }
   RETURN_IF_ERROR(store_->Delete(name));
   std::error_code error;
   fs::remove_all(fs::path(ModelPath(name)).parent_path(), error);

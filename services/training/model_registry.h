@@ -7,6 +7,13 @@
 // deterministically; written to a temporary file in the same folder and renamed, so a reader
 // never sees a partial model.
 //
+// Dataset references: Publish first references every dataset the model was trained on
+// (KnowledgeModel.training_datasets) as "model/<name>" in the dataset service, so none of them
+// can be deleted while the model exists; a dataset already gone (one only a base model named)
+// is skipped with a warning. Delete drops those references before it deletes the model, so a
+// model that cannot drop them stays and the call fails (UNAVAILABLE when the dataset service
+// is unreachable) rather than leaving a dataset undeletable.
+//
 // Thread-safety: thread-safe (the store is; file writes go through unique temporary files).
 #ifndef ETHSCAN_SERVICES_TRAINING_MODEL_REGISTRY_H_
 #define ETHSCAN_SERVICES_TRAINING_MODEL_REGISTRY_H_
@@ -19,6 +26,7 @@
 #include "absl/strings/string_view.h"
 #include "ethscan/training/v1/knowledge_model.pb.h"
 #include "ethscan/training/v1/model_registry_service.pb.h"
+#include "services/training/dataset_client.h"
 #include "services/training/model_store.h"
 
 namespace ethscan::training {
@@ -43,12 +51,16 @@ class ModelRegistry {
     std::string models_dir = ".ethscan/data/models";
   };
 
-  // `store` is not owned and must outlive the registry. Fails when `models_dir` cannot be
-  // created.
-  static absl::StatusOr<std::unique_ptr<ModelRegistry>> Create(Options options, ModelStore* store);
+  // `store` and `datasets` are not owned and must outlive the registry. Fails when
+  // `models_dir` cannot be created.
+  static absl::StatusOr<std::unique_ptr<ModelRegistry>> Create(Options options, ModelStore* store,
+                                                               DatasetClient* datasets);
 
-  // Writes the model's bytes and records its metadata (kind "knowledge"). A model of the same
-  // name is replaced. Returns the stored metadata.
+  // References the model's datasets, writes the model's bytes and records its metadata (kind
+  // "knowledge"). A model of the same name is replaced. Returns the stored metadata. A
+  // reference that cannot be added (other than for a dataset that is gone) fails the call
+  // with the dataset service's status, and the references added are dropped again unless a
+  // model of that name exists.
   absl::StatusOr<v1::Model> Publish(const v1::KnowledgeModel& model);
 
   // A model by name or alias; the empty name means the default model: the one alias
@@ -63,7 +75,8 @@ class ModelRegistry {
   // INVALID_ARGUMENT for a bad alias or an empty model; NOT_FOUND for an unknown model.
   absl::StatusOr<v1::Model> SetAlias(absl::string_view alias, absl::string_view model);
 
-  // Deletes a model (by name), its aliases and its bytes. NOT_FOUND.
+  // Drops the model's dataset references, then deletes the model (by name), its aliases and
+  // its bytes. NOT_FOUND; the dataset service's status when a reference cannot be dropped.
   absl::Status Delete(absl::string_view name);
 
   // The model's bytes after checking their size and SHA-256. DATA_LOSS when the file is
@@ -77,10 +90,15 @@ class ModelRegistry {
   std::string ModelPath(absl::string_view name) const;
 
  private:
-  ModelRegistry(Options options, ModelStore* store) : options_(std::move(options)), store_(store) {}
+  // Publish without the references: the file, then the metadata.
+  absl::StatusOr<v1::Model> WriteAndRecord(const v1::KnowledgeModel& model);
+
+  ModelRegistry(Options options, ModelStore* store, DatasetClient* datasets)
+      : options_(std::move(options)), store_(store), datasets_(datasets) {}
 
   const Options options_;
   ModelStore* const store_;
+  DatasetClient* const datasets_;
 };
 
 }  // namespace ethscan::training

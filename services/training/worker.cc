@@ -101,6 +101,10 @@ void Worker::Ack(const QueueEntry& entry) {
   }
 }
 
+void Worker::ReleaseDatasets(const v1::Job& job) {
+  datasets_->RemoveReferencesLogged(JobDatasetIds(job), JobHolder(job.id()));
+}
+
 void Worker::Event(const v1::Job& job, absl::string_view level, absl::string_view message) {
   absl::Status status = store_->AppendEvent(job.id(), MessageEvent(clock_->Now(), level, message));
   if (!status.ok()) log::Warning("job ", job.id(), ": cannot append event: ", status.message());
@@ -123,6 +127,7 @@ Worker::Outcome Worker::Process(const QueueEntry& entry) {
     return Outcome::kAbandoned;
   }
   if (IsFinished(job->status())) {
+    ReleaseDatasets(*job);
     Ack(entry);
     return job->status() == v1::JOB_STATUS_CANCELLED ? Outcome::kCancelled : Outcome::kSkipped;
   }
@@ -161,6 +166,7 @@ Worker::Outcome Worker::Process(const QueueEntry& entry) {
   switch (interrupt) {
     case Interrupt::kCancelled:
       Event(running, "info", "training stopped: the job was cancelled");
+      ReleaseDatasets(running);
       Ack(entry);
       return Outcome::kCancelled;
     case Interrupt::kStopping:
@@ -197,6 +203,7 @@ Worker::Outcome Worker::Process(const QueueEntry& entry) {
   absl::Status finished = store_->Update(running, succeeded, &done);
   if (finished.ok()) {
     log::Info("job ", running.id(), " succeeded: ", result->model.name());
+    ReleaseDatasets(running);
     Ack(entry);
     return Outcome::kSucceeded;
   }
@@ -209,6 +216,7 @@ Worker::Outcome Worker::Process(const QueueEntry& entry) {
       }
       Event(running, "info",
             absl::StrCat("the job was cancelled; model ", result->model.name(), " withdrawn"));
+      ReleaseDatasets(running);
       Ack(entry);
       return Outcome::kCancelled;
     }
@@ -392,6 +400,7 @@ Worker::Outcome Worker::FailForGood(const v1::Job& job, const QueueEntry& entry,
     log::Warning("job ", job.id(), ": cannot record failure: ", status.message());
     return Outcome::kAbandoned;
   }
+  ReleaseDatasets(job);
   absl::Status dead = queue_->DeadLetter(job.id(), error, job.attempts());
   if (!dead.ok()) log::Warning("job ", job.id(), ": cannot dead-letter: ", dead.message());
   log::Error("job ", job.id(), " failed: ", error);

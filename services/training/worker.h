@@ -10,7 +10,9 @@
 // attempts, or at once for a permanent failure (a dataset or base model gone, corrupt data),
 // the job is FAILED and recorded on the dead-letter stream. A job cancelled mid-run ends
 // CANCELLED without a model (a model published just before the cancel is withdrawn). While
-// it works, the worker heartbeats its entry so that no other worker claims it. On Stop() the
+// it works, the worker heartbeats its entry so that no other worker claims it. A job that
+// ends (succeeded, failed for good, cancelled) drops its "job/<id>" dataset references; the
+// published model holds its own (model_registry.h). On Stop() the
 // current job is abandoned un-acknowledged and re-queued for another worker: no job is lost.
 //
 // Thread-safety: Run and RunOnce from one thread; Stop from any thread.
@@ -98,6 +100,8 @@ class Worker {
   // Reloads the job between batches and says whether training must stop.
   absl::StatusOr<Interrupt> CheckStillOurs(const v1::Job& running);
   void Ack(const QueueEntry& entry);
+  // Drops the job's references on its datasets once it has finished (logged on failure).
+  void ReleaseDatasets(const v1::Job& job);
   void Event(const v1::Job& job, absl::string_view level, absl::string_view message);
 
   const Options options_;

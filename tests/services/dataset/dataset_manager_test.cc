@@ -92,6 +92,13 @@ v1::UploadMetadata Metadata(const std::string& name, const std::string& filename
   return metadata;
 }
 
+v1::GetDatasetStatsRequest StatsRequest(const std::string& id, double price = 0) {
+  v1::GetDatasetStatsRequest request;
+  request.set_id(id);
+  request.set_price_per_million_tokens(price);
+  return request;
+}
+
 std::vector<std::string> Entries(const std::string& dir) {
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename());
@@ -322,7 +329,7 @@ TEST_F(DatasetManagerTest, StatsCountDuplicatesAndConflicts) {
                        manager_->Upload(Metadata("scamdb"), Chunks(kScamDb)));
   EXPECT_EQ(response.dataset().address_count(), 3u);
   ASSERT_OK_AND_ASSIGN(v1::GetDatasetStatsResponse stats,
-                       manager_->GetDatasetStats(response.dataset().id()));
+                       manager_->GetDatasetStats(StatsRequest(response.dataset().id())));
   EXPECT_EQ(stats.id(), response.dataset().id());
   EXPECT_EQ(stats.record_count(), 5u);
   EXPECT_EQ(stats.address_count(), 3u);
@@ -380,7 +387,7 @@ TEST_F(DatasetManagerTest, DamagedRecordsAreDataLoss) {
   auto ignore = [](const v1::ReadRecordsResponse&) { return absl::OkStatus(); };
   EXPECT_THAT(manager_->ReadRecords(id, 0, ignore),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("integrity check")));
-  EXPECT_THAT(manager_->GetDatasetStats(id), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(manager_->GetDatasetStats(StatsRequest(id)), StatusIs(absl::StatusCode::kDataLoss));
   fs::remove_all(store_->DatasetDir(id));
   EXPECT_THAT(manager_->ReadRecords(id, 0, ignore),
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("records are missing")));
@@ -450,18 +457,19 @@ TEST_F(DatasetManagerTest, ValidateStoresNothing) {
   ExpectNothingStored();
 }
 
-TEST_F(DatasetManagerTest, FeatureFilesAreRejectedAsNotSupportedYet) {
+TEST_F(DatasetManagerTest, IncompleteFeatureLayoutsAreRejectedWithAMappingHint) {
+  // Only some of the behavioural feature columns: neither built-in feature format fits.
   const std::string features =
       "Address,FLAG,Avg min between sent tnx,Avg min between received tnx,Sent tnx\n"
       "0x87d884aaa6ff9e9b6014631b0abae80b53953fb8,1,5151.676667,15159.07778,5\n";
   EXPECT_THAT(
       manager_->Upload(Metadata("features", "address_data_e.csv"), Chunks(features)),
       StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("address_data_e.csv line 1"),
-                                                         HasSubstr("behavioural feature format"))));
+                                                         HasSubstr("behavioural feature layout"))));
   ASSERT_OK_AND_ASSIGN(v1::ValidateDatasetResponse dry,
                        manager_->Validate(Metadata("features"), Chunks(features)));
   EXPECT_FALSE(dry.valid());
-  EXPECT_THAT(dry.rejection(), HasSubstr("does not support yet"));
+  EXPECT_THAT(dry.rejection(), HasSubstr("column mapping (format csv_mapping)"));
   ExpectNothingStored();
 }
 

@@ -309,5 +309,105 @@ TEST_F(DatasetServiceTest, CancelledUploadLeavesNothing) {
   EXPECT_EQ(harness_->index().size(), 0u);
 }
 
+TEST_F(DatasetServiceTest, MergeReferencesDeleteStatsAndCsvOverGrpc) {
+  const std::string a = Upload("tokens-a");
+  v1::UploadDatasetResponse other;
+  v1::UploadMetadata metadata = Metadata("darklist");
+  ASSERT_TRUE(UploadBytes(harness_->stub(), metadata,
+                          "address,comment,date\n"
+                          "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2,fake weth,2018-01-01\n",
+                          16, &other)
+                  .ok());
+  const std::string b = other.dataset().id();
+
+  grpc::ClientContext merge_context;
+  common::SetDeadline(&merge_context, absl::Seconds(10));
+  v1::MergeDatasetsRequest merge;
+  merge.add_ids(a);
+  merge.add_ids(b);
+  merge.set_name("merged");
+  v1::MergeDatasetsResponse merged;
+  grpc::Status status = harness_->stub().MergeDatasets(&merge_context, merge, &merged);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(merged.dataset().record_count(), 3u);
+  EXPECT_EQ(merged.conflict_count(), 1u);  // WETH: Legit (uniswap) vs Scam (darklist).
+  ASSERT_EQ(merged.conflicts_size(), 1);
+  EXPECT_EQ(merged.conflicts(0).chosen().value(), "Scam");
+  EXPECT_EQ(merged.conflicts(0).rule(), "most severe label");
+
+  grpc::ClientContext bad_merge_context;
+  common::SetDeadline(&bad_merge_context, absl::Seconds(5));
+  merge.clear_ids();
+  merge.add_ids(a);
+  EXPECT_EQ(harness_->stub().MergeDatasets(&bad_merge_context, merge, &merged).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::DatasetReferenceRequest reference;
+  reference.set_id(a);
+  reference.set_holder("job/ftjob-1");
+  v1::DatasetReferenceResponse referenced;
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    ASSERT_TRUE(harness_->stub().AddDatasetReference(&context, reference, &referenced).ok());
+    EXPECT_EQ(referenced.dataset().referenced_by_size(), 1);
+  }
+  v1::DeleteDatasetRequest remove;
+  remove.set_id(a);
+  v1::DeleteDatasetResponse removed;
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    grpc::Status refused = harness_->stub().DeleteDataset(&context, remove, &removed);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_THAT(refused.error_message(), HasSubstr("job/ftjob-1"));
+  }
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    ASSERT_TRUE(harness_->stub().RemoveDatasetReference(&context, reference, &referenced).ok());
+    EXPECT_EQ(referenced.dataset().referenced_by_size(), 0);
+  }
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    ASSERT_TRUE(harness_->stub().DeleteDataset(&context, remove, &removed).ok());
+  }
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    EXPECT_EQ(harness_->stub().AddDatasetReference(&context, reference, &referenced).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    v1::GetDatasetStatsRequest stats_request;
+    stats_request.set_id(merged.dataset().id());
+    stats_request.set_price_per_million_tokens(3);
+    v1::GetDatasetStatsResponse stats;
+    ASSERT_TRUE(harness_->stub().GetDatasetStats(&context, stats_request, &stats).ok());
+    EXPECT_EQ(stats.multi_source_address_count(), 1u);
+    EXPECT_EQ(stats.chat_export().example_count(), 3u);
+    EXPECT_GT(stats.chat_export().estimated_cost_per_epoch(), 0);
+  }
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    v1::ExportDatasetRequest export_request;
+    export_request.set_id(merged.dataset().id());
+    export_request.set_format(v1::EXPORT_FORMAT_CSV);
+    std::unique_ptr<grpc::ClientReader<v1::ExportDatasetResponse>> reader =
+        harness_->stub().ExportDataset(&context, export_request);
+    std::string csv;
+    v1::ExportDatasetResponse chunk;
+    while (reader->Read(&chunk)) csv += chunk.chunk();
+    ASSERT_TRUE(reader->Finish().ok());
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
+    EXPECT_THAT(csv,
+                HasSubstr("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2,1,Wrapped Ether (WETH)"));
+  }
+}
+
 }  // namespace
 }  // namespace ethscan::dataset

@@ -12,10 +12,22 @@ int64_t Millis(const v1::Dataset& d) {
 
 }  // namespace
 
+v1::Dataset FakeDatasetIndex::WithHoldersLocked(const v1::Dataset& dataset) const {
+  v1::Dataset out = dataset;
+  out.clear_referenced_by();
+  auto it = holders_.find(dataset.id());
+  if (it != holders_.end()) {
+    for (const std::string& holder : it->second) out.add_referenced_by(holder);
+  }
+  return out;
+}
+
 absl::Status FakeDatasetIndex::Put(const v1::Dataset& dataset) {
   absl::MutexLock lock(&mu_);
   if (!failure_.ok()) return failure_;
-  datasets_[dataset.id()] = dataset;
+  v1::Dataset stored = dataset;
+  stored.clear_referenced_by();
+  datasets_[dataset.id()] = std::move(stored);
   ++put_calls_;
   return absl::OkStatus();
 }
@@ -25,7 +37,60 @@ absl::StatusOr<std::optional<v1::Dataset>> FakeDatasetIndex::Get(absl::string_vi
   if (!failure_.ok()) return failure_;
   auto it = datasets_.find(static_cast<std::string>(id));
   if (it == datasets_.end()) return std::optional<v1::Dataset>();
-  return std::optional<v1::Dataset>(it->second);
+  return std::optional<v1::Dataset>(WithHoldersLocked(it->second));
+}
+
+absl::StatusOr<DeleteOutcome> FakeDatasetIndex::Delete(const v1::Dataset& dataset) {
+  std::function<void()> hook;
+  {
+    absl::MutexLock lock(&mu_);
+    hook = on_delete_;
+  }
+  if (hook) hook();
+  absl::MutexLock lock(&mu_);
+  if (!failure_.ok()) return failure_;
+  DeleteOutcome outcome;
+  auto it = datasets_.find(dataset.id());
+  if (it == datasets_.end()) return outcome;
+  auto held = holders_.find(dataset.id());
+  if (held != holders_.end() && !held->second.empty()) {
+    outcome.result = DeleteOutcome::Result::kReferenced;
+    outcome.holders.assign(held->second.begin(), held->second.end());
+    return outcome;
+  }
+  datasets_.erase(it);
+  holders_.erase(dataset.id());
+  outcome.result = DeleteOutcome::Result::kDeleted;
+  return outcome;
+}
+
+absl::StatusOr<std::optional<v1::Dataset>> FakeDatasetIndex::AddReference(
+    absl::string_view id, absl::string_view holder) {
+  absl::MutexLock lock(&mu_);
+  if (!failure_.ok()) return failure_;
+  auto it = datasets_.find(static_cast<std::string>(id));
+  if (it == datasets_.end()) return std::optional<v1::Dataset>();
+  holders_[it->first].insert(static_cast<std::string>(holder));
+  return std::optional<v1::Dataset>(WithHoldersLocked(it->second));
+}
+
+absl::StatusOr<std::optional<v1::Dataset>> FakeDatasetIndex::RemoveReference(
+    absl::string_view id, absl::string_view holder) {
+  absl::MutexLock lock(&mu_);
+  if (!failure_.ok()) return failure_;
+  auto it = datasets_.find(static_cast<std::string>(id));
+  if (it == datasets_.end()) return std::optional<v1::Dataset>();
+  auto held = holders_.find(it->first);
+  if (held != holders_.end()) {
+    held->second.erase(static_cast<std::string>(holder));
+    if (held->second.empty()) holders_.erase(held);
+  }
+  return std::optional<v1::Dataset>(WithHoldersLocked(it->second));
+}
+
+void FakeDatasetIndex::OnDelete(std::function<void()> hook) {
+  absl::MutexLock lock(&mu_);
+  on_delete_ = std::move(hook);
 }
 
 absl::StatusOr<ListPage> FakeDatasetIndex::List(const ListQuery& query) {
@@ -41,7 +106,7 @@ absl::StatusOr<ListPage> FakeDatasetIndex::List(const ListQuery& query) {
   });
   ListPage page;
   for (size_t i = query.offset; i < matching.size() && page.datasets.size() < query.limit; ++i) {
-    page.datasets.push_back(*matching[i]);
+    page.datasets.push_back(WithHoldersLocked(*matching[i]));
   }
   page.has_more = matching.size() > query.offset + query.limit;
   return page;

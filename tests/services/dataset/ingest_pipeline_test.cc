@@ -8,6 +8,7 @@
 #include "common/eth/hash.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/dataset/column_mapping.h"
 #include "tests/testing/status_matchers.h"
 
 namespace ethscan::dataset {
@@ -346,6 +347,327 @@ TEST(IngestPipelineTest, JsonLinesOverTheLimitAreRejectedWhileStreaming) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("dark.csv line 1: longer than the limit of 64 bytes")));
   EXPECT_THAT(pipeline.result().rejection, HasSubstr("longer than the limit"));
+}
+
+// Expected id of a format with parameters (a column mapping, an address list's label and tags).
+std::string ExpectedIdWithParameters(absl::string_view format, absl::string_view name,
+                                     uint64_t chain, absl::string_view parameters,
+                                     absl::string_view bytes) {
+  return ExpectedId(format, name, chain, absl::StrCat(parameters.size(), "\n", parameters, bytes));
+}
+
+v1::ColumnMapping WalletMapping() {
+  v1::ColumnMapping mapping;
+  mapping.set_address_column("wallet");
+  mapping.mutable_label()->set_column("verdict");
+  (*mapping.mutable_label()->mutable_values())["bad"] = "Scam";
+  (*mapping.mutable_label()->mutable_values())["good"] = "Legit";
+  mapping.mutable_note()->set_column("notes");
+  return mapping;
+}
+
+constexpr char kWallets[] =
+    "wallet,verdict,notes\n"
+    "0xa153a6ef80fb5d60de18688bdc82684d48fc8de1,bad,seen in a drainer\n"
+    "0x6B175474E89094C44Da98b954EedeAC495271d0F,good,\n";
+
+IngestOptions MappingOptions(v1::ColumnMapping mapping) {
+  IngestOptions options = Options("wallets");
+  options.filename = "wallets.csv";
+  options.format = v1::DATASET_FORMAT_CSV_MAPPING;
+  options.column_mapping = std::move(mapping);
+  return options;
+}
+
+TEST(IngestPipelineTest, ReadsACsvThroughItsColumnMapping) {
+  VectorSink sink;
+  IngestPipeline pipeline(MappingOptions(WalletMapping()), &sink);
+  ASSERT_THAT(Ingest(pipeline, kWallets, 5), IsOk());
+  const v1::Dataset& dataset = pipeline.result().dataset;
+  EXPECT_EQ(dataset.format(), v1::DATASET_FORMAT_CSV_MAPPING);
+  EXPECT_EQ(pipeline.result().format_detection,
+            "format csv_mapping given in the upload metadata; the column mapping reads header "
+            "columns wallet,verdict,notes");
+  EXPECT_EQ(dataset.line_count(), 2u);
+  EXPECT_EQ(dataset.record_count(), 2u);
+  EXPECT_THAT(dataset.label_counts(), UnorderedElementsAre(Pair("Scam", 1u), Pair("Legit", 1u)));
+  ASSERT_EQ(sink.records.size(), 2u);
+  EXPECT_EQ(sink.records[0].address(), "0xa153a6eF80fb5d60de18688bdC82684d48FC8De1");
+  EXPECT_EQ(sink.records[0].original_label(), "bad");
+  EXPECT_EQ(sink.records[0].note(), "seen in a drainer");
+  EXPECT_EQ(sink.records[0].source(), "wallets");
+}
+
+TEST(IngestPipelineTest, TheMappingIsPartOfTheId) {
+  IngestPipeline first(MappingOptions(WalletMapping()), nullptr);
+  ASSERT_THAT(Ingest(first, kWallets), IsOk());
+  const std::string id = first.result().dataset.id();
+  EXPECT_EQ(id, ExpectedIdWithParameters("csv_mapping", "wallets", 1,
+                                         SerializeMappingForId(WalletMapping()), kWallets));
+
+  // The same mapping built in another order: the same id.
+  v1::ColumnMapping reordered;
+  reordered.mutable_note()->set_column("notes");
+  (*reordered.mutable_label()->mutable_values())["good"] = "Legit";
+  (*reordered.mutable_label()->mutable_values())["bad"] = "Scam";
+  reordered.mutable_label()->set_column("verdict");
+  reordered.set_address_column("wallet");
+  IngestPipeline same(MappingOptions(reordered), nullptr);
+  ASSERT_THAT(Ingest(same, kWallets, 3), IsOk());
+  EXPECT_EQ(same.result().dataset.id(), id);
+
+  // The same bytes under another mapping: another id.
+  v1::ColumnMapping other = WalletMapping();
+  other.mutable_note()->Clear();
+  IngestPipeline different(MappingOptions(other), nullptr);
+  ASSERT_THAT(Ingest(different, kWallets), IsOk());
+  EXPECT_NE(different.result().dataset.id(), id);
+}
+
+TEST(IngestPipelineTest, AMappingWithoutAFormatImpliesCsvMapping) {
+  IngestOptions options = MappingOptions(WalletMapping());
+  options.format = v1::DATASET_FORMAT_UNSPECIFIED;
+  IngestPipeline pipeline(options, nullptr);
+  ASSERT_THAT(Ingest(pipeline, kWallets), IsOk());
+  EXPECT_EQ(pipeline.result().dataset.format(), v1::DATASET_FORMAT_CSV_MAPPING);
+  EXPECT_THAT(pipeline.result().format_detection,
+              HasSubstr("format csv_mapping implied by the column mapping in the upload "
+                        "metadata"));
+}
+
+TEST(IngestPipelineTest, FormatParametersAreCheckedBeforeAnyByte) {
+  IngestOptions mapping_with_other_format = MappingOptions(WalletMapping());
+  mapping_with_other_format.format = v1::DATASET_FORMAT_OFAC_SDN;
+  EXPECT_THAT(ValidateIngestOptions(mapping_with_other_format),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("UploadMetadata.column_mapping is only for format csv_mapping, "
+                                 "but the upload names format ofac_sdn")));
+  IngestPipeline pipeline(mapping_with_other_format, nullptr);
+  EXPECT_THAT(pipeline.AddChunk(kWallets),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("only for format")));
+  EXPECT_THAT(pipeline.Finish(), StatusIs(absl::StatusCode::kInvalidArgument));
+
+  IngestOptions no_mapping = Options();
+  no_mapping.format = v1::DATASET_FORMAT_CSV_MAPPING;
+  EXPECT_THAT(ValidateIngestOptions(no_mapping),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("format csv_mapping needs UploadMetadata.column_mapping")));
+
+  v1::ColumnMapping bad = WalletMapping();
+  (*bad.mutable_label()->mutable_values())["bad"] = "Fraud";
+  EXPECT_THAT(ValidateIngestOptions(MappingOptions(bad)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("UploadMetadata.column_mapping.label.values[\"bad\"]: \"Fraud\" "
+                                 "is not a report label")));
+
+  IngestOptions label_with_other_format = Options();
+  label_with_other_format.format = v1::DATASET_FORMAT_MEW_DARKLIST;
+  label_with_other_format.label = "Scam";
+  EXPECT_THAT(ValidateIngestOptions(label_with_other_format),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("UploadMetadata.label and UploadMetadata.tags are only for "
+                                 "format address_list")));
+  IngestOptions tags_with_mapping = MappingOptions(WalletMapping());
+  tags_with_mapping.tags = {"x"};
+  EXPECT_THAT(ValidateIngestOptions(tags_with_mapping),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("column_mapping.tags.value")));
+
+  IngestOptions list_without_label = Options();
+  list_without_label.format = v1::DATASET_FORMAT_ADDRESS_LIST;
+  EXPECT_THAT(ValidateIngestOptions(list_without_label),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("format address_list needs UploadMetadata.label")));
+  IngestOptions unknown_label = Options();
+  unknown_label.label = "phishing";
+  EXPECT_THAT(
+      ValidateIngestOptions(unknown_label),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("did you mean \"Phish / Hack\"?")));
+
+  IngestOptions merged = Options();
+  merged.format = v1::DATASET_FORMAT_MERGED;
+  EXPECT_THAT(ValidateIngestOptions(merged),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("made by MergeDatasets")));
+  EXPECT_THAT(ValidateIngestOptions(Options()), IsOk());
+}
+
+TEST(IngestPipelineTest, AMappingNamingAMissingColumnRejectsTheFile) {
+  v1::ColumnMapping mapping = WalletMapping();
+  mapping.mutable_name()->set_column("owner");
+  IngestPipeline pipeline(MappingOptions(mapping), nullptr);
+  EXPECT_THAT(Ingest(pipeline, kWallets),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "wallets.csv: column_mapping.name.column names column \"owner\", which is "
+                       "not in the header (header: wallet,verdict,notes)"));
+  EXPECT_THAT(pipeline.result().rejection, HasSubstr("column_mapping.name.column"));
+}
+
+IngestOptions ListOptions(std::string label, std::vector<std::string> tags = {}) {
+  IngestOptions options = Options("list");
+  options.filename = "list.txt";
+  options.format = v1::DATASET_FORMAT_ADDRESS_LIST;
+  options.label = std::move(label);
+  options.tags = std::move(tags);
+  return options;
+}
+
+TEST(IngestPipelineTest, ReadsAnAddressListWithAHeader) {
+  const std::string data =
+      "Address\r\n"
+      "0xa153a6ef80fb5d60de18688bdc82684d48fc8de1\r\n"
+      "\r\n"
+      " 0x6B175474E89094C44Da98b954EedeAC495271d0F\r\n"
+      "0x123\r\n"
+      "\r\n";
+  for (size_t chunk_size : {1, 7, 1000}) {
+    SCOPED_TRACE(chunk_size);
+    VectorSink sink;
+    IngestOptions options = ListOptions("phish / hack", {"drainer", "airdrop"});
+    options.max_invalid_fraction = 0.5;
+    IngestPipeline pipeline(options, &sink);
+    ASSERT_THAT(Ingest(pipeline, data, chunk_size), IsOk());
+    const v1::Dataset& dataset = pipeline.result().dataset;
+    EXPECT_EQ(dataset.format(), v1::DATASET_FORMAT_ADDRESS_LIST);
+    EXPECT_EQ(pipeline.result().format_detection,
+              "format address_list given in the upload metadata; line 1 is the single header "
+              "column \"Address\"");
+    // Blank lines are skipped; the header is not a line.
+    EXPECT_EQ(dataset.line_count(), 3u);
+    EXPECT_EQ(dataset.invalid_line_count(), 1u);
+    EXPECT_EQ(dataset.record_count(), 2u);
+    EXPECT_THAT(dataset.label_counts(), UnorderedElementsAre(Pair("Phish / Hack", 2u)));
+    ASSERT_EQ(sink.records.size(), 2u);
+    EXPECT_EQ(sink.records[0].line(), 2u);
+    EXPECT_EQ(sink.records[0].label(), "Phish / Hack");
+    EXPECT_EQ(sink.records[0].original_label(), "phish / hack");
+    EXPECT_THAT(sink.records[0].tags(), ::testing::ElementsAre("drainer", "airdrop"));
+    EXPECT_EQ(sink.records[1].line(), 4u);
+    const std::vector<v1::ValidationIssue>& issues = pipeline.result().issues;
+    ASSERT_EQ(issues.size(), 2u);
+    EXPECT_EQ(issues[0].line(), 4u);
+    EXPECT_EQ(issues[0].severity(), v1::ValidationIssue::SEVERITY_WARNING);
+    EXPECT_THAT(issues[0].reason(), HasSubstr("whitespace around address"));
+    EXPECT_EQ(issues[1].line(), 5u);
+    EXPECT_EQ(issues[1].field(), "address");
+    EXPECT_EQ(issues[1].severity(), v1::ValidationIssue::SEVERITY_ERROR);
+  }
+}
+
+TEST(IngestPipelineTest, DetectsAHeaderlessAddressListAndMapsItsFirstLine) {
+  const std::string data =
+      "0xa153a6ef80fb5d60de18688bdc82684d48fc8de1\n"
+      "0xF193a9aFb00715AaCF7ca9Ebffafe02C77517C2E\n";
+  IngestOptions options = Options("list");
+  options.label = "Scam";
+  VectorSink sink;
+  IngestPipeline pipeline(options, &sink);
+  ASSERT_THAT(Ingest(pipeline, data, 4), IsOk());
+  EXPECT_EQ(pipeline.result().dataset.format(), v1::DATASET_FORMAT_ADDRESS_LIST);
+  EXPECT_EQ(pipeline.result().format_detection,
+            "format address_list implied by the label in the upload metadata; line 1 is a "
+            "single address and there is no header");
+  EXPECT_EQ(pipeline.result().dataset.line_count(), 2u);
+  ASSERT_EQ(sink.records.size(), 2u);
+  EXPECT_EQ(sink.records[0].line(), 1u);
+  EXPECT_EQ(sink.records[0].address(), "0xa153a6eF80fb5d60de18688bdC82684d48FC8De1");
+  EXPECT_EQ(sink.records[1].line(), 2u);
+  EXPECT_THAT(sink.records[0].tags(), IsEmpty());
+}
+
+TEST(IngestPipelineTest, ADetectedAddressListWithoutALabelAsksForOne) {
+  for (const char* data : {"address\n0xa153a6ef80fb5d60de18688bdc82684d48fc8de1\n",
+                           "0xa153a6ef80fb5d60de18688bdc82684d48fc8de1\n"}) {
+    IngestPipeline pipeline(Options(), nullptr);
+    EXPECT_THAT(Ingest(pipeline, data),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("dark.csv line 1: detected address_list"),
+                               HasSubstr("pass the report label of every address in the upload "
+                                         "metadata (UploadMetadata.label"))));
+  }
+}
+
+TEST(IngestPipelineTest, LabelAndTagsArePartOfAnAddressListId) {
+  const std::string data = "address\n0xa153a6ef80fb5d60de18688bdc82684d48fc8de1\n";
+  IngestPipeline scam(ListOptions("Scam", {"a", "b"}), nullptr);
+  ASSERT_THAT(Ingest(scam, data), IsOk());
+  EXPECT_EQ(scam.result().dataset.id(),
+            ExpectedIdWithParameters("address_list", "list", 1, "label\nScam\ntags\na\nb", data));
+  IngestPipeline heist(ListOptions("Heist", {"a", "b"}), nullptr);
+  ASSERT_THAT(Ingest(heist, data), IsOk());
+  IngestPipeline fewer_tags(ListOptions("Scam", {"a"}), nullptr);
+  ASSERT_THAT(Ingest(fewer_tags, data), IsOk());
+  EXPECT_NE(heist.result().dataset.id(), scam.result().dataset.id());
+  EXPECT_NE(fewer_tags.result().dataset.id(), scam.result().dataset.id());
+  EXPECT_NE(fewer_tags.result().dataset.id(), heist.result().dataset.id());
+}
+
+// A few Kaggle-layout rows: a flagged address with scientific notation, an unflagged one
+// with empty ERC-20 cells and "0"/"None" token names, and a transaction hash in the Address
+// column.
+std::string KaggleSample() {
+  std::string header = "Index,Address,FLAG";
+  std::vector<std::string> rows = {
+      "1,0xa153a6ef80fb5d60de18688bdc82684d48fc8de1,1",
+      "2,0x6B175474E89094C44Da98b954EedeAC495271d0F,0",
+      "3,0x11c058c3efbf53939fb6872b09a2b5cf2410a1e2c3f3c867664e43a626d878c0,1"};
+  const v1::ColumnMapping& mapping = *BuiltInMapping(v1::DATASET_FORMAT_KAGGLE_FRAUD_FEATURES);
+  for (int i = 0; i < mapping.features_size(); ++i) {
+    const v1::FeatureColumn& feature = mapping.features(i);
+    absl::StrAppend(&header, i % 2 == 0 ? ", " : ",", feature.column(), i == 9 ? " " : "");
+    const bool text = feature.kind() == v1::FeatureColumn::KIND_TEXT;
+    const bool erc20 = i >= 22;
+    absl::StrAppend(&rows[0], ",", text ? "OmiseGO" : (i == 0 ? "1.00002E+12" : "3.80E-05"));
+    absl::StrAppend(&rows[1], ",", text ? (i == 45 ? "None" : "0") : (erc20 ? "" : "7"));
+    absl::StrAppend(&rows[2], ",", text ? " " : "0");
+  }
+  return absl::StrCat(header, "\n", rows[0], "\n", rows[1], "\n", rows[2], "\n");
+}
+
+TEST(IngestPipelineTest, DetectsAndReadsTheKaggleFeatureLayout) {
+  VectorSink sink;
+  IngestOptions options = Options("kaggle");
+  options.max_invalid_fraction = 0.5;
+  IngestPipeline pipeline(options, &sink);
+  ASSERT_THAT(Ingest(pipeline, KaggleSample(), 100), IsOk());
+  const v1::Dataset& dataset = pipeline.result().dataset;
+  EXPECT_EQ(dataset.format(), v1::DATASET_FORMAT_KAGGLE_FRAUD_FEATURES);
+  EXPECT_EQ(pipeline.result().format_detection,
+            "detected kaggle_fraud_features from header columns Index,Address,FLAG and 47 more "
+            "columns");
+  EXPECT_EQ(dataset.line_count(), 3u);
+  EXPECT_EQ(dataset.invalid_line_count(), 1u);
+  EXPECT_THAT(dataset.label_counts(), UnorderedElementsAre(Pair("Scam", 1u), Pair("Unknown", 1u)));
+  ASSERT_EQ(sink.records.size(), 2u);
+  ASSERT_EQ(sink.records[0].features_size(), 47);
+  EXPECT_EQ(sink.records[0].features(0).number(), 1.00002e12);
+  EXPECT_DOUBLE_EQ(sink.records[0].features(1).number(), 3.8e-05);
+  // "max value received " keeps no stray space in its feature name.
+  EXPECT_EQ(sink.records[0].features(9).name(), "max value received");
+  EXPECT_EQ(sink.records[0].features(46).text(), "OmiseGO");
+  EXPECT_EQ(sink.records[1].features_size(), 22);
+  EXPECT_THAT(sink.records[1].tags(), ::testing::ElementsAre("not flagged"));
+  ASSERT_EQ(pipeline.result().issues.size(), 1u);
+  EXPECT_EQ(pipeline.result().issues[0].line(), 4u);
+  EXPECT_EQ(pipeline.result().issues[0].field(), "Address");
+}
+
+TEST(IngestPipelineTest, DetectsAndReadsTheCanonicalCsv) {
+  const std::string data =
+      "address,chain_id,name,account_type,contract_type,entity,label,tags,original_label,"
+      "source,note,line,feature:Sent tnx\n"
+      "0x6B175474E89094C44Da98b954EedeAC495271d0F,137,Dai,Smart Contract,Token,MakerDAO,Legit,"
+      "DeFi;Token Contract,uniswap-default-list,uniswap,decimals 18,2,5\n";
+  IngestOptions options = Options("reimport");
+  options.chain_id = 137;
+  VectorSink sink;
+  IngestPipeline pipeline(options, &sink);
+  ASSERT_THAT(Ingest(pipeline, data), IsOk());
+  EXPECT_EQ(pipeline.result().dataset.format(), v1::DATASET_FORMAT_CANONICAL_CSV);
+  EXPECT_THAT(pipeline.result().format_detection, HasSubstr("detected canonical_csv"));
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].chain_id(), 137u);
+  EXPECT_EQ(sink.records[0].source(), "uniswap");
+  EXPECT_EQ(sink.records[0].features(0).number(), 5);
+  EXPECT_EQ(pipeline.result().dataset.id(), ExpectedId("canonical_csv", "reimport", 137, data));
 }
 
 }  // namespace

@@ -490,5 +490,43 @@ TEST(RecordMapperTest, CreateNeedsTheFormatsColumns) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(RecordMapperTest, CreateHandsTheMappedFormatsTheirParameters) {
+  const MapperContext context{"s", 1, "f.csv"};
+  EXPECT_THAT(RecordMapper::Create(v1::DATASET_FORMAT_CSV_MAPPING, {"wallet"}, context),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("format csv_mapping needs UploadMetadata.column_mapping")));
+  v1::ColumnMapping mapping;
+  mapping.set_address_column("wallet");
+  mapping.mutable_label()->set_value("Heist");
+  FormatParameters with_mapping;
+  with_mapping.column_mapping = &mapping;
+  absl::StatusOr<std::unique_ptr<RecordMapper>> mapped =
+      RecordMapper::Create(v1::DATASET_FORMAT_CSV_MAPPING, {"Wallet"}, context, with_mapping);
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  LineResult result;
+  (*mapped)->Map(CsvRow{2, {kWeth}}, &result);
+  ASSERT_EQ(result.records.size(), 1u);
+  EXPECT_EQ(result.records[0].label(), "Heist");
+
+  EXPECT_THAT(RecordMapper::Create(v1::DATASET_FORMAT_ADDRESS_LIST, {"address"}, context),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("format address_list needs UploadMetadata.label")));
+  FormatParameters list;
+  list.label = "Sanctioned";
+  list.tags = {"OFAC SDN"};
+  absl::StatusOr<std::unique_ptr<RecordMapper>> listed =
+      RecordMapper::Create(v1::DATASET_FORMAT_ADDRESS_LIST, {"address"}, context, list);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  (*listed)->Map(CsvRow{3, {kDai}}, &result);
+  ASSERT_EQ(result.records.size(), 1u);
+  EXPECT_EQ(result.records[0].label(), "Sanctioned");
+  EXPECT_THAT(Tags(result.records[0]), ElementsAre("OFAC SDN"));
+
+  // The feature formats need every column their built-in mapping reads.
+  EXPECT_THAT(RecordMapper::Create(v1::DATASET_FORMAT_PHISH_FEATURES, {"Address", "FLAG"}, context),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("format phish_features needs column avg min between sent tnx")));
+}
+
 }  // namespace
 }  // namespace ethscan::dataset

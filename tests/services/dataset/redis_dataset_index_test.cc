@@ -3,10 +3,14 @@
 
 #include <google/protobuf/util/message_differencer.h>
 
+#include <atomic>
 #include <filesystem>
+#include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -53,6 +57,12 @@ class RedisDatasetIndexTest : public ::testing::Test {
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = std::shared_ptr<redis::Client>(*std::move(client));
     index_ = std::make_unique<RedisDatasetIndex>(client_);
+  }
+
+  int64_t Integer(const std::vector<std::string>& command) {
+    absl::StatusOr<redis::Reply> reply = client_->Command(command);
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    return reply.ok() ? reply->integer : -1;
   }
 
   std::unique_ptr<ethscan::testing::RedisServer> server_;
@@ -138,6 +148,159 @@ TEST_F(RedisDatasetIndexTest, ManagerUploadsThroughRedis) {
   ASSERT_OK_AND_ASSIGN(v1::ListDatasetsResponse listed, (*manager)->ListDatasets(request));
   ASSERT_EQ(listed.datasets_size(), 1);
   EXPECT_EQ(listed.datasets(0).id(), response.dataset().id());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(RedisDatasetIndexTest, ReferencesAreKeptApartFromTheMetadata) {
+  ASSERT_OK_AND_ASSIGN(std::optional<v1::Dataset> missing,
+                       index_->AddReference("ds-a", "job/ftjob-1"));
+  EXPECT_FALSE(missing.has_value());
+  EXPECT_EQ(Integer({"EXISTS", "ethscan:dataset:ds-a:refs"}), 0);  // Nothing dangling.
+
+  v1::Dataset dataset = MakeDataset("ds-a", "alpha", 1000);
+  dataset.add_referenced_by("job/not-stored");  // Put never stores references.
+  ASSERT_THAT(index_->Put(dataset), IsOk());
+  ASSERT_OK_AND_ASSIGN(std::optional<v1::Dataset> held,
+                       index_->AddReference("ds-a", "model/ft:ethscan-base:x:ftjob-1"));
+  ASSERT_TRUE(held.has_value());
+  ASSERT_OK_AND_ASSIGN(held, index_->AddReference("ds-a", "job/ftjob-1"));
+  ASSERT_OK_AND_ASSIGN(held, index_->AddReference("ds-a", "job/ftjob-1"));
+  EXPECT_THAT(held->referenced_by(), ElementsAre("job/ftjob-1", "model/ft:ethscan-base:x:ftjob-1"));
+  EXPECT_EQ(Integer({"SCARD", "ethscan:dataset:ds-a:refs"}), 2);
+  ASSERT_OK_AND_ASSIGN(redis::Reply proto,
+                       client_->Command({"HGET", "ethscan:dataset:ds-a", "proto"}));
+  v1::Dataset stored;
+  ASSERT_TRUE(stored.ParseFromString(proto.str));
+  EXPECT_EQ(stored.referenced_by_size(), 0);
+
+  ASSERT_OK_AND_ASSIGN(std::optional<v1::Dataset> got, index_->Get("ds-a"));
+  EXPECT_THAT(got->referenced_by(), ElementsAre("job/ftjob-1", "model/ft:ethscan-base:x:ftjob-1"));
+  ASSERT_OK_AND_ASSIGN(ListPage page, index_->List(ListQuery{"alpha", 0, 10}));
+  ASSERT_EQ(page.datasets.size(), 1u);
+  EXPECT_EQ(page.datasets[0].referenced_by_size(), 2);
+  // Replacing the metadata keeps the references.
+  ASSERT_THAT(index_->Put(MakeDataset("ds-a", "alpha", 1000)), IsOk());
+  ASSERT_OK_AND_ASSIGN(got, index_->Get("ds-a"));
+  EXPECT_EQ(got->referenced_by_size(), 2);
+
+  ASSERT_OK_AND_ASSIGN(held, index_->RemoveReference("ds-a", "job/ftjob-1"));
+  ASSERT_OK_AND_ASSIGN(held, index_->RemoveReference("ds-a", "job/ftjob-1"));
+  EXPECT_THAT(held->referenced_by(), ElementsAre("model/ft:ethscan-base:x:ftjob-1"));
+  ASSERT_OK_AND_ASSIGN(missing, index_->RemoveReference("ds-b", "job/ftjob-1"));
+  EXPECT_FALSE(missing.has_value());
+}
+
+TEST_F(RedisDatasetIndexTest, DeleteRefusesWhileReferencedThenRemovesEveryKey) {
+  const v1::Dataset dataset = MakeDataset("ds-a", "alpha", 1000);
+  ASSERT_THAT(index_->Put(dataset), IsOk());
+  ASSERT_THAT(index_->Put(MakeDataset("ds-b", "alpha", 2000)), IsOk());
+  ASSERT_THAT(index_->AddReference("ds-a", "job/ftjob-1"), IsOk());
+  ASSERT_OK_AND_ASSIGN(DeleteOutcome refused, index_->Delete(dataset));
+  EXPECT_EQ(refused.result, DeleteOutcome::Result::kReferenced);
+  EXPECT_THAT(refused.holders, ElementsAre("job/ftjob-1"));
+  EXPECT_EQ(Integer({"EXISTS", "ethscan:dataset:ds-a"}), 1);
+
+  ASSERT_THAT(index_->RemoveReference("ds-a", "job/ftjob-1"), IsOk());
+  ASSERT_OK_AND_ASSIGN(DeleteOutcome deleted, index_->Delete(dataset));
+  EXPECT_EQ(deleted.result, DeleteOutcome::Result::kDeleted);
+  EXPECT_EQ(Integer({"EXISTS", "ethscan:dataset:ds-a"}), 0);
+  EXPECT_EQ(Integer({"EXISTS", "ethscan:dataset:ds-a:refs"}), 0);
+  ASSERT_OK_AND_ASSIGN(redis::Reply score,
+                       client_->Command({"ZSCORE", "ethscan:datasets", "ds-a"}));
+  EXPECT_TRUE(score.is_nil());
+  ASSERT_OK_AND_ASSIGN(ListPage alpha, index_->List(ListQuery{"alpha", 0, 10}));
+  EXPECT_THAT(Ids(alpha), ElementsAre("ds-b"));
+  ASSERT_OK_AND_ASSIGN(DeleteOutcome again, index_->Delete(dataset));
+  EXPECT_EQ(again.result, DeleteOutcome::Result::kNotFound);
+}
+
+// A job referencing a dataset while another client deletes it, many times over, each on its
+// own connection: whichever wins, no reference ever outlives its dataset and no referenced
+// dataset is deleted.
+TEST_F(RedisDatasetIndexTest, ConcurrentReferenceAndDeleteNeverLeaveADanglingReference) {
+  redis::Options options;
+  options.url = server_->url();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<redis::HiredisClient> a,
+                       redis::HiredisClient::Create(options));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<redis::HiredisClient> b,
+                       redis::HiredisClient::Create(options));
+  RedisDatasetIndex referencer(std::shared_ptr<redis::Client>(std::move(a)));
+  RedisDatasetIndex deleter(std::shared_ptr<redis::Client>(std::move(b)));
+  int referenced_first = 0;
+  int deleted_first = 0;
+  for (int round = 0; round < 200; ++round) {
+    const v1::Dataset dataset = MakeDataset(absl::StrCat("ds-race-", round), "race", round);
+    ASSERT_THAT(index_->Put(dataset), IsOk());
+    absl::StatusOr<std::optional<v1::Dataset>> added;
+    absl::StatusOr<DeleteOutcome> deleted;
+    std::atomic<int> ready{0};
+    auto wait = [&ready] {
+      ready.fetch_add(1);
+      while (ready.load() < 2) {
+      }
+    };
+    std::thread job([&] {
+      wait();
+      added = referencer.AddReference(dataset.id(), "job/ftjob-race");
+    });
+    std::thread cleanup([&] {
+      wait();
+      deleted = deleter.Delete(dataset);
+    });
+    job.join();
+    cleanup.join();
+    ASSERT_TRUE(added.ok()) << added.status();
+    ASSERT_TRUE(deleted.ok()) << deleted.status();
+    const std::string refs_key = absl::StrCat("ethscan:dataset:", dataset.id(), ":refs");
+    if (added->has_value()) {
+      // The reference won: the deletion must have been refused.
+      ++referenced_first;
+      EXPECT_EQ(deleted->result, DeleteOutcome::Result::kReferenced) << round;
+      EXPECT_EQ(Integer({"EXISTS", absl::StrCat("ethscan:dataset:", dataset.id())}), 1);
+      EXPECT_EQ(Integer({"SCARD", refs_key}), 1);
+    } else {
+      // The deletion won: the reference must have been refused and left nothing behind.
+      ++deleted_first;
+      EXPECT_EQ(deleted->result, DeleteOutcome::Result::kDeleted) << round;
+      EXPECT_EQ(Integer({"EXISTS", refs_key}), 0);
+    }
+  }
+  EXPECT_EQ(referenced_first + deleted_first, 200);
+  std::cout << "reference first: " << referenced_first << ", delete first: " << deleted_first
+            << "\n";
+}
+
+TEST_F(RedisDatasetIndexTest, ManagerDeletesThroughRedisOnlyWithoutReferences) {
+  const std::string dir = ethscan::testing::MakeTempDir("dataset-redis-delete");
+  absl::StatusOr<std::unique_ptr<FileRecordStore>> store =
+      FileRecordStore::Create(FileRecordStoreOptions{dir});
+  ASSERT_TRUE(store.ok()) << store.status();
+  FileRecordStore* files = store->get();
+  common::FakeClock clock;
+  absl::StatusOr<std::unique_ptr<DatasetManager>> manager =
+      DatasetManager::Create(DatasetManagerOptions(), std::make_unique<RedisDatasetIndex>(client_),
+                             *std::move(store), &clock);
+  ASSERT_TRUE(manager.ok()) << manager.status();
+  const std::string data =
+      "address,comment,date\n0xa153a6ef80fb5d60de18688bdc82684d48fc8de1,fake token,2018-10-28\n";
+  auto chunks = [&data, done = false](std::string* chunk) mutable -> absl::StatusOr<bool> {
+    if (done) return false;
+    *chunk = data;
+    done = true;
+    return true;
+  };
+  v1::UploadMetadata metadata;
+  metadata.set_name("darklist");
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse response, (*manager)->Upload(metadata, chunks));
+  const std::string id = response.dataset().id();
+  ASSERT_OK_AND_ASSIGN(v1::Dataset held, (*manager)->AddReference(id, "model/m"));
+  EXPECT_THAT(held.referenced_by(), ElementsAre("model/m"));
+  EXPECT_EQ((*manager)->Delete(id).code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_THAT((*manager)->RemoveReference(id, "model/m"), IsOk());
+  ASSERT_THAT((*manager)->Delete(id), IsOk());
+  EXPECT_FALSE(std::filesystem::exists(files->DatasetDir(id)));
+  EXPECT_EQ((*manager)->GetDataset(id).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ((*manager)->AddReference(id, "model/m").status().code(), absl::StatusCode::kNotFound);
   std::filesystem::remove_all(dir);
 }
 

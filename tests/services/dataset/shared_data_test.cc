@@ -1,5 +1,7 @@
 // Uploads every labelled file of the shared example data through the gRPC adapter and checks
-// the counts the data README states (rows, invalid lines, distinct addresses, label counts);
+// the counts the data README states (rows, invalid lines, distinct addresses, label counts,
+// feature coverage of the two behavioural feature sets); reads real files through a column
+// mapping, as an address list and as the canonical record CSV;
 // splits real files and checks that no address lands on two sides; exports real files as chat
 // JSONL and checks the format and the field values. Skipped when the shared data folder is
 // absent.
@@ -18,6 +20,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/grpc/channel.h"
 #include "gmock/gmock.h"
@@ -107,6 +111,22 @@ const std::vector<SharedFile>& SharedFiles() {
        337,
        337,
        {{"Legit", 337}}},
+      // Four Address values are no addresses (three transaction hashes and a typo); 20
+      // addresses appear twice.
+      {"kaggle_fraud/transaction_dataset.csv",
+       v1::DATASET_FORMAT_KAGGLE_FRAUD_FEATURES,
+       8363,
+       4,
+       8339,
+       8359,
+       {{"Scam", 1848}, {"Unknown", 6511}}},
+      {"etherscan_phish_features/address_data_e.csv",
+       v1::DATASET_FORMAT_PHISH_FEATURES,
+       3688,
+       0,
+       3688,
+       3688,
+       {{"Phish / Hack", 3688}}},
   };
   return *files;
 }
@@ -365,18 +385,230 @@ TEST_F(SharedDataTest, ReuploadOfARealFileWritesNothing) {
   EXPECT_EQ(harness_->index().put_calls(), 1);
 }
 
-TEST_F(SharedDataTest, BehaviouralFeatureFilesAreNotSupportedYet) {
-  for (const char* path :
-       {"kaggle_fraud/transaction_dataset.csv", "etherscan_phish_features/address_data_e.csv"}) {
-    SCOPED_TRACE(path);
-    v1::UploadDatasetResponse response;
-    grpc::Status status = Upload(path, &response);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_THAT(status.error_message(), HasSubstr(absl::StrCat(path, " line 1")));
-    EXPECT_THAT(status.error_message(), HasSubstr("behavioural feature format"));
-    EXPECT_THAT(status.error_message(), HasSubstr("does not support yet"));
+// Per feature name, how many records carry it; also the count of numeric and text values.
+struct Coverage {
+  std::map<std::string, uint64_t> records;
+  uint64_t numbers = 0;
+  uint64_t texts = 0;
+};
+
+Coverage CoverageOf(const std::vector<common::v1::AddressRecord>& records) {
+  Coverage coverage;
+  for (const common::v1::AddressRecord& record : records) {
+    for (const common::v1::Feature& feature : record.features()) {
+      coverage.records[feature.name()] += 1;
+      if (feature.has_number()) ++coverage.numbers;
+      if (feature.has_text()) ++coverage.texts;
+    }
   }
-  EXPECT_EQ(harness_->index().size(), 0u);
+  return coverage;
+}
+
+TEST_F(SharedDataTest, KaggleFeaturesKeepEveryComputedValueAndSkipTheRest) {
+  v1::UploadDatasetResponse response;
+  grpc::Status status = Upload("kaggle_fraud/transaction_dataset.csv", &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(response.format_detection(),
+              HasSubstr("detected kaggle_fraud_features from header columns Index,Address,FLAG"));
+  // The four invalid Address values are ERRORs on their lines; the file is still accepted
+  // (4 of 8,363 lines is under the 5 % tolerance).
+  std::vector<uint64_t> error_lines;
+  for (const v1::ValidationIssue& issue : response.issues()) {
+    if (issue.severity() != v1::ValidationIssue::SEVERITY_ERROR) continue;
+    error_lines.push_back(issue.line());
+    EXPECT_EQ(issue.field(), "Address");
+  }
+  EXPECT_THAT(error_lines, ::testing::ElementsAre(6658, 6731, 6858, 7187));
+
+  const std::vector<common::v1::AddressRecord> records = ReadAll(response.dataset().id());
+  ASSERT_EQ(records.size(), 8359u);
+  const Coverage coverage = CoverageOf(records);
+  ASSERT_EQ(coverage.records.size(), 47u);
+  // The 22 Ethereum features are always computed; the ERC-20 block is empty in 692 valid rows
+  // (696 in the file, four of them on the invalid lines).
+  EXPECT_EQ(coverage.records.at("Avg min between sent tnx"), 8359u);
+  EXPECT_EQ(coverage.records.at("max value received"), 8359u);
+  EXPECT_EQ(coverage.records.at("total ether balance"), 8359u);
+  EXPECT_EQ(coverage.records.at("Total ERC20 tnxs"), 7667u);
+  EXPECT_EQ(coverage.records.at("ERC20 uniq sent addr.1"), 7667u);
+  // Token names: empty, " ", "0" and "None" are placeholders.
+  EXPECT_EQ(coverage.records.at("ERC20 most sent token type"), 1325u);
+  EXPECT_EQ(coverage.records.at("ERC20_most_rec_token_type"), 3863u);
+  EXPECT_EQ(coverage.texts, 1325u + 3863u);
+  EXPECT_EQ(coverage.numbers, 22u * 8359u + 23u * 7667u);
+
+  // Excel scientific notation is read as numbers, and FLAG 0 is "not flagged", not Legit.
+  bool big = false;
+  bool small = false;
+  uint64_t not_flagged = 0;
+  for (const common::v1::AddressRecord& record : records) {
+    if (record.label() == "Unknown") {
+      EXPECT_THAT(record.tags(), ::testing::ElementsAre("not flagged"));
+      ++not_flagged;
+    } else {
+      EXPECT_EQ(record.label(), "Scam");
+      EXPECT_THAT(record.tags(), ::testing::IsEmpty());
+    }
+    for (const common::v1::Feature& feature : record.features()) {
+      if (record.line() == 4005 && feature.name() == "ERC20 total Ether received") {
+        EXPECT_EQ(feature.number(), 1.00002e12);
+        big = true;
+      }
+      if (record.line() == 3590 && feature.name() == "min val sent") {
+        EXPECT_DOUBLE_EQ(feature.number(), 3.8e-05);
+        small = true;
+      }
+    }
+  }
+  EXPECT_TRUE(big && small);
+  EXPECT_EQ(not_flagged, 6511u);
+}
+
+TEST_F(SharedDataTest, PhishFeaturesLeaveEmptyContractValuesOut) {
+  v1::UploadDatasetResponse response;
+  grpc::Status status = Upload("etherscan_phish_features/address_data_e.csv", &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.dataset().format(), v1::DATASET_FORMAT_PHISH_FEATURES);
+  // The one published bad checksum is kept with a warning.
+  ASSERT_EQ(response.issues_size(), 1);
+  EXPECT_EQ(response.issues(0).severity(), v1::ValidationIssue::SEVERITY_WARNING);
+  EXPECT_EQ(response.issues(0).line(), 1173u);
+  EXPECT_THAT(response.issues(0).reason(), HasSubstr("0xf299f6B031Cc4dd1BfcB86A5e5590f99336a29c6"));
+
+  const std::vector<common::v1::AddressRecord> records = ReadAll(response.dataset().id());
+  ASSERT_EQ(records.size(), 3688u);
+  const Coverage coverage = CoverageOf(records);
+  ASSERT_EQ(coverage.records.size(), 22u);
+  // 2,427 rows have no transaction to a contract: the three contract-value cells are empty.
+  EXPECT_EQ(coverage.records.at("min value sent to contract"), 3688u - 2427u);
+  EXPECT_EQ(coverage.records.at("max val sent to contract"), 3688u - 2427u);
+  EXPECT_EQ(coverage.records.at("avg value sent to contract"), 3688u - 2427u);
+  EXPECT_EQ(coverage.records.at("Sent tnx"), 3688u);
+  EXPECT_EQ(coverage.texts, 0u);
+  EXPECT_EQ(coverage.numbers, 19u * 3688u + 3u * 1261u);
+}
+
+// Writes records as the canonical record CSV (DATASET_FORMAT_CANONICAL_CSV): the fixed columns,
+// then one "feature:<name>" column per feature name in order of first appearance.
+std::string CanonicalCsv(const std::vector<common::v1::AddressRecord>& records) {
+  auto quote = [](const std::string& value) {
+    if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
+    std::string quoted = "\"";
+    for (char c : value) {
+      if (c == '"') quoted += '"';
+      quoted += c;
+    }
+    return quoted + "\"";
+  };
+  std::vector<std::string> features;
+  for (const common::v1::AddressRecord& record : records) {
+    for (const common::v1::Feature& feature : record.features()) {
+      if (std::find(features.begin(), features.end(), feature.name()) == features.end()) {
+        features.push_back(feature.name());
+      }
+    }
+  }
+  std::string csv =
+      "address,chain_id,name,account_type,contract_type,entity,label,tags,original_label,"
+      "source,note,line";
+  for (const std::string& name : features) absl::StrAppend(&csv, ",", quote("feature:" + name));
+  csv += "\n";
+  for (const common::v1::AddressRecord& record : records) {
+    std::vector<std::string> cells = {record.address(),        absl::StrCat(record.chain_id()),
+                                      record.name(),           record.account_type(),
+                                      record.contract_type(),  record.entity(),
+                                      record.label(),          absl::StrJoin(record.tags(), ";"),
+                                      record.original_label(), record.source(),
+                                      record.note(),           absl::StrCat(record.line())};
+    for (const std::string& name : features) {
+      std::string value;
+      for (const common::v1::Feature& feature : record.features()) {
+        if (feature.name() != name) continue;
+        value = feature.has_number() ? absl::StrFormat("%.17g", feature.number()) : feature.text();
+      }
+      cells.push_back(value);
+    }
+    for (std::string& cell : cells) cell = quote(cell);
+    absl::StrAppend(&csv, absl::StrJoin(cells, ","), "\n");
+  }
+  return csv;
+}
+
+TEST_F(SharedDataTest, CanonicalCsvOfFeatureRecordsUploadsToTheSameRecords) {
+  v1::UploadDatasetResponse kaggle;
+  ASSERT_TRUE(Upload("kaggle_fraud/transaction_dataset.csv", &kaggle).ok());
+  const std::vector<common::v1::AddressRecord> before = ReadAll(kaggle.dataset().id());
+  v1::UploadMetadata metadata;
+  metadata.set_name("kaggle-canonical");
+  metadata.set_filename("kaggle.canonical.csv");
+  metadata.set_max_invalid_fraction(1e-9);
+  v1::UploadDatasetResponse reimported;
+  grpc::Status status =
+      UploadBytes(harness_->stub(), metadata, CanonicalCsv(before), size_t{64} * 1024, &reimported);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(reimported.dataset().format(), v1::DATASET_FORMAT_CANONICAL_CSV);
+  EXPECT_EQ(reimported.issues_size(), 0);
+  const std::vector<common::v1::AddressRecord> after = ReadAll(reimported.dataset().id());
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    common::v1::AddressRecord expected = before[i];
+    // The line becomes the canonical CSV's line; everything else is kept, the source too.
+    expected.set_line(i + 2);
+    ASSERT_EQ(after[i].SerializeAsString(), expected.SerializeAsString())
+        << "record " << i << ": " << after[i].ShortDebugString();
+  }
+}
+
+TEST_F(SharedDataTest, ALabelListUploadsThroughAColumnMapping) {
+  // The Forta phishing list read through a mapping gives the counts of its built-in format.
+  v1::UploadMetadata metadata;
+  metadata.set_name("forta-mapped");
+  metadata.set_filename("forta/phishing_scams.csv");
+  v1::ColumnMapping* mapping = metadata.mutable_column_mapping();
+  mapping->set_address_column("address");
+  mapping->mutable_name()->set_column("etherscan_tag");
+  mapping->mutable_account_type()->set_column("is_contract");
+  (*mapping->mutable_account_type()->mutable_values())["true"] = "Smart Contract";
+  (*mapping->mutable_account_type()->mutable_values())["false"] = "EOA";
+  mapping->mutable_label()->set_column("etherscan_labels");
+  (*mapping->mutable_label()->mutable_values())["phish-hack"] = "Phish / Hack";
+  v1::UploadDatasetResponse response;
+  grpc::Status status =
+      UploadBytes(harness_->stub(), metadata, ReadFile(data_dir_ + "/forta/phishing_scams.csv"),
+                  size_t{64} * 1024, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.dataset().format(), v1::DATASET_FORMAT_CSV_MAPPING);
+  EXPECT_EQ(response.dataset().line_count(), 5729u);
+  EXPECT_EQ(response.dataset().record_count(), 5729u);
+  EXPECT_EQ(response.dataset().address_count(), 5290u);
+  std::map<std::string, uint64_t> account_types;
+  for (const common::v1::AddressRecord& record : ReadAll(response.dataset().id())) {
+    account_types[record.account_type()] += 1;
+  }
+  EXPECT_EQ(account_types,
+            (std::map<std::string, uint64_t>{{"EOA", 5226}, {"Smart Contract", 503}}));
+}
+
+TEST_F(SharedDataTest, AnAddressColumnUploadsAsAnAddressList) {
+  // The addresses of the OFAC file, one per line under an "address" header.
+  std::string list = "address\n";
+  bool header = true;
+  for (absl::string_view line : absl::StrSplit(
+           ReadFile(data_dir_ + "/ofac/ofac_sdn_eth_addresses.csv"), '\n', absl::SkipEmpty())) {
+    if (!header) absl::StrAppend(&list, line.substr(0, line.find(',')), "\n");
+    header = false;
+  }
+  v1::UploadMetadata metadata;
+  metadata.set_name("ofac-list");
+  metadata.set_label("sanctioned");
+  metadata.add_tags("OFAC SDN");
+  v1::UploadDatasetResponse response;
+  grpc::Status status = UploadBytes(harness_->stub(), metadata, list, 4096, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.dataset().format(), v1::DATASET_FORMAT_ADDRESS_LIST);
+  EXPECT_EQ(response.dataset().line_count(), 160u);
+  EXPECT_EQ(response.dataset().address_count(), 160u);
+  EXPECT_EQ(response.dataset().label_counts().at("Sanctioned"), 160u);
 }
 
 TEST_F(SharedDataTest, SplitOfTheFortaPhishingSetKeepsCaseVariantsOnOneSide) {

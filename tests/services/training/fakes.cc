@@ -281,6 +281,88 @@ void FakeDatasetService::Add(dataset::v1::Dataset dataset,
   datasets_[id] = {std::move(dataset), std::move(records)};
 }
 
+absl::Status FakeDatasetService::Remove(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  if (datasets_.count(id) == 0) return NotFound("dataset", id);
+  auto held = holders_.find(id);
+  if (held != holders_.end() && !held->second.empty()) {
+    std::string holders;
+    for (const std::string& h : held->second)
+      absl::StrAppend(&holders, holders.empty() ? "" : ", ", h);
+    return absl::FailedPreconditionError(
+        absl::StrCat("dataset \"", id, "\" is still referenced by ", holders));
+  }
+  datasets_.erase(id);
+  holders_.erase(id);
+  return absl::OkStatus();
+}
+
+std::vector<std::string> FakeDatasetService::Holders(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  auto it = holders_.find(id);
+  if (it == holders_.end()) return {};
+  return std::vector<std::string>(it->second.begin(), it->second.end());
+}
+
+void FakeDatasetService::FailAddReferences(grpc::StatusCode code) {
+  absl::MutexLock lock(&mu_);
+  add_reference_failure_ = code;
+}
+
+void FakeDatasetService::FailRemoveReferences(grpc::StatusCode code) {
+  absl::MutexLock lock(&mu_);
+  remove_reference_failure_ = code;
+}
+
+dataset::v1::Dataset FakeDatasetService::WithHoldersLocked(const std::string& id) {
+  dataset::v1::Dataset dataset = datasets_.at(id).dataset;
+  dataset.clear_referenced_by();
+  auto it = holders_.find(id);
+  if (it != holders_.end()) {
+    for (const std::string& h : it->second) dataset.add_referenced_by(h);
+  }
+  return dataset;
+}
+
+grpc::Status FakeDatasetService::AddDatasetReference(
+    grpc::ServerContext* context, const dataset::v1::DatasetReferenceRequest* request,
+    dataset::v1::DatasetReferenceResponse* response) {
+  absl::MutexLock lock(&mu_);
+  if (add_reference_failure_ != grpc::StatusCode::OK) {
+    return grpc::Status(add_reference_failure_, "injected failure");
+  }
+  if (request->holder().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "holder is required");
+  }
+  if (datasets_.count(request->id()) == 0) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        absl::StrCat("dataset \"", request->id(), "\" not found"));
+  }
+  holders_[request->id()].insert(request->holder());
+  *response->mutable_dataset() = WithHoldersLocked(request->id());
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeDatasetService::RemoveDatasetReference(
+    grpc::ServerContext* context, const dataset::v1::DatasetReferenceRequest* request,
+    dataset::v1::DatasetReferenceResponse* response) {
+  absl::MutexLock lock(&mu_);
+  if (remove_reference_failure_ != grpc::StatusCode::OK) {
+    return grpc::Status(remove_reference_failure_, "injected failure");
+  }
+  if (datasets_.count(request->id()) == 0) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        absl::StrCat("dataset \"", request->id(), "\" not found"));
+  }
+  auto it = holders_.find(request->id());
+  if (it != holders_.end()) {
+    it->second.erase(request->holder());
+    if (it->second.empty()) holders_.erase(it);
+  }
+  *response->mutable_dataset() = WithHoldersLocked(request->id());
+  return grpc::Status::OK;
+}
+
 void FakeDatasetService::FailReads(const std::string& id, grpc::StatusCode code, int count) {
   absl::MutexLock lock(&mu_);
   read_failures_[id] = {code, count};
@@ -311,7 +393,7 @@ grpc::Status FakeDatasetService::GetDataset(grpc::ServerContext* context,
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         absl::StrCat("dataset \"", request->id(), "\" not found"));
   }
-  *response->mutable_dataset() = it->second.dataset;
+  *response->mutable_dataset() = WithHoldersLocked(request->id());
   return grpc::Status::OK;
 }
 

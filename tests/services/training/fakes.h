@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -120,11 +121,22 @@ class InMemoryModelStore final : public ModelStore {
   std::map<std::string, std::string> aliases_ ABSL_GUARDED_BY(mu_);
 };
 
-// A DatasetService holding datasets in memory, with failure injection.
+// A DatasetService holding datasets and their references in memory, with failure injection.
+// Like the real service, a reference is only added to a stored dataset and Remove refuses
+// while a dataset is referenced.
 class FakeDatasetService final : public dataset::v1::DatasetService::Service {
  public:
   // Stores a dataset; its record_count is set from `records`.
   void Add(dataset::v1::Dataset dataset, std::vector<common::v1::AddressRecord> records);
+  // Deletes a dataset as DeleteDataset would: NOT_FOUND, or FAILED_PRECONDITION naming the
+  // holders while it is referenced.
+  absl::Status Remove(const std::string& id);
+  // The holders of a dataset's references, sorted.
+  std::vector<std::string> Holders(const std::string& id);
+  // Makes every AddDatasetReference call fail with `code` (OK restores normal answers).
+  void FailAddReferences(grpc::StatusCode code);
+  // Makes every RemoveDatasetReference call fail with `code` (OK restores normal answers).
+  void FailRemoveReferences(grpc::StatusCode code);
   // Makes the next `count` ReadRecords calls for `id` fail with `code` after the first batch.
   void FailReads(const std::string& id, grpc::StatusCode code, int count);
   // Makes every GetDataset call fail with `code` (OK restores normal answers).
@@ -139,14 +151,26 @@ class FakeDatasetService final : public dataset::v1::DatasetService::Service {
   grpc::Status ReadRecords(grpc::ServerContext* context,
                            const dataset::v1::ReadRecordsRequest* request,
                            grpc::ServerWriter<dataset::v1::ReadRecordsResponse>* writer) override;
+  grpc::Status AddDatasetReference(grpc::ServerContext* context,
+                                   const dataset::v1::DatasetReferenceRequest* request,
+                                   dataset::v1::DatasetReferenceResponse* response) override;
+  grpc::Status RemoveDatasetReference(grpc::ServerContext* context,
+                                      const dataset::v1::DatasetReferenceRequest* request,
+                                      dataset::v1::DatasetReferenceResponse* response) override;
 
  private:
+  // The stored dataset with its references.
+  dataset::v1::Dataset WithHoldersLocked(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   struct Stored {
     dataset::v1::Dataset dataset;
     std::vector<common::v1::AddressRecord> records;
   };
   absl::Mutex mu_;
   std::map<std::string, Stored> datasets_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::set<std::string>> holders_ ABSL_GUARDED_BY(mu_);
+  grpc::StatusCode add_reference_failure_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::OK;
+  grpc::StatusCode remove_reference_failure_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::OK;
   std::map<std::string, std::pair<grpc::StatusCode, int>> read_failures_ ABSL_GUARDED_BY(mu_);
   grpc::StatusCode get_failure_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::OK;
   int read_calls_ ABSL_GUARDED_BY(mu_) = 0;

@@ -14,6 +14,7 @@ namespace {
 
 using ::ethscan::testing::IsOk;
 using ::ethscan::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -123,6 +124,30 @@ TEST_F(JobManagerTest, CreateJobValidatesDatasetsThenQueues) {
   EXPECT_EQ(events[1].status(), v1::JOB_STATUS_QUEUED);
   EXPECT_THAT(events[1].message(), HasSubstr("3 datasets, 2 training records"));
   EXPECT_THAT(NewJobId(), MatchesRegex("ftjob-[0-9a-f]{16}"));
+  // The job references its datasets, so they cannot be deleted while it runs.
+  EXPECT_THAT(env_.datasets.Holders("ds-train"), ElementsAre(absl::StrCat("job/", job.id())));
+  EXPECT_THAT(env_.datasets.Holders("ds-valid"), ElementsAre(absl::StrCat("job/", job.id())));
+  EXPECT_THAT(env_.datasets.Remove("ds-train"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(job.id())));
+  EXPECT_THAT(JobDatasetIds(job), ElementsAre("ds-train", "ds-valid"));
+}
+
+TEST_F(JobManagerTest, CancelledJobDropsItsReferences) {
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(Request()));
+  EXPECT_THAT(env_.datasets.Holders("ds-train"), SizeIs(1));
+  ASSERT_THAT(manager_->CancelJob(job.id()), IsOk());
+  EXPECT_THAT(env_.datasets.Holders("ds-train"), IsEmpty());
+  EXPECT_THAT(env_.datasets.Remove("ds-train"), IsOk());
+}
+
+TEST_F(JobManagerTest, DeletedDatasetCannotBeReferenced) {
+  ASSERT_THAT(env_.datasets.Remove("ds-valid"), IsOk());
+  v1::CreateJobRequest request = Request();
+  request.set_validation_dataset("ds-valid");
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kNotFound, "validation dataset \"ds-valid\" not found"));
+  // The reference taken on the training dataset before the failure is dropped again.
+  EXPECT_THAT(env_.datasets.Holders("ds-train"), IsEmpty());
 }
 
 TEST_F(JobManagerTest, CreateJobWithMissingDatasetFailsTheJob) {
@@ -142,9 +167,11 @@ TEST_F(JobManagerTest, CreateJobWithMissingDatasetFailsTheJob) {
 }
 
 TEST_F(JobManagerTest, CreateJobWhenDatasetServiceIsDownFailsUnavailable) {
-  env_.datasets.FailGets(grpc::StatusCode::UNAVAILABLE);
+  env_.datasets.FailAddReferences(grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(manager_->CreateJob(Request()),
-              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("dataset service")));
+              StatusIs(absl::StatusCode::kUnavailable,
+                       AllOf(HasSubstr("cannot reference training dataset \"ds-train\""),
+                             HasSubstr("dataset service"))));
   ASSERT_OK_AND_ASSIGN(JobPage page, env_.store.List(0, 10));
   ASSERT_THAT(page.jobs, SizeIs(1));
   EXPECT_EQ(page.jobs[0].status(), v1::JOB_STATUS_FAILED);

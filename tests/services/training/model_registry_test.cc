@@ -10,6 +10,7 @@
 #include "common/eth/hash.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/training/dataset_client.h"
 #include "services/training/job_store.h"
 #include "tests/services/training/fakes.h"
 #include "tests/testing/status_matchers.h"
@@ -20,9 +21,11 @@ namespace {
 
 using ::ethscan::testing::IsOk;
 using ::ethscan::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::SizeIs;
 
 v1::KnowledgeModel MakeModel(const std::string& name, int64_t create_seconds, int entries) {
   v1::KnowledgeModel model;
@@ -45,16 +48,70 @@ class ModelRegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = ethscan::testing::MakeTempDir("registry-test");
+    datasets_.Add(testing::MakeDataset("ds-1", "mew", dataset::v1::DATASET_FORMAT_MEW_DARKLIST, 1),
+                  {});
     ModelRegistry::Options options;
     options.models_dir = dir_ + "/models";
-    ASSERT_OK_AND_ASSIGN(registry_, ModelRegistry::Create(options, &store_));
+    ASSERT_OK_AND_ASSIGN(registry_, ModelRegistry::Create(options, &store_, &client_));
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string dir_;
   testing::InMemoryModelStore store_;
+  testing::FakeDatasetService datasets_;
+  testing::InProcessServer server_{{&datasets_}};
+  DatasetClient client_{dataset::v1::DatasetService::NewStub(server_.channel())};
   std::unique_ptr<ModelRegistry> registry_;
 };
+
+TEST_F(ModelRegistryTest, CreateNeedsAStoreAndADatasetClient) {
+  ModelRegistry::Options options;
+  options.models_dir = dir_ + "/other";
+  EXPECT_THAT(ModelRegistry::Create(options, &store_, nullptr),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ModelRegistry::Create(options, nullptr, &client_),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(ModelRegistryTest, PublishReferencesTheDatasetsAndDeleteDropsThem) {
+  v1::KnowledgeModel model = MakeModel("ft:ethscan-base:custom:ftjob-r", 100, 1);
+  model.add_training_datasets("ds-gone");  // Only a base model named it; it is deleted.
+  ASSERT_THAT(registry_->Publish(model), IsOk());
+  EXPECT_THAT(datasets_.Holders("ds-1"), ElementsAre("model/ft:ethscan-base:custom:ftjob-r"));
+  EXPECT_THAT(datasets_.Remove("ds-1"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("model/ft:ethscan-base:custom:ftjob-r")));
+  // Publishing the same model again keeps one reference.
+  ASSERT_THAT(registry_->Publish(model), IsOk());
+  EXPECT_THAT(datasets_.Holders("ds-1"), SizeIs(1));
+
+  ASSERT_THAT(registry_->Delete(model.name()), IsOk());
+  EXPECT_THAT(datasets_.Holders("ds-1"), IsEmpty());
+  EXPECT_THAT(datasets_.Remove("ds-1"), IsOk());
+}
+
+TEST_F(ModelRegistryTest, PublishFailsWhenAReferenceCannotBeAdded) {
+  datasets_.FailAddReferences(grpc::StatusCode::UNAVAILABLE);
+  v1::KnowledgeModel model = MakeModel("ft:ethscan-base:custom:ftjob-u", 100, 1);
+  EXPECT_THAT(
+      registry_->Publish(model),
+      StatusIs(absl::StatusCode::kUnavailable, AllOf(HasSubstr("cannot reference dataset \"ds-1\""),
+                                                     HasSubstr("dataset service"))));
+  EXPECT_THAT(store_.Get(model.name()), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_FALSE(std::filesystem::exists(registry_->ModelPath(model.name())));
+}
+
+TEST_F(ModelRegistryTest, DeleteKeepsTheModelWhenAReferenceCannotBeDropped) {
+  v1::KnowledgeModel model = MakeModel("ft:ethscan-base:custom:ftjob-k", 100, 1);
+  ASSERT_THAT(registry_->Publish(model), IsOk());
+  datasets_.FailRemoveReferences(grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(registry_->Delete(model.name()),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("is kept")));
+  EXPECT_THAT(store_.Get(model.name()), IsOk());
+  datasets_.FailRemoveReferences(grpc::StatusCode::OK);
+  ASSERT_THAT(registry_->Delete(model.name()), IsOk());
+  EXPECT_THAT(datasets_.Holders("ds-1"), IsEmpty());
+}
 
 TEST_F(ModelRegistryTest, PublishWritesBytesAndMetadata) {
   v1::KnowledgeModel model = MakeModel("ft:ethscan-base:custom:ftjob-a", 100, 3);

@@ -54,9 +54,16 @@ class RedisTrainingTest : public ::testing::Test {
     ASSERT_THAT(queue_->EnsureGroup(), IsOk());
     models_ = std::make_unique<RedisModelStore>(redis_.get());
     dir_ = ethscan::testing::MakeTempDir("redis-training");
+    common::ServerOptions options;
+    options.listen_address = "127.0.0.1:0";
+    options.shutdown_deadline = absl::Seconds(1);
+    ASSERT_OK_AND_ASSIGN(dataset_server_, common::Server::Start(options, {&datasets_}));
+    dataset_client_ = std::make_unique<DatasetClient>(dataset::v1::DatasetService::NewStub(
+        common::CreateChannel(absl::StrCat("127.0.0.1:", dataset_server_->port()))));
     ModelRegistry::Options registry_options;
     registry_options.models_dir = dir_ + "/models";
-    ASSERT_OK_AND_ASSIGN(registry_, ModelRegistry::Create(registry_options, models_.get()));
+    ASSERT_OK_AND_ASSIGN(
+        registry_, ModelRegistry::Create(registry_options, models_.get(), dataset_client_.get()));
   }
   void TearDown() override {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
@@ -69,7 +76,7 @@ class RedisTrainingTest : public ::testing::Test {
     return std::unique_ptr<redis::Client>(*std::move(client));
   }
 
-  // Starts the fake dataset service on a loopback port and a client for it.
+  // Fills the fake dataset service (served on a loopback port since SetUp).
   void StartDatasetService() {
     datasets_.Add(MakeDataset("ds-ofac", "ofac", dataset::v1::DATASET_FORMAT_OFAC_SDN, 100),
                   {MakeRecord(kA, "Sanctioned", "LAZARUS GROUP")});
@@ -77,12 +84,6 @@ class RedisTrainingTest : public ::testing::Test {
         MakeDataset("ds-forta", "forta", dataset::v1::DATASET_FORMAT_FORTA_PHISHING_SCAMS, 200),
         {MakeRecord(kA, "Phish / Hack", "Fake_Phishing1"),
          MakeRecord(kB, "Phish / Hack", "Fake_Phishing2")});
-    common::ServerOptions options;
-    options.listen_address = "127.0.0.1:0";
-    options.shutdown_deadline = absl::Seconds(1);
-    ASSERT_OK_AND_ASSIGN(dataset_server_, common::Server::Start(options, {&datasets_}));
-    dataset_client_ = std::make_unique<DatasetClient>(dataset::v1::DatasetService::NewStub(
-        common::CreateChannel(absl::StrCat("127.0.0.1:", dataset_server_->port()))));
   }
 
   std::unique_ptr<Worker> MakeWorker(const std::string& consumer, absl::Duration claim_idle) {
@@ -108,10 +109,10 @@ class RedisTrainingTest : public ::testing::Test {
   std::unique_ptr<RedisJobQueue> queue_;
   std::unique_ptr<RedisModelStore> models_;
   std::string dir_;
-  std::unique_ptr<ModelRegistry> registry_;
   testing::FakeDatasetService datasets_;
   std::unique_ptr<common::Server> dataset_server_;
   std::unique_ptr<DatasetClient> dataset_client_;
+  std::unique_ptr<ModelRegistry> registry_;
 };
 
 v1::Job MakeJob(const std::string& id, int64_t create_seconds) {

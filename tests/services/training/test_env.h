@@ -25,13 +25,13 @@ namespace ethscan::training::testing {
 struct TestEnv {
   TestEnv()
       : dir(ethscan::testing::MakeTempDir("training-test")), queue(&clock), server({&datasets}) {
-    ModelRegistry::Options options;
-    options.models_dir = dir + "/models";
-    registry = ModelRegistry::Create(options, &models).value();
     DatasetClient::Options client_options;
     client_options.batch_size = 2;
     dataset_client = std::make_unique<DatasetClient>(
         dataset::v1::DatasetService::NewStub(server.channel()), client_options);
+    ModelRegistry::Options options;
+    options.models_dir = dir + "/models";
+    registry = ModelRegistry::Create(options, &models, dataset_client.get()).value();
   }
   ~TestEnv() { std::filesystem::remove_all(dir); }
 
@@ -60,11 +60,11 @@ struct TestEnv {
   InMemoryJobStore store;
   InMemoryJobQueue queue;
   InMemoryModelStore models;
-  std::unique_ptr<ModelRegistry> registry;
   FakeDatasetService datasets;
   InProcessServer server;
   int next_job = 0;
   std::unique_ptr<DatasetClient> dataset_client;
+  std::unique_ptr<ModelRegistry> registry;
 };
 
 }  // namespace ethscan::training::testing

@@ -83,7 +83,12 @@ TEST_F(WorkerTest, NothingQueuedMeansNothingDone) { EXPECT_EQ(RunOnce(), std::nu
 
 TEST_F(WorkerTest, RunsJobPublishesModelAndRecordsMetrics) {
   v1::Job job = Create("ds-labels", {"ds-ofac"});
+  EXPECT_THAT(env_.datasets.Holders("ds-labels"), ElementsAre(absl::StrCat("job/", job.id())));
   EXPECT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  // The finished job dropped its references; the published model holds its own.
+  const std::string model_holder = absl::StrCat("model/ft:ethscan-base:custom:", job.id());
+  EXPECT_THAT(env_.datasets.Holders("ds-labels"), ElementsAre(model_holder));
+  EXPECT_THAT(env_.datasets.Holders("ds-ofac"), ElementsAre(model_holder));
   v1::Job done = Job(job.id());
   EXPECT_EQ(done.status(), v1::JOB_STATUS_SUCCEEDED);
   EXPECT_EQ(done.attempts(), 1);
@@ -141,6 +146,7 @@ TEST_F(WorkerTest, JobCancelledMidRunEndsCancelledWithoutModel) {
   EXPECT_THAT(env_.registry->Resolve(""), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(env_.store.EventMessages(job.id()),
               Contains("training stopped: the job was cancelled"));
+  EXPECT_THAT(env_.datasets.Holders("ds-labels"), IsEmpty());
 }
 
 TEST_F(WorkerTest, TransientFailuresAreRetriedThenDeadLettered) {
@@ -193,6 +199,8 @@ TEST_F(WorkerTest, PermanentFailureFailsAtOnce) {
   EXPECT_EQ(failed.attempts(), 1);
   EXPECT_THAT(env_.queue.DeadLetters(), SizeIs(1));
   EXPECT_THAT(env_.queue.Pending(), IsEmpty());
+  EXPECT_THAT(env_.datasets.Holders("ds-labels"), IsEmpty());
+  EXPECT_THAT(env_.datasets.Remove("ds-labels"), IsOk());
 }
 
 TEST_F(WorkerTest, EntryOfACrashedWorkerIsClaimedAfterIdleTime) {
