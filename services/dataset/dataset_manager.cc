@@ -156,6 +156,7 @@ absl::StatusOr<IngestOptions> DatasetManager::MakeIngestOptions(
   ingest.max_bytes = options_.max_upload_bytes;
   ingest.max_issues = options_.max_issues;
   ingest.max_row_bytes = options_.max_row_bytes;
+  ingest.max_records = options_.max_records;
   if (metadata.has_column_mapping()) ingest.column_mapping = metadata.column_mapping();
   ingest.label = metadata.label();
   ingest.tags.assign(metadata.tags().begin(), metadata.tags().end());

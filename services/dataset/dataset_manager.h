@@ -65,8 +65,10 @@ struct DatasetManagerOptions {
   double default_max_invalid_fraction = 0.05;
   // Issues returned per upload or dry run.
   size_t max_issues = 1000;
-  // Longest CSV row accepted, in bytes.
+  // Longest CSV row or JSON line accepted, in bytes.
   size_t max_row_bytes = 1 << 20;
+  // Most records one upload may yield (RESOURCE_EXHAUSTED beyond it, while streaming).
+  uint64_t max_records = uint64_t{100} << 20;
   // ReadRecords batch size when the request gives 0, and the largest one accepted.
   int default_batch_size = 1000;
   int max_batch_size = 10000;

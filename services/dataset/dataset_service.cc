@@ -1,10 +1,16 @@
 #include "services/dataset/dataset_service.h"
 
+#include <deque>
+#include <optional>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/status/grpc_status.h"
 
 namespace ethscan::dataset {
@@ -27,25 +33,120 @@ absl::StatusOr<v1::UploadMetadata> ReadMetadata(
   return std::move(*first.mutable_metadata());
 }
 
-// The chunks that follow the metadata. A stream that ends because the client cancelled or
-// went away is CANCELLED, not a complete file.
-ChunkSource StreamChunks(grpc::ServerContext* context,
-                         grpc::ServerReader<v1::UploadDatasetRequest>* reader) {
-  return [context, reader](std::string* chunk) -> absl::StatusOr<bool> {
+// How many chunks ChunkPrefetcher reads ahead of the one being processed.
+constexpr size_t kPrefetchChunks = 3;
+// How long a stopping ChunkPrefetcher waits for a Read still in flight before it cancels the
+// call (only a client that stalls mid-stream makes a Read wait that long).
+constexpr absl::Duration kStopReadGrace = absl::Seconds(10);
+
+// The chunks that follow the metadata, read on a second thread up to kPrefetchChunks ahead, so
+// that gRPC receives the next chunks while the current one is processed (and memory stays at a
+// few chunks whatever the file size). A stream that ends because the client cancelled or went
+// away is CANCELLED, not a complete file. Destroying the prefetcher stops the reading promptly:
+// no further chunk is read once the Read in flight returns; if that Read waits for a stalled
+// client longer than kStopReadGrace, the call is cancelled to end it.
+//
+// Thread-safety: Next is called from one thread at a time; the reader thread is internal.
+class ChunkPrefetcher {
+ public:
+  ChunkPrefetcher(grpc::ServerContext* context,
+                  grpc::ServerReader<v1::UploadDatasetRequest>* reader)
+      : context_(context), reader_(reader) {
+    try {
+      thread_ = std::thread([this] { ReadAll(); });
+    } catch (const std::system_error&) {
+      // No second thread: Next reads each chunk itself.
+    }
+  }
+
+  ~ChunkPrefetcher() {
+    if (!thread_.joinable()) return;
+    {
+      absl::MutexLock lock(&mu_);
+      stop_ = true;
+      if (!mu_.AwaitWithTimeout(absl::Condition(&done_), kStopReadGrace)) context_->TryCancel();
+    }
+    thread_.join();
+  }
+
+  ChunkPrefetcher(const ChunkPrefetcher&) = delete;
+  ChunkPrefetcher& operator=(const ChunkPrefetcher&) = delete;
+
+  // The ChunkSource contract: the next chunk and true, false at the end, or the stream's error.
+  absl::StatusOr<bool> Next(std::string* chunk) {
+    if (!thread_.joinable()) {
+      absl::StatusOr<std::optional<std::string>> read = ReadOne();
+      if (!read.ok()) return read.status();
+      if (!read->has_value()) return false;
+      *chunk = std::move(**read);
+      return true;
+    }
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &ChunkPrefetcher::HasNext));
+    if (queue_.empty()) {
+      if (!end_.ok()) return end_;
+      return false;
+    }
+    *chunk = std::move(queue_.front());
+    queue_.pop_front();
+    return true;
+  }
+
+ private:
+  // Reads one message: a chunk, nullopt at the end of the stream, or the stream's error.
+  absl::StatusOr<std::optional<std::string>> ReadOne() {
     v1::UploadDatasetRequest request;
-    if (!reader->Read(&request)) {
-      if (context->IsCancelled()) {
+    if (!reader_->Read(&request)) {
+      if (context_->IsCancelled()) {
         return absl::CancelledError("upload cancelled before the end of the file");
       }
-      return false;
+      return std::optional<std::string>();
     }
     if (request.payload_case() != v1::UploadDatasetRequest::kChunk) {
       return absl::InvalidArgumentError("only the first upload message may carry metadata");
     }
-    *chunk = std::move(*request.mutable_chunk());
-    return true;
-  };
-}
+    return std::optional<std::string>(std::move(*request.mutable_chunk()));
+  }
+
+  // The reader thread: fills the queue until the stream ends, fails or the consumer stops.
+  void ReadAll() {
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(this, &ChunkPrefetcher::HasRoom));
+        if (stop_) break;
+      }
+      absl::StatusOr<std::optional<std::string>> read = ReadOne();
+      absl::MutexLock lock(&mu_);
+      if (!read.ok() || !read->has_value()) {
+        end_ = read.ok() ? absl::OkStatus() : read.status();
+        ended_ = true;
+        break;
+      }
+      queue_.push_back(std::move(**read));
+    }
+    absl::MutexLock lock(&mu_);
+    done_ = true;
+  }
+
+  bool HasRoom() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stop_ || queue_.size() < kPrefetchChunks;
+  }
+  bool HasNext() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || ended_; }
+
+  grpc::ServerContext* const context_;
+  grpc::ServerReader<v1::UploadDatasetRequest>* const reader_;
+  absl::Mutex mu_;
+  std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);
+  // The stream ended (end_ OK) or failed (end_ the error); queue_ holds the last chunks.
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status end_ ABSL_GUARDED_BY(mu_);
+  // The consumer stopped; the reader thread reads no further chunk.
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  // The reader thread does not touch the reader any more.
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -54,8 +155,9 @@ grpc::Status DatasetServiceImpl::UploadDataset(grpc::ServerContext* context,
                                                v1::UploadDatasetResponse* response) {
   absl::StatusOr<v1::UploadMetadata> metadata = ReadMetadata(reader);
   if (!metadata.ok()) return ToGrpcStatus(metadata.status());
+  ChunkPrefetcher chunks(context, reader);
   absl::StatusOr<v1::UploadDatasetResponse> result =
-      manager_->Upload(*metadata, StreamChunks(context, reader));
+      manager_->Upload(*metadata, [&chunks](std::string* chunk) { return chunks.Next(chunk); });
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   return grpc::Status::OK;
@@ -66,8 +168,9 @@ grpc::Status DatasetServiceImpl::ValidateDataset(
     v1::ValidateDatasetResponse* response) {
   absl::StatusOr<v1::UploadMetadata> metadata = ReadMetadata(reader);
   if (!metadata.ok()) return ToGrpcStatus(metadata.status());
+  ChunkPrefetcher chunks(context, reader);
   absl::StatusOr<v1::ValidateDatasetResponse> result =
-      manager_->Validate(*metadata, StreamChunks(context, reader));
+      manager_->Validate(*metadata, [&chunks](std::string* chunk) { return chunks.Next(chunk); });
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   return grpc::Status::OK;

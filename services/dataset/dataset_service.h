@@ -2,8 +2,11 @@
 // DatasetManager and its results and statuses back (through common::ToGrpcStatus). Uses the
 // synchronous service API; each call runs on a gRPC server thread.
 //
-// Upload streams: the first message must carry metadata, every later one a chunk. A client
-// that cancels or disconnects mid-stream ends the upload with CANCELLED and nothing stored.
+// Upload streams: the first message must carry metadata, every later one a chunk. Chunks are
+// read on a second thread, up to three ahead of the one being validated, so receiving overlaps
+// processing while memory stays at a few chunks. A client that cancels or disconnects
+// mid-stream ends the upload with CANCELLED and nothing stored; a rejected file stops the
+// reading at once (a client stalled mid-stream after that is cancelled after 10 s).
 // ExportDataset and ReadRecords stop with CANCELLED when the client stops reading.
 //
 // Thread-safety: thread-safe; the manager is.

@@ -1,5 +1,6 @@
 #include "services/dataset/ingest_pipeline.h"
 
+#include <algorithm>
 #include <functional>
 #include <system_error>
 #include <thread>
@@ -11,15 +12,67 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "common/report/labels.h"
 #include "common/status/status_macros.h"
 #include "services/dataset/column_mapping.h"
 #include "services/dataset/dataset_format.h"
 #include "services/dataset/record_merge.h"
+#include "simdjson.h"
 
 namespace ethscan::dataset {
 namespace {
 
 constexpr absl::string_view kBom = "\xEF\xBB\xBF";
+
+// Offset of the first byte of `text` that does not begin a well-formed UTF-8 sequence (RFC 3629:
+// no overlong forms, no surrogates, nothing above U+10FFFF); text.size() when all is well.
+size_t FirstInvalidUtf8(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;
+    if (byte < 0x80) {
+      ++i;
+      continue;
+    } else if (byte >= 0xC2 && byte <= 0xDF) {
+      length = 2;
+    } else if (byte >= 0xE0 && byte <= 0xEF) {
+      length = 3;
+      if (byte == 0xE0) low = 0xA0;
+      if (byte == 0xED) high = 0x9F;
+    } else if (byte >= 0xF0 && byte <= 0xF4) {
+      length = 4;
+      if (byte == 0xF0) low = 0x90;
+      if (byte == 0xF4) high = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + length > text.size()) return i;
+    for (size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if (next < (k == 1 ? low : 0x80) || next > (k == 1 ? high : 0xBF)) return i;
+    }
+    i += length;
+  }
+  return text.size();
+}
+
+// `text` with every byte that is not part of well-formed UTF-8 written as "\xNN", so that
+// messages quoting a file's bytes stay valid protobuf strings.
+std::string ValidUtf8(absl::string_view text) {
+  std::string out;
+  size_t bad = FirstInvalidUtf8(text);
+  if (bad == text.size()) return std::string(text);
+  while (bad < text.size()) {
+    absl::StrAppend(&out, text.substr(0, bad),
+                    absl::StrFormat("\\x%02X", static_cast<unsigned char>(text[bad])));
+    text.remove_prefix(bad + 1);
+    bad = FirstInvalidUtf8(text);
+  }
+  absl::StrAppend(&out, text);
+  return out;
+}
 
 std::string DescribeIssue(const v1::ValidationIssue& issue) {
   return absl::StrCat("line ", issue.line(), issue.field().empty() ? "" : ", field ", issue.field(),
@@ -118,6 +171,9 @@ IngestPipeline::IngestPipeline(IngestOptions options, RecordSink* sink)
 }
 
 absl::Status IngestPipeline::Reject(absl::Status status) {
+  if (FirstInvalidUtf8(status.message()) != status.message().size()) {
+    status = absl::Status(status.code(), ValidUtf8(status.message()));
+  }
   if (error_.ok()) error_ = status;
   if (status.code() == absl::StatusCode::kInvalidArgument && result_.rejection.empty()) {
     result_.rejection = static_cast<std::string>(status.message());
@@ -135,13 +191,10 @@ absl::Status IngestPipeline::AddChunk(absl::string_view chunk) {
                      options_.max_bytes, " bytes")));
   }
   result_.dataset.set_size_bytes(size + chunk.size());
-  if (id_sha_ != nullptr && chunk.size() >= kParallelHashBytes) {
-    // Once the format is known, parsing leaves both hashes alone, so they can be computed on
-    // a second thread at the same time (which also maps JSON lines ahead).
-    const auto hash = [this, chunk] {
-      file_sha_.Update(chunk);
-      id_sha_->Update(chunk);
-    };
+  if (chunk.size() >= kParallelHashBytes) {
+    // Parsing leaves the file hash alone, so it is computed on a second thread at the same
+    // time (which also maps JSON lines ahead once the JSON Lines format is known).
+    const auto hash = [this, chunk] { file_sha_.Update(chunk); };
     absl::Status status = mode_ == Mode::kJsonl && jsonl_mapper_ != nullptr
                               ? FeedJsonlWithLookahead(jsonl_reader_, *jsonl_mapper_, chunk, hash)
                               : HashWhileParsing(hash, [this, chunk] { return Feed(chunk); });
@@ -149,17 +202,7 @@ absl::Status IngestPipeline::AddChunk(absl::string_view chunk) {
     return absl::OkStatus();
   }
   file_sha_.Update(chunk);
-  if (id_sha_ != nullptr) {
-    id_sha_->Update(chunk);
-  } else {
-    pending_.append(chunk.data(), chunk.size());
-  }
   absl::Status status = Feed(chunk);
-  if (id_sha_ != nullptr && !pending_.empty()) {
-    id_sha_->Update(pending_);
-    pending_.clear();
-    pending_.shrink_to_fit();
-  }
   if (!status.ok()) return Reject(status);
   return absl::OkStatus();
 }
@@ -175,15 +218,13 @@ absl::Status IngestPipeline::Finish() {
     status = FeedDecided(std::exchange(sniff_, std::string()));
   }
   if (status.ok()) status = mode_ == Mode::kJsonl ? jsonl_reader_.Finish() : reader_.Finish();
-  if (id_sha_ != nullptr && !pending_.empty()) {
-    id_sha_->Update(pending_);
-    pending_.clear();
-  }
   if (!status.ok()) return Reject(status);
   v1::Dataset& dataset = result_.dataset;
   dataset.set_sha256(file_sha_.FinishHex());
+  // The identity of the contents is their digest, so the bytes are hashed only once.
   dataset.set_address_count(addresses_.size());
-  dataset.set_id(absl::StrCat("ds-", id_sha_->FinishHex().substr(0, 16)));
+  dataset.set_id(absl::StrCat(
+      "ds-", eth::Sha256::HexDigest(absl::StrCat(id_header_, dataset.sha256())).substr(0, 16)));
   if (dataset.line_count() == 0) {
     return Reject(absl::InvalidArgumentError(
         absl::StrCat(display_name_, ": the file has a header but no data rows")));
@@ -241,12 +282,12 @@ std::string IngestPipeline::IdParameters(v1::DatasetFormat format) const {
 void IngestPipeline::StartFormat(const FormatChoice& choice) {
   result_.dataset.set_format(choice.format);
   result_.format_detection = choice.explanation;
-  id_sha_ = std::make_unique<eth::Sha256>();
-  id_sha_->Update(absl::StrCat(FormatName(choice.format), "\n", options_.name, "\n",
-                               options_.chain_id, "\n", IdParameters(choice.format)));
+  id_header_ = absl::StrCat(FormatName(choice.format), "\n", options_.name, "\n", options_.chain_id,
+                            "\n", IdParameters(choice.format));
 }
 
 absl::Status IngestPipeline::OnHeader(uint64_t line, const std::vector<std::string>& columns) {
+  header_ = columns;
   ASSIGN_OR_RETURN(FormatChoice choice, ChooseFormat(format_, columns, display_name_, line));
   if (options_.format == v1::DATASET_FORMAT_UNSPECIFIED &&
       format_ != v1::DATASET_FORMAT_UNSPECIFIED) {
@@ -257,6 +298,7 @@ absl::Status IngestPipeline::OnHeader(uint64_t line, const std::vector<std::stri
         absl::StrReplaceAll(choice.explanation, {{"given in the upload metadata", implied}});
   }
   const bool address_list = choice.format == v1::DATASET_FORMAT_ADDRESS_LIST;
+  if (address_list) header_ = {"address"};
   if (address_list && options_.label.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         display_name_, " line ", line, ": ", choice.explanation,
@@ -302,8 +344,35 @@ absl::Status IngestPipeline::OnLine(uint64_t line, absl::string_view text, bool 
 }
 
 absl::Status IngestPipeline::OnRow(const CsvRow& row) {
+  if (!CheckUtf8(row)) {
+    v1::Dataset& dataset = result_.dataset;
+    dataset.set_line_count(dataset.line_count() + 1);
+    dataset.set_invalid_line_count(dataset.invalid_line_count() + 1);
+    return absl::OkStatus();
+  }
   mapper_->Map(row, &line_result_);
   return AcceptLine();
+}
+
+bool IngestPipeline::CheckUtf8(const CsvRow& row) {
+  bool valid = true;
+  for (size_t i = 0; i < row.fields.size(); ++i) {
+    const std::string& field = row.fields[i];
+    if (simdjson::validate_utf8(field.data(), field.size())) continue;
+    const size_t offset = std::min(FirstInvalidUtf8(field), field.size() - 1);
+    v1::ValidationIssue issue;
+    issue.set_file(display_name_);
+    issue.set_line(row.line);
+    issue.set_field(i < header_.size() ? header_[i] : absl::StrCat("column ", i + 1));
+    issue.set_reason(absl::StrFormat(
+        "not UTF-8: byte 0x%02X at byte %d of the field does not start a valid UTF-8 sequence; "
+        "save the file as UTF-8",
+        static_cast<unsigned char>(field[offset]), offset + 1));
+    issue.set_severity(v1::ValidationIssue::SEVERITY_ERROR);
+    AddIssue(std::move(issue));
+    valid = false;
+  }
+  return valid;
 }
 
 absl::Status IngestPipeline::AcceptLine() {
@@ -313,6 +382,11 @@ absl::Status IngestPipeline::AcceptLine() {
   if (line_result_.invalid) {
     dataset.set_invalid_line_count(dataset.invalid_line_count() + 1);
     return absl::OkStatus();
+  }
+  if (line_result_.records.size() > options_.max_records - dataset.record_count()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        display_name_, ": line ", line_result_.records.front().line(), " takes the upload past ",
+        options_.max_records, " records, the dataset service's limit (--max_records)"));
   }
   for (const common::v1::AddressRecord& record : line_result_.records) {
     if (sink_ != nullptr) {
@@ -324,9 +398,56 @@ absl::Status IngestPipeline::AcceptLine() {
     // Mappers only emit valid checksummed addresses, so this parse cannot fail.
     absl::StatusOr<eth::Address> address =
         eth::Address::Parse(record.address(), eth::Address::ChecksumPolicy::kLenient);
-    if (address.ok()) addresses_.insert(*address);
+    if (address.ok()) CheckDuplicate(record, dataset.line_count(), *address);
   }
   return absl::OkStatus();
+}
+
+void IngestPipeline::CheckDuplicate(const common::v1::AddressRecord& record, uint64_t line,
+                                    const eth::Address& address) {
+  const absl::string_view fields[4] = {record.name(), record.account_type(), record.contract_type(),
+                                       record.entity()};
+  auto [it, inserted] = addresses_.try_emplace(address);
+  FirstSeen& first = it->second;
+  uint16_t fingerprints[4];
+  for (int i = 0; i < 4; ++i) {
+    fingerprints[i] = static_cast<uint16_t>(absl::HashOf(fields[i]));
+  }
+  const int8_t severity = static_cast<int8_t>(common::LabelSeverity(record.label()));
+  if (inserted) {
+    first.line = record.line() != 0 ? record.line() : line;
+    first.label_severity = severity;
+    std::copy(std::begin(fingerprints), std::end(fingerprints), std::begin(first.fingerprints));
+    return;
+  }
+  const uint64_t here = record.line() != 0 ? record.line() : line;
+  if (here == first.line) return;  // Two records of one line (a contract and its deployer).
+  static constexpr absl::string_view kNames[4] = {"name", "account_type", "contract_type",
+                                                  "entity"};
+  std::vector<std::string> differing;
+  std::string field;
+  if (severity != first.label_severity) {
+    const absl::string_view before =
+        first.label_severity >= 0 ? common::kReportLabels[first.label_severity] : "(none)";
+    differing.push_back(
+        absl::StrCat("label (\"", record.label(), "\" here, \"", before, "\" there)"));
+    field = "label";
+  }
+  for (int i = 0; i < 4; ++i) {
+    if (fingerprints[i] == first.fingerprints[i]) continue;
+    differing.push_back(std::string(kNames[i]));
+    if (field.empty()) field = std::string(kNames[i]);
+  }
+  if (differing.empty()) return;
+  v1::ValidationIssue issue;
+  issue.set_file(display_name_);
+  issue.set_line(here);
+  issue.set_field(field);
+  issue.set_reason(absl::StrCat("duplicate address ", record.address(), " (first on line ",
+                                first.line, ") with conflicting ", absl::StrJoin(differing, ", "),
+                                "; both records are kept and the conflict policy decides"));
+  issue.set_severity(v1::ValidationIssue::SEVERITY_WARNING);
+  AddIssue(std::move(issue));
 }
 
 absl::Status IngestPipeline::OnMalformedRow(uint64_t line, absl::string_view reason) {
@@ -343,6 +464,9 @@ absl::Status IngestPipeline::OnMalformedRow(uint64_t line, absl::string_view rea
 }
 
 void IngestPipeline::AddIssue(v1::ValidationIssue issue) {
+  for (std::string* text : {issue.mutable_reason(), issue.mutable_field()}) {
+    if (FirstInvalidUtf8(*text) != text->size()) *text = ValidUtf8(*text);
+  }
   if (first_error_.empty() && issue.severity() == v1::ValidationIssue::SEVERITY_ERROR) {
     first_error_ = DescribeIssue(issue);
   }

@@ -13,9 +13,11 @@
 // a record (its surrounding whitespace, trimmed by the CSV reader, is not reported).
 //
 // The content-addressed dataset id is "ds-" + the first 16 hex digits of SHA-256 over
-// (format name + "\n" + dataset name + "\n" + chain id + "\n" + parameters + file bytes), so
+// (format name + "\n" + dataset name + "\n" + chain id + "\n" + parameters + the file's
+// SHA-256 in 64 lowercase hex digits, the dataset's `sha256`), so the bytes are hashed once and
 // the same bytes read as the same format under the same name and chain always get the same id,
-// whether the format was given or detected. `parameters` is empty for every format but two,
+// whether the format was given or detected, while other bytes (another digest) or another
+// format, name, chain or parameters get another id. `parameters` is empty for every format but two,
 // where it is its length in decimal + "\n" + its bytes: for DATASET_FORMAT_CSV_MAPPING the
 // mapping's deterministic serialization, for DATASET_FORMAT_ADDRESS_LIST "label\n" + label +
 // "\ntags" + "\n" + tag for each tag (label and tags trimmed). So the same bytes under another
@@ -32,7 +34,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "common/eth/address.h"
@@ -65,6 +67,8 @@ struct IngestOptions {
   size_t max_issues = 1000;
   // Longest CSV row or JSON line accepted, in bytes.
   size_t max_row_bytes = 1 << 20;
+  // Most records the file may yield; RESOURCE_EXHAUSTED as soon as it yields more.
+  uint64_t max_records = uint64_t{100} << 20;
   // DATASET_FORMAT_CSV_MAPPING only (required there): how the columns map onto records.
   std::optional<v1::ColumnMapping> column_mapping;
   // DATASET_FORMAT_ADDRESS_LIST only (label required there): the report label and the tags of
@@ -146,13 +150,30 @@ class IngestPipeline : private CsvReader::Handler, private JsonlReader::Handler 
   JsonlReader jsonl_reader_;
   std::unique_ptr<RecordMapper> mapper_;
   std::unique_ptr<JsonlMapper> jsonl_mapper_;
+  // SHA-256 of the file bytes: the dataset's `sha256`, and with id_header_ its id.
   eth::Sha256 file_sha_;
-  // Hash behind the dataset id; it starts when the format is known, until then the bytes wait
-  // in `pending_`.
-  std::unique_ptr<eth::Sha256> id_sha_;
-  std::string pending_;
+  // What the id hashes before the file's digest (format, name, chain, parameters); set when
+  // the format is known.
+  std::string id_header_;
   // Distinct addresses among the records, as 20-byte values.
-  absl::flat_hash_set<eth::Address> addresses_;
+  // What the first record of an address said, to flag later records that disagree: the line,
+  // the label, and 16-bit fingerprints of name, account type, contract type and entity (kept
+  // small: one entry per distinct address).
+  struct FirstSeen {
+    uint64_t line = 0;
+    // common::LabelSeverity of the label, which is also its index in kReportLabels.
+    int8_t label_severity = -1;
+    uint16_t fingerprints[4] = {0, 0, 0, 0};
+  };
+  // Warns when `record` disagrees with the first record of its address on another line.
+  void CheckDuplicate(const common::v1::AddressRecord& record, uint64_t line,
+                      const eth::Address& address);
+  // ERRORs for CSV fields that are not valid UTF-8; true when the row is fine.
+  bool CheckUtf8(const CsvRow& row);
+  // Distinct addresses among the records, as 20-byte values, with what they first said.
+  absl::flat_hash_map<eth::Address, FirstSeen> addresses_;
+  // The header's column names, for naming fields in issues the pipeline finds itself.
+  std::vector<std::string> header_;
   LineResult line_result_;
   // The first ERROR issue, quoted when too many lines are invalid.
   std::string first_error_;

@@ -21,6 +21,9 @@ ABSL_FLAG(std::string, listen, "", "host:port to serve on (env ETHSCAN_DATASET_L
 ABSL_FLAG(std::string, data_dir, "", "dataset storage directory (env ETHSCAN_DATASET_DIR)");
 ABSL_FLAG(std::string, shutdown_deadline, "10s", "grace period for calls on SIGTERM");
 ABSL_FLAG(int64_t, max_upload_bytes, int64_t{1} << 30, "largest accepted upload, in bytes");
+ABSL_FLAG(int64_t, max_line_bytes, int64_t{1} << 20,
+          "longest accepted CSV row or JSON line, in bytes");
+ABSL_FLAG(int64_t, max_records, int64_t{100} << 20, "most records one upload may yield");
 
 namespace ethscan::dataset {
 namespace {
@@ -35,6 +38,14 @@ absl::Status Run() {
     return absl::InvalidArgumentError("--max_upload_bytes must be positive");
   }
   options.max_upload_bytes = static_cast<uint64_t>(absl::GetFlag(FLAGS_max_upload_bytes));
+  if (absl::GetFlag(FLAGS_max_line_bytes) <= 0) {
+    return absl::InvalidArgumentError("--max_line_bytes must be positive");
+  }
+  options.max_row_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_line_bytes));
+  if (absl::GetFlag(FLAGS_max_records) <= 0) {
+    return absl::InvalidArgumentError("--max_records must be positive");
+  }
+  options.max_records = static_cast<uint64_t>(absl::GetFlag(FLAGS_max_records));
   FileRecordStoreOptions store_options;
   store_options.data_dir = config::FlagOrEnv(absl::GetFlag(FLAGS_data_dir), "ETHSCAN_DATASET_DIR",
                                              ".ethscan/data/dataset");

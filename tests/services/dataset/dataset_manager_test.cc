@@ -315,8 +315,18 @@ TEST_F(DatasetManagerTest, ChecksumWarningsKeepTheLine) {
                        manager_->Upload(Metadata("scamdb", "scam.csv"), Chunks(kScamDb)));
   EXPECT_EQ(response.dataset().record_count(), 5u);
   EXPECT_EQ(response.dataset().invalid_line_count(), 0u);
-  ASSERT_EQ(response.issues_size(), 1);
-  const v1::ValidationIssue& issue = response.issues(0);
+  ASSERT_EQ(response.issues_size(), 2);
+  // Line 3 repeats line 2's address with another label: kept, with a warning naming both.
+  const v1::ValidationIssue& duplicate = response.issues(0);
+  EXPECT_EQ(duplicate.severity(), v1::ValidationIssue::SEVERITY_WARNING);
+  EXPECT_EQ(duplicate.line(), 3u);
+  EXPECT_EQ(duplicate.field(), "label");
+  EXPECT_THAT(duplicate.reason(),
+              AllOf(HasSubstr("duplicate address 0x858457daA7e087ad74cDeeCEAb8419079bC2cA03"),
+                    HasSubstr("first on line 2"),
+                    HasSubstr("label (\"Scam\" here, \"Phish / Hack\" there)")));
+  // Lines 4 and 5 are one address in two spellings with the same fields: no warning.
+  const v1::ValidationIssue& issue = response.issues(1);
   EXPECT_EQ(issue.severity(), v1::ValidationIssue::SEVERITY_WARNING);
   EXPECT_EQ(issue.file(), "scam.csv");
   EXPECT_EQ(issue.line(), 6u);
@@ -445,7 +455,7 @@ TEST_F(DatasetManagerTest, ValidateStoresNothing) {
                        manager_->Validate(Metadata("scamdb"), Chunks(kScamDb)));
   EXPECT_TRUE(ok.valid());
   EXPECT_EQ(ok.dataset().record_count(), 5u);
-  EXPECT_EQ(ok.issues_size(), 1);
+  EXPECT_EQ(ok.issues_size(), 2);
   EXPECT_THAT(ok.rejection(), IsEmpty());
   EXPECT_THAT(ok.format_detection(), HasSubstr("detected cryptoscamdb"));
 

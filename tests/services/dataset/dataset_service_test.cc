@@ -309,6 +309,53 @@ TEST_F(DatasetServiceTest, CancelledUploadLeavesNothing) {
   EXPECT_EQ(harness_->index().size(), 0u);
 }
 
+TEST_F(DatasetServiceTest, RejectedUploadStopsReadingAndLeavesNothing) {
+  // The first chunk already rejects the file; the client keeps sending chunks, which the
+  // service must not read to the end (up to 256 MiB here) before it answers.
+  constexpr int kChunks = 4096;
+  const std::string filler(64 << 10, 'x');
+  grpc::ClientContext context;
+  common::SetDeadline(&context, absl::Seconds(30));
+  v1::UploadDatasetResponse response;
+  auto writer = harness_->stub().UploadDataset(&context, &response);
+  v1::UploadDatasetRequest request;
+  *request.mutable_metadata() = Metadata("tokens");
+  ASSERT_TRUE(writer->Write(request));
+  request.set_chunk("{\"text\": \"no known keys\"}\n");
+  ASSERT_TRUE(writer->Write(request));
+  int written = 0;
+  request.set_chunk(filler);
+  while (written < kChunks && writer->Write(request)) ++written;
+  EXPECT_LT(written, kChunks / 4);
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("tokens.csv line 1"));
+  harness_->Shutdown();
+  EXPECT_THAT(Entries(harness_->data_dir() + "/tmp"), IsEmpty());
+  EXPECT_THAT(Entries(harness_->data_dir() + "/datasets"), IsEmpty());
+  EXPECT_EQ(harness_->index().size(), 0u);
+}
+
+TEST_F(DatasetServiceTest, ManyChunksArriveInOrder) {
+  // More chunks than the service reads ahead, each a few bytes: the stored dataset must be
+  // the same as from one chunk.
+  std::string many;
+  for (int i = 0; i < 200; ++i) {
+    absl::StrAppendFormat(&many, "0x%040x,Token %d,T%d,18,1\n", i + 1, i, i);
+  }
+  const std::string file = absl::StrCat("address,name,symbol,decimals,chainId\n", many);
+  v1::UploadDatasetResponse whole;
+  ASSERT_TRUE(UploadBytes(harness_->stub(), Metadata("many"), file, file.size(), &whole).ok());
+  v1::ValidateDatasetResponse bytewise;
+  grpc::Status status = ValidateBytes(harness_->stub(), Metadata("many"), file, 3, &bytewise);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(bytewise.valid()) << bytewise.rejection();
+  EXPECT_EQ(bytewise.dataset().id(), whole.dataset().id());
+  EXPECT_EQ(bytewise.dataset().sha256(), whole.dataset().sha256());
+  EXPECT_EQ(whole.dataset().record_count(), 200u);
+}
+
 TEST_F(DatasetServiceTest, MergeReferencesDeleteStatsAndCsvOverGrpc) {
   const std::string a = Upload("tokens-a");
   v1::UploadDatasetResponse other;

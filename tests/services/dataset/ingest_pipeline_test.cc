@@ -7,6 +7,7 @@
 #include "absl/strings/str_replace.h"
 #include "common/eth/hash.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "gtest/gtest.h"
 #include "services/dataset/column_mapping.h"
 #include "tests/testing/status_matchers.h"
@@ -19,6 +20,7 @@ using ::ethscan::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
 
@@ -54,11 +56,17 @@ absl::Status Ingest(IngestPipeline& pipeline, absl::string_view data, size_t chu
   return pipeline.Finish();
 }
 
+// The id hashes the identity header (format, name, chain id, parameters) and then the file's
+// SHA-256 in hex, not the bytes themselves.
+std::string ExpectedIdOverHeader(absl::string_view header, absl::string_view bytes) {
+  return absl::StrCat(
+      "ds-",
+      eth::Sha256::HexDigest(absl::StrCat(header, eth::Sha256::HexDigest(bytes))).substr(0, 16));
+}
+
 std::string ExpectedId(absl::string_view format, absl::string_view name, uint64_t chain,
                        absl::string_view bytes) {
-  return absl::StrCat(
-      "ds-", eth::Sha256::HexDigest(absl::StrCat(format, "\n", name, "\n", chain, "\n", bytes))
-                 .substr(0, 16));
+  return ExpectedIdOverHeader(absl::StrCat(format, "\n", name, "\n", chain, "\n"), bytes);
 }
 
 TEST(IngestPipelineTest, CountsRecordsAddressesAndLabels) {
@@ -111,6 +119,15 @@ TEST(IngestPipelineTest, IdIsContentAddressedWhateverTheChunkingOrFormatChoice) 
   ASSERT_THAT(Ingest(other_chain, kDarklist), IsOk());
   EXPECT_EQ(other_chain.result().dataset.id(),
             ExpectedId("mew_darklist", "darklist", 137, kDarklist));
+
+  // Other bytes (one more data row) under the same settings: another digest, another id.
+  const std::string longer = absl::StrCat(
+      kDarklist, "0xF193a9aFb00715AaCF7ca9Ebffafe02C77517C2E,Fake copy again,2018-11-07\n");
+  IngestPipeline other_bytes(Options(), nullptr);
+  ASSERT_THAT(Ingest(other_bytes, longer), IsOk());
+  EXPECT_NE(other_bytes.result().dataset.sha256(), whole.result().dataset.sha256());
+  EXPECT_NE(other_bytes.result().dataset.id(), id);
+  EXPECT_EQ(other_bytes.result().dataset.id(), ExpectedId("mew_darklist", "darklist", 1, longer));
 }
 
 TEST(IngestPipelineTest, SkipsInvalidLinesWithinTheAllowedShare) {
@@ -353,7 +370,9 @@ TEST(IngestPipelineTest, JsonLinesOverTheLimitAreRejectedWhileStreaming) {
 std::string ExpectedIdWithParameters(absl::string_view format, absl::string_view name,
                                      uint64_t chain, absl::string_view parameters,
                                      absl::string_view bytes) {
-  return ExpectedId(format, name, chain, absl::StrCat(parameters.size(), "\n", parameters, bytes));
+  return ExpectedIdOverHeader(
+      absl::StrCat(format, "\n", name, "\n", chain, "\n", parameters.size(), "\n", parameters),
+      bytes);
 }
 
 v1::ColumnMapping WalletMapping() {
@@ -668,6 +687,84 @@ TEST(IngestPipelineTest, DetectsAndReadsTheCanonicalCsv) {
   EXPECT_EQ(sink.records[0].source(), "uniswap");
   EXPECT_EQ(sink.records[0].features(0).number(), 5);
   EXPECT_EQ(pipeline.result().dataset.id(), ExpectedId("canonical_csv", "reimport", 137, data));
+}
+
+TEST(IngestPipelineTest, NonUtf8CellsAreErrorsNamingLineFieldAndByte) {
+  // Line 3 was saved as Latin-1: "caf\xE9" is not UTF-8.
+  const std::string data =
+      absl::StrCat("address,comment,date\n",
+                   "0xF193a9aFb00715AaCF7ca9Ebffafe02C77517C2E,Fake token,2018-11-06\n",
+                   "0xa153a6eF80fb5d60de18688bdC82684d48FC8De1,caf\xE9 scam,2018-10-28\n",
+                   "0x8888801aF4d980682e47f1A9036e589479e835C5,caf\xC3\xA9 is UTF-8,2018-10-28\n");
+  VectorSink sink;
+  IngestOptions options = Options();
+  options.max_invalid_fraction = 0.5;
+  IngestPipeline pipeline(options, &sink);
+  ASSERT_THAT(Ingest(pipeline, data), IsOk());
+  EXPECT_EQ(pipeline.result().dataset.line_count(), 3u);
+  EXPECT_EQ(pipeline.result().dataset.invalid_line_count(), 1u);
+  EXPECT_EQ(sink.records.size(), 2u);
+  ASSERT_EQ(pipeline.result().issues.size(), 1u);
+  const v1::ValidationIssue& issue = pipeline.result().issues[0];
+  EXPECT_EQ(issue.severity(), v1::ValidationIssue::SEVERITY_ERROR);
+  EXPECT_EQ(issue.file(), "dark.csv");
+  EXPECT_EQ(issue.line(), 3u);
+  EXPECT_EQ(issue.field(), "comment");
+  EXPECT_THAT(issue.reason(), AllOf(HasSubstr("not UTF-8"), HasSubstr("byte 0xE9 at byte 4")));
+}
+
+TEST(IngestPipelineTest, NonUtf8JsonLineIsAnError) {
+  const std::string data = absl::StrCat(
+      R"({"prompt": "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359", "completion": "\"Name\": )",
+      "\"caf\xE9\", \\\"Label\\\": \\\"Scam\\\"\"}\n");
+  IngestOptions options = Options("legacy");
+  options.max_invalid_fraction = 1;
+  IngestPipeline pipeline(options, nullptr);
+  // The first line decides the format, so the file is rejected; the message quotes the bad
+  // byte escaped, so that it stays a valid protobuf string.
+  EXPECT_THAT(Ingest(pipeline, data), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(pipeline.result().rejection, AllOf(HasSubstr("line 1"), Not(HasSubstr("\xE9"))));
+  EXPECT_TRUE(google::protobuf::internal::WireFormatLite::VerifyUtf8String(
+      pipeline.result().rejection.data(), static_cast<int>(pipeline.result().rejection.size()),
+      google::protobuf::internal::WireFormatLite::PARSE, "rejection"));
+}
+
+TEST(IngestPipelineTest, DuplicateAddressesWithConflictingFieldsAreFlagged) {
+  // Forta-style rows: the same address in two spellings with different names, and an exact
+  // repeat that needs no warning.
+  constexpr char kPhishing[] =
+      "address,etherscan_tag,etherscan_labels,is_contract\n"
+      "0xa153a6eF80fb5d60de18688bdC82684d48FC8De1,Fake_Phishing1,phish-hack,False\n"
+      "0xa153a6ef80fb5d60de18688bdc82684d48fc8de1,Fake_Phishing2,phish-hack,True\n"
+      "0xF193a9aFb00715AaCF7ca9Ebffafe02C77517C2E,Fake_Phishing3,phish-hack,False\n"
+      "0xF193a9aFb00715AaCF7ca9Ebffafe02C77517C2E,Fake_Phishing3,phish-hack,False\n";
+  VectorSink sink;
+  IngestPipeline pipeline(Options("phishing"), &sink);
+  ASSERT_THAT(Ingest(pipeline, kPhishing), IsOk());
+  EXPECT_EQ(sink.records.size(), 4u);
+  EXPECT_EQ(pipeline.result().dataset.address_count(), 2u);
+  ASSERT_EQ(pipeline.result().issues.size(), 1u);
+  const v1::ValidationIssue& issue = pipeline.result().issues[0];
+  EXPECT_EQ(issue.severity(), v1::ValidationIssue::SEVERITY_WARNING);
+  EXPECT_EQ(issue.line(), 3u);
+  EXPECT_EQ(issue.field(), "name");
+  EXPECT_THAT(issue.reason(),
+              AllOf(HasSubstr("duplicate address 0xa153a6eF80fb5d60de18688bdC82684d48FC8De1"),
+                    HasSubstr("first on line 2"), HasSubstr("conflicting name, account_type")));
+}
+
+TEST(IngestPipelineTest, RecordLimitIsEnforcedWhileStreaming) {
+  VectorSink sink;
+  IngestOptions options = Options();
+  options.max_records = 2;
+  IngestPipeline pipeline(options, &sink);
+  // The third record arrives with the first chunk's last line: the pipeline stops there.
+  EXPECT_THAT(pipeline.AddChunk(kDarklist),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       AllOf(HasSubstr("dark.csv: line 4"), HasSubstr("past 2 records"),
+                             HasSubstr("--max_records"))));
+  EXPECT_EQ(sink.records.size(), 2u);
+  EXPECT_THAT(pipeline.Finish(), StatusIs(absl::StatusCode::kResourceExhausted));
 }
 
 }  // namespace
