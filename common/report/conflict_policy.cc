@@ -33,13 +33,27 @@ constexpr int kSanctionedSeverity = 6;
 constexpr int kUnknownSeverity = 0;
 
 using TextGetter = const std::string& (v1::AddressRecord::*)() const;
-using TextSetter = void (v1::AddressRecord::*)(const std::string&);
 constexpr TextGetter kTextGetters[kPolicyTextFieldCount] = {
     &v1::AddressRecord::name, &v1::AddressRecord::account_type, &v1::AddressRecord::contract_type,
     &v1::AddressRecord::entity};
-constexpr TextSetter kTextSetters[kPolicyTextFieldCount] = {
-    &v1::AddressRecord::set_name, &v1::AddressRecord::set_account_type,
-    &v1::AddressRecord::set_contract_type, &v1::AddressRecord::set_entity};
+
+// Sets text field `field` (an index into kPolicyTextFields) of `record`.
+void SetTextField(size_t field, const std::string& value, v1::AddressRecord* record) {
+  switch (field) {
+    case 0:
+      record->set_name(value);
+      break;
+    case 1:
+      record->set_account_type(value);
+      break;
+    case 2:
+      record->set_contract_type(value);
+      break;
+    default:
+      record->set_entity(value);
+      break;
+  }
+}
 
 // "OFAC_SDN" from "DATASET_FORMAT_OFAC_SDN".
 absl::string_view ShortFormat(absl::string_view format) {
@@ -218,7 +232,7 @@ Resolution ResolveClaims(const std::vector<PolicyClaim>& claims) {
   }
   for (size_t field = 0; field < kPolicyTextFieldCount; ++field) {
     FieldDecision d = DecideText(claims, field);
-    if (d.winner.has_value()) (r.merged.*kTextSetters[field])(d.value);
+    if (d.winner.has_value()) SetTextField(field, d.value, &r.merged);
     r.text_fields.push_back(std::move(d));
   }
   absl::flat_hash_set<std::string> seen_tags;
