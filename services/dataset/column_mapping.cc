@@ -135,55 +135,21 @@ bool ParseNumber(absl::string_view text, double* value) {
   return digit && absl::SimpleAtod(text, value) && std::isfinite(*value);
 }
 
-const std::vector<std::string>& AccountTypes() {
-  static const auto* types = new std::vector<std::string>{kAccountEoa, kAccountContract};
-  return *types;
-}
-
-// The allowed value nearest to `value`: NearestValue over the allowed values and their single
-// words, so that "phish" suggests "Phish / Hack" and "contract" "Smart Contract".
-std::string Suggest(absl::string_view value, const std::vector<std::string>& allowed) {
-  std::vector<std::string> aliases = allowed;
-  std::vector<std::string> targets = allowed;
-  for (const std::string& candidate : allowed) {
-    for (absl::string_view word :
-         absl::StrSplit(candidate, absl::ByAnyChar(" /"), absl::SkipEmpty())) {
-      if (word.size() == candidate.size()) continue;
-      aliases.emplace_back(word);
-      targets.push_back(candidate);
-    }
-  }
-  const std::string nearest = NearestValue(value, aliases);
-  for (size_t i = 0; i < aliases.size(); ++i) {
-    if (aliases[i] == nearest) return targets[i];
-  }
-  return nearest;
-}
-
 // Why `value` is no report label, with the nearest one suggested.
 std::string NotALabel(absl::string_view value) {
   if (value.empty()) {
     return absl::StrCat("the label is empty; allowed: ", absl::StrJoin(ReportLabels(), ", "));
   }
   return absl::StrCat(Quote(value), " is not a report label; did you mean ",
-                      Quote(Suggest(value, ReportLabels())),
+                      Quote(NearestValue(value, ReportLabels())),
                       "? allowed: ", absl::StrJoin(ReportLabels(), ", "));
 }
 
 // Why `value` is no account type, with the nearest one suggested.
 std::string NotAnAccountType(absl::string_view value) {
   return absl::StrCat(Quote(value), " is not an account type; did you mean ",
-                      Quote(Suggest(value, AccountTypes())),
+                      Quote(NearestValue(value, AccountTypes())),
                       "? allowed: EOA, Smart Contract, or empty");
-}
-
-// The canonical account type ("EOA", "Smart Contract", "" for empty), or nullopt.
-std::optional<std::string> CanonicalAccountType(absl::string_view value) {
-  if (value.empty()) return std::string();
-  for (const std::string& type : AccountTypes()) {
-    if (absl::EqualsIgnoreCase(value, type)) return type;
-  }
-  return std::nullopt;
 }
 
 // The mapping's fields with their names and kinds, in proto order.

@@ -100,11 +100,6 @@ size_t EditDistance(absl::string_view a, absl::string_view b) {
   return row[b.size()];
 }
 
-const std::vector<std::string>& AccountTypes() {
-  static const auto* types = new std::vector<std::string>{kAccountEoa, kAccountContract};
-  return *types;
-}
-
 // Collects the issues of one line.
 class LineIssues {
  public:
@@ -340,14 +335,10 @@ void ParseReportFields(absl::string_view raw, const std::string& field, LineIssu
     }
   }
   if (!record->account_type().empty()) {
-    bool known = false;
-    for (const std::string& type : AccountTypes()) {
-      if (absl::EqualsIgnoreCase(record->account_type(), type)) {
-        record->set_account_type(type);
-        known = true;
-      }
-    }
-    if (!known) {
+    std::optional<std::string> type = CanonicalAccountType(record->account_type());
+    if (type.has_value()) {
+      record->set_account_type(*std::move(type));
+    } else {
       issues.Error(
           absl::StrCat(field, ".Account Type"),
           absl::StrCat("unknown account type \"", record->account_type(), "\"; did you mean \"",
@@ -360,16 +351,24 @@ void ParseReportFields(absl::string_view raw, const std::string& field, LineIssu
 }  // namespace
 
 std::string NearestValue(absl::string_view value, const std::vector<std::string>& allowed) {
-  std::string best;
+  const std::string* best = nullptr;
   size_t best_distance = 0;
-  for (const std::string& candidate : allowed) {
-    const size_t distance = EditDistance(value, candidate);
-    if (best.empty() || distance < best_distance) {
-      best = candidate;
+  auto consider = [&](absl::string_view spelling, const std::string& candidate) {
+    const size_t distance = EditDistance(value, spelling);
+    if (best == nullptr || distance < best_distance) {
+      best = &candidate;
       best_distance = distance;
     }
+  };
+  for (const std::string& candidate : allowed) consider(candidate, candidate);
+  // Each single word of a several-word value also stands for it ("phish" -> "Phish / Hack").
+  for (const std::string& candidate : allowed) {
+    for (absl::string_view word :
+         absl::StrSplit(candidate, absl::ByAnyChar(" /"), absl::SkipEmpty())) {
+      if (word.size() != candidate.size()) consider(word, candidate);
+    }
   }
-  return best;
+  return best == nullptr ? std::string() : *best;
 }
 
 absl::StatusOr<FormatChoice> ChooseJsonlFormat(DatasetFormat requested, absl::string_view text,
@@ -568,14 +567,9 @@ bool FastReportFields(absl::string_view raw, SimdParser& parser, AddressRecord* 
   if (canonical.empty()) return false;
   const absl::string_view account_type = values[kAccountType];
   if (!account_type.empty()) {
-    bool known = false;
-    for (const std::string& type : AccountTypes()) {
-      if (absl::EqualsIgnoreCase(account_type, type)) {
-        record->set_account_type(type);
-        known = true;
-      }
-    }
-    if (!known) return false;
+    std::optional<std::string> type = CanonicalAccountType(account_type);
+    if (!type.has_value()) return false;
+    record->set_account_type(*std::move(type));
   }
   record->set_name(values[kName].data(), values[kName].size());
   record->set_contract_type(values[kContractType].data(), values[kContractType].size());

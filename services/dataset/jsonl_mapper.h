@@ -126,8 +126,10 @@ absl::Status FeedJsonlWithLookahead(JsonlReader& reader, JsonlMapper& mapper,
                                     absl::string_view chunk,
                                     const std::function<void()>& side_work);
 
-// The allowed value closest to `value` by edit distance, compared without letter case; empty
-// when `allowed` is empty. Used to suggest a fix for an unknown label.
+// The allowed value closest to `value` by edit distance, compared without letter case, where
+// each single word of a several-word value also counts as that value ("phish" suggests
+// "Phish / Hack", "contract" "Smart Contract"); on a tie the whole spelling and then the
+// earlier value win. Empty when `allowed` is empty. Used to suggest a fix for an unknown label.
 std::string NearestValue(absl::string_view value, const std::vector<std::string>& allowed);
 
 }  // namespace ethscan::dataset

@@ -42,6 +42,19 @@ const std::vector<std::string>& ReportLabels() {
   return *labels;
 }
 
+const std::vector<std::string>& AccountTypes() {
+  static const auto* types = new std::vector<std::string>{kAccountEoa, kAccountContract};
+  return *types;
+}
+
+std::optional<std::string> CanonicalAccountType(absl::string_view value) {
+  if (value.empty()) return std::string();
+  for (const std::string& type : AccountTypes()) {
+    if (absl::EqualsIgnoreCase(value, type)) return type;
+  }
+  return std::nullopt;
+}
+
 std::string CanonicalLabel(absl::string_view label) {
   const int severity = common::LabelSeverity(label);
   return severity < 0 ? std::string() : ReportLabels()[static_cast<size_t>(severity)];

@@ -15,6 +15,7 @@
 #define ETHSCAN_SERVICES_DATASET_RECORD_MERGE_H_
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +36,13 @@ std::string CanonicalLabel(absl::string_view label);
 // The report labels, least severe first: Unknown, Legit, Scam, Phish / Hack, Exploit, Heist,
 // Sanctioned.
 const std::vector<std::string>& ReportLabels();
+
+// The account types a record may carry: "EOA", "Smart Contract".
+const std::vector<std::string>& AccountTypes();
+
+// The account type spelled as AccountTypes spells it ("eoa" -> "EOA"), "" for an empty value,
+// or nullopt for anything else. Case-insensitive.
+std::optional<std::string> CanonicalAccountType(absl::string_view value);
 
 class RecordMerger {
  public:
