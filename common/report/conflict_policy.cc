@@ -256,9 +256,4 @@ Resolution ResolveClaims(const std::vector<PolicyClaim>& claims) {
   return r;
 }
 
-std::string CanonicalReportLabel(absl::string_view label) {
-  const int severity = LabelSeverity(label);
-  return severity < 0 ? std::string() : std::string(kReportLabels[severity]);
-}
-
 }  // namespace ethscan::common

@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "common/report/labels.h"
 #include "ethscan/common/v1/common.pb.h"
 
 namespace ethscan::common {
@@ -150,10 +151,6 @@ struct Resolution {
 
 // Settles one address. `claims` must be non-empty and in authority order (SortByAuthority).
 Resolution ResolveClaims(const std::vector<PolicyClaim>& claims);
-
-// The report label spelled as the vocabulary spells it ("phish / hack" -> "Phish / Hack"), or
-// an empty string when `label` is not in the vocabulary.
-std::string CanonicalReportLabel(absl::string_view label);
 
 }  // namespace ethscan::common
 

@@ -13,4 +13,9 @@ int LabelSeverity(absl::string_view label) {
   return -1;
 }
 
+std::string CanonicalReportLabel(absl::string_view label) {
+  const int severity = LabelSeverity(label);
+  return severity < 0 ? std::string() : std::string(kReportLabels[severity]);
+}
+
 }  // namespace ethscan::common

@@ -3,6 +3,8 @@
 #ifndef ETHSCAN_COMMON_REPORT_LABELS_H_
 #define ETHSCAN_COMMON_REPORT_LABELS_H_
 
+#include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace ethscan::common {
@@ -14,6 +16,10 @@ inline constexpr absl::string_view kReportLabels[] = {
 // Severity of a report label: Sanctioned 6, Heist 5, Exploit 4, Phish / Hack 3, Scam 2,
 // Legit 1, Unknown 0; -1 for an empty label or one outside the vocabulary. Case-insensitive.
 int LabelSeverity(absl::string_view label);
+
+// The report label spelled as the vocabulary spells it ("phish / hack" -> "Phish / Hack"), or
+// an empty string when `label` is not in the vocabulary.
+std::string CanonicalReportLabel(absl::string_view label);
 
 }  // namespace ethscan::common
 

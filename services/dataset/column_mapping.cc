@@ -175,7 +175,7 @@ std::vector<NamedField> NamedFields(const ColumnMapping& mapping) {
 absl::Status CheckFinalValue(const NamedField& field, absl::string_view value,
                              absl::string_view where) {
   const absl::string_view trimmed = absl::StripAsciiWhitespace(value);
-  if (field.label && CanonicalLabel(trimmed).empty()) {
+  if (field.label && common::CanonicalReportLabel(trimmed).empty()) {
     return absl::InvalidArgumentError(absl::StrCat(where, ": ", NotALabel(trimmed)));
   }
   if (field.account_type && !CanonicalAccountType(trimmed).has_value()) {
@@ -333,7 +333,7 @@ absl::StatusOr<ColumnMapping> AddressListMapping(absl::string_view label,
         "the list, one of ",
         absl::StrJoin(ReportLabels(), ", ")));
   }
-  if (CanonicalLabel(trimmed).empty()) {
+  if (common::CanonicalReportLabel(trimmed).empty()) {
     return absl::InvalidArgumentError(absl::StrCat("UploadMetadata.label: ", NotALabel(trimmed)));
   }
   std::vector<absl::string_view> parts;
@@ -515,7 +515,7 @@ absl::Status ColumnMapper::CompileField(const FieldMapping& mapping, FieldKind k
     const absl::string_view trimmed = absl::StripAsciiWhitespace(value);
     switch (kind) {
       case FieldKind::kLabel:
-        return CanonicalLabel(trimmed);
+        return common::CanonicalReportLabel(trimmed);
       case FieldKind::kAccountType:
         return CanonicalAccountType(trimmed).value_or("");
       default:
@@ -568,7 +568,7 @@ bool ColumnMapper::Resolve(const CsvRow& row, const Field& field, LineResult* re
   }
   switch (field.kind) {
     case FieldKind::kLabel: {
-      std::string label = CanonicalLabel(cell);
+      std::string label = common::CanonicalReportLabel(cell);
       if (label.empty()) {
         AddIssue(row.line, field.column,
                  absl::StrCat("unknown label in column ", HeaderName(field.column), ": ",

@@ -324,7 +324,7 @@ void ParseReportFields(absl::string_view raw, const std::string& field, LineIssu
   } else if (label.has_value() && label->empty()) {
     issues.Error(label_field, "the required report field Label is empty");
   } else if (label.has_value()) {
-    const std::string canonical = CanonicalLabel(*label);
+    const std::string canonical = common::CanonicalReportLabel(*label);
     if (canonical.empty()) {
       issues.Error(label_field, absl::StrCat("unknown label \"", *label, "\"; did you mean \"",
                                              NearestValue(*label, ReportLabels()),
@@ -563,7 +563,7 @@ bool FastReportFields(absl::string_view raw, SimdParser& parser, AddressRecord* 
   }
   const absl::string_view label = values[kLabel];
   if (label.empty()) return false;
-  const std::string canonical = CanonicalLabel(label);
+  const std::string canonical = common::CanonicalReportLabel(label);
   if (canonical.empty()) return false;
   const absl::string_view account_type = values[kAccountType];
   if (!account_type.empty()) {

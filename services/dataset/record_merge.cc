@@ -55,11 +55,6 @@ std::optional<std::string> CanonicalAccountType(absl::string_view value) {
   return std::nullopt;
 }
 
-std::string CanonicalLabel(absl::string_view label) {
-  const int severity = common::LabelSeverity(label);
-  return severity < 0 ? std::string() : ReportLabels()[static_cast<size_t>(severity)];
-}
-
 absl::Status RecordMerger::Add(const AddressRecord& record) {
   absl::StatusOr<eth::Address> address =
       eth::Address::Parse(record.address(), eth::Address::ChecksumPolicy::kLenient);

@@ -29,10 +29,6 @@
 
 namespace ethscan::dataset {
 
-// The report label spelled as the vocabulary spells it ("phish / hack" -> "Phish / Hack"), or
-// an empty string when `label` is not in the vocabulary. Case-insensitive.
-std::string CanonicalLabel(absl::string_view label);
-
 // The report labels, least severe first: Unknown, Legit, Scam, Phish / Hack, Exploit, Heist,
 // Sanctioned.
 const std::vector<std::string>& ReportLabels();

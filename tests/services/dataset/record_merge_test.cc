@@ -40,8 +40,8 @@ TEST(LabelSeverityTest, OrdersTheVocabulary) {
   EXPECT_EQ(common::LabelSeverity("SANCTIONED"), 6);
   EXPECT_EQ(common::LabelSeverity(""), -1);
   EXPECT_EQ(common::LabelSeverity("phish-hack"), -1);
-  EXPECT_EQ(CanonicalLabel("phish / HACK"), "Phish / Hack");
-  EXPECT_EQ(CanonicalLabel("bad"), "");
+  EXPECT_EQ(common::CanonicalReportLabel("phish / HACK"), "Phish / Hack");
+  EXPECT_EQ(common::CanonicalReportLabel("bad"), "");
   EXPECT_EQ(ReportLabels().size(), 7u);
 }
 
