@@ -129,33 +129,26 @@ absl::Status DatasetMerger::Resolve(
       p.sequence = i;
       claims.push_back(std::move(p));
     }
-    std::vector<size_t> by_authority(claims.size());
-    for (size_t i = 0; i < by_authority.size(); ++i) by_authority[i] = i;
-    std::stable_sort(by_authority.begin(), by_authority.end(), [&claims](size_t a, size_t b) {
-      return common::HasPrecedence(claims[a], claims[b]);
-    });
-    std::vector<common::PolicyClaim> sorted;
-    std::vector<uint32_t> sorted_parent;
-    for (size_t i : by_authority) {
-      sorted.push_back(claims[i]);
-      sorted_parent.push_back(parent_of[i]);
-    }
+    // A claim's position is its parent's index, so the sorted claims still name their parents.
+    common::SortByAuthority(claims);
+    const std::vector<common::PolicyClaim>& sorted = claims;
+    auto parent = [&](size_t i) -> const v1::Dataset& { return parents_[sorted[i].position]; };
     const common::Resolution resolution = common::ResolveClaims(sorted);
 
     auto source_of = [&](size_t i) -> const std::string& {
-      return SourceOf(*sorted[i].record, parents_[sorted_parent[i]]);
+      return SourceOf(*sorted[i].record, parent(i));
     };
     auto sourced = [&](size_t i, std::string value) {
       v1::SourcedValue out;
       out.set_value(std::move(value));
       out.set_source(source_of(i));
-      out.set_dataset_id(parents_[sorted_parent[i]].id());
+      out.set_dataset_id(parent(i).id());
       return out;
     };
 
     AddressRecord merged = resolution.merged;
     merged.set_address(address.ToChecksumHex());
-    merged.set_chain_id(parents_[sorted_parent.front()].chain_id());
+    merged.set_chain_id(parent(0).chain_id());
 
     // Conflicts, one per field with an overruled claim.
     std::vector<v1::MergeConflict> conflicts;
