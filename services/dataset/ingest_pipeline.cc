@@ -58,20 +58,23 @@ size_t FirstInvalidUtf8(absl::string_view text) {
   return text.size();
 }
 
-// `text` with every byte that is not part of well-formed UTF-8 written as "\xNN", so that
-// messages quoting a file's bytes stay valid protobuf strings.
-std::string ValidUtf8(absl::string_view text) {
+// Rewrites every byte of `*text` that is not part of well-formed UTF-8 as "\xNN", so that
+// messages quoting a file's bytes stay valid protobuf strings. Returns false when nothing
+// needed rewriting (the common case, one scan).
+bool EscapeInvalidUtf8(std::string* text) {
+  size_t bad = FirstInvalidUtf8(*text);
+  if (bad == text->size()) return false;
   std::string out;
-  size_t bad = FirstInvalidUtf8(text);
-  if (bad == text.size()) return std::string(text);
-  while (bad < text.size()) {
-    absl::StrAppend(&out, text.substr(0, bad),
-                    absl::StrFormat("\\x%02X", static_cast<unsigned char>(text[bad])));
-    text.remove_prefix(bad + 1);
-    bad = FirstInvalidUtf8(text);
+  absl::string_view rest = *text;
+  while (bad < rest.size()) {
+    absl::StrAppend(&out, rest.substr(0, bad),
+                    absl::StrFormat("\\x%02X", static_cast<unsigned char>(rest[bad])));
+    rest.remove_prefix(bad + 1);
+    bad = FirstInvalidUtf8(rest);
   }
-  absl::StrAppend(&out, text);
-  return out;
+  absl::StrAppend(&out, rest);
+  *text = std::move(out);
+  return true;
 }
 
 std::string DescribeIssue(const v1::ValidationIssue& issue) {
@@ -171,9 +174,8 @@ IngestPipeline::IngestPipeline(IngestOptions options, RecordSink* sink)
 }
 
 absl::Status IngestPipeline::Reject(absl::Status status) {
-  if (FirstInvalidUtf8(status.message()) != status.message().size()) {
-    status = absl::Status(status.code(), ValidUtf8(status.message()));
-  }
+  std::string message(status.message());
+  if (EscapeInvalidUtf8(&message)) status = absl::Status(status.code(), message);
   if (error_.ok()) error_ = status;
   if (status.code() == absl::StatusCode::kInvalidArgument && result_.rejection.empty()) {
     result_.rejection = static_cast<std::string>(status.message());
@@ -398,12 +400,12 @@ absl::Status IngestPipeline::AcceptLine() {
     // Mappers only emit valid checksummed addresses, so this parse cannot fail.
     absl::StatusOr<eth::Address> address =
         eth::Address::Parse(record.address(), eth::Address::ChecksumPolicy::kLenient);
-    if (address.ok()) CheckDuplicate(record, dataset.line_count(), *address);
+    if (address.ok()) CheckDuplicate(record, *address);
   }
   return absl::OkStatus();
 }
 
-void IngestPipeline::CheckDuplicate(const common::v1::AddressRecord& record, uint64_t line,
+void IngestPipeline::CheckDuplicate(const common::v1::AddressRecord& record,
                                     const eth::Address& address) {
   const absl::string_view fields[4] = {record.name(), record.account_type(), record.contract_type(),
                                        record.entity()};
@@ -415,12 +417,12 @@ void IngestPipeline::CheckDuplicate(const common::v1::AddressRecord& record, uin
   }
   const int8_t severity = static_cast<int8_t>(common::LabelSeverity(record.label()));
   if (inserted) {
-    first.line = record.line() != 0 ? record.line() : line;
+    first.line = record.line();
     first.label_severity = severity;
     std::copy(std::begin(fingerprints), std::end(fingerprints), std::begin(first.fingerprints));
     return;
   }
-  const uint64_t here = record.line() != 0 ? record.line() : line;
+  const uint64_t here = record.line();
   if (here == first.line) return;  // Two records of one line (a contract and its deployer).
   static constexpr absl::string_view kNames[4] = {"name", "account_type", "contract_type",
                                                   "entity"};
@@ -464,13 +466,14 @@ absl::Status IngestPipeline::OnMalformedRow(uint64_t line, absl::string_view rea
 }
 
 void IngestPipeline::AddIssue(v1::ValidationIssue issue) {
-  for (std::string* text : {issue.mutable_reason(), issue.mutable_field()}) {
-    if (FirstInvalidUtf8(*text) != text->size()) *text = ValidUtf8(*text);
-  }
-  if (first_error_.empty() && issue.severity() == v1::ValidationIssue::SEVERITY_ERROR) {
-    first_error_ = DescribeIssue(issue);
-  }
-  if (result_.issues.size() < options_.max_issues) result_.issues.push_back(std::move(issue));
+  const bool first_error =
+      first_error_.empty() && issue.severity() == v1::ValidationIssue::SEVERITY_ERROR;
+  const bool kept = result_.issues.size() < options_.max_issues;
+  if (!first_error && !kept) return;  // Counted by the caller; its text is not needed.
+  EscapeInvalidUtf8(issue.mutable_reason());
+  EscapeInvalidUtf8(issue.mutable_field());
+  if (first_error) first_error_ = DescribeIssue(issue);
+  if (kept) result_.issues.push_back(std::move(issue));
 }
 
 }  // namespace ethscan::dataset

@@ -166,8 +166,7 @@ class IngestPipeline : private CsvReader::Handler, private JsonlReader::Handler 
     uint16_t fingerprints[4] = {0, 0, 0, 0};
   };
   // Warns when `record` disagrees with the first record of its address on another line.
-  void CheckDuplicate(const common::v1::AddressRecord& record, uint64_t line,
-                      const eth::Address& address);
+  void CheckDuplicate(const common::v1::AddressRecord& record, const eth::Address& address);
   // ERRORs for CSV fields that are not valid UTF-8; true when the row is fine.
   bool CheckUtf8(const CsvRow& row);
   // Distinct addresses among the records, as 20-byte values, with what they first said.
