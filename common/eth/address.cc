@@ -75,6 +75,16 @@ bool Address::HasValidChecksum(absl::string_view text) {
   return parsed.ok();
 }
 
+bool Address::HasValidChecksum(absl::string_view text, absl::string_view checksummed) {
+  bool has_lower = false;
+  bool has_upper = false;
+  for (char c : text.substr(2)) {
+    has_lower = has_lower || (c >= 'a' && c <= 'f');
+    has_upper = has_upper || (c >= 'A' && c <= 'F');
+  }
+  return !(has_lower && has_upper) || text.substr(2) == checksummed.substr(2);
+}
+
 std::string Address::ToLowerHex() const {
   return absl::StrCat("0x", ToHex(bytes_.data(), bytes_.size()));
 }

@@ -36,6 +36,9 @@ class Address {
   // True when `text` is all lowercase, all uppercase, or a correct EIP-55 checksum.
   // `text` must already be a syntactically valid address.
   static bool HasValidChecksum(absl::string_view text);
+  // The same for `text` that already parsed, given its EIP-55 form `checksummed`
+  // (ToChecksumHex), without hashing again: all lowercase, all uppercase, or equal to it.
+  static bool HasValidChecksum(absl::string_view text, absl::string_view checksummed);
 
   // "0x" + EIP-55 mixed-case hex.
   std::string ToChecksumHex() const;

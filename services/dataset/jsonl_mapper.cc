@@ -191,18 +191,6 @@ AddressLookup LookUpAddress(absl::string_view raw) {
   return lookup;
 }
 
-// Address::HasValidChecksum(found) given found's EIP-55 form, without hashing again: all
-// lowercase, all uppercase, or equal to the checksummed form.
-bool HasValidChecksum(absl::string_view found, absl::string_view checksummed) {
-  bool has_lower = false;
-  bool has_upper = false;
-  for (char c : found.substr(2)) {
-    has_lower = has_lower || (c >= 'a' && c <= 'f');
-    has_upper = has_upper || (c >= 'A' && c <= 'F');
-  }
-  return !(has_lower && has_upper) || found.substr(2) == checksummed.substr(2);
-}
-
 // LookUpAddress for the reference path: returns the address in EIP-55 form, adding issues
 // to `issues`.
 std::optional<std::string> ExtractAddress(absl::string_view raw, const std::string& field,
@@ -213,7 +201,7 @@ std::optional<std::string> ExtractAddress(absl::string_view raw, const std::stri
     return std::nullopt;
   }
   std::string checksummed = lookup.address->ToChecksumHex();
-  if (!HasValidChecksum(lookup.found, checksummed)) {
+  if (!eth::Address::HasValidChecksum(lookup.found, checksummed)) {
     issues.Add(field,
                absl::StrCat("bad EIP-55 checksum in address \"", lookup.found,
                             "\"; kept as the source published it, stored as ", checksummed),
@@ -791,7 +779,7 @@ bool JsonlMapper::FinishFast(ParserPair& parsers, uint64_t line, absl::string_vi
     AddressLookup lookup = LookUpAddress(address_text);
     if (!lookup.address.has_value()) return false;
     const std::string hex = lookup.address->ToChecksumHex();
-    if (!HasValidChecksum(lookup.found, hex)) return false;
+    if (!eth::Address::HasValidChecksum(lookup.found, hex)) return false;
     hex.copy(checksummed, sizeof(checksummed));
   }
   if (!FastReportFields(fields_text, parsers.fields, record)) return false;

@@ -533,7 +533,7 @@ std::optional<std::string> RecordMapper::ParseAddress(const CsvRow& row, int col
              kWarning, result);
   }
   std::string checksummed = address->ToChecksumHex();
-  if (!eth::Address::HasValidChecksum(text)) {
+  if (!eth::Address::HasValidChecksum(text, checksummed)) {
     if (strict_checksum) {
       AddIssue(row.line, column,
                absl::StrCat("bad EIP-55 checksum in address \"", text, "\" (should be ",

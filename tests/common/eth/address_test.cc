@@ -84,6 +84,11 @@ TEST(AddressTest, LenientPolicyAcceptsKnownBadChecksum) {
   absl::StatusOr<Address> a = Address::Parse(kBad, Address::ChecksumPolicy::kLenient);
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(a->ToLowerHex(), "0xf299f6b031cc4dd1bfcb86a5e5590f99336a29c6");
+  // The two-argument form agrees, given the checksummed form it would otherwise compute.
+  const std::string checksummed = a->ToChecksumHex();
+  EXPECT_FALSE(Address::HasValidChecksum(kBad, checksummed));
+  EXPECT_TRUE(Address::HasValidChecksum(checksummed, checksummed));
+  EXPECT_TRUE(Address::HasValidChecksum(a->ToLowerHex(), checksummed));
 }
 
 TEST(AddressTest, RejectsMalformedInput) {
