@@ -29,8 +29,6 @@ const char kConflictPolicyText[] =
 namespace {
 
 constexpr char kFormatPrefix[] = "DATASET_FORMAT_";
-constexpr int kSanctionedSeverity = 6;
-constexpr int kUnknownSeverity = 0;
 
 using TextGetter = const std::string& (v1::AddressRecord::*)() const;
 constexpr TextGetter kTextGetters[kPolicyTextFieldCount] = {
@@ -97,17 +95,17 @@ LabelDecision DecideLabel(const std::vector<PolicyClaim>& claims) {
     }
   }
   const bool ofac_sanctions =
-      d.ofac.has_value() && LabelSeverity(claims[*d.ofac].record->label()) == kSanctionedSeverity;
+      d.ofac.has_value() && LabelSeverity(claims[*d.ofac].record->label()) == kSeveritySanctioned;
   std::optional<size_t> first_unknown;
   int best = -1;
   for (size_t i = 0; i < claims.size(); ++i) {
     const int severity = LabelSeverity(claims[i].record->label());
     if (severity < 0) continue;
-    if (severity == kUnknownSeverity) {
+    if (severity == kSeverityUnknown) {
       if (!first_unknown.has_value()) first_unknown = i;
       continue;
     }
-    if (severity == kSanctionedSeverity && d.ofac.has_value() && !ofac_sanctions) {
+    if (severity == kSeveritySanctioned && d.ofac.has_value() && !ofac_sanctions) {
       d.sanctions_overruled.push_back(i);
       continue;
     }
@@ -120,7 +118,7 @@ LabelDecision DecideLabel(const std::vector<PolicyClaim>& claims) {
   if (d.winner.has_value()) {
     d.value = std::string(kReportLabels[best]);
   } else {
-    d.value = std::string(kReportLabels[kUnknownSeverity]);
+    d.value = std::string(kReportLabels[kSeverityUnknown]);
     d.winner = first_unknown.has_value() ? first_unknown : d.ofac;
   }
   d.overruled = OverruledBy(d.values, d.value);

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/report/labels.h"
 
 namespace ethscan::inference {
 namespace {
@@ -51,37 +52,46 @@ std::vector<std::string> SourcesWithLabel(const training::v1::KnowledgeEntry& en
 }
 
 std::string LabelPhrase(absl::string_view label) {
-  if (label == "Sanctioned") return "is on a sanctions list";
-  if (label == "Heist") return "is tied to a theft of funds (heist)";
-  if (label == "Exploit") return "was used in an exploit";
-  if (label == "Phish / Hack") return "is reported for phishing or hacking";
-  if (label == "Scam") return "is reported as a scam";
-  if (label == "Legit") return "is listed as legitimate";
-  return "carries no risk label";
+  switch (common::LabelSeverity(label)) {
+    case common::kSeveritySanctioned:
+      return "is on a sanctions list";
+    case common::kSeverityHeist:
+      return "is tied to a theft of funds (heist)";
+    case common::kSeverityExploit:
+      return "was used in an exploit";
+    case common::kSeverityPhishHack:
+      return "is reported for phishing or hacking";
+    case common::kSeverityScam:
+      return "is reported as a scam";
+    case common::kSeverityLegit:
+      return "is listed as legitimate";
+    default:
+      return "carries no risk label";
+  }
 }
 
 std::vector<std::string> NextSteps(absl::string_view label, bool known, bool risky_tags) {
-  if (label == "Sanctioned") {
-    return {"Do not send funds to or accept funds from this address: it is sanctioned.",
-            "Escalate to your compliance team; dealings with it may be prohibited by law."};
-  }
-  if (label == "Heist") {
-    return {"Do not interact: this address holds or moved stolen funds.",
-            "If funds arrived from it, freeze them and report to your security and compliance "
-            "teams."};
-  }
-  if (label == "Phish / Hack" || label == "Exploit") {
-    return {"Do not send funds to this address or sign approvals for it.",
-            "Revoke any token approvals already granted to it."};
-  }
-  if (label == "Scam") {
-    return {"Do not send funds: this address is reported as a scam.",
-            "Warn the user and report the site or message that led them here."};
-  }
-  if (label == "Legit") {
-    return {
-        "None needed; verify the address on the project's own site before approving "
-        "large amounts."};
+  switch (common::LabelSeverity(label)) {
+    case common::kSeveritySanctioned:
+      return {"Do not send funds to or accept funds from this address: it is sanctioned.",
+              "Escalate to your compliance team; dealings with it may be prohibited by law."};
+    case common::kSeverityHeist:
+      return {"Do not interact: this address holds or moved stolen funds.",
+              "If funds arrived from it, freeze them and report to your security and compliance "
+              "teams."};
+    case common::kSeverityPhishHack:
+    case common::kSeverityExploit:
+      return {"Do not send funds to this address or sign approvals for it.",
+              "Revoke any token approvals already granted to it."};
+    case common::kSeverityScam:
+      return {"Do not send funds: this address is reported as a scam.",
+              "Warn the user and report the site or message that led them here."};
+    case common::kSeverityLegit:
+      return {
+          "None needed; verify the address on the project's own site before approving "
+          "large amounts."};
+    default:
+      break;
   }
   if (known) {
     std::vector<std::string> steps = {
@@ -120,11 +130,21 @@ bool IsRiskyTag(absl::string_view tag) {
 }
 
 Risk RiskOf(absl::string_view label, const training::v1::KnowledgeEntry* entry) {
-  if (label == "Sanctioned") return {RiskLevel::RISK_LEVEL_CRITICAL, 0.99};
-  if (label == "Heist") return {RiskLevel::RISK_LEVEL_CRITICAL, 0.97};
-  if (label == "Phish / Hack" || label == "Exploit") return {RiskLevel::RISK_LEVEL_HIGH, 0.90};
-  if (label == "Scam") return {RiskLevel::RISK_LEVEL_HIGH, 0.85};
-  if (label == "Legit") return {RiskLevel::RISK_LEVEL_LOW, 0.05};
+  switch (common::LabelSeverity(label)) {
+    case common::kSeveritySanctioned:
+      return {RiskLevel::RISK_LEVEL_CRITICAL, 0.99};
+    case common::kSeverityHeist:
+      return {RiskLevel::RISK_LEVEL_CRITICAL, 0.97};
+    case common::kSeverityPhishHack:
+    case common::kSeverityExploit:
+      return {RiskLevel::RISK_LEVEL_HIGH, 0.90};
+    case common::kSeverityScam:
+      return {RiskLevel::RISK_LEVEL_HIGH, 0.85};
+    case common::kSeverityLegit:
+      return {RiskLevel::RISK_LEVEL_LOW, 0.05};
+    default:
+      break;
+  }
   if (entry == nullptr) return {RiskLevel::RISK_LEVEL_UNSPECIFIED, 0.50};
   for (const std::string& tag : entry->merged().tags()) {
     if (IsRiskyTag(tag)) return {RiskLevel::RISK_LEVEL_MEDIUM, 0.50};
