@@ -60,9 +60,7 @@ find_build_dir() {
   return 1
 }
 BUILD_DIR="$(find_build_dir)" ||
-  die "no build with bin/ethscan_dataset and bin/ethscan_upload_bench; build one with
-  cmake -S $ROOT -B $ROOT/build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release &&
-  ninja -C $ROOT/build-bench ethscan_dataset ethscan_upload_bench"
+  die "no build with bin/ethscan_dataset and bin/ethscan_upload_bench; run tools/dev bench, which makes a Release build in build-bench/ and then runs this script"
 SERVICE="$BUILD_DIR/bin/ethscan_dataset"
 BENCH="$BUILD_DIR/bin/ethscan_upload_bench"
 command -v jq >/dev/null || die "jq is not installed (Debian: apt-get install jq)"
