@@ -49,6 +49,11 @@ absl::Status Drain(IngestPipeline& pipeline, const ChunkSource& next_chunk) {
   return pipeline.Finish();
 }
 
+// The per-example token limit a request asks for; 0 means kDefaultMaxExampleTokens.
+uint64_t ExampleTokenLimit(uint32_t requested) {
+  return requested == 0 ? kDefaultMaxExampleTokens : uint64_t{requested};
+}
+
 absl::Status NotFound(absl::string_view id) {
   return absl::NotFoundError(absl::StrCat("dataset \"", id, "\" not found"));
 }
@@ -365,8 +370,7 @@ absl::StatusOr<v1::GetDatasetStatsResponse> DatasetManager::GetDatasetStats(
   }
 
   v1::ChatExportStats& chat = *response.mutable_chat_export();
-  const uint64_t limit =
-      request.max_example_tokens() == 0 ? kDefaultMaxExampleTokens : request.max_example_tokens();
+  const uint64_t limit = ExampleTokenLimit(request.max_example_tokens());
   chat.set_example_count(examples.size());
   chat.set_example_token_limit(limit);
   uint64_t total = 0;
@@ -578,12 +582,14 @@ absl::Status DatasetManager::ExportChat(
                                                       " examples, one per address"));
   }
   // Every example is checked before the first byte is sent.
-  const uint64_t limit =
-      max_example_tokens == 0 ? kDefaultMaxExampleTokens : uint64_t{max_example_tokens};
+  const uint64_t limit = ExampleTokenLimit(max_example_tokens);
   uint64_t over = 0;
   std::string first_over;
+  std::vector<std::vector<ChatMessage>> built;
+  built.reserve(examples.size());
   for (const common::v1::AddressRecord& example : examples) {
-    const uint64_t tokens = ChatExampleTokens(BuildChatExample(example));
+    built.push_back(BuildChatExample(example));
+    const uint64_t tokens = ChatExampleTokens(built.back());
     if (tokens <= limit) continue;
     if (over++ == 0) {
       first_over = absl::StrCat("the example of ", example.address(), " has ", tokens, " tokens");
@@ -597,8 +603,8 @@ absl::Status DatasetManager::ExportChat(
   }
   v1::ExportDatasetResponse chunk;
   std::string& buffer = *chunk.mutable_chunk();
-  for (const common::v1::AddressRecord& example : examples) {
-    buffer.append(ChatExampleLine(BuildChatExample(example)));
+  for (const std::vector<ChatMessage>& messages : built) {
+    buffer.append(ChatExampleLine(messages));
     if (buffer.size() >= options_.export_chunk_bytes) {
       RETURN_IF_ERROR(emit(chunk));
       buffer.clear();
