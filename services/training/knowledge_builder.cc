@@ -77,7 +77,6 @@ absl::Status KnowledgeBuilder::AddDataset(const dataset::v1::Dataset& dataset) {
   info.source = absl::StrCat(info.name, " (", info.id, ")");
   info.format = DatasetFormat_Name(dataset.format());
   info.create_time = dataset.create_time();
-  info.position = datasets_.size();
   dataset_index_[info.id] = static_cast<uint32_t>(datasets_.size());
   training_datasets_.push_back(info.id);
   datasets_.push_back(std::move(info));
@@ -127,7 +126,6 @@ absl::Status KnowledgeBuilder::AddBaseModel(const v1::KnowledgeModel& base) {
       info.name = source.empty() ? id : NameOfSource(source);
       info.format = format;
       info.create_time = time;
-      info.position = datasets_.size();
       datasets_.push_back(std::move(info));
       training_datasets_.push_back(id);
     } else if (it->second >= job_dataset_count_ && datasets_[it->second].format.empty()) {
@@ -170,7 +168,7 @@ v1::KnowledgeEntry KnowledgeBuilder::MergeEntry(const Key& key, std::vector<cons
     p.record = &c->record;
     p.format = d.format;
     p.observed_time = d.create_time;
-    p.position = d.position;
+    p.position = c->dataset;  // Datasets are registered in priority order.
     p.sequence = c->sequence;
     policy_claims.push_back(std::move(p));
   }

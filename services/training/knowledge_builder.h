@@ -33,15 +33,11 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/report/conflict_policy.h"
-#include "common/report/labels.h"
 #include "ethscan/common/v1/common.pb.h"
 #include "ethscan/dataset/v1/dataset_service.pb.h"
 #include "ethscan/training/v1/knowledge_model.pb.h"
 
 namespace ethscan::training {
-
-// The policy text stored in every model's `conflict_policy` field.
-inline const char* const kConflictPolicy = common::kConflictPolicyText;
 
 // Authority rank of a dataset format (common::AuthorityRankOfFormat): 1 is the most
 // authoritative, 7 the least.
@@ -109,7 +105,6 @@ class KnowledgeBuilder {
     // DatasetFormat value name; its authority rank follows from it.
     std::string format;
     google::protobuf::Timestamp create_time;
-    size_t position = 0;
   };
   struct Claim {
     uint32_t dataset = 0;
