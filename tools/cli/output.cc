@@ -96,6 +96,14 @@ bool IsSet(const google::protobuf::Timestamp& t) { return t.seconds() != 0 || t.
 
 constexpr absl::string_view kFormatPrefix = "DATASET_FORMAT_";
 
+// An enum value's name without `prefix` ("RISK_LEVEL_HIGH" -> "HIGH"), lowercase when `lower`;
+// empty when the name lacks the prefix or nothing follows it (an unknown number).
+std::string EnumWord(const std::string& name, absl::string_view prefix, bool lower) {
+  absl::string_view view(name);
+  if (!absl::ConsumePrefix(&view, prefix) || view.empty()) return "";
+  return lower ? absl::AsciiStrToLower(view) : std::string(view);
+}
+
 // Every named DatasetFormat value but UNSPECIFIED, in enum order.
 std::vector<std::pair<DatasetFormat, std::string>> FormatNames() {
   std::vector<std::pair<DatasetFormat, std::string>> names;
@@ -103,9 +111,7 @@ std::vector<std::pair<DatasetFormat, std::string>> FormatNames() {
   for (int i = 0; i < d->value_count(); ++i) {
     const auto format = static_cast<DatasetFormat>(d->value(i)->number());
     if (format == dataset::v1::DATASET_FORMAT_UNSPECIFIED) continue;
-    absl::string_view name = d->value(i)->name();
-    absl::ConsumePrefix(&name, kFormatPrefix);
-    names.emplace_back(format, absl::AsciiStrToLower(name));
+    names.emplace_back(format, EnumWord(d->value(i)->name(), kFormatPrefix, /*lower=*/true));
   }
   return names;
 }
@@ -137,10 +143,8 @@ std::string ToJsonLine(const google::protobuf::Message& message) {
 
 std::string FormatRiskLevel(common::v1::RiskLevel level) {
   if (level == common::v1::RISK_LEVEL_UNSPECIFIED) return "-";
-  std::string name = common::v1::RiskLevel_Name(level);
-  absl::string_view view(name);
-  absl::ConsumePrefix(&view, "RISK_LEVEL_");
-  return view.empty() ? absl::StrCat(static_cast<int>(level)) : std::string{view};
+  std::string word = EnumWord(common::v1::RiskLevel_Name(level), "RISK_LEVEL_", /*lower=*/false);
+  return word.empty() ? absl::StrCat(static_cast<int>(level)) : word;
 }
 
 std::string FormatWeiAsEther(absl::string_view wei) {
@@ -253,10 +257,8 @@ std::string FormatReport(const gateway::v1::AddressReport& report) {
 
 std::string DatasetFormatName(DatasetFormat format) {
   if (format == dataset::v1::DATASET_FORMAT_UNSPECIFIED) return "auto";
-  for (const auto& [value, name] : FormatNames()) {
-    if (value == format) return name;
-  }
-  return absl::StrCat("format ", static_cast<int>(format));
+  std::string word = EnumWord(dataset::v1::DatasetFormat_Name(format), kFormatPrefix, true);
+  return word.empty() ? absl::StrCat("format ", static_cast<int>(format)) : word;
 }
 
 absl::StatusOr<DatasetFormat> ParseDatasetFormat(absl::string_view name) {
@@ -303,14 +305,12 @@ std::string FormatDataset(const dataset::v1::Dataset& d) {
   AppendField(&out, "Labels", FormatCounts(d.label_counts()), w);
   if (d.has_split_origin()) {
     const dataset::v1::SplitOrigin& s = d.split_origin();
-    std::string part = dataset::v1::SplitOrigin::Part_Name(s.part());
-    absl::string_view part_view(part);
-    absl::ConsumePrefix(&part_view, "PART_");
-    AppendField(&out, "Split from",
-                absl::StrFormat("%s (%s part of %g/%g/%g, seed %d)", s.parent_id(),
-                                absl::AsciiStrToLower(part_view), s.train_fraction(),
-                                s.validation_fraction(), s.test_fraction(), s.seed()),
-                w);
+    const std::string part = EnumWord(dataset::v1::SplitOrigin::Part_Name(s.part()), "PART_", true);
+    AppendField(
+        &out, "Split from",
+        absl::StrFormat("%s (%s part of %g/%g/%g, seed %d)", s.parent_id(), part,
+                        s.train_fraction(), s.validation_fraction(), s.test_fraction(), s.seed()),
+        w);
   }
   if (d.has_merge_origin()) {
     const dataset::v1::MergeOrigin& m = d.merge_origin();
@@ -454,12 +454,8 @@ std::string FormatDatasetTable(const std::vector<dataset::v1::Dataset>& datasets
 }
 
 std::string JobStatusName(training::v1::JobStatus status) {
-  std::string name = training::v1::JobStatus_Name(status);
-  absl::string_view view(name);
-  if (!absl::ConsumePrefix(&view, "JOB_STATUS_") || view.empty()) {
-    return absl::StrCat("status ", static_cast<int>(status));
-  }
-  return absl::AsciiStrToLower(view);
+  std::string word = EnumWord(training::v1::JobStatus_Name(status), "JOB_STATUS_", true);
+  return word.empty() ? absl::StrCat("status ", static_cast<int>(status)) : word;
 }
 
 std::string FormatJob(const training::v1::Job& job) {
