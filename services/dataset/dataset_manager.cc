@@ -44,7 +44,7 @@ absl::Status Drain(IngestPipeline& pipeline, const ChunkSource& next_chunk) {
     chunk.clear();
     ASSIGN_OR_RETURN(bool more, next_chunk(&chunk));
     if (!more) break;
-    RETURN_IF_ERROR(pipeline.AddChunk(chunk));
+    RETURN_IF_ERROR(pipeline.TakeChunk(std::move(chunk)));
   }
   return pipeline.Finish();
 }

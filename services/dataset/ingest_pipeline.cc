@@ -174,6 +174,7 @@ IngestPipeline::IngestPipeline(IngestOptions options, RecordSink* sink)
 }
 
 absl::Status IngestPipeline::Reject(absl::Status status) {
+  FlushLabelCounts();
   std::string message(status.message());
   if (EscapeInvalidUtf8(&message)) status = absl::Status(status.code(), message);
   if (error_.ok()) error_ = status;
@@ -184,28 +185,50 @@ absl::Status IngestPipeline::Reject(absl::Status status) {
 }
 
 absl::Status IngestPipeline::AddChunk(absl::string_view chunk) {
+  if (lookahead_ != nullptr || chunk.size() >= kParallelHashBytes) {
+    return TakeChunk(std::string(chunk));
+  }
+  RETURN_IF_ERROR(CheckChunk(chunk.size()));
+  file_sha_.Update(chunk);
+  absl::Status status = Feed(chunk);
+  if (!status.ok()) return Reject(status);
+  return absl::OkStatus();
+}
+
+absl::Status IngestPipeline::TakeChunk(std::string chunk) {
+  RETURN_IF_ERROR(CheckChunk(chunk.size()));
+  if (lookahead_ == nullptr && mode_ == Mode::kJsonl && jsonl_mapper_ != nullptr &&
+      chunk.size() >= kParallelHashBytes) {
+    lookahead_ = std::make_unique<JsonlLookahead>(
+        &jsonl_reader_, jsonl_mapper_.get(),
+        [this](absl::string_view bytes) { file_sha_.Update(bytes); });
+  }
+  absl::Status status;
+  if (lookahead_ != nullptr) {
+    status = lookahead_->Add(std::move(chunk));
+  } else if (chunk.size() >= kParallelHashBytes) {
+    // Parsing leaves the file hash alone, so it is computed on a second thread at the same
+    // time.
+    status = HashWhileParsing([this, &chunk] { file_sha_.Update(chunk); },
+                              [this, &chunk] { return Feed(chunk); });
+  } else {
+    file_sha_.Update(chunk);
+    status = Feed(chunk);
+  }
+  if (!status.ok()) return Reject(status);
+  return absl::OkStatus();
+}
+
+absl::Status IngestPipeline::CheckChunk(size_t size) {
   if (!error_.ok()) return error_;
   if (finished_) return absl::FailedPreconditionError("ingest already finished");
-  const uint64_t size = result_.dataset.size_bytes();
-  if (chunk.size() > options_.max_bytes - size) {
+  const uint64_t total = result_.dataset.size_bytes();
+  if (size > options_.max_bytes - total) {
     return Reject(absl::ResourceExhaustedError(
         absl::StrCat(display_name_, ": the file is larger than the upload limit of ",
                      options_.max_bytes, " bytes")));
   }
-  result_.dataset.set_size_bytes(size + chunk.size());
-  if (chunk.size() >= kParallelHashBytes) {
-    // Parsing leaves the file hash alone, so it is computed on a second thread at the same
-    // time (which also maps JSON lines ahead once the JSON Lines format is known).
-    const auto hash = [this, chunk] { file_sha_.Update(chunk); };
-    absl::Status status = mode_ == Mode::kJsonl && jsonl_mapper_ != nullptr
-                              ? FeedJsonlWithLookahead(jsonl_reader_, *jsonl_mapper_, chunk, hash)
-                              : HashWhileParsing(hash, [this, chunk] { return Feed(chunk); });
-    if (!status.ok()) return Reject(status);
-    return absl::OkStatus();
-  }
-  file_sha_.Update(chunk);
-  absl::Status status = Feed(chunk);
-  if (!status.ok()) return Reject(status);
+  result_.dataset.set_size_bytes(total + size);
   return absl::OkStatus();
 }
 
@@ -219,8 +242,10 @@ absl::Status IngestPipeline::Finish() {
     mode_ = Mode::kCsv;
     status = FeedDecided(std::exchange(sniff_, std::string()));
   }
+  if (status.ok() && lookahead_ != nullptr) status = lookahead_->Flush();
   if (status.ok()) status = mode_ == Mode::kJsonl ? jsonl_reader_.Finish() : reader_.Finish();
   if (!status.ok()) return Reject(status);
+  FlushLabelCounts();
   v1::Dataset& dataset = result_.dataset;
   dataset.set_sha256(file_sha_.FinishHex());
   // The identity of the contents is their digest, so the bytes are hashed only once.
@@ -390,22 +415,41 @@ absl::Status IngestPipeline::AcceptLine() {
         display_name_, ": line ", line_result_.records.front().line(), " takes the upload past ",
         options_.max_records, " records, the dataset service's limit (--max_records)"));
   }
-  for (const common::v1::AddressRecord& record : line_result_.records) {
+  const bool decoded = line_result_.addresses.size() == line_result_.records.size();
+  for (size_t i = 0; i < line_result_.records.size(); ++i) {
+    const common::v1::AddressRecord& record = line_result_.records[i];
     if (sink_ != nullptr) {
       absl::Status status = sink_->Write(record);
       if (!status.ok()) return status;
     }
     dataset.set_record_count(dataset.record_count() + 1);
-    (*dataset.mutable_label_counts())[record.label()] += 1;
+    const int severity = common::LabelSeverity(record.label());
+    if (severity >= 0) {
+      ++label_counts_[severity];
+    } else {
+      (*dataset.mutable_label_counts())[record.label()] += 1;
+    }
+    if (decoded) {
+      CheckDuplicate(record, severity, line_result_.addresses[i]);
+      continue;
+    }
     // Mappers only emit valid checksummed addresses, so this parse cannot fail.
     absl::StatusOr<eth::Address> address =
         eth::Address::Parse(record.address(), eth::Address::ChecksumPolicy::kLenient);
-    if (address.ok()) CheckDuplicate(record, *address);
+    if (address.ok()) CheckDuplicate(record, severity, *address);
   }
   return absl::OkStatus();
 }
 
-void IngestPipeline::CheckDuplicate(const common::v1::AddressRecord& record,
+void IngestPipeline::FlushLabelCounts() {
+  for (size_t i = 0; i < std::size(label_counts_); ++i) {
+    if (label_counts_[i] == 0) continue;
+    (*result_.dataset.mutable_label_counts())[std::string(common::kReportLabels[i])] +=
+        std::exchange(label_counts_[i], 0);
+  }
+}
+
+void IngestPipeline::CheckDuplicate(const common::v1::AddressRecord& record, int severity,
                                     const eth::Address& address) {
   const absl::string_view fields[4] = {record.name(), record.account_type(), record.contract_type(),
                                        record.entity()};
@@ -415,10 +459,9 @@ void IngestPipeline::CheckDuplicate(const common::v1::AddressRecord& record,
   for (int i = 0; i < 4; ++i) {
     fingerprints[i] = static_cast<uint16_t>(absl::HashOf(fields[i]));
   }
-  const int8_t severity = static_cast<int8_t>(common::LabelSeverity(record.label()));
   if (inserted) {
     first.line = record.line();
-    first.label_severity = severity;
+    first.label_severity = static_cast<int8_t>(severity);
     std::copy(std::begin(fingerprints), std::end(fingerprints), std::begin(first.fingerprints));
     return;
   }

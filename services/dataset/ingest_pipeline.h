@@ -29,6 +29,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,7 @@
 #include "absl/strings/string_view.h"
 #include "common/eth/address.h"
 #include "common/eth/hash.h"
+#include "common/report/labels.h"
 #include "ethscan/dataset/v1/dataset_service.pb.h"
 #include "services/dataset/csv_reader.h"
 #include "services/dataset/dataset_format.h"
@@ -106,6 +108,9 @@ class IngestPipeline : private CsvReader::Handler, private JsonlReader::Handler 
   // reason is also in result().rejection), RESOURCE_EXHAUSTED when the file grows past
   // max_bytes, or the sink's error. After an error the pipeline must not be fed again.
   absl::Status AddChunk(absl::string_view chunk);
+  // AddChunk, taking the bytes: a JSON Lines file is then parsed one chunk behind while the
+  // next one is hashed and mapped ahead on a second thread (JsonlLookahead), with no copy.
+  absl::Status TakeChunk(std::string chunk);
   // Ends the file and applies the whole-file checks (a header and at least one data row, the
   // invalid-line share). INVALID_ARGUMENT when the file is rejected.
   absl::Status Finish();
@@ -137,6 +142,9 @@ class IngestPipeline : private CsvReader::Handler, private JsonlReader::Handler 
   absl::Status AcceptLine();
   void AddIssue(v1::ValidationIssue issue);
   absl::Status Reject(absl::Status status);
+  // Fails once the pipeline failed or finished, or when `size` more bytes pass max_bytes;
+  // otherwise counts them.
+  absl::Status CheckChunk(size_t size);
 
   const IngestOptions options_;
   const std::string display_name_;
@@ -150,6 +158,9 @@ class IngestPipeline : private CsvReader::Handler, private JsonlReader::Handler 
   JsonlReader jsonl_reader_;
   std::unique_ptr<RecordMapper> mapper_;
   std::unique_ptr<JsonlMapper> jsonl_mapper_;
+  // Feeds jsonl_reader_ once the JSON Lines format is known and a large chunk comes; from then
+  // on every chunk goes through it. Declared after the reader and mapper it uses.
+  std::unique_ptr<JsonlLookahead> lookahead_;
   // SHA-256 of the file bytes: the dataset's `sha256`, and with id_header_ its id.
   eth::Sha256 file_sha_;
   // What the id hashes before the file's digest (format, name, chain, parameters); set when
@@ -165,8 +176,12 @@ class IngestPipeline : private CsvReader::Handler, private JsonlReader::Handler 
     int8_t label_severity = -1;
     uint16_t fingerprints[4] = {0, 0, 0, 0};
   };
-  // Warns when `record` disagrees with the first record of its address on another line.
-  void CheckDuplicate(const common::v1::AddressRecord& record, const eth::Address& address);
+  // Warns when `record` (whose label has common::LabelSeverity `severity`) disagrees with the
+  // first record of its address on another line.
+  void CheckDuplicate(const common::v1::AddressRecord& record, int severity,
+                      const eth::Address& address);
+  // Adds label_counts_ to the dataset's label_counts and zeroes them.
+  void FlushLabelCounts();
   // ERRORs for CSV fields that are not valid UTF-8; true when the row is fine.
   bool CheckUtf8(const CsvRow& row);
   // Distinct addresses among the records, as 20-byte values, with what they first said.
@@ -174,6 +189,9 @@ class IngestPipeline : private CsvReader::Handler, private JsonlReader::Handler 
   // The header's column names, for naming fields in issues the pipeline finds itself.
   std::vector<std::string> header_;
   LineResult line_result_;
+  // Records per report label (by common::LabelSeverity) not yet in the dataset's
+  // label_counts, which a protobuf map would cost a string hash per record to keep current.
+  uint64_t label_counts_[std::size(common::kReportLabels)] = {};
   // The first ERROR issue, quoted when too many lines are invalid.
   std::string first_error_;
   IngestResult result_;

@@ -1,6 +1,7 @@
 #include "services/dataset/jsonl_mapper.h"
 
 #include <algorithm>
+#include <atomic>
 #include <array>
 #include <chrono>
 #include <cstring>
@@ -439,41 +440,45 @@ class SimdParser {
   size_t capacity_ = 0;
 };
 
-// The EIP-55 form of `text` when it is exactly "0x" (or "0X") and 40 hex digits, lowercase,
-// uppercase or correctly checksummed: what LookUpAddress and the checksum check accept without
-// an issue, computed with one Keccak-256 and no allocation. False for anything else.
-bool FastChecksummedAddress(absl::string_view text, char out[42]) {
+// The EIP-55 form of `text` and its 20 bytes when it is exactly "0x" (or "0X") and 40 hex
+// digits, lowercase, uppercase or correctly checksummed: what LookUpAddress and the checksum
+// check accept without an issue, computed with one Keccak-256 and no allocation. False for
+// anything else.
+bool FastChecksummedAddress(absl::string_view text, char out[42],
+                            std::array<uint8_t, 20>* bytes) {
   if (text.size() != 42 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) return false;
   char lower[40];
   bool has_lower = false;
   bool has_upper = false;
   for (size_t i = 0; i < 40; ++i) {
     const char c = text[i + 2];
+    int value;
     if (c >= '0' && c <= '9') {
       lower[i] = c;
+      value = c - '0';
     } else if (c >= 'a' && c <= 'f') {
       lower[i] = c;
+      value = c - 'a' + 10;
       has_lower = true;
     } else if (c >= 'A' && c <= 'F') {
       lower[i] = static_cast<char>(c - 'A' + 'a');
+      value = c - 'A' + 10;
       has_upper = true;
     } else {
       return false;
     }
+    uint8_t& byte = (*bytes)[i / 2];
+    byte = i % 2 == 0 ? static_cast<uint8_t>(value << 4) : static_cast<uint8_t>(byte | value);
   }
   const std::array<uint8_t, 32> hash = eth::Keccak256(absl::string_view(lower, sizeof(lower)));
-  char checksummed[42];
-  checksummed[0] = '0';
-  checksummed[1] = 'x';
-  for (size_t i = 0; i < 20; ++i) {
+  out[0] = '0';
+  out[1] = 'x';
+  for (size_t i = 0; i < 40; ++i) {
     // A letter is uppercase where its hash nibble is 8 or more ('a' - 'A' == 32).
-    const char high = lower[2 * i];
-    const char low = lower[2 * i + 1];
-    checksummed[2 + 2 * i] = (hash[i] & 0x80) != 0 && high >= 'a' ? high - 32 : high;
-    checksummed[3 + 2 * i] = (hash[i] & 0x08) != 0 && low >= 'a' ? low - 32 : low;
+    const uint8_t nibble = i % 2 == 0 ? hash[i / 2] >> 4 : hash[i / 2] & 0x0F;
+    out[2 + i] = nibble >= 8 && lower[i] >= 'a' ? static_cast<char>(lower[i] - 32) : lower[i];
   }
-  std::memcpy(out, checksummed, sizeof(checksummed));
-  return !(has_lower && has_upper) || std::memcmp(checksummed + 2, text.data() + 2, 40) == 0;
+  return !(has_lower && has_upper) || std::memcmp(out + 2, text.data() + 2, 40) == 0;
 }
 
 // A string element, or false for any other type.
@@ -606,18 +611,37 @@ class JsonlMapper::FastParser {
     return true;
   }
 
-  // Map's parsers, and those of Prepare (which may run on another thread at the same time).
+  // Claims planned lines of `pending` in blocks, from the front (the second thread) or the
+  // back (the first thread); [begin, end) of the first block, empty when all are claimed.
+  std::pair<size_t, size_t> Claim(bool from_back) {
+    constexpr uint64_t kBlock = 8;
+    uint64_t bounds = unclaimed.load(std::memory_order_relaxed);
+    while (true) {
+      const uint64_t front = bounds & 0xFFFFFFFF;
+      const uint64_t back = bounds >> 32;
+      if (front >= back) return {0, 0};
+      const uint64_t take = std::min(kBlock, back - front);
+      const uint64_t next = from_back ? (back - take) << 32 | front : back << 32 | (front + take);
+      if (unclaimed.compare_exchange_weak(bounds, next, std::memory_order_relaxed)) {
+        return from_back ? std::pair<size_t, size_t>(back - take, back)
+                         : std::pair<size_t, size_t>(front, front + take);
+      }
+    }
+  }
+
+  // Map's parsers, and those of the second thread (which may run at the same time).
   ParserPair main;
   ParserPair ahead;
-  // Written by Prepare; read by Map after CommitPrepared.
+  // Planned by PlanAhead, mapped by MapPlanned; read by Map after CommitPrepared.
   PreparedLines pending;
   PreparedLines ready;
+  // The planned lines of `pending` nobody claimed yet: the first in the low 32 bits, the end
+  // in the high ones.
+  std::atomic<uint64_t> unclaimed{0};
   // The next line of `ready` to look at.
   size_t next = 0;
   // Lines TakePrepared gave to Map.
   uint64_t taken = 0;
-  // The share of each chunk FeedJsonlWithLookahead maps ahead.
-  double ahead_share = 0.3;
 };
 
 JsonlMapper::JsonlMapper(DatasetFormat format, MapperContext context)
@@ -645,10 +669,11 @@ bool JsonlMapper::TryMapFast(uint64_t line, absl::string_view text, LineResult* 
   return MapFast(fast_->main, line, text, result);
 }
 
-void JsonlMapper::Prepare(uint64_t first_line, absl::string_view block) {
+uint64_t JsonlMapper::PlanAhead(uint64_t first_line, absl::string_view block) {
   FastParser::PreparedLines& pending = fast_->pending;
   pending.count = 0;
-  for (uint64_t line = first_line;; ++line) {
+  uint64_t line = first_line;
+  for (;; ++line) {
     const size_t end = block.find('\n');
     // The reader keeps a line without its line break until more bytes come.
     if (end == absl::string_view::npos) break;
@@ -663,7 +688,23 @@ void JsonlMapper::Prepare(uint64_t first_line, absl::string_view block) {
     prepared.line = line;
     prepared.data = text.data();
     prepared.size = text.size();
-    prepared.mapped = MapFast(fast_->ahead, line, text, &prepared.result);
+    prepared.mapped = false;
+  }
+  fast_->unclaimed.store(uint64_t{pending.count} << 32, std::memory_order_relaxed);
+  return line - first_line;
+}
+
+void JsonlMapper::MapPlanned(bool from_back) {
+  FastParser& fast = *fast_;
+  ParserPair& parsers = from_back ? fast.main : fast.ahead;
+  while (true) {
+    const auto [begin, end] = fast.Claim(from_back);
+    if (begin == end) return;
+    for (size_t i = begin; i < end; ++i) {
+      FastParser::Prepared& prepared = fast.pending.lines[i];
+      prepared.mapped = MapFast(parsers, prepared.line,
+                                absl::string_view(prepared.data, prepared.size), &prepared.result);
+    }
   }
 }
 
@@ -683,6 +724,8 @@ bool JsonlMapper::MapFast(ParserPair& parsers, uint64_t line, absl::string_view 
   result->records.resize(1);
   AddressRecord* record = &result->records[0];
   record->Clear();
+  result->addresses.resize(1);
+  eth::Address* address = &result->addresses[0];
   simdjson::dom::element root;
   if (!parsers.line.Parse("", text, "", &root)) return false;
   simdjson::dom::object example;
@@ -750,7 +793,8 @@ bool JsonlMapper::MapFast(ParserPair& parsers, uint64_t line, absl::string_view 
     }
     if (last_role != "assistant" || !has_user) return false;
     return FinishFast(parsers, line, absl::string_view(last_user.data(), last_user.size()),
-                      absl::string_view(last_content.data(), last_content.size()), record);
+                      absl::string_view(last_content.data(), last_content.size()), record,
+                      address);
   }
   std::string_view prompt;
   std::string_view completion;
@@ -767,20 +811,25 @@ bool JsonlMapper::MapFast(ParserPair& parsers, uint64_t line, absl::string_view 
   }
   if (!has_prompt || !has_completion) return false;
   return FinishFast(parsers, line, absl::string_view(prompt.data(), prompt.size()),
-                    absl::string_view(completion.data(), completion.size()), record);
+                    absl::string_view(completion.data(), completion.size()), record, address);
 }
 
 bool JsonlMapper::FinishFast(ParserPair& parsers, uint64_t line, absl::string_view address_text,
-                             absl::string_view fields_text, AddressRecord* record) {
+                             absl::string_view fields_text, AddressRecord* record,
+                             eth::Address* address) {
   const absl::string_view text = absl::StripAsciiWhitespace(address_text);
   char checksummed[42];
-  if (!FastChecksummedAddress(text, checksummed)) {
+  std::array<uint8_t, 20> bytes;
+  if (FastChecksummedAddress(text, checksummed, &bytes)) {
+    *address = eth::Address(bytes);
+  } else {
     // Not a plain address (or a checksum warning): the general search decides.
     AddressLookup lookup = LookUpAddress(address_text);
     if (!lookup.address.has_value()) return false;
     const std::string hex = lookup.address->ToChecksumHex();
     if (!eth::Address::HasValidChecksum(lookup.found, hex)) return false;
     hex.copy(checksummed, sizeof(checksummed));
+    *address = *lookup.address;
   }
   if (!FastReportFields(fields_text, parsers.fields, record)) return false;
   record->set_address(checksummed, sizeof(checksummed));
@@ -793,6 +842,7 @@ bool JsonlMapper::FinishFast(ParserPair& parsers, uint64_t line, absl::string_vi
 void JsonlMapper::MapWithReferenceParser(uint64_t line, absl::string_view text, bool has_line_break,
                                          LineResult* result) const {
   result->records.clear();
+  result->addresses.clear();
   result->issues.clear();
   result->invalid = false;
   LineIssues issues(context_, line, result);
@@ -920,43 +970,63 @@ void JsonlMapper::MapWithReferenceParser(uint64_t line, absl::string_view text, 
   result->records.push_back(std::move(record));
 }
 
-absl::Status FeedJsonlWithLookahead(JsonlReader& reader, JsonlMapper& mapper,
-                                    absl::string_view chunk,
-                                    const std::function<void()>& side_work) {
-  // The share of the chunk mapped ahead adapts so that both threads finish together: the
-  // second thread also does `side_work` (hashing, in the upload pipeline), the first one also
-  // accepts every line afterwards.
-  double& share = mapper.fast_->ahead_share;
-  const size_t split =
-      chunk.find('\n', static_cast<size_t>(static_cast<double>(chunk.size()) * (1 - share)));
-  const absl::string_view first =
-      split == absl::string_view::npos ? chunk : chunk.substr(0, split + 1);
-  const absl::string_view second = chunk.substr(first.size());
-  uint64_t second_line = reader.next_line();
-  for (const char *p = first.data(), *end = first.data() + first.size();
-       (p = static_cast<const char*>(std::memchr(p, '\n', end - p))) != nullptr; ++p) {
-    ++second_line;
+JsonlLookahead::JsonlLookahead(JsonlReader* reader, JsonlMapper* mapper,
+                               std::function<void(absl::string_view)> side_work)
+    : reader_(reader), mapper_(mapper), side_work_(std::move(side_work)) {}
+
+JsonlLookahead::~JsonlLookahead() {
+  if (helper_.joinable()) helper_.join();
+}
+
+void JsonlLookahead::Collect() {
+  if (!in_flight_) return;
+  in_flight_ = false;
+  // Map from the back what the second thread did not reach yet, then take its results.
+  mapper_->MapPlanned(/*from_back=*/true);
+  if (helper_.joinable()) helper_.join();
+  mapper_->CommitPrepared();
+}
+
+void JsonlLookahead::Start() {
+  const absl::string_view chunk = held_;
+  // The lines after the chunk's first line break are mapped ahead; the one it ends (begun by
+  // the previous chunk) is mapped by the reader's handler.
+  const size_t first_break = chunk.find('\n');
+  if (first_break == absl::string_view::npos) {
+    mapper_->PlanAhead(line_breaks_ + 1, absl::string_view());
+  } else {
+    // Line numbers count line breaks, as the reader numbers lines.
+    line_breaks_ += 1 + mapper_->PlanAhead(line_breaks_ + 2, chunk.substr(first_break + 1));
   }
-  std::chrono::steady_clock::time_point helper_done;
-  std::thread helper;
+  const auto work = [this, chunk] {
+    side_work_(chunk);
+    mapper_->MapPlanned(/*from_back=*/false);
+  };
+  in_flight_ = true;
   try {
-    helper = std::thread([&] {
-      side_work();
-      if (!second.empty()) mapper.Prepare(second_line, second);
-      helper_done = std::chrono::steady_clock::now();
-    });
+    helper_ = std::thread(work);
   } catch (const std::system_error&) {
-    side_work();
-    return reader.Feed(chunk);
+    work();
   }
-  absl::Status status = reader.Feed(first);
-  const std::chrono::steady_clock::time_point first_done = std::chrono::steady_clock::now();
-  helper.join();
-  mapper.CommitPrepared();
-  constexpr double kStep = 0.02;
-  share = first_done < helper_done ? std::max(0.05, share - kStep) : std::min(0.6, share + kStep);
-  if (!status.ok() || second.empty()) return status;
-  return reader.Feed(second);
+}
+
+absl::Status JsonlLookahead::Add(std::string chunk) {
+  if (!started_) {
+    started_ = true;
+    line_breaks_ = reader_->next_line() - 1;
+  }
+  Collect();
+  std::string previous = std::exchange(held_, std::move(chunk));
+  Start();
+  if (previous.empty()) return absl::OkStatus();
+  return reader_->Feed(previous);
+}
+
+absl::Status JsonlLookahead::Flush() {
+  Collect();
+  const std::string last = std::exchange(held_, std::string());
+  if (last.empty()) return absl::OkStatus();
+  return reader_->Feed(last);
 }
 
 }  // namespace ethscan::dataset

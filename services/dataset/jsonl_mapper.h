@@ -43,6 +43,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -83,22 +84,11 @@ class JsonlMapper {
   void MapWithReferenceParser(uint64_t line, absl::string_view text, bool has_line_break,
                               LineResult* result) const;
 
-  // Maps ahead of time, with the fast path, the complete lines of `block` (bytes that start a
-  // line; `first_line` is its number), split as JsonlReader splits them. A later Map call
-  // with the same line number and the same text (the same bytes at the same address, as
-  // JsonlReader hands over a line lying within one chunk) then only takes the result; every
-  // other line is mapped by Map as usual. Prepare may run on a second thread while Map runs
-  // on the first; its results reach Map only through CommitPrepared, called on the first
-  // thread after the second one finished. FeedJsonlWithLookahead does all of this.
-  void Prepare(uint64_t first_line, absl::string_view block);
-  void CommitPrepared();
-  // Lines whose result Map took from Prepare so far (for tests and benchmarks).
+  // Lines whose result Map took from those mapped ahead so far (for tests and benchmarks).
   uint64_t lines_taken_ahead() const;
 
  private:
-  friend absl::Status FeedJsonlWithLookahead(JsonlReader& reader, JsonlMapper& mapper,
-                                             absl::string_view chunk,
-                                             const std::function<void()>& side_work);
+  friend class JsonlLookahead;
 
   // The fast path's reusable parsers and buffers (simdjson stays out of this header), and the
   // lines mapped ahead.
@@ -107,24 +97,77 @@ class JsonlMapper {
 
   JsonlMapper(DatasetFormat format, MapperContext context);
 
+  // Mapping ahead of time, with the fast path (JsonlLookahead drives it). PlanAhead lists the
+  // complete lines of `block` (bytes that start a line; `first_line` is its number), split as
+  // JsonlReader splits them, and returns the number of line breaks in `block`. MapPlanned maps
+  // them, claiming blocks of lines from the front or from the back until none is left; one
+  // thread from each end may run it at the same time. CommitPrepared, called on the first
+  // thread once both finished, hands the results to Map: a later Map call with the same line
+  // number and the same text (the same bytes at the same address, as JsonlReader hands over a
+  // line lying within one chunk) then only takes the result; every other line is mapped by
+  // Map as usual.
+  uint64_t PlanAhead(uint64_t first_line, absl::string_view block);
+  void MapPlanned(bool from_back);
+  void CommitPrepared();
+
   // The fast path with the given parsers.
   bool MapFast(ParserPair& parsers, uint64_t line, absl::string_view text, LineResult* result);
-  // Fills the record of a clean line from the address text and the report fields text.
+  // Fills the record of a clean line, and its decoded address, from the address text and the
+  // report fields text.
   bool FinishFast(ParserPair& parsers, uint64_t line, absl::string_view address_text,
-                  absl::string_view fields_text, common::v1::AddressRecord* record);
+                  absl::string_view fields_text, common::v1::AddressRecord* record,
+                  eth::Address* address);
 
   const DatasetFormat format_;
   const MapperContext context_;
   const std::unique_ptr<FastParser> fast_;
 };
 
-// Feeds `chunk` to `reader` (whose handler maps lines with `mapper`) while a second thread
-// runs `side_work` and then maps the chunk's later lines ahead (JsonlMapper::Prepare); the
-// result is that of side_work() followed by reader.Feed(chunk). Runs everything on the
-// calling thread when no thread can be started.
-absl::Status FeedJsonlWithLookahead(JsonlReader& reader, JsonlMapper& mapper,
-                                    absl::string_view chunk,
-                                    const std::function<void()>& side_work);
+// Feeds a file to `reader` (whose handler maps lines with `mapper`) chunk by chunk, one chunk
+// behind: while the reader takes chunk N-1 on the calling thread, a second thread runs the
+// side work on chunk N (the file hash, in the upload pipeline) and then maps chunk N's lines
+// ahead from the front; once the reader is done, the calling thread maps them from the back
+// until the two meet. So the two threads share the work evenly whatever their speeds. The
+// results are those of side_work(chunk) and reader.Feed(chunk) for every chunk in order. Runs
+// everything on the calling thread when no thread can be started. At most two chunks are
+// held.
+//
+// Thread-safety: not thread-safe; the second thread is internal.
+class JsonlLookahead {
+ public:
+  // `reader` and `mapper` (not owned) must outlive the lookahead; the reader must have taken
+  // every byte before the first chunk given to Add.
+  JsonlLookahead(JsonlReader* reader, JsonlMapper* mapper,
+                 std::function<void(absl::string_view)> side_work);
+  // Waits for the second thread; a chunk taken but not yet fed is dropped.
+  ~JsonlLookahead();
+  JsonlLookahead(const JsonlLookahead&) = delete;
+  JsonlLookahead& operator=(const JsonlLookahead&) = delete;
+
+  // Takes the next chunk and feeds the previous one to the reader; the reader's status.
+  absl::Status Add(std::string chunk);
+  // Feeds the last chunk taken; call it before reader.Finish().
+  absl::Status Flush();
+
+ private:
+  // Maps from the back what the second thread left, waits for it and hands the results to
+  // the mapper.
+  void Collect();
+  // Plans held_'s lines and starts the side work and the mapping ahead on the second thread.
+  void Start();
+
+  JsonlReader* const reader_;
+  JsonlMapper* const mapper_;
+  const std::function<void(absl::string_view)> side_work_;
+  // The chunk the second thread works on, fed to the reader with the next Add or Flush.
+  std::string held_;
+  std::thread helper_;
+  // Line breaks in the bytes up to the end of held_ (counted from the reader at the first Add).
+  uint64_t line_breaks_ = 0;
+  bool started_ = false;
+  // The second thread works (or worked, when no thread could be started) on held_.
+  bool in_flight_ = false;
+};
 
 // The allowed value closest to `value` by edit distance, compared without letter case, where
 // each single word of a several-word value also counts as that value ("phish" suggests

@@ -475,6 +475,7 @@ absl::StatusOr<std::unique_ptr<RecordMapper>> RecordMapper::Create(
 
 void RecordMapper::Map(const CsvRow& row, LineResult* result) const {
   result->records.clear();
+  result->addresses.clear();
   result->issues.clear();
   result->invalid = false;
   MapRow(row, result);

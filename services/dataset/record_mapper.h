@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/eth/address.h"
 #include "ethscan/common/v1/common.pb.h"
 #include "ethscan/dataset/v1/dataset_service.pb.h"
 #include "services/dataset/csv_reader.h"
@@ -55,6 +56,9 @@ struct MapperContext {
 // The outcome of mapping one line.
 struct LineResult {
   std::vector<common::v1::AddressRecord> records;
+  // The records' addresses, decoded, when the mapper has them at hand (the JSON Lines fast
+  // path); otherwise empty, and the address strings are parsed where they are needed.
+  std::vector<eth::Address> addresses;
   std::vector<v1::ValidationIssue> issues;
   // True when an ERROR issue was found; `records` is then empty.
   bool invalid = false;

@@ -420,16 +420,19 @@ TEST(JsonlFastPathTest, MappingAheadGivesTheSameResultsForAnyChunking) {
     std::unique_ptr<JsonlMapper> mapper = Mapper(v1::DATASET_FORMAT_OPENAI_CHAT_JSONL);
     ResultLog actual(mapper.get(), /*reference=*/false);
     JsonlReader reader(JsonlReaderOptions{"f.jsonl", 1 << 20}, &actual);
-    int side_work = 0;
-    int chunks = 0;
-    for (size_t i = 0; i < file.size(); i += chunk_size, ++chunks) {
-      ASSERT_THAT(
-          FeedJsonlWithLookahead(reader, *mapper, absl::string_view(file).substr(i, chunk_size),
-                                 [&side_work] { ++side_work; }),
-          IsOk());
+    std::string side_work;
+    {
+      JsonlLookahead lookahead(&reader, mapper.get(), [&side_work](absl::string_view chunk) {
+        side_work.append(chunk.data(), chunk.size());
+      });
+      for (size_t i = 0; i < file.size(); i += chunk_size) {
+        ASSERT_THAT(lookahead.Add(file.substr(i, chunk_size)), IsOk());
+      }
+      ASSERT_THAT(lookahead.Flush(), IsOk());
     }
     ASSERT_THAT(reader.Finish(), IsOk());
-    EXPECT_EQ(side_work, chunks);
+    // The side work saw every byte once, in order.
+    EXPECT_EQ(side_work, file);
     EXPECT_EQ(actual.log, expected.log);
     // With chunks of many lines, some were mapped ahead (at least 5% of each chunk, more or
     // less as the two threads' speeds dictate).
