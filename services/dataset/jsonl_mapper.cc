@@ -418,7 +418,15 @@ namespace {
 // valid until the next Parse on the same instance.
 class SimdParser {
  public:
-  // Parses prefix + text + suffix; false when it is not valid JSON (or is too deep).
+  // Parses `text` where it lies, which must be followed by SIMDJSON_PADDING readable bytes
+  // (whatever they hold); false when it is not valid JSON (or is too deep).
+  bool ParseInPlace(absl::string_view text, simdjson::dom::element* out) {
+    return parser_.parse(text.data(), text.size(), /*realloc_if_needed=*/false).get(*out) ==
+           simdjson::SUCCESS;
+  }
+
+  // Parses a padded copy of prefix + text + suffix; false when it is not valid JSON (or is
+  // too deep).
   bool Parse(absl::string_view prefix, absl::string_view text, absl::string_view suffix,
              simdjson::dom::element* out) {
     const size_t size = prefix.size() + text.size() + suffix.size();
@@ -440,43 +448,51 @@ class SimdParser {
   size_t capacity_ = 0;
 };
 
+// The value of each byte as a hex digit, or 0xFF.
+constexpr std::array<uint8_t, 256> kHexValues = [] {
+  std::array<uint8_t, 256> values{};
+  for (int c = 0; c < 256; ++c) {
+    values[c] = c >= '0' && c <= '9'   ? static_cast<uint8_t>(c - '0')
+                : c >= 'a' && c <= 'f' ? static_cast<uint8_t>(c - 'a' + 10)
+                : c >= 'A' && c <= 'F' ? static_cast<uint8_t>(c - 'A' + 10)
+                                       : 0xFF;
+  }
+  return values;
+}();
+
 // The EIP-55 form of `text` and its 20 bytes when it is exactly "0x" (or "0X") and 40 hex
 // digits, lowercase, uppercase or correctly checksummed: what LookUpAddress and the checksum
 // check accept without an issue, computed with one Keccak-256 and no allocation. False for
-// anything else.
+// anything else. Branch-free per digit: hex digits are random, so branches would mispredict.
 bool FastChecksummedAddress(absl::string_view text, char out[42],
                             std::array<uint8_t, 20>* bytes) {
   if (text.size() != 42 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) return false;
+  const auto* digits = reinterpret_cast<const uint8_t*>(text.data() + 2);
   char lower[40];
+  uint8_t invalid = 0;
   bool has_lower = false;
   bool has_upper = false;
-  for (size_t i = 0; i < 40; ++i) {
-    const char c = text[i + 2];
-    int value;
-    if (c >= '0' && c <= '9') {
-      lower[i] = c;
-      value = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      lower[i] = c;
-      value = c - 'a' + 10;
-      has_lower = true;
-    } else if (c >= 'A' && c <= 'F') {
-      lower[i] = static_cast<char>(c - 'A' + 'a');
-      value = c - 'A' + 10;
-      has_upper = true;
-    } else {
-      return false;
+  for (size_t i = 0; i < 40; i += 2) {
+    const uint8_t high = kHexValues[digits[i]];
+    const uint8_t low = kHexValues[digits[i + 1]];
+    invalid |= high | low;
+    (*bytes)[i / 2] = static_cast<uint8_t>(high << 4 | (low & 0x0F));
+    for (size_t k = i; k < i + 2; ++k) {
+      // Setting bit 5 lowercases a hex letter and leaves a digit alone.
+      lower[k] = static_cast<char>(digits[k] | 0x20);
+      has_lower |= static_cast<uint8_t>(digits[k] - 'a') < 6;
+      has_upper |= static_cast<uint8_t>(digits[k] - 'A') < 6;
     }
-    uint8_t& byte = (*bytes)[i / 2];
-    byte = i % 2 == 0 ? static_cast<uint8_t>(value << 4) : static_cast<uint8_t>(byte | value);
   }
+  if ((invalid & 0xF0) != 0) return false;
   const std::array<uint8_t, 32> hash = eth::Keccak256(absl::string_view(lower, sizeof(lower)));
   out[0] = '0';
   out[1] = 'x';
   for (size_t i = 0; i < 40; ++i) {
     // A letter is uppercase where its hash nibble is 8 or more ('a' - 'A' == 32).
-    const uint8_t nibble = i % 2 == 0 ? hash[i / 2] >> 4 : hash[i / 2] & 0x0F;
-    out[2 + i] = nibble >= 8 && lower[i] >= 'a' ? static_cast<char>(lower[i] - 32) : lower[i];
+    const uint8_t nibble_high_bit = (hash[i / 2] >> (i % 2 == 0 ? 7 : 3)) & 1;
+    const uint8_t letter = lower[i] >= 'a';
+    out[2 + i] = static_cast<char>(lower[i] - ((nibble_high_bit & letter) << 5));
   }
   return !(has_lower && has_upper) || std::memcmp(out + 2, text.data() + 2, 40) == 0;
 }
@@ -588,6 +604,8 @@ class JsonlMapper::FastParser {
     uint64_t line = 0;
     const char* data = nullptr;
     size_t size = 0;
+    // SIMDJSON_PADDING bytes of the same chunk follow the line, so it is parsed in place.
+    bool padded = false;
     // False when the fast path did not take the line.
     bool mapped = false;
     LineResult result;
@@ -666,12 +684,13 @@ void JsonlMapper::Map(uint64_t line, absl::string_view text, bool has_line_break
 }
 
 bool JsonlMapper::TryMapFast(uint64_t line, absl::string_view text, LineResult* result) {
-  return MapFast(fast_->main, line, text, result);
+  return MapFast(fast_->main, line, text, /*padded=*/false, result);
 }
 
 uint64_t JsonlMapper::PlanAhead(uint64_t first_line, absl::string_view block) {
   FastParser::PreparedLines& pending = fast_->pending;
   pending.count = 0;
+  const char* const block_end = block.data() + block.size();
   uint64_t line = first_line;
   for (;; ++line) {
     const size_t end = block.find('\n');
@@ -688,6 +707,8 @@ uint64_t JsonlMapper::PlanAhead(uint64_t first_line, absl::string_view block) {
     prepared.line = line;
     prepared.data = text.data();
     prepared.size = text.size();
+    prepared.padded = block_end - (text.data() + text.size()) >=
+                      static_cast<ptrdiff_t>(simdjson::SIMDJSON_PADDING);
     prepared.mapped = false;
   }
   fast_->unclaimed.store(uint64_t{pending.count} << 32, std::memory_order_relaxed);
@@ -702,8 +723,9 @@ void JsonlMapper::MapPlanned(bool from_back) {
     if (begin == end) return;
     for (size_t i = begin; i < end; ++i) {
       FastParser::Prepared& prepared = fast.pending.lines[i];
-      prepared.mapped = MapFast(parsers, prepared.line,
-                                absl::string_view(prepared.data, prepared.size), &prepared.result);
+      prepared.mapped =
+          MapFast(parsers, prepared.line, absl::string_view(prepared.data, prepared.size),
+                  prepared.padded, &prepared.result);
     }
   }
 }
@@ -717,7 +739,7 @@ void JsonlMapper::CommitPrepared() {
 }
 
 bool JsonlMapper::MapFast(ParserPair& parsers, uint64_t line, absl::string_view text,
-                          LineResult* result) {
+                          bool padded, LineResult* result) {
   result->issues.clear();
   result->invalid = false;
   // One record, reused from the previous line so that its strings keep their capacity.
@@ -727,7 +749,10 @@ bool JsonlMapper::MapFast(ParserPair& parsers, uint64_t line, absl::string_view 
   result->addresses.resize(1);
   eth::Address* address = &result->addresses[0];
   simdjson::dom::element root;
-  if (!parsers.line.Parse("", text, "", &root)) return false;
+  if (!(padded ? parsers.line.ParseInPlace(text, &root)
+               : parsers.line.Parse("", text, "", &root))) {
+    return false;
+  }
   simdjson::dom::object example;
   if (root.get_object().get(example) != simdjson::SUCCESS) return false;
   if (format_ == v1::DATASET_FORMAT_OPENAI_CHAT_JSONL) {

@@ -98,10 +98,10 @@ class JsonlMapper {
   JsonlMapper(DatasetFormat format, MapperContext context);
 
   // Mapping ahead of time, with the fast path (JsonlLookahead drives it). PlanAhead lists the
-  // complete lines of `block` (bytes that start a line; `first_line` is its number), split as
-  // JsonlReader splits them, and returns the number of line breaks in `block`. MapPlanned maps
-  // them, claiming blocks of lines from the front or from the back until none is left; one
-  // thread from each end may run it at the same time. CommitPrepared, called on the first
+  // complete lines of `block` (bytes that start a line and end their chunk; `first_line` is
+  // its number), split as JsonlReader splits them, and returns the number of line breaks in
+  // `block`. MapPlanned maps them, claiming blocks of lines from the front or from the back
+  // until none is left; one thread from each end may run it at the same time. CommitPrepared, called on the first
   // thread once both finished, hands the results to Map: a later Map call with the same line
   // number and the same text (the same bytes at the same address, as JsonlReader hands over a
   // line lying within one chunk) then only takes the result; every other line is mapped by
@@ -110,8 +110,10 @@ class JsonlMapper {
   void MapPlanned(bool from_back);
   void CommitPrepared();
 
-  // The fast path with the given parsers.
-  bool MapFast(ParserPair& parsers, uint64_t line, absl::string_view text, LineResult* result);
+  // The fast path with the given parsers; `padded` when SIMDJSON_PADDING readable bytes
+  // follow `text`, which is then parsed where it lies.
+  bool MapFast(ParserPair& parsers, uint64_t line, absl::string_view text, bool padded,
+               LineResult* result);
   // Fills the record of a clean line, and its decoded address, from the address text and the
   // report fields text.
   bool FinishFast(ParserPair& parsers, uint64_t line, absl::string_view address_text,
