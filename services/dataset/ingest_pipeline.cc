@@ -184,38 +184,50 @@ absl::Status IngestPipeline::Reject(absl::Status status) {
   return status;
 }
 
-absl::Status IngestPipeline::AddChunk(absl::string_view chunk) {
-  if (lookahead_ != nullptr || chunk.size() >= kParallelHashBytes) {
-    return TakeChunk(std::string(chunk));
-  }
-  RETURN_IF_ERROR(CheckChunk(chunk.size()));
-  file_sha_.Update(chunk);
-  absl::Status status = Feed(chunk);
-  if (!status.ok()) return Reject(status);
-  return absl::OkStatus();
+bool IngestPipeline::UsesLookahead(size_t chunk_size) const {
+  return lookahead_ != nullptr ||
+         (mode_ == Mode::kJsonl && jsonl_mapper_ != nullptr && chunk_size >= kParallelHashBytes);
 }
 
-absl::Status IngestPipeline::TakeChunk(std::string chunk) {
+absl::Status IngestPipeline::AddChunk(absl::string_view chunk) {
+  if (UsesLookahead(chunk.size())) return TakeChunk(std::string(chunk));
   RETURN_IF_ERROR(CheckChunk(chunk.size()));
-  if (lookahead_ == nullptr && mode_ == Mode::kJsonl && jsonl_mapper_ != nullptr &&
-      chunk.size() >= kParallelHashBytes) {
-    lookahead_ = std::make_unique<JsonlLookahead>(
-        &jsonl_reader_, jsonl_mapper_.get(),
-        [this](absl::string_view bytes) { file_sha_.Update(bytes); });
-  }
   absl::Status status;
-  if (lookahead_ != nullptr) {
-    status = lookahead_->Add(std::move(chunk));
-  } else if (chunk.size() >= kParallelHashBytes) {
+  if (chunk.size() >= kParallelHashBytes) {
     // Parsing leaves the file hash alone, so it is computed on a second thread at the same
     // time.
-    status = HashWhileParsing([this, &chunk] { file_sha_.Update(chunk); },
-                              [this, &chunk] { return Feed(chunk); });
+    status = HashWhileParsing([this, chunk] { file_sha_.Update(chunk); },
+                              [this, chunk] { return Feed(chunk); });
   } else {
     file_sha_.Update(chunk);
     status = Feed(chunk);
   }
   if (!status.ok()) return Reject(status);
+  return absl::OkStatus();
+}
+
+absl::Status IngestPipeline::TakeChunk(std::string chunk) {
+  if (!UsesLookahead(chunk.size())) return AddChunk(chunk);
+  if (lookahead_ != nullptr && error_.ok() && !finished_ &&
+      chunk.size() > options_.max_bytes - result_.dataset.size_bytes()) {
+    // The chunk held back comes first: its own error, if it has one, is the file's.
+    absl::Status held = lookahead_->Flush();
+    if (!held.ok()) return Reject(held);
+  }
+  RETURN_IF_ERROR(CheckChunk(chunk.size()));
+  if (lookahead_ == nullptr) {
+    lookahead_ = std::make_unique<JsonlLookahead>(
+        &jsonl_reader_, jsonl_mapper_.get(),
+        [this](absl::string_view bytes) { file_sha_.Update(bytes); });
+  }
+  const size_t size = chunk.size();
+  absl::Status status = lookahead_->Add(std::move(chunk));
+  if (!status.ok()) {
+    // The error is in the chunk before this one, which the file ends at, as without the
+    // lookahead.
+    result_.dataset.set_size_bytes(result_.dataset.size_bytes() - size);
+    return Reject(status);
+  }
   return absl::OkStatus();
 }
 

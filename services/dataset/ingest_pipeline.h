@@ -145,6 +145,8 @@ class IngestPipeline : private CsvReader::Handler, private JsonlReader::Handler 
   // Fails once the pipeline failed or finished, or when `size` more bytes pass max_bytes;
   // otherwise counts them.
   absl::Status CheckChunk(size_t size);
+  // Whether a chunk of `chunk_size` bytes goes through lookahead_ (made on the first such).
+  bool UsesLookahead(size_t chunk_size) const;
 
   const IngestOptions options_;
   const std::string display_name_;
@@ -158,9 +160,6 @@ class IngestPipeline : private CsvReader::Handler, private JsonlReader::Handler 
   JsonlReader jsonl_reader_;
   std::unique_ptr<RecordMapper> mapper_;
   std::unique_ptr<JsonlMapper> jsonl_mapper_;
-  // Feeds jsonl_reader_ once the JSON Lines format is known and a large chunk comes; from then
-  // on every chunk goes through it. Declared after the reader and mapper it uses.
-  std::unique_ptr<JsonlLookahead> lookahead_;
   // SHA-256 of the file bytes: the dataset's `sha256`, and with id_header_ its id.
   eth::Sha256 file_sha_;
   // What the id hashes before the file's digest (format, name, chain, parameters); set when
@@ -197,6 +196,11 @@ class IngestPipeline : private CsvReader::Handler, private JsonlReader::Handler 
   IngestResult result_;
   absl::Status error_;
   bool finished_ = false;
+  // Feeds jsonl_reader_ once the JSON Lines format is known and a large chunk comes; from then
+  // on every chunk goes through it. Declared last: its second thread may still be hashing into
+  // file_sha_ and mapping with jsonl_mapper_ when an error ends the ingest, and it is destroyed
+  // (which waits for that thread) before them.
+  std::unique_ptr<JsonlLookahead> lookahead_;
 };
 
 }  // namespace ethscan::dataset

@@ -1,11 +1,12 @@
 #include "services/dataset/jsonl_mapper.h"
 
 #include <algorithm>
-#include <atomic>
 #include <array>
-#include <chrono>
+#include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -1000,7 +1001,31 @@ JsonlLookahead::JsonlLookahead(JsonlReader* reader, JsonlMapper* mapper,
     : reader_(reader), mapper_(mapper), side_work_(std::move(side_work)) {}
 
 JsonlLookahead::~JsonlLookahead() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
   if (helper_.joinable()) helper_.join();
+}
+
+void JsonlLookahead::HelperLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    changed_.wait(lock, [this] { return stopping_ || work_posted_; });
+    // Posted work is finished even when stopping, so the chunk it reads stays put.
+    if (!work_posted_) return;
+    lock.unlock();
+    Work();
+    lock.lock();
+    work_posted_ = false;
+    changed_.notify_all();
+  }
+}
+
+void JsonlLookahead::Work() {
+  side_work_(held_);
+  mapper_->MapPlanned(/*from_back=*/false);
 }
 
 void JsonlLookahead::Collect() {
@@ -1008,7 +1033,10 @@ void JsonlLookahead::Collect() {
   in_flight_ = false;
   // Map from the back what the second thread did not reach yet, then take its results.
   mapper_->MapPlanned(/*from_back=*/true);
-  if (helper_.joinable()) helper_.join();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [this] { return !work_posted_; });
+  }
   mapper_->CommitPrepared();
 }
 
@@ -1023,16 +1051,23 @@ void JsonlLookahead::Start() {
     // Line numbers count line breaks, as the reader numbers lines.
     line_breaks_ += 1 + mapper_->PlanAhead(line_breaks_ + 2, chunk.substr(first_break + 1));
   }
-  const auto work = [this, chunk] {
-    side_work_(chunk);
-    mapper_->MapPlanned(/*from_back=*/false);
-  };
   in_flight_ = true;
-  try {
-    helper_ = std::thread(work);
-  } catch (const std::system_error&) {
-    work();
+  if (!helper_.joinable() && !no_helper_) {
+    try {
+      helper_ = std::thread([this] { HelperLoop(); });
+    } catch (const std::system_error&) {
+      no_helper_ = true;
+    }
   }
+  if (no_helper_) {
+    Work();
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    work_posted_ = true;
+  }
+  changed_.notify_all();
 }
 
 absl::Status JsonlLookahead::Add(std::string chunk) {

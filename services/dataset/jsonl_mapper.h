@@ -39,9 +39,11 @@
 #ifndef ETHSCAN_SERVICES_DATASET_JSONL_MAPPER_H_
 #define ETHSCAN_SERVICES_DATASET_JSONL_MAPPER_H_
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -155,20 +157,33 @@ class JsonlLookahead {
   // Maps from the back what the second thread left, waits for it and hands the results to
   // the mapper.
   void Collect();
-  // Plans held_'s lines and starts the side work and the mapping ahead on the second thread.
+  // Plans held_'s lines and posts the side work and the mapping ahead to the second thread.
   void Start();
+  // The second thread: runs Work each time it is posted, until the lookahead is destroyed.
+  void HelperLoop();
+  // The side work on held_, then mapping its lines from the front.
+  void Work();
 
   JsonlReader* const reader_;
   JsonlMapper* const mapper_;
   const std::function<void(absl::string_view)> side_work_;
   // The chunk the second thread works on, fed to the reader with the next Add or Flush.
   std::string held_;
-  std::thread helper_;
   // Line breaks in the bytes up to the end of held_ (counted from the reader at the first Add).
   uint64_t line_breaks_ = 0;
   bool started_ = false;
-  // The second thread works (or worked, when no thread could be started) on held_.
+  // Work was started on held_ and not yet collected.
   bool in_flight_ = false;
+  // No thread could be started: Work runs on the calling thread.
+  bool no_helper_ = false;
+  // std::mutex rather than absl::Mutex: ThreadSanitizer sees through it.
+  std::mutex mu_;
+  std::condition_variable changed_;
+  // Work is posted to the second thread and not finished (guarded by mu_).
+  bool work_posted_ = false;
+  bool stopping_ = false;
+  // Started at the first Start; the destructor stops and joins it.
+  std::thread helper_;
 };
 
 // The allowed value closest to `value` by edit distance, compared without letter case, where

@@ -480,6 +480,61 @@ TEST(JsonlFastPathTest, PipelineResultsDoNotDependOnTheChunkSize) {
   EXPECT_EQ(outcomes[2], outcomes[0]);
 }
 
+// What an ingest that fails mid-file reports: the status, the rejection and the counts.
+std::string FailedIngest(const std::string& file, size_t chunk_size, const IngestOptions& options,
+                         bool take) {
+  VectorSink sink;
+  auto pipeline = std::make_unique<IngestPipeline>(options, &sink);
+  absl::Status status;
+  for (size_t i = 0; i < file.size() && status.ok(); i += chunk_size) {
+    const std::string chunk = file.substr(i, chunk_size);
+    status = take ? pipeline->TakeChunk(chunk) : pipeline->AddChunk(chunk);
+  }
+  if (status.ok()) status = pipeline->Finish();
+  // The bytes taken before the failure depend on the chunk size, so they come last.
+  const std::string outcome =
+      absl::StrCat(status.ToString(), "\n", pipeline->result().rejection, "\n",
+                   pipeline->result().dataset.line_count(), " lines, ", sink.records.size(),
+                   " records\n", pipeline->result().dataset.size_bytes(), " bytes taken");
+  // Destroyed right away, while a second thread may still hash the chunk after the failing one.
+  pipeline.reset();
+  return outcome;
+}
+
+TEST(JsonlFastPathTest, AnErrorMidFileIsReportedAsWithoutTheLookahead) {
+  std::string file = MixedFile(4000);
+  // A line over the limit a little after 300 KB, so in the fifth chunk of 64 KiB.
+  const size_t long_line = file.find('\n', 300000) + 1;
+  file.insert(long_line, std::string(3000, ' ') + "{}\n");
+  IngestOptions options;
+  options.name = "mixed";
+  options.filename = "f.jsonl";
+  options.max_invalid_fraction = 0.5;
+  options.max_row_bytes = 2000;
+  constexpr size_t kChunk = size_t{64} << 10;
+  // The long line ends in the fifth 64 KiB chunk; a 330000-byte limit would end the file in
+  // the sixth, a 200000-byte one in the fourth.
+  const struct {
+    uint64_t max_bytes;
+    const char* error;
+    uint64_t bytes_taken;
+  } cases[] = {{uint64_t{1} << 30, "longer than the limit", 5 * kChunk},
+               {330000, "longer than the limit", 5 * kChunk},
+               {200000, "upload limit", 3 * kChunk}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(absl::StrCat("max_bytes ", c.max_bytes));
+    options.max_bytes = c.max_bytes;
+    // 4 KiB chunks never use the lookahead; 64 KiB chunks do, from the first one on. Both
+    // stop at the same byte for the upload limit.
+    std::string expected = FailedIngest(file, 4096, options, /*take=*/false);
+    EXPECT_THAT(expected, ::testing::HasSubstr(c.error));
+    expected = absl::StrCat(expected.substr(0, expected.rfind('\n') + 1), c.bytes_taken,
+                            " bytes taken");
+    EXPECT_EQ(FailedIngest(file, kChunk, options, /*take=*/false), expected);
+    EXPECT_EQ(FailedIngest(file, kChunk, options, /*take=*/true), expected);
+  }
+}
+
 TEST(JsonlFastPathTest, ReferencePathStillNamesTheProblem) {
   // Map's messages come from the reference path, unchanged.
   std::unique_ptr<JsonlMapper> mapper = Mapper(v1::DATASET_FORMAT_OPENAI_CHAT_JSONL);
