@@ -1,8 +1,10 @@
 // The streaming ingest of one uploaded file: it hashes the bytes, parses them as CSV or as JSON
 // Lines, chooses the format, maps every row or line to canonical records, hands the records to
 // a sink, and accumulates the dataset's counts and the issues found. Nothing is buffered beyond
-// the current row, so files of any size within the limit stream through in constant memory
-// (plus one entry per distinct address, for the address count).
+// the current row (and, for a JSON Lines file fed in large chunks, the one chunk held back while
+// the next is hashed and mapped ahead on a second thread), so files of any size within the
+// limit stream through in constant memory (plus one entry per distinct address, for the address
+// count).
 //
 // CSV or JSON Lines: a requested format decides; with DATASET_FORMAT_UNSPECIFIED a file whose
 // first character (after a byte-order mark and blank space) is '{' is read as JSON Lines and

@@ -465,8 +465,7 @@ constexpr std::array<uint8_t, 256> kHexValues = [] {
 // digits, lowercase, uppercase or correctly checksummed: what LookUpAddress and the checksum
 // check accept without an issue, computed with one Keccak-256 and no allocation. False for
 // anything else. Branch-free per digit: hex digits are random, so branches would mispredict.
-bool FastChecksummedAddress(absl::string_view text, char out[42],
-                            std::array<uint8_t, 20>* bytes) {
+bool FastChecksummedAddress(absl::string_view text, char out[42], std::array<uint8_t, 20>* bytes) {
   if (text.size() != 42 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) return false;
   const auto* digits = reinterpret_cast<const uint8_t*>(text.data() + 2);
   char lower[40];
@@ -739,8 +738,8 @@ void JsonlMapper::CommitPrepared() {
   fast_->next = 0;
 }
 
-bool JsonlMapper::MapFast(ParserPair& parsers, uint64_t line, absl::string_view text,
-                          bool padded, LineResult* result) {
+bool JsonlMapper::MapFast(ParserPair& parsers, uint64_t line, absl::string_view text, bool padded,
+                          LineResult* result) {
   result->issues.clear();
   result->invalid = false;
   // One record, reused from the previous line so that its strings keep their capacity.
@@ -819,8 +818,7 @@ bool JsonlMapper::MapFast(ParserPair& parsers, uint64_t line, absl::string_view 
     }
     if (last_role != "assistant" || !has_user) return false;
     return FinishFast(parsers, line, absl::string_view(last_user.data(), last_user.size()),
-                      absl::string_view(last_content.data(), last_content.size()), record,
-                      address);
+                      absl::string_view(last_content.data(), last_content.size()), record, address);
   }
   std::string_view prompt;
   std::string_view completion;

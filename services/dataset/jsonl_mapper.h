@@ -103,11 +103,11 @@ class JsonlMapper {
   // complete lines of `block` (bytes that start a line and end their chunk; `first_line` is
   // its number), split as JsonlReader splits them, and returns the number of line breaks in
   // `block`. MapPlanned maps them, claiming blocks of lines from the front or from the back
-  // until none is left; one thread from each end may run it at the same time. CommitPrepared, called on the first
-  // thread once both finished, hands the results to Map: a later Map call with the same line
-  // number and the same text (the same bytes at the same address, as JsonlReader hands over a
-  // line lying within one chunk) then only takes the result; every other line is mapped by
-  // Map as usual.
+  // until none is left; one thread from each end may run it at the same time. CommitPrepared,
+  // called on the first thread once both finished, hands the results to Map: a later Map call with
+  // the same line number and the same text (the same bytes at the same address, as JsonlReader
+  // hands over a line lying within one chunk) then only takes the result; every other line is
+  // mapped by Map as usual.
   uint64_t PlanAhead(uint64_t first_line, absl::string_view block);
   void MapPlanned(bool from_back);
   void CommitPrepared();

@@ -528,8 +528,8 @@ TEST(JsonlFastPathTest, AnErrorMidFileIsReportedAsWithoutTheLookahead) {
     // stop at the same byte for the upload limit.
     std::string expected = FailedIngest(file, 4096, options, /*take=*/false);
     EXPECT_THAT(expected, ::testing::HasSubstr(c.error));
-    expected = absl::StrCat(expected.substr(0, expected.rfind('\n') + 1), c.bytes_taken,
-                            " bytes taken");
+    expected =
+        absl::StrCat(expected.substr(0, expected.rfind('\n') + 1), c.bytes_taken, " bytes taken");
     EXPECT_EQ(FailedIngest(file, kChunk, options, /*take=*/false), expected);
     EXPECT_EQ(FailedIngest(file, kChunk, options, /*take=*/true), expected);
   }
