@@ -479,6 +479,8 @@ void IngestPipeline::CheckDuplicate(const common::v1::AddressRecord& record, int
   }
   const uint64_t here = record.line();
   if (here == first.line) return;  // Two records of one line (a contract and its deployer).
+  // A warning past the issues kept is dropped unseen, so its text is not worth building.
+  if (result_.issues.size() >= options_.max_issues) return;
   static constexpr absl::string_view kNames[4] = {"name", "account_type", "contract_type",
                                                   "entity"};
   std::vector<std::string> differing;
