@@ -261,7 +261,7 @@ absl::Status IngestPipeline::Finish() {
   v1::Dataset& dataset = result_.dataset;
   dataset.set_sha256(file_sha_.FinishHex());
   // The identity of the contents is their digest, so the bytes are hashed only once.
-  dataset.set_address_count(addresses_.size());
+  dataset.set_address_count(distinct_addresses_);
   dataset.set_id(absl::StrCat(
       "ds-", eth::Sha256::HexDigest(absl::StrCat(id_header_, dataset.sha256())).substr(0, 16)));
   if (dataset.line_count() == 0) {
@@ -376,6 +376,7 @@ absl::Status IngestPipeline::OnLine(uint64_t line, absl::string_view text, bool 
         choice->format, MapperContext{options_.name, options_.chain_id, display_name_});
     if (!mapper.ok()) return mapper.status();
     jsonl_mapper_ = *std::move(mapper);
+    jsonl_mapper_->SetAddressCaseMemo(this);
     StartFormat(*choice);
   }
   jsonl_mapper_->Map(line, text, has_line_break, &line_result_);
@@ -453,6 +454,12 @@ absl::Status IngestPipeline::AcceptLine() {
   return absl::OkStatus();
 }
 
+uint64_t IngestPipeline::UppercaseMask(const eth::Address& address, absl::string_view lower_hex) {
+  uint64_t& mask = addresses_[address].case_mask;
+  if ((mask & kCaseMaskKnown) == 0) mask = Eip55UppercaseMask(lower_hex) | kCaseMaskKnown;
+  return mask & ~kCaseMaskKnown;
+}
+
 void IngestPipeline::FlushLabelCounts() {
   for (size_t i = 0; i < std::size(label_counts_); ++i) {
     if (label_counts_[i] == 0) continue;
@@ -465,13 +472,13 @@ void IngestPipeline::CheckDuplicate(const common::v1::AddressRecord& record, int
                                     const eth::Address& address) {
   const absl::string_view fields[4] = {record.name(), record.account_type(), record.contract_type(),
                                        record.entity()};
-  auto [it, inserted] = addresses_.try_emplace(address);
-  FirstSeen& first = it->second;
+  FirstSeen& first = addresses_[address];
   uint16_t fingerprints[4];
   for (int i = 0; i < 4; ++i) {
     fingerprints[i] = static_cast<uint16_t>(absl::HashOf(fields[i]));
   }
-  if (inserted) {
+  if (first.line == 0) {
+    ++distinct_addresses_;
     first.line = record.line();
     first.label_severity = static_cast<int8_t>(severity);
     std::copy(std::begin(fingerprints), std::end(fingerprints), std::begin(first.fingerprints));

@@ -100,7 +100,9 @@ struct IngestResult {
   std::string rejection;
 };
 
-class IngestPipeline : private CsvReader::Handler, private JsonlReader::Handler {
+class IngestPipeline : private CsvReader::Handler,
+                       private JsonlReader::Handler,
+                       private AddressCaseMemo {
  public:
   // `sink` (not owned, may be null for a dry run) receives the records in file order. Options
   // that fail ValidateIngestOptions make every call fail with that error.
@@ -172,7 +174,10 @@ class IngestPipeline : private CsvReader::Handler, private JsonlReader::Handler 
   // the label, and 16-bit fingerprints of name, account type, contract type and entity (kept
   // small: one entry per distinct address).
   struct FirstSeen {
+    // 0 while no record had the address (the JSON Lines mapper asked for its letter case).
     uint64_t line = 0;
+    // Eip55UppercaseMask of the address, with kCaseMaskKnown set once computed.
+    uint64_t case_mask = 0;
     // common::LabelSeverity of the label, which is also its index in kReportLabels.
     int8_t label_severity = -1;
     uint16_t fingerprints[4] = {0, 0, 0, 0};
@@ -181,12 +186,17 @@ class IngestPipeline : private CsvReader::Handler, private JsonlReader::Handler 
   // first record of its address on another line.
   void CheckDuplicate(const common::v1::AddressRecord& record, int severity,
                       const eth::Address& address);
+  // The letter case of addresses for the JSON Lines mapper, remembered in addresses_.
+  uint64_t UppercaseMask(const eth::Address& address, absl::string_view lower_hex) override;
+  static constexpr uint64_t kCaseMaskKnown = uint64_t{1} << 63;
   // Adds label_counts_ to the dataset's label_counts and zeroes them.
   void FlushLabelCounts();
   // ERRORs for CSV fields that are not valid UTF-8; true when the row is fine.
   bool CheckUtf8(const CsvRow& row);
   // Distinct addresses among the records, as 20-byte values, with what they first said.
   absl::flat_hash_map<eth::Address, FirstSeen> addresses_;
+  // Entries of addresses_ that a record set (line != 0).
+  uint64_t distinct_addresses_ = 0;
   // The header's column names, for naming fields in issues the pipeline finds itself.
   std::vector<std::string> header_;
   LineResult line_result_;

@@ -461,14 +461,37 @@ constexpr std::array<uint8_t, 256> kHexValues = [] {
   return values;
 }();
 
-// The EIP-55 form of `text` and its 20 bytes when it is exactly "0x" (or "0X") and 40 hex
-// digits, lowercase, uppercase or correctly checksummed: what LookUpAddress and the checksum
-// check accept without an issue, computed with one Keccak-256 and no allocation. False for
-// anything else. Branch-free per digit: hex digits are random, so branches would mispredict.
-bool FastChecksummedAddress(absl::string_view text, char out[42], std::array<uint8_t, 20>* bytes) {
+}  // namespace
+
+uint64_t Eip55UppercaseMask(absl::string_view lower_hex) {
+  const std::array<uint8_t, 32> hash = eth::Keccak256(lower_hex);
+  uint64_t mask = 0;
+  for (size_t i = 0; i < 40 && i < lower_hex.size(); ++i) {
+    // A letter is uppercase where its hash nibble is 8 or more.
+    const uint64_t nibble_high_bit = (hash[i / 2] >> (i % 2 == 0 ? 7 : 3)) & 1;
+    const uint64_t letter = lower_hex[i] >= 'a';
+    mask |= (nibble_high_bit & letter) << i;
+  }
+  return mask;
+}
+
+// An address as written in a clean line: "0x" (or "0X") and 40 hex digits.
+struct JsonlMapper::PlainAddress {
+  std::array<uint8_t, 20> bytes;
+  // The digits lowercased, and as written.
+  char lower[40];
+  char digits[40];
+  bool has_lower;
+  bool has_upper;
+};
+
+namespace {
+
+// Decodes `text` when it is exactly "0x" (or "0X") and 40 hex digits; false for anything
+// else. Branch-free per digit: hex digits are random, so branches would mispredict.
+bool DecodePlainAddress(absl::string_view text, JsonlMapper::PlainAddress* out) {
   if (text.size() != 42 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) return false;
   const auto* digits = reinterpret_cast<const uint8_t*>(text.data() + 2);
-  char lower[40];
   uint8_t invalid = 0;
   bool has_lower = false;
   bool has_upper = false;
@@ -476,25 +499,30 @@ bool FastChecksummedAddress(absl::string_view text, char out[42], std::array<uin
     const uint8_t high = kHexValues[digits[i]];
     const uint8_t low = kHexValues[digits[i + 1]];
     invalid |= high | low;
-    (*bytes)[i / 2] = static_cast<uint8_t>(high << 4 | (low & 0x0F));
+    out->bytes[i / 2] = static_cast<uint8_t>(high << 4 | (low & 0x0F));
     for (size_t k = i; k < i + 2; ++k) {
       // Setting bit 5 lowercases a hex letter and leaves a digit alone.
-      lower[k] = static_cast<char>(digits[k] | 0x20);
+      out->lower[k] = static_cast<char>(digits[k] | 0x20);
       has_lower |= static_cast<uint8_t>(digits[k] - 'a') < 6;
       has_upper |= static_cast<uint8_t>(digits[k] - 'A') < 6;
     }
   }
-  if ((invalid & 0xF0) != 0) return false;
-  const std::array<uint8_t, 32> hash = eth::Keccak256(absl::string_view(lower, sizeof(lower)));
+  std::memcpy(out->digits, digits, 40);
+  out->has_lower = has_lower;
+  out->has_upper = has_upper;
+  return (invalid & 0xF0) == 0;
+}
+
+// The EIP-55 form of a decoded address with the given Eip55UppercaseMask, into `out`; false
+// when the address was written in mixed case that is not that form (a checksum warning).
+bool ChecksummedForm(const JsonlMapper::PlainAddress& address, uint64_t mask, char out[42]) {
   out[0] = '0';
   out[1] = 'x';
   for (size_t i = 0; i < 40; ++i) {
-    // A letter is uppercase where its hash nibble is 8 or more ('a' - 'A' == 32).
-    const uint8_t nibble_high_bit = (hash[i / 2] >> (i % 2 == 0 ? 7 : 3)) & 1;
-    const uint8_t letter = lower[i] >= 'a';
-    out[2 + i] = static_cast<char>(lower[i] - ((nibble_high_bit & letter) << 5));
+    // 'a' - 'A' == 32.
+    out[2 + i] = static_cast<char>(address.lower[i] - (((mask >> i) & 1) << 5));
   }
-  return !(has_lower && has_upper) || std::memcmp(out + 2, text.data() + 2, 40) == 0;
+  return !(address.has_lower && address.has_upper) || std::memcmp(out + 2, address.digits, 40) == 0;
 }
 
 // A string element, or false for any other type.
@@ -609,6 +637,10 @@ class JsonlMapper::FastParser {
     // False when the fast path did not take the line.
     bool mapped = false;
     LineResult result;
+    // The record's address is left for TakePrepared to complete from `plain` (with the case
+    // memo), which saves the Keccak-256 of an address met before.
+    bool checksum_deferred = false;
+    PlainAddress plain;
   };
   // Lines mapped ahead; slots beyond `count` keep their allocations for reuse.
   struct PreparedLines {
@@ -624,10 +656,22 @@ class JsonlMapper::FastParser {
     if (!prepared.mapped || prepared.data != text.data() || prepared.size != text.size()) {
       return false;
     }
+    if (prepared.checksum_deferred) {
+      const PlainAddress& plain = prepared.plain;
+      const uint64_t mask =
+          case_memo->UppercaseMask(eth::Address(plain.bytes), absl::string_view(plain.lower, 40));
+      char checksummed[42];
+      // A checksum warning: Map's other paths name it.
+      if (!ChecksummedForm(plain, mask, checksummed)) return false;
+      prepared.result.records[0].set_address(checksummed, sizeof(checksummed));
+    }
     std::swap(*result, prepared.result);
     ++taken;
     return true;
   }
+
+  // Set by SetAddressCaseMemo; only TakePrepared (on the first thread) calls it.
+  AddressCaseMemo* case_memo = nullptr;
 
   // Claims planned lines of `pending` in blocks, from the front (the second thread) or the
   // back (the first thread); [begin, end) of the first block, empty when all are claimed.
@@ -684,7 +728,7 @@ void JsonlMapper::Map(uint64_t line, absl::string_view text, bool has_line_break
 }
 
 bool JsonlMapper::TryMapFast(uint64_t line, absl::string_view text, LineResult* result) {
-  return MapFast(fast_->main, line, text, /*padded=*/false, result);
+  return MapFast(fast_->main, line, text, /*padded=*/false, result, nullptr, nullptr);
 }
 
 uint64_t JsonlMapper::PlanAhead(uint64_t first_line, absl::string_view block) {
@@ -723,12 +767,16 @@ void JsonlMapper::MapPlanned(bool from_back) {
     if (begin == end) return;
     for (size_t i = begin; i < end; ++i) {
       FastParser::Prepared& prepared = fast.pending.lines[i];
+      const bool defer = fast.case_memo != nullptr;
       prepared.mapped =
           MapFast(parsers, prepared.line, absl::string_view(prepared.data, prepared.size),
-                  prepared.padded, &prepared.result);
+                  prepared.padded, &prepared.result, defer ? &prepared.plain : nullptr,
+                  defer ? &prepared.checksum_deferred : nullptr);
     }
   }
 }
+
+void JsonlMapper::SetAddressCaseMemo(AddressCaseMemo* memo) { fast_->case_memo = memo; }
 
 uint64_t JsonlMapper::lines_taken_ahead() const { return fast_->taken; }
 
@@ -739,7 +787,9 @@ void JsonlMapper::CommitPrepared() {
 }
 
 bool JsonlMapper::MapFast(ParserPair& parsers, uint64_t line, absl::string_view text, bool padded,
-                          LineResult* result) {
+                          LineResult* result, PlainAddress* deferred_plain,
+                          bool* checksum_deferred) {
+  if (checksum_deferred != nullptr) *checksum_deferred = false;
   result->issues.clear();
   result->invalid = false;
   // One record, reused from the previous line so that its strings keep their capacity.
@@ -818,7 +868,8 @@ bool JsonlMapper::MapFast(ParserPair& parsers, uint64_t line, absl::string_view 
     }
     if (last_role != "assistant" || !has_user) return false;
     return FinishFast(parsers, line, absl::string_view(last_user.data(), last_user.size()),
-                      absl::string_view(last_content.data(), last_content.size()), record, address);
+                      absl::string_view(last_content.data(), last_content.size()), record, address,
+                      deferred_plain, checksum_deferred);
   }
   std::string_view prompt;
   std::string_view completion;
@@ -835,19 +886,29 @@ bool JsonlMapper::MapFast(ParserPair& parsers, uint64_t line, absl::string_view 
   }
   if (!has_prompt || !has_completion) return false;
   return FinishFast(parsers, line, absl::string_view(prompt.data(), prompt.size()),
-                    absl::string_view(completion.data(), completion.size()), record, address);
+                    absl::string_view(completion.data(), completion.size()), record, address,
+                    deferred_plain, checksum_deferred);
 }
 
 bool JsonlMapper::FinishFast(ParserPair& parsers, uint64_t line, absl::string_view address_text,
                              absl::string_view fields_text, AddressRecord* record,
-                             eth::Address* address) {
+                             eth::Address* address, PlainAddress* deferred_plain,
+                             bool* checksum_deferred) {
   const absl::string_view text = absl::StripAsciiWhitespace(address_text);
   char checksummed[42];
-  std::array<uint8_t, 20> bytes;
-  if (FastChecksummedAddress(text, checksummed, &bytes)) {
-    *address = eth::Address(bytes);
+  PlainAddress local;
+  PlainAddress* plain = deferred_plain != nullptr ? deferred_plain : &local;
+  const bool is_plain = DecodePlainAddress(text, plain);
+  // TakePrepared completes the EIP-55 form of a deferred address on the first thread.
+  const bool defer = is_plain && checksum_deferred != nullptr;
+  if (is_plain) {
+    *address = eth::Address(plain->bytes);
+    if (!defer && !ChecksummedForm(*plain, Eip55UppercaseMask(absl::string_view(plain->lower, 40)),
+                                   checksummed)) {
+      return false;  // A checksum warning.
+    }
   } else {
-    // Not a plain address (or a checksum warning): the general search decides.
+    // Not a plain address: the general search decides.
     AddressLookup lookup = LookUpAddress(address_text);
     if (!lookup.address.has_value()) return false;
     const std::string hex = lookup.address->ToChecksumHex();
@@ -856,7 +917,11 @@ bool JsonlMapper::FinishFast(ParserPair& parsers, uint64_t line, absl::string_vi
     *address = *lookup.address;
   }
   if (!FastReportFields(fields_text, parsers.fields, record)) return false;
-  record->set_address(checksummed, sizeof(checksummed));
+  if (defer) {
+    *checksum_deferred = true;
+  } else {
+    record->set_address(checksummed, sizeof(checksummed));
+  }
   record->set_chain_id(context_.chain_id);
   record->set_source(context_.source);
   record->set_line(line);

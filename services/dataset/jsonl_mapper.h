@@ -50,6 +50,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/eth/address.h"
 #include "ethscan/dataset/v1/dataset_service.pb.h"
 #include "services/dataset/dataset_format.h"
 #include "services/dataset/jsonl_reader.h"
@@ -66,8 +67,25 @@ namespace ethscan::dataset {
 absl::StatusOr<FormatChoice> ChooseJsonlFormat(DatasetFormat requested, absl::string_view text,
                                                absl::string_view file, uint64_t line);
 
+// The letter case of the EIP-55 form of 40 lowercase hex digits (one Keccak-256): bit i is set
+// when digit i is an uppercase letter there.
+uint64_t Eip55UppercaseMask(absl::string_view lower_hex);
+
+// Remembers the EIP-55 letter case of the addresses of a file for JsonlMapper, which asks on
+// the thread that calls Map.
+class AddressCaseMemo {
+ public:
+  virtual ~AddressCaseMemo() = default;
+  // Eip55UppercaseMask(lower_hex) of `address` (whose 40 lowercase digits are `lower_hex`),
+  // remembered or computed.
+  virtual uint64_t UppercaseMask(const eth::Address& address, absl::string_view lower_hex) = 0;
+};
+
 class JsonlMapper {
  public:
+  // An address written as "0x" and 40 hex digits, decoded (the fast path's).
+  struct PlainAddress;
+
   // INVALID_ARGUMENT for a format that is not a JSON Lines one.
   static absl::StatusOr<std::unique_ptr<JsonlMapper>> Create(DatasetFormat format,
                                                              MapperContext context);
@@ -85,6 +103,11 @@ class JsonlMapper {
   // The reference path alone; Map's result is always equal to it.
   void MapWithReferenceParser(uint64_t line, absl::string_view text, bool has_line_break,
                               LineResult* result) const;
+
+  // With a memo (not owned; null for none), lines mapped ahead leave their address's EIP-55
+  // form to Map, which completes it from the memo on the first thread: an address met before
+  // then costs no Keccak-256. Results are the same either way.
+  void SetAddressCaseMemo(AddressCaseMemo* memo);
 
   // Lines whose result Map took from those mapped ahead so far (for tests and benchmarks).
   uint64_t lines_taken_ahead() const;
@@ -114,13 +137,15 @@ class JsonlMapper {
 
   // The fast path with the given parsers; `padded` when SIMDJSON_PADDING readable bytes
   // follow `text`, which is then parsed where it lies.
+  // With `checksum_deferred` (and `deferred_plain`) the EIP-55 form of a plain address is left
+  // out of the record (*checksum_deferred says so) and its decoding kept in *deferred_plain.
   bool MapFast(ParserPair& parsers, uint64_t line, absl::string_view text, bool padded,
-               LineResult* result);
+               LineResult* result, PlainAddress* deferred_plain, bool* checksum_deferred);
   // Fills the record of a clean line, and its decoded address, from the address text and the
   // report fields text.
   bool FinishFast(ParserPair& parsers, uint64_t line, absl::string_view address_text,
                   absl::string_view fields_text, common::v1::AddressRecord* record,
-                  eth::Address* address);
+                  eth::Address* address, PlainAddress* deferred_plain, bool* checksum_deferred);
 
   const DatasetFormat format_;
   const MapperContext context_;

@@ -374,6 +374,13 @@ std::string MixedFile(int lines) {
       case 7:
         line = Chat("0x8888801Af4d980682e47f1A9036e589479e835C5", R"({\"Label\":\"Scam\"})");
         break;
+      case 9:
+        // One address in lowercase and checksummed, again and again.
+        line = Chat(kAkroLower, R"({\"Label\":\"Legit\"})");
+        break;
+      case 10:
+        line = Chat(kAkro, R"({\"Label\":\"Legit\"})");
+        break;
       case 11:
         line = Chat(kAkro, R"({\"Label\":\"Sacm\"})");
         break;
