@@ -7,6 +7,10 @@
 namespace ethscan::common {
 
 int LabelSeverity(absl::string_view label) {
+  // The exact spelling first: it is what most records carry, and the cheaper comparison.
+  for (int i = 0; i < static_cast<int>(std::size(kReportLabels)); ++i) {
+    if (label == kReportLabels[i]) return i;
+  }
   for (int i = 0; i < static_cast<int>(std::size(kReportLabels)); ++i) {
     if (absl::EqualsIgnoreCase(label, kReportLabels[i])) return i;
   }

@@ -533,21 +533,27 @@ bool GetString(simdjson::dom::element element, std::string_view* out) {
 // The report fields the fast path knows; any other key sends the line to the reference path.
 enum ReportKey { kName, kAccountType, kContractType, kEntity, kLabel, kTags, kReportKeyCount };
 
+// Whether `key` is `name` up to letter case; the exact spelling, the common case, is checked
+// first.
+bool IsKey(absl::string_view key, absl::string_view name) {
+  return key == name || absl::EqualsIgnoreCase(key, name);
+}
+
 int ClassifyReportKey(absl::string_view key) {
   // By length first: this runs for every key of every line.
   switch (key.size()) {
     case 4:
-      if (absl::EqualsIgnoreCase(key, "Name")) return kName;
-      if (absl::EqualsIgnoreCase(key, "Tags")) return kTags;
+      if (IsKey(key, "Name")) return kName;
+      if (IsKey(key, "Tags")) return kTags;
       return -1;
     case 5:
-      return absl::EqualsIgnoreCase(key, "Label") ? kLabel : -1;
+      return IsKey(key, "Label") ? kLabel : -1;
     case 6:
-      return absl::EqualsIgnoreCase(key, "Entity") ? kEntity : -1;
+      return IsKey(key, "Entity") ? kEntity : -1;
     case 12:
-      return absl::EqualsIgnoreCase(key, "Account Type") ? kAccountType : -1;
+      return IsKey(key, "Account Type") ? kAccountType : -1;
     case 13:
-      return absl::EqualsIgnoreCase(key, "Contract Type") ? kContractType : -1;
+      return IsKey(key, "Contract Type") ? kContractType : -1;
     default:
       return -1;
   }

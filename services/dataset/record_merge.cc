@@ -50,7 +50,7 @@ const std::vector<std::string>& AccountTypes() {
 std::optional<std::string> CanonicalAccountType(absl::string_view value) {
   if (value.empty()) return std::string();
   for (const std::string& type : AccountTypes()) {
-    if (absl::EqualsIgnoreCase(value, type)) return type;
+    if (value == type || absl::EqualsIgnoreCase(value, type)) return type;
   }
   return std::nullopt;
 }
