@@ -455,9 +455,12 @@ absl::Status IngestPipeline::AcceptLine() {
 }
 
 uint64_t IngestPipeline::UppercaseMask(const eth::Address& address, absl::string_view lower_hex) {
-  uint64_t& mask = addresses_[address].case_mask;
-  if ((mask & kCaseMaskKnown) == 0) mask = Eip55UppercaseMask(lower_hex) | kCaseMaskKnown;
-  return mask & ~kCaseMaskKnown;
+  FirstSeen& seen = addresses_[address];
+  if (seen.case_mask_known == 0) {
+    seen.case_mask = Eip55UppercaseMask(lower_hex);
+    seen.case_mask_known = 1;
+  }
+  return seen.case_mask;
 }
 
 void IngestPipeline::FlushLabelCounts() {
@@ -480,7 +483,7 @@ void IngestPipeline::CheckDuplicate(const common::v1::AddressRecord& record, int
   if (first.line == 0) {
     ++distinct_addresses_;
     first.line = record.line();
-    first.label_severity = static_cast<int8_t>(severity);
+    first.label_severity = severity;
     std::copy(std::begin(fingerprints), std::end(fingerprints), std::begin(first.fingerprints));
     return;
   }

@@ -174,21 +174,23 @@ class IngestPipeline : private CsvReader::Handler,
   // the label, and 16-bit fingerprints of name, account type, contract type and entity (kept
   // small: one entry per distinct address).
   struct FirstSeen {
+    FirstSeen() : case_mask(0), case_mask_known(0), label_severity(-1) {}
     // 0 while no record had the address (the JSON Lines mapper asked for its letter case).
     uint64_t line = 0;
-    // Eip55UppercaseMask of the address, with kCaseMaskKnown set once computed.
-    uint64_t case_mask = 0;
-    // common::LabelSeverity of the label, which is also its index in kReportLabels.
-    int8_t label_severity = -1;
+    // Eip55UppercaseMask of the address once case_mask_known; packed with the label's
+    // common::LabelSeverity (its index in kReportLabels) into one word.
+    uint64_t case_mask : 40;
+    uint64_t case_mask_known : 1;
+    int64_t label_severity : 8;
     uint16_t fingerprints[4] = {0, 0, 0, 0};
   };
+  static_assert(sizeof(FirstSeen) == 24, "one small entry per distinct address");
   // Warns when `record` (whose label has common::LabelSeverity `severity`) disagrees with the
   // first record of its address on another line.
   void CheckDuplicate(const common::v1::AddressRecord& record, int severity,
                       const eth::Address& address);
   // The letter case of addresses for the JSON Lines mapper, remembered in addresses_.
   uint64_t UppercaseMask(const eth::Address& address, absl::string_view lower_hex) override;
-  static constexpr uint64_t kCaseMaskKnown = uint64_t{1} << 63;
   // Adds label_counts_ to the dataset's label_counts and zeroes them.
   void FlushLabelCounts();
   // ERRORs for CSV fields that are not valid UTF-8; true when the row is fine.
