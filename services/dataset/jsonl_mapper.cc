@@ -622,6 +622,103 @@ bool FastReportFields(absl::string_view raw, SimdParser& parser, AddressRecord* 
   return true;
 }
 
+// What the fast path gathers from a chat example's messages, one message at a time: false as
+// soon as a message is anything but clean.
+class ChatMessages {
+ public:
+  // Adds the elements of `messages`, which must be an array.
+  bool AddAll(simdjson::dom::element messages) {
+    simdjson::dom::array array;
+    if (messages.get_array().get(array) != simdjson::SUCCESS) return false;
+    for (simdjson::dom::element message : array) {
+      if (!Add(message)) return false;
+    }
+    return true;
+  }
+
+  // Counts a system message known to be clean (with no weight).
+  void AddSystemMessage() { last_role_ = "system"; }
+
+  // Whether the messages make an example: the last one the assistant's, a user one before.
+  bool Complete() const { return last_role_ == "assistant" && has_user_; }
+  absl::string_view last_user() const { return last_user_; }
+  absl::string_view last_content() const { return last_content_; }
+
+ private:
+  bool Add(simdjson::dom::element element) {
+    simdjson::dom::object message;
+    if (element.get_object().get(message) != simdjson::SUCCESS) return false;
+    std::string_view role;
+    std::string_view content;
+    bool has_role = false;
+    bool has_content = false;
+    bool has_weight = false;
+    simdjson::dom::element weight;
+    for (simdjson::dom::key_value_pair member : message) {
+      if (member.key == "role") {
+        if (has_role || !GetString(member.value, &role)) return false;
+        has_role = true;
+      } else if (member.key == "content") {
+        if (has_content || !GetString(member.value, &content)) return false;
+        has_content = true;
+      } else if (member.key == "weight") {
+        if (has_weight) return false;
+        has_weight = true;
+        weight = member.value;
+      }
+    }
+    if (!has_role || !has_content) return false;
+    const bool user = role == "user";
+    const bool assistant = role == "assistant";
+    if (!user && !assistant && role != "system") return false;
+    const absl::string_view text(content.data(), content.size());
+    if ((user || assistant) && absl::StripAsciiWhitespace(text).empty()) return false;
+    if (has_weight) {
+      int64_t value = 0;
+      if (!assistant || weight.get_int64().get(value) != simdjson::SUCCESS ||
+          (value != 0 && value != 1)) {
+        return false;
+      }
+    }
+    if (user) {
+      last_user_ = text;
+      has_user_ = true;
+    }
+    last_role_ = absl::string_view(role.data(), role.size());
+    last_content_ = text;
+    return true;
+  }
+
+  absl::string_view last_user_;
+  bool has_user_ = false;
+  absl::string_view last_role_;
+  absl::string_view last_content_;
+};
+
+// How a compact example with a system message first begins (the chat export's form).
+constexpr absl::string_view kSystemMessageStart = R"({"messages":[{"role":"system","content":")";
+
+// Remembers, from a clean line (valid JSON, so its strings are well-formed), the bytes up to
+// and including the comma after its first message when that message is a system message in
+// the compact form; a later line that begins with the same bytes is the same up to there.
+void LearnSystemPrefix(absl::string_view text, std::string* prefix) {
+  if (!absl::StartsWith(text, kSystemMessageStart)) return;
+  // The content string ends at the first quote not escaped by an odd number of backslashes.
+  size_t end = kSystemMessageStart.size();
+  while (true) {
+    end = text.find('"', end);
+    if (end == absl::string_view::npos) return;
+    size_t backslashes = 0;
+    while (text[end - 1 - backslashes] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) break;
+    ++end;
+  }
+  constexpr absl::string_view kEnd = R"("},)";
+  if (text.substr(end, kEnd.size()) != kEnd) return;
+  const absl::string_view learned = text.substr(0, end + kEnd.size());
+  if (learned != *prefix) prefix->assign(learned.data(), learned.size());
+}
+
 }  // namespace
 
 // Parsers for a line, and for the report fields inside it (whose text lives in `line`'s
@@ -629,6 +726,8 @@ bool FastReportFields(absl::string_view raw, SimdParser& parser, AddressRecord* 
 struct JsonlMapper::ParserPair {
   SimdParser line;
   SimdParser fields;
+  // LearnSystemPrefix's bytes from the last clean line that had them; empty before.
+  std::string system_prefix;
 };
 
 class JsonlMapper::FastParser {
@@ -804,6 +903,48 @@ bool JsonlMapper::MapFast(ParserPair& parsers, uint64_t line, absl::string_view 
   record->Clear();
   result->addresses.resize(1);
   eth::Address* address = &result->addresses[0];
+  if (format_ == v1::DATASET_FORMAT_OPENAI_CHAT_JSONL) {
+    ChatMessages messages;
+    const std::string& prefix = parsers.system_prefix;
+    const bool known_prefix = !prefix.empty() && text.size() > prefix.size() + 2 &&
+                              absl::StartsWith(text, prefix) && absl::EndsWith(text, "]}");
+    if (known_prefix) {
+      // The bytes up to the first message's end are those of an earlier clean line: the line is
+      // valid JSON exactly when the later messages, with the array's closing bracket, are a
+      // valid array, and only they are parsed.
+      simdjson::dom::element later;
+      if (!parsers.line.Parse("[", text.substr(prefix.size(), text.size() - prefix.size() - 1), "",
+                              &later)) {
+        return false;
+      }
+      messages.AddSystemMessage();
+      if (!messages.AddAll(later)) return false;
+    } else {
+      simdjson::dom::element root;
+      if (!(padded ? parsers.line.ParseInPlace(text, &root)
+                   : parsers.line.Parse("", text, "", &root))) {
+        return false;
+      }
+      simdjson::dom::object example;
+      if (root.get_object().get(example) != simdjson::SUCCESS) return false;
+      simdjson::dom::element messages_element;
+      bool has_messages = false;
+      for (simdjson::dom::key_value_pair member : example) {
+        if (member.key != "messages") continue;
+        if (has_messages) return false;  // The reference path takes the last duplicate.
+        has_messages = true;
+        messages_element = member.value;
+      }
+      if (!has_messages || !messages.AddAll(messages_element)) return false;
+    }
+    if (!messages.Complete()) return false;
+    if (!FinishFast(parsers, line, messages.last_user(), messages.last_content(), record, address,
+                    deferred_plain, checksum_deferred)) {
+      return false;
+    }
+    if (!known_prefix) LearnSystemPrefix(text, &parsers.system_prefix);
+    return true;
+  }
   simdjson::dom::element root;
   if (!(padded ? parsers.line.ParseInPlace(text, &root)
                : parsers.line.Parse("", text, "", &root))) {
@@ -811,72 +952,6 @@ bool JsonlMapper::MapFast(ParserPair& parsers, uint64_t line, absl::string_view 
   }
   simdjson::dom::object example;
   if (root.get_object().get(example) != simdjson::SUCCESS) return false;
-  if (format_ == v1::DATASET_FORMAT_OPENAI_CHAT_JSONL) {
-    simdjson::dom::element messages_element;
-    bool has_messages = false;
-    for (simdjson::dom::key_value_pair member : example) {
-      if (member.key != "messages") continue;
-      if (has_messages) return false;  // The reference path takes the last duplicate.
-      has_messages = true;
-      messages_element = member.value;
-    }
-    simdjson::dom::array messages;
-    if (!has_messages || messages_element.get_array().get(messages) != simdjson::SUCCESS) {
-      return false;
-    }
-    std::string_view last_user;
-    bool has_user = false;
-    std::string_view last_role;
-    std::string_view last_content;
-    for (simdjson::dom::element element : messages) {
-      simdjson::dom::object message;
-      if (element.get_object().get(message) != simdjson::SUCCESS) return false;
-      std::string_view role;
-      std::string_view content;
-      bool has_role = false;
-      bool has_content = false;
-      bool has_weight = false;
-      simdjson::dom::element weight;
-      for (simdjson::dom::key_value_pair member : message) {
-        if (member.key == "role") {
-          if (has_role || !GetString(member.value, &role)) return false;
-          has_role = true;
-        } else if (member.key == "content") {
-          if (has_content || !GetString(member.value, &content)) return false;
-          has_content = true;
-        } else if (member.key == "weight") {
-          if (has_weight) return false;
-          has_weight = true;
-          weight = member.value;
-        }
-      }
-      if (!has_role || !has_content) return false;
-      const bool user = role == "user";
-      const bool assistant = role == "assistant";
-      if (!user && !assistant && role != "system") return false;
-      if ((user || assistant) &&
-          absl::StripAsciiWhitespace(absl::string_view(content.data(), content.size())).empty()) {
-        return false;
-      }
-      if (has_weight) {
-        int64_t value = 0;
-        if (!assistant || weight.get_int64().get(value) != simdjson::SUCCESS ||
-            (value != 0 && value != 1)) {
-          return false;
-        }
-      }
-      if (user) {
-        last_user = content;
-        has_user = true;
-      }
-      last_role = role;
-      last_content = content;
-    }
-    if (last_role != "assistant" || !has_user) return false;
-    return FinishFast(parsers, line, absl::string_view(last_user.data(), last_user.size()),
-                      absl::string_view(last_content.data(), last_content.size()), record, address,
-                      deferred_plain, checksum_deferred);
-  }
   std::string_view prompt;
   std::string_view completion;
   bool has_prompt = false;

@@ -230,6 +230,60 @@ TEST(JsonlFastPathTest, EverythingElseGoesToTheReferencePath) {
 }
 
 // Random lines built from valid and invalid pieces; the two paths must always agree.
+TEST(JsonlFastPathTest, LinesSharingAnEarlierSystemMessageAgree) {
+  // After a clean line, a line with the same bytes up to its first message's end has only its
+  // later messages parsed; whatever follows them must still be judged as the whole line.
+  common::v1::AddressRecord record;
+  record.set_address(kAkro);
+  record.set_label("Legit");
+  std::string clean = ChatExampleLine(record);
+  clean.pop_back();
+  const size_t user_at = clean.find(R"({"role":"user")");
+  ASSERT_NE(user_at, std::string::npos);
+  const std::string prefix = clean.substr(0, user_at);
+  const std::string later = clean.substr(user_at, clean.size() - user_at - 2);  // Without "]}".
+  const std::string user =
+      R"({"role":"user","content":"0x8888801af4d980682e47f1a9036e589479e835c5"})";
+  const std::string assistant = R"({"role":"assistant","content":"{\"Label\":\"Scam\"}"})";
+  const std::vector<std::pair<std::string, bool>> rests = {
+      // {what follows the prefix, taken by the fast path}
+      {later + "]}", true},
+      {absl::StrCat(user, ",", assistant, "]}"), true},
+      {absl::StrCat(user, " , ", assistant, " ] }"), true},
+      {absl::StrCat(user, ",", assistant, "]} "), true},
+      {absl::StrCat(user, ",", assistant, R"(],"extra":1})"), true},
+      {absl::StrCat(user, ",", assistant, "]"), false},
+      {absl::StrCat(user, ",", assistant, "]}}"), false},
+      {absl::StrCat(user, ",", assistant, "]]}"), false},
+      {absl::StrCat(user, ",", assistant, R"(],"messages":[)", user, ",", assistant, "]}"), false},
+      {absl::StrCat(user, ",", assistant, R"(]}{"messages":[]})"), false},
+      {absl::StrCat(user, "]}"), false},
+      {absl::StrCat(assistant, "]}"), false},
+      {" ]}", false},
+      {"]}", false},
+      {absl::StrCat(R"("x",)", user, ",", assistant, "]}"), false},
+      {absl::StrCat(user, ",", assistant, ",]}"), false},
+      {absl::StrCat(R"({"role":"user","content":"0x88\q"},)", assistant, "]}"), false},
+      {absl::StrCat(R"({"role":"user","content":"0x\xff"},)", assistant, "]}"), false},
+      {absl::StrCat(R"({"role":"user","content":")", kAkroLower, "\xff\"},", assistant, "]}"),
+       false},
+      {absl::StrCat(R"({"role":"user","content":")", kAkroLower, R"(","weight":1},)", assistant,
+                    "]}"),
+       false},
+      {absl::StrCat(user, ",",
+                    R"({"role":"assistant","content":"{\"Label\":\"Scam\"}","weight":0})", "]}"),
+       true},
+      {absl::StrCat(user, ",", assistant, R"(,{"role":"system","content":""}]})"), false},
+  };
+  std::unique_ptr<JsonlMapper> mapper = Mapper(v1::DATASET_FORMAT_OPENAI_CHAT_JSONL);
+  for (const auto& [rest, fast] : rests) {
+    // The clean line first, so that its prefix is the one remembered.
+    ASSERT_TRUE(MapBothWays(*mapper, clean));
+    const std::string line = prefix + rest;
+    EXPECT_EQ(MapBothWays(*mapper, line), fast) << line;
+  }
+}
+
 TEST(JsonlFastPathTest, RandomLinesAgree) {
   std::mt19937_64 random(20240611);
   auto pick = [&random](const std::vector<std::string>& pieces) -> std::string {
