@@ -1,5 +1,7 @@
 // ethscan_dataset: the dataset service. Flags win over environment variables, which win over
 // the defaults; see --help.
+#include <malloc.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -66,6 +68,12 @@ absl::Status Run() {
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   ethscan::log::SetComponent("dataset");
+  // Uploads arrive as 1 MiB messages, each allocated and freed in turn. By default glibc would
+  // serve many of them from fresh mappings, or trim the heap under them, and the kernel would
+  // zero every page again: about 100,000 page faults per GB uploaded. Keeping such blocks on
+  // the heap makes them reused instead (a quarter of the faults, about 5 % less CPU).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
   absl::Status status = ethscan::dataset::Run();
   if (!status.ok()) ethscan::log::Error("dataset service failed: ", status.ToString());
   return status.ok() ? 0 : 1;
