@@ -19,12 +19,23 @@ int HexValue(char c) {
 
 }  // namespace
 
+uint64_t ChecksumUppercaseMask(absl::string_view lower_hex40) {
+  const std::array<uint8_t, 32> hash = Keccak256(lower_hex40);
+  uint64_t mask = 0;
+  for (size_t i = 0; i < 40 && i < lower_hex40.size(); ++i) {
+    // A letter is uppercase where its hash nibble is 8 or more.
+    const uint64_t nibble_high_bit = (hash[i / 2] >> (i % 2 == 0 ? 7 : 3)) & 1;
+    const uint64_t letter = lower_hex40[i] >= 'a';
+    mask |= (nibble_high_bit & letter) << i;
+  }
+  return mask;
+}
+
 std::string ChecksumHexDigits(absl::string_view lower_hex40) {
-  std::array<uint8_t, 32> hash = Keccak256(lower_hex40);
+  const uint64_t mask = ChecksumUppercaseMask(lower_hex40);
   std::string out(lower_hex40);
-  for (size_t i = 0; i < out.size(); ++i) {
-    uint8_t nibble = (i % 2 == 0) ? (hash[i / 2] >> 4) : (hash[i / 2] & 0xf);
-    if (nibble >= 8) out[i] = absl::ascii_toupper(static_cast<unsigned char>(out[i]));
+  for (size_t i = 0; i < out.size() && i < 40; ++i) {
+    if ((mask >> i) & 1) out[i] = absl::ascii_toupper(static_cast<unsigned char>(out[i]));
   }
   return out;
 }

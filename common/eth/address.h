@@ -62,6 +62,10 @@ class Address {
 // Applies the EIP-55 checksum to 40 lowercase hex digits (no "0x"); returns 40 characters.
 std::string ChecksumHexDigits(absl::string_view lower_hex40);
 
+// The same checksum as a letter-case mask (one Keccak-256): bit i is set when digit i of the
+// EIP-55 form of the 40 lowercase hex digits is an uppercase letter.
+uint64_t ChecksumUppercaseMask(absl::string_view lower_hex40);
+
 }  // namespace ethscan::eth
 
 #endif  // ETHSCAN_COMMON_ETH_ADDRESS_H_

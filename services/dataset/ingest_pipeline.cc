@@ -457,7 +457,7 @@ absl::Status IngestPipeline::AcceptLine() {
 uint64_t IngestPipeline::UppercaseMask(const eth::Address& address, absl::string_view lower_hex) {
   FirstSeen& seen = addresses_[address];
   if (seen.case_mask_known == 0) {
-    seen.case_mask = Eip55UppercaseMask(lower_hex);
+    seen.case_mask = eth::ChecksumUppercaseMask(lower_hex);
     seen.case_mask_known = 1;
   }
   return seen.case_mask;

@@ -177,7 +177,7 @@ class IngestPipeline : private CsvReader::Handler,
     FirstSeen() : case_mask(0), case_mask_known(0), label_severity(-1) {}
     // 0 while no record had the address (the JSON Lines mapper asked for its letter case).
     uint64_t line = 0;
-    // Eip55UppercaseMask of the address once case_mask_known; packed with the label's
+    // eth::ChecksumUppercaseMask of the address once case_mask_known; packed with the label's
     // common::LabelSeverity (its index in kReportLabels) into one word.
     uint64_t case_mask : 40;
     uint64_t case_mask_known : 1;

@@ -463,18 +463,6 @@ constexpr std::array<uint8_t, 256> kHexValues = [] {
 
 }  // namespace
 
-uint64_t Eip55UppercaseMask(absl::string_view lower_hex) {
-  const std::array<uint8_t, 32> hash = eth::Keccak256(lower_hex);
-  uint64_t mask = 0;
-  for (size_t i = 0; i < 40 && i < lower_hex.size(); ++i) {
-    // A letter is uppercase where its hash nibble is 8 or more.
-    const uint64_t nibble_high_bit = (hash[i / 2] >> (i % 2 == 0 ? 7 : 3)) & 1;
-    const uint64_t letter = lower_hex[i] >= 'a';
-    mask |= (nibble_high_bit & letter) << i;
-  }
-  return mask;
-}
-
 // An address as written in a clean line: "0x" (or "0X") and 40 hex digits.
 struct JsonlMapper::PlainAddress {
   std::array<uint8_t, 20> bytes;
@@ -513,7 +501,7 @@ bool DecodePlainAddress(absl::string_view text, JsonlMapper::PlainAddress* out) 
   return (invalid & 0xF0) == 0;
 }
 
-// The EIP-55 form of a decoded address with the given Eip55UppercaseMask, into `out`; false
+// The EIP-55 form of a decoded address with the given eth::ChecksumUppercaseMask, into `out`; false
 // when the address was written in mixed case that is not that form (a checksum warning).
 bool ChecksummedForm(const JsonlMapper::PlainAddress& address, uint64_t mask, char out[42]) {
   out[0] = '0';
@@ -984,8 +972,9 @@ bool JsonlMapper::FinishFast(ParserPair& parsers, uint64_t line, absl::string_vi
   const bool defer = is_plain && checksum_deferred != nullptr;
   if (is_plain) {
     *address = eth::Address(plain->bytes);
-    if (!defer && !ChecksummedForm(*plain, Eip55UppercaseMask(absl::string_view(plain->lower, 40)),
-                                   checksummed)) {
+    if (!defer &&
+        !ChecksummedForm(*plain, eth::ChecksumUppercaseMask(absl::string_view(plain->lower, 40)),
+                         checksummed)) {
       return false;  // A checksum warning.
     }
   } else {

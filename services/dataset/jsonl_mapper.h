@@ -67,17 +67,13 @@ namespace ethscan::dataset {
 absl::StatusOr<FormatChoice> ChooseJsonlFormat(DatasetFormat requested, absl::string_view text,
                                                absl::string_view file, uint64_t line);
 
-// The letter case of the EIP-55 form of 40 lowercase hex digits (one Keccak-256): bit i is set
-// when digit i is an uppercase letter there.
-uint64_t Eip55UppercaseMask(absl::string_view lower_hex);
-
 // Remembers the EIP-55 letter case of the addresses of a file for JsonlMapper, which asks on
 // the thread that calls Map.
 class AddressCaseMemo {
  public:
   virtual ~AddressCaseMemo() = default;
-  // Eip55UppercaseMask(lower_hex) of `address` (whose 40 lowercase digits are `lower_hex`),
-  // remembered or computed.
+  // eth::ChecksumUppercaseMask(lower_hex) of `address` (whose 40 lowercase digits are
+  // `lower_hex`), remembered or computed.
   virtual uint64_t UppercaseMask(const eth::Address& address, absl::string_view lower_hex) = 0;
 };
 
