@@ -513,6 +513,16 @@ bool ChecksummedForm(const JsonlMapper::PlainAddress& address, uint64_t mask, ch
   return !(address.has_lower && address.has_upper) || std::memcmp(out + 2, address.digits, 40) == 0;
 }
 
+// Parses a whole line, in place when `padded`; false unless it is a valid JSON object.
+bool ParseObject(SimdParser& parser, absl::string_view text, bool padded,
+                 simdjson::dom::object* out) {
+  simdjson::dom::element root;
+  if (!(padded ? parser.ParseInPlace(text, &root) : parser.Parse("", text, "", &root))) {
+    return false;
+  }
+  return root.get_object().get(*out) == simdjson::SUCCESS;
+}
+
 // A string element, or false for any other type.
 bool GetString(simdjson::dom::element element, std::string_view* out) {
   return element.get_string().get(*out) == simdjson::SUCCESS;
@@ -908,13 +918,8 @@ bool JsonlMapper::MapFast(ParserPair& parsers, uint64_t line, absl::string_view 
       messages.AddSystemMessage();
       if (!messages.AddAll(later)) return false;
     } else {
-      simdjson::dom::element root;
-      if (!(padded ? parsers.line.ParseInPlace(text, &root)
-                   : parsers.line.Parse("", text, "", &root))) {
-        return false;
-      }
       simdjson::dom::object example;
-      if (root.get_object().get(example) != simdjson::SUCCESS) return false;
+      if (!ParseObject(parsers.line, text, padded, &example)) return false;
       simdjson::dom::element messages_element;
       bool has_messages = false;
       for (simdjson::dom::key_value_pair member : example) {
@@ -933,13 +938,8 @@ bool JsonlMapper::MapFast(ParserPair& parsers, uint64_t line, absl::string_view 
     if (!known_prefix) LearnSystemPrefix(text, &parsers.system_prefix);
     return true;
   }
-  simdjson::dom::element root;
-  if (!(padded ? parsers.line.ParseInPlace(text, &root)
-               : parsers.line.Parse("", text, "", &root))) {
-    return false;
-  }
   simdjson::dom::object example;
-  if (root.get_object().get(example) != simdjson::SUCCESS) return false;
+  if (!ParseObject(parsers.line, text, padded, &example)) return false;
   std::string_view prompt;
   std::string_view completion;
   bool has_prompt = false;
