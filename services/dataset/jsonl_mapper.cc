@@ -904,17 +904,19 @@ bool JsonlMapper::MapFast(ParserPair& parsers, uint64_t line, absl::string_view 
   if (format_ == v1::DATASET_FORMAT_OPENAI_CHAT_JSONL) {
     ChatMessages messages;
     const std::string& prefix = parsers.system_prefix;
-    const bool known_prefix = !prefix.empty() && text.size() > prefix.size() + 2 &&
-                              absl::StartsWith(text, prefix) && absl::EndsWith(text, "]}");
+    // The bytes up to the first message's end are those of an earlier clean line: the line is
+    // valid JSON exactly when the later messages, with the array's closing bracket, are a valid
+    // array, and only they are parsed. (That array is one level shallower than the line, so
+    // a line nested just past simdjson's depth limit parses this way and not the other; both
+    // give the reference path's result.) When they are not (other members after the array, or
+    // invalid JSON), the whole line is parsed as usual.
+    simdjson::dom::element later;
+    const bool known_prefix =
+        !prefix.empty() && text.size() > prefix.size() + 2 && absl::StartsWith(text, prefix) &&
+        absl::EndsWith(text, "]}") &&
+        parsers.line.Parse("[", text.substr(prefix.size(), text.size() - prefix.size() - 1), "",
+                           &later);
     if (known_prefix) {
-      // The bytes up to the first message's end are those of an earlier clean line: the line is
-      // valid JSON exactly when the later messages, with the array's closing bracket, are a
-      // valid array, and only they are parsed.
-      simdjson::dom::element later;
-      if (!parsers.line.Parse("[", text.substr(prefix.size(), text.size() - prefix.size() - 1), "",
-                              &later)) {
-        return false;
-      }
       messages.AddSystemMessage();
       if (!messages.AddAll(later)) return false;
     } else {

@@ -252,6 +252,7 @@ TEST(JsonlFastPathTest, LinesSharingAnEarlierSystemMessageAgree) {
       {absl::StrCat(user, " , ", assistant, " ] }"), true},
       {absl::StrCat(user, ",", assistant, "]} "), true},
       {absl::StrCat(user, ",", assistant, R"(],"extra":1})"), true},
+      {absl::StrCat(user, ",", assistant, R"(],"tools":[]})"), true},
       {absl::StrCat(user, ",", assistant, "]"), false},
       {absl::StrCat(user, ",", assistant, "]}}"), false},
       {absl::StrCat(user, ",", assistant, "]]}"), false},
