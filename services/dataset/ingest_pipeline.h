@@ -191,6 +191,7 @@ class IngestPipeline : private CsvReader::Handler,
                       const eth::Address& address);
   // The letter case of addresses for the JSON Lines mapper, remembered in addresses_.
   uint64_t UppercaseMask(const eth::Address& address, absl::string_view lower_hex) override;
+  void WillAsk(const eth::Address& address) override { addresses_.prefetch(address); }
   // Adds label_counts_ to the dataset's label_counts and zeroes them.
   void FlushLabelCounts();
   // ERRORs for CSV fields that are not valid UTF-8; true when the row is fine.

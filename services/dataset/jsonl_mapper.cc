@@ -760,6 +760,11 @@ class JsonlMapper::FastParser {
       return false;
     }
     if (prepared.checksum_deferred) {
+      // Lines are taken in order, so the memo can start loading a later line's entry now.
+      constexpr size_t kAhead = 8;
+      if (next + kAhead <= ready.count && ready.lines[next + kAhead - 1].checksum_deferred) {
+        case_memo->WillAsk(eth::Address(ready.lines[next + kAhead - 1].plain.bytes));
+      }
       const PlainAddress& plain = prepared.plain;
       const uint64_t mask =
           case_memo->UppercaseMask(eth::Address(plain.bytes), absl::string_view(plain.lower, 40));

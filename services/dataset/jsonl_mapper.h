@@ -75,6 +75,8 @@ class AddressCaseMemo {
   // eth::ChecksumUppercaseMask(lower_hex) of `address` (whose 40 lowercase digits are
   // `lower_hex`), remembered or computed.
   virtual uint64_t UppercaseMask(const eth::Address& address, absl::string_view lower_hex) = 0;
+  // A hint that UppercaseMask will soon be asked about `address` (to start loading its entry).
+  virtual void WillAsk(const eth::Address& address) { (void)address; }
 };
 
 class JsonlMapper {
