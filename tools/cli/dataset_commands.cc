@@ -376,19 +376,21 @@ int DatasetsDelete(const CommandContext& c) {
   dsv1::DeleteDatasetResponse response;
   grpc::Status status = CallUnary(c, *stub, &Stub::DeleteDataset, request, &response);
   if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
-    RpcFailure(c, status, Dataset(c));
-    // The service names the holders in its message; list them one per line as well.
+    // The service names the holders in one line; list them one per line instead when the
+    // dataset can be read, and fall back on the service's words otherwise.
     dsv1::GetDatasetRequest get;
     get.set_id(id);
     dsv1::GetDatasetResponse got;
-    if (CallUnary(c, *stub, &Stub::GetDataset, get, &got).ok() &&
-        !got.dataset().referenced_by().empty()) {
-      c.err << "Dataset " << id << " is still referenced by:\n";
-      for (const std::string& holder : got.dataset().referenced_by()) {
-        c.err << "  " << holder << "\n";
-      }
-      c.err << "It can be deleted once no job or model references it.\n";
+    if (!CallUnary(c, *stub, &Stub::GetDataset, get, &got).ok() ||
+        got.dataset().referenced_by().empty()) {
+      return RpcFailure(c, status, Dataset(c));
     }
+    c.err << "ethscan " << c.invocation.command->FullName() << ": FAILED_PRECONDITION: dataset "
+          << id << " is still referenced by:\n";
+    for (const std::string& holder : got.dataset().referenced_by()) {
+      c.err << "  " << holder << "\n";
+    }
+    c.err << "It can be deleted once no job or model references it.\n";
     return kExitFailure;
   }
   if (!status.ok()) return RpcFailure(c, status, Dataset(c));

@@ -543,10 +543,8 @@ TEST_F(CliTest, DeleteOfAReferencedDatasetListsTheHolders) {
   services_.dataset().AddDataset(d);
   EXPECT_EQ(Run({"datasets", "delete", "ds-00000000000000aa"}), kExitFailure);
   EXPECT_EQ(err_.str(),
-            "ethscan datasets delete: FAILED_PRECONDITION: dataset \"ds-00000000000000aa\" is "
-            "referenced by job/ftjob-0000000000000001, "
-            "model/ft:ethscan-base:demo:ftjob-0000000000000001\n"
-            "Dataset ds-00000000000000aa is still referenced by:\n"
+            "ethscan datasets delete: FAILED_PRECONDITION: dataset ds-00000000000000aa is still "
+            "referenced by:\n"
             "  job/ftjob-0000000000000001\n"
             "  model/ft:ethscan-base:demo:ftjob-0000000000000001\n"
             "It can be deleted once no job or model references it.\n");
