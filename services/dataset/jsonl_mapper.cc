@@ -848,12 +848,10 @@ uint64_t JsonlMapper::PlanAhead(uint64_t first_line, absl::string_view block) {
     const size_t end = block.find('\n');
     // The reader keeps a line without its line break until more bytes come.
     if (end == absl::string_view::npos) break;
-    absl::string_view text = block.substr(0, end);
+    const absl::string_view text =
+        JsonlLineText(line, block.substr(0, end), /*has_line_break=*/true);
     block.remove_prefix(end + 1);
-    if (absl::EndsWith(text, "\r")) text.remove_suffix(1);
-    if (line == 1 && absl::StartsWith(text, "\xEF\xBB\xBF")) text.remove_prefix(3);
-    // The reader skips blank lines.
-    if (text.find_first_not_of(" \t") == absl::string_view::npos) continue;
+    if (IsBlankJsonlLine(text)) continue;
     if (pending.count == pending.lines.size()) pending.lines.emplace_back();
     FastParser::Prepared& prepared = pending.lines[pending.count++];
     prepared.line = line;

@@ -10,14 +10,17 @@ namespace {
 
 constexpr absl::string_view kBom = "\xEF\xBB\xBF";
 
-bool IsBlank(absl::string_view text) {
-  for (char c : text) {
-    if (c != ' ' && c != '\t') return false;
-  }
-  return true;
+}  // namespace
+
+absl::string_view JsonlLineText(uint64_t line, absl::string_view bytes, bool has_line_break) {
+  if (has_line_break && absl::EndsWith(bytes, "\r")) bytes.remove_suffix(1);
+  if (line == 1 && absl::StartsWith(bytes, kBom)) bytes.remove_prefix(kBom.size());
+  return bytes;
 }
 
-}  // namespace
+bool IsBlankJsonlLine(absl::string_view text) {
+  return text.find_first_not_of(" \t") == absl::string_view::npos;
+}
 
 JsonlReader::JsonlReader(JsonlReaderOptions options, Handler* handler)
     : options_(std::move(options)), handler_(handler) {}
@@ -27,16 +30,15 @@ absl::Status JsonlReader::Fail(absl::Status status) {
   return status;
 }
 
-absl::Status JsonlReader::EmitLine(absl::string_view text, bool has_line_break) {
+absl::Status JsonlReader::EmitLine(absl::string_view bytes, bool has_line_break) {
   const uint64_t line = line_++;
-  if (has_line_break && absl::EndsWith(text, "\r")) text.remove_suffix(1);
-  if (line == 1 && absl::StartsWith(text, kBom)) text.remove_prefix(kBom.size());
+  const absl::string_view text = JsonlLineText(line, bytes, has_line_break);
   if (text.size() > options_.max_line_bytes) {
     return absl::InvalidArgumentError(absl::StrCat(options_.filename, " line ", line,
                                                    ": longer than the limit of ",
                                                    options_.max_line_bytes, " bytes"));
   }
-  if (IsBlank(text)) return absl::OkStatus();
+  if (IsBlankJsonlLine(text)) return absl::OkStatus();
   ++line_count_;
   return handler_->OnLine(line, text, has_line_break);
 }

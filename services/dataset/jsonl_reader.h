@@ -24,6 +24,13 @@
 
 namespace ethscan::dataset {
 
+// The text of physical line `line` (1-based) as the reader hands it over, from its bytes
+// without the "\n": without a final "\r" when the line had a line break, and on line 1 without a
+// byte-order mark.
+absl::string_view JsonlLineText(uint64_t line, absl::string_view bytes, bool has_line_break);
+// Whether the reader skips a line with this text: only spaces and tabs, or nothing.
+bool IsBlankJsonlLine(absl::string_view text);
+
 struct JsonlReaderOptions {
   // Name of the file, used in error messages.
   std::string filename = "input";
