@@ -12,6 +12,8 @@
 #include "common/eth/hash.h"
 #include "common/report/conflict_policy.h"
 #include "common/report/labels.h"
+#include "common/status/status_macros.h"
+#include "services/dataset/record_merge.h"
 
 namespace ethscan::dataset {
 namespace {
@@ -63,13 +65,7 @@ absl::Status DatasetMerger::Add(size_t parent, const AddressRecord& record) {
   if (parent >= parents_.size()) {
     return absl::InvalidArgumentError(absl::StrCat("no merged dataset at position ", parent));
   }
-  absl::StatusOr<eth::Address> address =
-      eth::Address::Parse(record.address(), eth::Address::ChecksumPolicy::kLenient);
-  if (!address.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("record of line ", record.line(),
-                                                   " has an invalid address \"", record.address(),
-                                                   "\": ", address.status().message()));
-  }
+  ASSIGN_OR_RETURN(const eth::Address address, RecordAddress(record));
   if (claims_.size() >= kNone) {
     return absl::InvalidArgumentError("too many records to merge at once");
   }
@@ -86,7 +82,7 @@ absl::Status DatasetMerger::Add(size_t parent, const AddressRecord& record) {
   bytes_.append(bytes);
   const uint32_t index = static_cast<uint32_t>(claims_.size());
   claims_.push_back(claim);
-  auto [it, inserted] = heads_.try_emplace(*address, index, index);
+  auto [it, inserted] = heads_.try_emplace(address, index, index);
   if (!inserted) {
     claims_[it->second.second].next = index;
     it->second.second = index;

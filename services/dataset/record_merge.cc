@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
 #include "services/dataset/record_mapper.h"
 
 namespace ethscan::dataset {
@@ -55,7 +56,7 @@ std::optional<std::string> CanonicalAccountType(absl::string_view value) {
   return std::nullopt;
 }
 
-absl::Status RecordMerger::Add(const AddressRecord& record) {
+absl::StatusOr<eth::Address> RecordAddress(const AddressRecord& record) {
   absl::StatusOr<eth::Address> address =
       eth::Address::Parse(record.address(), eth::Address::ChecksumPolicy::kLenient);
   if (!address.ok()) {
@@ -63,10 +64,15 @@ absl::Status RecordMerger::Add(const AddressRecord& record) {
                                                    " has an invalid address \"", record.address(),
                                                    "\": ", address.status().message()));
   }
-  auto [it, inserted] = position_.try_emplace(*address, records_.size());
+  return address;
+}
+
+absl::Status RecordMerger::Add(const AddressRecord& record) {
+  ASSIGN_OR_RETURN(const eth::Address address, RecordAddress(record));
+  auto [it, inserted] = position_.try_emplace(address, records_.size());
   if (inserted) {
     AddressRecord& merged = records_.emplace_back(record);
-    merged.set_address(address->ToChecksumHex());
+    merged.set_address(address.ToChecksumHex());
     // Tags are re-added to drop duplicates within the first record too.
     merged.clear_tags();
     MergeTags(record, &merged);

@@ -22,6 +22,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/eth/address.h"
 #include "common/report/labels.h"
@@ -39,6 +40,10 @@ const std::vector<std::string>& AccountTypes();
 // The account type spelled as AccountTypes spells it ("eoa" -> "EOA"), "" for an empty value,
 // or nullopt for anything else. Case-insensitive.
 std::optional<std::string> CanonicalAccountType(absl::string_view value);
+
+// The address of a stored record (any letter case); INVALID_ARGUMENT naming the record's line
+// when it is not one.
+absl::StatusOr<eth::Address> RecordAddress(const common::v1::AddressRecord& record);
 
 class RecordMerger {
  public:
