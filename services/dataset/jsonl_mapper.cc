@@ -763,11 +763,11 @@ class JsonlMapper::FastParser {
       // Lines are taken in order, so the memo can start loading a later line's entry now.
       constexpr size_t kAhead = 8;
       if (next + kAhead <= ready.count && ready.lines[next + kAhead - 1].checksum_deferred) {
-        case_memo->WillAsk(eth::Address(ready.lines[next + kAhead - 1].plain.bytes));
+        case_memo->WillAsk(ready.lines[next + kAhead - 1].result.addresses[0]);
       }
       const PlainAddress& plain = prepared.plain;
-      const uint64_t mask =
-          case_memo->UppercaseMask(eth::Address(plain.bytes), absl::string_view(plain.lower, 40));
+      const uint64_t mask = case_memo->UppercaseMask(prepared.result.addresses[0],
+                                                     absl::string_view(plain.lower, 40));
       char checksummed[42];
       // A checksum warning: Map's other paths name it.
       if (!ChecksummedForm(plain, mask, checksummed)) return false;
@@ -1136,7 +1136,10 @@ void JsonlMapper::MapWithReferenceParser(uint64_t line, absl::string_view text, 
 
 JsonlLookahead::JsonlLookahead(JsonlReader* reader, JsonlMapper* mapper,
                                std::function<void(absl::string_view)> side_work)
-    : reader_(reader), mapper_(mapper), side_work_(std::move(side_work)) {}
+    : reader_(reader),
+      mapper_(mapper),
+      side_work_(std::move(side_work)),
+      line_breaks_(reader->next_line() - 1) {}
 
 JsonlLookahead::~JsonlLookahead() {
   {
@@ -1209,10 +1212,6 @@ void JsonlLookahead::Start() {
 }
 
 absl::Status JsonlLookahead::Add(std::string chunk) {
-  if (!started_) {
-    started_ = true;
-    line_breaks_ = reader_->next_line() - 1;
-  }
   Collect();
   std::string previous = std::exchange(held_, std::move(chunk));
   Start();

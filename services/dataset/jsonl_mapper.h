@@ -162,8 +162,8 @@ class JsonlMapper {
 // Thread-safety: not thread-safe; the second thread is internal.
 class JsonlLookahead {
  public:
-  // `reader` and `mapper` (not owned) must outlive the lookahead; the reader must have taken
-  // every byte before the first chunk given to Add.
+  // `reader` and `mapper` (not owned) must outlive the lookahead; the reader has taken every
+  // byte before the first chunk given to Add, and is fed only through the lookahead from now.
   JsonlLookahead(JsonlReader* reader, JsonlMapper* mapper,
                  std::function<void(absl::string_view)> side_work);
   // Waits for the second thread; a chunk taken but not yet fed is dropped.
@@ -192,9 +192,8 @@ class JsonlLookahead {
   const std::function<void(absl::string_view)> side_work_;
   // The chunk the second thread works on, fed to the reader with the next Add or Flush.
   std::string held_;
-  // Line breaks in the bytes up to the end of held_ (counted from the reader at the first Add).
-  uint64_t line_breaks_ = 0;
-  bool started_ = false;
+  // Line breaks in the bytes up to the end of held_ (the reader's count at the start).
+  uint64_t line_breaks_;
   // Work was started on held_ and not yet collected.
   bool in_flight_ = false;
   // No thread could be started: Work runs on the calling thread.
