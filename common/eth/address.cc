@@ -10,14 +10,32 @@
 namespace ethscan::eth {
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+// The value of each byte as a hex digit, or 0xFF.
+constexpr std::array<uint8_t, 256> kHexValues = [] {
+  std::array<uint8_t, 256> values{};
+  for (int c = 0; c < 256; ++c) {
+    values[c] = c >= '0' && c <= '9'   ? static_cast<uint8_t>(c - '0')
+                : c >= 'a' && c <= 'f' ? static_cast<uint8_t>(c - 'a' + 10)
+                : c >= 'A' && c <= 'F' ? static_cast<uint8_t>(c - 'A' + 10)
+                                       : 0xFF;
+  }
+  return values;
+}();
 
 }  // namespace
+
+bool DecodeHexDigits(absl::string_view digits40, std::array<uint8_t, 20>* bytes) {
+  if (digits40.size() != 40) return false;
+  const auto* digits = reinterpret_cast<const uint8_t*>(digits40.data());
+  uint8_t invalid = 0;
+  for (size_t i = 0; i < 40; i += 2) {
+    const uint8_t high = kHexValues[digits[i]];
+    const uint8_t low = kHexValues[digits[i + 1]];
+    invalid |= high | low;
+    (*bytes)[i / 2] = static_cast<uint8_t>(high << 4 | (low & 0x0F));
+  }
+  return (invalid & 0xF0) == 0;
+}
 
 uint64_t ChecksumUppercaseMask(absl::string_view lower_hex40) {
   const std::array<uint8_t, 32> hash = Keccak256(lower_hex40);
@@ -52,21 +70,17 @@ absl::StatusOr<Address> Address::Parse(absl::string_view text, ChecksumPolicy po
         absl::StrCat("invalid address \"", text, "\": ", digits.size(), " hex digits, need 40"));
   }
   std::array<uint8_t, 20> bytes;
+  if (!DecodeHexDigits(digits, &bytes)) {
+    size_t bad = 0;
+    while (kHexValues[static_cast<uint8_t>(digits[bad])] != 0xFF) ++bad;
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid address \"", text, "\": non-hex character at position ", bad + 3));
+  }
   bool has_lower = false;
   bool has_upper = false;
-  for (size_t i = 0; i < 40; ++i) {
-    int v = HexValue(digits[i]);
-    if (v < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid address \"", text, "\": non-hex character at position ", i + 3));
-    }
-    if (digits[i] >= 'a' && digits[i] <= 'f') has_lower = true;
-    if (digits[i] >= 'A' && digits[i] <= 'F') has_upper = true;
-    if (i % 2 == 0) {
-      bytes[i / 2] = static_cast<uint8_t>(v << 4);
-    } else {
-      bytes[i / 2] |= static_cast<uint8_t>(v);
-    }
+  for (const char c : digits) {
+    has_lower |= c >= 'a' && c <= 'f';
+    has_upper |= c >= 'A' && c <= 'F';
   }
   Address address(bytes);
   if (has_lower && has_upper && policy == ChecksumPolicy::kStrict) {

@@ -62,6 +62,10 @@ class Address {
 // Applies the EIP-55 checksum to 40 lowercase hex digits (no "0x"); returns 40 characters.
 std::string ChecksumHexDigits(absl::string_view lower_hex40);
 
+// Decodes exactly 40 hex digits (either letter case, no "0x") into 20 bytes, without a branch
+// per digit; false when one of them is not a hex digit.
+bool DecodeHexDigits(absl::string_view digits40, std::array<uint8_t, 20>* bytes);
+
 // The same checksum as a letter-case mask (one Keccak-256): bit i is set when digit i of the
 // EIP-55 form of the 40 lowercase hex digits is an uppercase letter.
 uint64_t ChecksumUppercaseMask(absl::string_view lower_hex40);

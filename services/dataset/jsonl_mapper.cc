@@ -449,18 +449,6 @@ class SimdParser {
   size_t capacity_ = 0;
 };
 
-// The value of each byte as a hex digit, or 0xFF.
-constexpr std::array<uint8_t, 256> kHexValues = [] {
-  std::array<uint8_t, 256> values{};
-  for (int c = 0; c < 256; ++c) {
-    values[c] = c >= '0' && c <= '9'   ? static_cast<uint8_t>(c - '0')
-                : c >= 'a' && c <= 'f' ? static_cast<uint8_t>(c - 'a' + 10)
-                : c >= 'A' && c <= 'F' ? static_cast<uint8_t>(c - 'A' + 10)
-                                       : 0xFF;
-  }
-  return values;
-}();
-
 }  // namespace
 
 // An address as written in a clean line: "0x" (or "0X") and 40 hex digits.
@@ -479,26 +467,20 @@ namespace {
 // else. Branch-free per digit: hex digits are random, so branches would mispredict.
 bool DecodePlainAddress(absl::string_view text, JsonlMapper::PlainAddress* out) {
   if (text.size() != 42 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) return false;
+  if (!eth::DecodeHexDigits(text.substr(2), &out->bytes)) return false;
   const auto* digits = reinterpret_cast<const uint8_t*>(text.data() + 2);
-  uint8_t invalid = 0;
   bool has_lower = false;
   bool has_upper = false;
-  for (size_t i = 0; i < 40; i += 2) {
-    const uint8_t high = kHexValues[digits[i]];
-    const uint8_t low = kHexValues[digits[i + 1]];
-    invalid |= high | low;
-    out->bytes[i / 2] = static_cast<uint8_t>(high << 4 | (low & 0x0F));
-    for (size_t k = i; k < i + 2; ++k) {
-      // Setting bit 5 lowercases a hex letter and leaves a digit alone.
-      out->lower[k] = static_cast<char>(digits[k] | 0x20);
-      has_lower |= static_cast<uint8_t>(digits[k] - 'a') < 6;
-      has_upper |= static_cast<uint8_t>(digits[k] - 'A') < 6;
-    }
+  for (size_t i = 0; i < 40; ++i) {
+    // Setting bit 5 lowercases a hex letter and leaves a digit alone.
+    out->lower[i] = static_cast<char>(digits[i] | 0x20);
+    has_lower |= static_cast<uint8_t>(digits[i] - 'a') < 6;
+    has_upper |= static_cast<uint8_t>(digits[i] - 'A') < 6;
   }
   std::memcpy(out->digits, digits, 40);
   out->has_lower = has_lower;
   out->has_upper = has_upper;
-  return (invalid & 0xF0) == 0;
+  return true;
 }
 
 // The EIP-55 form of a decoded address with the given eth::ChecksumUppercaseMask, into `out`; false
