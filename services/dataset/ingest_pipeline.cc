@@ -400,16 +400,12 @@ bool IngestPipeline::CheckUtf8(const CsvRow& row) {
     const std::string& field = row.fields[i];
     if (simdjson::validate_utf8(field.data(), field.size())) continue;
     const size_t offset = std::min(FirstInvalidUtf8(field), field.size() - 1);
-    v1::ValidationIssue issue;
-    issue.set_file(display_name_);
-    issue.set_line(row.line);
-    issue.set_field(i < header_.size() ? header_[i] : absl::StrCat("column ", i + 1));
-    issue.set_reason(absl::StrFormat(
-        "not UTF-8: byte 0x%02X at byte %d of the field does not start a valid UTF-8 sequence; "
-        "save the file as UTF-8",
-        static_cast<unsigned char>(field[offset]), offset + 1));
-    issue.set_severity(v1::ValidationIssue::SEVERITY_ERROR);
-    AddIssue(std::move(issue));
+    AddIssue(MakeIssue(
+        display_name_, row.line, i < header_.size() ? header_[i] : absl::StrCat("column ", i + 1),
+        absl::StrFormat("not UTF-8: byte 0x%02X at byte %d of the field does not start a valid "
+                        "UTF-8 sequence; save the file as UTF-8",
+                        static_cast<unsigned char>(field[offset]), offset + 1),
+        v1::ValidationIssue::SEVERITY_ERROR));
     valid = false;
   }
   return valid;
@@ -508,27 +504,19 @@ void IngestPipeline::CheckDuplicate(const common::v1::AddressRecord& record, int
     if (field.empty()) field = std::string(kNames[i]);
   }
   if (differing.empty()) return;
-  v1::ValidationIssue issue;
-  issue.set_file(display_name_);
-  issue.set_line(here);
-  issue.set_field(field);
-  issue.set_reason(absl::StrCat("duplicate address ", record.address(), " (first on line ",
-                                first.line, ") with conflicting ", absl::StrJoin(differing, ", "),
-                                "; both records are kept and the conflict policy decides"));
-  issue.set_severity(v1::ValidationIssue::SEVERITY_WARNING);
-  AddIssue(std::move(issue));
+  AddIssue(MakeIssue(display_name_, here, field,
+                     absl::StrCat("duplicate address ", record.address(), " (first on line ",
+                                  first.line, ") with conflicting ", absl::StrJoin(differing, ", "),
+                                  "; both records are kept and the conflict policy decides"),
+                     v1::ValidationIssue::SEVERITY_WARNING));
 }
 
 absl::Status IngestPipeline::OnMalformedRow(uint64_t line, absl::string_view reason) {
   v1::Dataset& dataset = result_.dataset;
   dataset.set_line_count(dataset.line_count() + 1);
   dataset.set_invalid_line_count(dataset.invalid_line_count() + 1);
-  v1::ValidationIssue issue;
-  issue.set_file(display_name_);
-  issue.set_line(line);
-  issue.set_reason(absl::StrCat("wrong number of fields: ", reason));
-  issue.set_severity(v1::ValidationIssue::SEVERITY_ERROR);
-  AddIssue(std::move(issue));
+  AddIssue(MakeIssue(display_name_, line, "", absl::StrCat("wrong number of fields: ", reason),
+                     v1::ValidationIssue::SEVERITY_ERROR));
   return absl::OkStatus();
 }
 

@@ -109,13 +109,7 @@ class LineIssues {
       : context_(context), line_(line), result_(result) {}
 
   void Add(std::string field, std::string reason, ValidationIssue::Severity severity) {
-    ValidationIssue issue;
-    issue.set_file(context_.file);
-    issue.set_line(line_);
-    issue.set_field(std::move(field));
-    issue.set_reason(std::move(reason));
-    issue.set_severity(severity);
-    result_->issues.push_back(std::move(issue));
+    result_->issues.push_back(MakeIssue(context_.file, line_, field, std::move(reason), severity));
     if (severity == kError) result_->invalid = true;
   }
   void Error(std::string field, std::string reason) {

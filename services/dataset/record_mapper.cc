@@ -473,6 +473,17 @@ absl::StatusOr<std::unique_ptr<RecordMapper>> RecordMapper::Create(
   return mapper;
 }
 
+v1::ValidationIssue MakeIssue(absl::string_view file, uint64_t line, absl::string_view field,
+                              std::string reason, v1::ValidationIssue::Severity severity) {
+  v1::ValidationIssue issue;
+  issue.set_file(file.data(), file.size());
+  issue.set_line(line);
+  issue.set_field(field.data(), field.size());
+  issue.set_reason(std::move(reason));
+  issue.set_severity(severity);
+  return issue;
+}
+
 void RecordMapper::Map(const CsvRow& row, LineResult* result) const {
   result->records.clear();
   result->addresses.clear();
@@ -501,13 +512,8 @@ void RecordMapper::AddIssue(uint64_t line, int column, std::string reason,
       return;
     }
   }
-  ValidationIssue issue;
-  issue.set_file(context_.file);
-  issue.set_line(line);
-  if (column >= 0) issue.set_field(HeaderName(column));
-  issue.set_reason(std::move(reason));
-  issue.set_severity(severity);
-  result->issues.push_back(std::move(issue));
+  result->issues.push_back(MakeIssue(context_.file, line, column >= 0 ? HeaderName(column) : "",
+                                     std::move(reason), severity));
 }
 
 std::optional<std::string> RecordMapper::ParseAddress(const CsvRow& row, int column,

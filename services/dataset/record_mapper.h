@@ -64,6 +64,10 @@ struct LineResult {
   bool invalid = false;
 };
 
+// One validation issue: `file`, `line`, `field` (empty for the whole line), `reason`, severity.
+v1::ValidationIssue MakeIssue(absl::string_view file, uint64_t line, absl::string_view field,
+                              std::string reason, v1::ValidationIssue::Severity severity);
+
 // What the formats that need more than the header are read with.
 struct FormatParameters {
   // DATASET_FORMAT_CSV_MAPPING (required there): the upload's column mapping. Not owned.
