@@ -6,9 +6,13 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/text/quote.h"
 
 namespace ethscan::log {
 namespace {
+
+// The longest message one log line carries, in characters.
+constexpr size_t kMaxMessageChars = 8192;
 
 absl::Mutex& LogMutex() {
   static absl::Mutex* mu = new absl::Mutex();
@@ -44,7 +48,9 @@ void Write(Severity severity, absl::string_view message) {
       absl::StrCat(SeverityName(severity), " ",
                    absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()), " ");
   absl::MutexLock lock(&LogMutex());
-  absl::StrAppend(&line, Component(), "] ", message, "\n");
+  // Whatever a caller passes, one call writes one line: control characters and bytes that are
+  // not UTF-8 are escaped, and the message is capped.
+  absl::StrAppend(&line, Component(), "] ", text::SingleLine(message, kMaxMessageChars), "\n");
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }

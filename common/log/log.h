@@ -13,7 +13,10 @@ enum class Severity { kInfo, kWarning, kError };
 // Sets the component name printed on every line ("dataset", "training-worker", …).
 void SetComponent(absl::string_view component);
 
-// Writes one line. Safe to call from any thread.
+// Writes one line. Control characters and bytes that are not UTF-8 in `message` are escaped
+// and a message over 8192 characters is cut, so no input can forge a second line; quote
+// user-supplied parts with text::Quote all the same, which also caps each at a few dozen
+// characters. Safe to call from any thread.
 void Write(Severity severity, absl::string_view message);
 
 template <typename... Args>

@@ -3,12 +3,14 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/text/quote.h"
 
 namespace ethscan::common {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      text::SingleLine(status.message(), kMaxGrpcMessageChars));
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status, const char* what) {

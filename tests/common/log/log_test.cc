@@ -1,5 +1,6 @@
 #include "common/log/log.h"
 
+#include <algorithm>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -21,6 +22,17 @@ TEST(LogTest, WritesOneTimestampedLinePerCallWithComponentAndSeverity) {
                                 "W [0-9-]+T[0-9:.]+Z dataset\\] redis slow\n"
                                 "E [0-9-]+T[0-9:.]+Z dataset\\] upload rejected\n"));
   SetComponent("ethscan");
+}
+
+TEST(LogTest, NoMessageCanForgeASecondLineAndLongMessagesAreCut) {
+  ::testing::internal::CaptureStderr();
+  Info("upload of ", std::string("x.csv\nE 2026-01-01T00:00:00.000Z dataset] forged"), " failed");
+  Info(std::string(100 * 1024, '\0'));
+  std::string out = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
+  EXPECT_NE(out.find("x.csv\\nE 2026"), std::string::npos) << out;
+  EXPECT_EQ(out.find('\0'), std::string::npos);
+  EXPECT_LT(out.size(), 40 * 1024u);
 }
 
 }  // namespace

@@ -23,6 +23,14 @@ TEST(GrpcStatusTest, KeepsCodeAndMessageBothWays) {
   EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
 }
 
+TEST(GrpcStatusTest, CapsLongMessagesAndKeepsThemOnOneLine) {
+  grpc::Status g =
+      ToGrpcStatus(absl::InvalidArgumentError(std::string(5 * 1024 * 1024, 'a') + "\nx"));
+  EXPECT_LT(g.error_message().size(), 1200u);
+  EXPECT_NE(g.error_message().find("(5242882 bytes)"), std::string::npos);
+  EXPECT_EQ(ToGrpcStatus(absl::NotFoundError("a\nb")).error_message(), "a\\nb");
+}
+
 TEST(GrpcStatusTest, FromGrpcStatusPrefixesTheCallee) {
   absl::Status s =
       FromGrpcStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"), "inference service");
