@@ -56,9 +56,9 @@ void AppendEscapedByte(std::string* out, unsigned char c) {
 }
 
 bool IsCredentialParameter(absl::string_view name) {
-  static constexpr absl::string_view kNames[] = {
-      "key", "apikey", "api_key", "api-key", "token", "access_token", "password",
-      "pass", "secret", "auth", "sig", "signature"};
+  static constexpr absl::string_view kNames[] = {"key",    "apikey",       "api_key",  "api-key",
+                                                 "token",  "access_token", "password", "pass",
+                                                 "secret", "auth",         "sig",      "signature"};
   for (absl::string_view known : kNames) {
     if (absl::EqualsIgnoreCase(name, known)) return true;
   }
@@ -86,7 +86,8 @@ bool AppendEscaped(absl::string_view text, size_t max_chars, bool quotes, std::s
       // some viewers: escape them too.
       const auto at = [&](size_t k) { return static_cast<unsigned char>(text[i + k]); };
       const bool c1 = c == 0xC2 && at(1) < 0xA0;
-      const bool separator = n == 3 && c == 0xE2 && at(1) == 0x80 && (at(2) == 0xA8 || at(2) == 0xA9);
+      const bool separator =
+          n == 3 && c == 0xE2 && at(1) == 0x80 && (at(2) == 0xA8 || at(2) == 0xA9);
       if (c1 || separator) {
         for (size_t k = 0; k < n; ++k) AppendEscapedByte(out, at(k));
       } else {

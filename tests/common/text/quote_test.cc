@@ -12,9 +12,9 @@ TEST(QuoteTest, EscapesControlCharactersQuotesAndBadUtf8) {
   EXPECT_EQ(Quote("a\nI forged] line\r\t"), "\"a\\nI forged] line\\r\\t\"");
   EXPECT_EQ(Quote(std::string("nul\0byte", 8)), "\"nul\\x00byte\"");
   EXPECT_EQ(Quote("say \"hi\" \\o/"), "\"say \\\"hi\\\" \\\\o/\"");
-  EXPECT_EQ(Quote("caf\xE9"), "\"caf\\xE9\"");           // Latin-1, not UTF-8
-  EXPECT_EQ(Quote("caf\xC3\xA9"), "\"caf\xC3\xA9\"");    // UTF-8 kept
-  EXPECT_EQ(Quote("\xED\xA0\x80"), "\"\\xED\\xA0\\x80\"");  // a surrogate is not UTF-8
+  EXPECT_EQ(Quote("caf\xE9"), "\"caf\\xE9\"");                  // Latin-1, not UTF-8
+  EXPECT_EQ(Quote("caf\xC3\xA9"), "\"caf\xC3\xA9\"");           // UTF-8 kept
+  EXPECT_EQ(Quote("\xED\xA0\x80"), "\"\\xED\\xA0\\x80\"");      // a surrogate is not UTF-8
   EXPECT_EQ(Quote("a\xE2\x80\xA8z"), "\"a\\xE2\\x80\\xA8z\"");  // line separator
   EXPECT_EQ(Quote("\x7F"), "\"\\x7F\"");
 }

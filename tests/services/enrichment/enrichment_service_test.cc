@@ -1,6 +1,9 @@
 #include "services/enrichment/enrichment_service.h"
 
+#include <grpcpp/generic/generic_stub.h>
+
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "common/grpc/channel.h"
 #include "common/grpc/server.h"
 #include "gmock/gmock.h"
@@ -99,6 +102,41 @@ TEST(EnrichmentServiceTest, BatchAnswersInOrderOverGrpc) {
   EXPECT_EQ(response.profile().address(), kAddress);
   EXPECT_FALSE(stream->Read(&response));
   EXPECT_TRUE(stream->Finish().ok());
+}
+
+// A request body that is not the method's message (random bytes from a raw HTTP/2 client)
+// is the client's error: INVALID_ARGUMENT naming the message, not an empty INTERNAL.
+TEST(EnrichmentServiceTest, ARequestBodyThatDoesNotParseIsInvalidArgumentNamingTheMessage) {
+  EnrichmentServiceImpl service(std::make_unique<FakeSource>());
+  common::ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  absl::StatusOr<std::unique_ptr<common::Server>> server =
+      common::Server::Start(options, {&service});
+  ASSERT_THAT(server, IsOk());
+  grpc::GenericStub stub(common::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port())));
+  // Field 1 as a length-delimited string of 100 bytes, but only 3 follow: not a message.
+  const char garbage[] =
+      "\x0a"
+      "\x64"
+      "abc";
+  for (absl::string_view body :
+       {absl::string_view(garbage, 5), absl::string_view("\xff\xff\xff")}) {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(10));
+    grpc::Slice slice(body.data(), body.size());
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer response;
+    grpc::Status status;
+    absl::Notification done;
+    stub.UnaryCall(&context, "/ethscan.enrichment.v1.EnrichmentService/GetProfile",
+                   grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+                     status = std::move(s);
+                     done.Notify();
+                   });
+    done.WaitForNotification();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("ethscan.enrichment.v1.GetProfileRequest"));
+  }
 }
 
 }  // namespace
