@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/text/quote.h"
 
 namespace ethscan::redis {
 namespace {
@@ -50,9 +51,11 @@ Options Options::FromEnv() {
 
 absl::StatusOr<Endpoint> ParseUrl(const std::string& url) {
   constexpr absl::string_view kScheme = "redis://";
+  // Messages quote the URL with its password redacted.
+  const std::string shown = text::Quote(text::RedactUrl(url), 256);
   if (!absl::StartsWith(url, kScheme)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("REDIS_URL \"", url, "\" must start with redis://"));
+        absl::StrCat("REDIS_URL ", shown, " must start with redis://"));
   }
   absl::string_view rest = absl::string_view(url).substr(kScheme.size());
   Endpoint endpoint;
@@ -67,7 +70,7 @@ absl::StatusOr<Endpoint> ParseUrl(const std::string& url) {
     absl::string_view db = rest.substr(slash + 1);
     if (!db.empty() && !absl::SimpleAtoi(db, &endpoint.db)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("REDIS_URL \"", url, "\": database \"", db, "\" is not a number"));
+          absl::StrCat("REDIS_URL ", shown, ": database ", text::Quote(db), " is not a number"));
     }
     rest = rest.substr(0, slash);
   }
@@ -77,7 +80,7 @@ absl::StatusOr<Endpoint> ParseUrl(const std::string& url) {
     if (!absl::SimpleAtoi(rest.substr(colon + 1), &endpoint.port) || endpoint.port <= 0 ||
         endpoint.port > 65535) {
       return absl::InvalidArgumentError(
-          absl::StrCat("REDIS_URL \"", url, "\": bad port \"", rest.substr(colon + 1), "\""));
+          absl::StrCat("REDIS_URL ", shown, ": bad port ", text::Quote(rest.substr(colon + 1))));
     }
   }
   if (!host.empty() && host.front() == '[' && host.back() == ']') {
@@ -95,6 +98,12 @@ absl::StatusOr<std::unique_ptr<HiredisClient>> HiredisClient::Create(const Optio
   absl::Status status = client->ConnectLocked();
   if (!status.ok()) return status;
   return client;
+}
+
+absl::StatusOr<std::unique_ptr<HiredisClient>> HiredisClient::CreateLazy(const Options& options) {
+  absl::StatusOr<Endpoint> endpoint = ParseUrl(options.url);
+  if (!endpoint.ok()) return endpoint.status();
+  return std::unique_ptr<HiredisClient>(new HiredisClient(options, *std::move(endpoint)));
 }
 
 HiredisClient::~HiredisClient() {
@@ -167,8 +176,13 @@ absl::StatusOr<std::vector<Reply>> HiredisClient::RunLocked(
     }
     auto* reply = static_cast<redisReply*>(raw);
     if (reply->type == REDIS_REPLY_ERROR && first_error.ok()) {
-      first_error = absl::FailedPreconditionError(
-          absl::StrCat("redis ", commands[i].front(), ": ", std::string(reply->str, reply->len)));
+      absl::string_view error(reply->str, reply->len);
+      std::string message = absl::StrCat("redis ", commands[i].front(), ": ", error);
+      // A Redis that is still loading its append-only file, or a replica that lost its
+      // primary, will answer soon: that is a dependency not yet available, not a bad command.
+      first_error = absl::StartsWith(error, "LOADING") || absl::StartsWith(error, "MASTERDOWN")
+                        ? absl::UnavailableError(message)
+                        : absl::FailedPreconditionError(message);
     }
     replies.push_back(Convert(reply));
     freeReplyObject(reply);
@@ -199,6 +213,12 @@ absl::StatusOr<std::vector<Reply>> HiredisClient::Pipeline(
     log::Warning("redis connection lost (", replies.status().message(), "); reconnecting");
   }
   return absl::UnavailableError("redis: unreachable");
+}
+
+absl::Status Ping(Client& client) {
+  absl::StatusOr<Reply> reply = client.Command({"PING"});
+  if (!reply.ok()) return reply.status();
+  return absl::OkStatus();
 }
 
 }  // namespace ethscan::redis

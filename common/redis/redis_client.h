@@ -37,8 +37,10 @@ class Client {
  public:
   virtual ~Client() = default;
   // Runs one command given as separate arguments (binary-safe). A Redis error reply is
-  // returned as FAILED_PRECONDITION with Redis's message (for example "BUSYGROUP …"); a lost
-  // connection as UNAVAILABLE (the next call reconnects).
+  // returned as FAILED_PRECONDITION with Redis's message (for example "BUSYGROUP …"), except
+  // LOADING and MASTERDOWN, which are UNAVAILABLE; a lost connection is UNAVAILABLE. A call
+  // on a connection that broke since the last one (Redis restarted) reconnects and runs again
+  // once before it fails.
   virtual absl::StatusOr<Reply> Command(const std::vector<std::string>& args) = 0;
   // Runs commands in one round trip, in order. Fails whole when any reply is an error.
   virtual absl::StatusOr<std::vector<Reply>> Pipeline(
@@ -66,14 +68,22 @@ struct Endpoint {
   int db = 0;
 };
 
-// Parses a redis:// URL. INVALID_ARGUMENT names what is wrong.
+// Parses a redis:// URL. INVALID_ARGUMENT names what is wrong (quoting the URL with its
+// password redacted).
 absl::StatusOr<Endpoint> ParseUrl(const std::string& url);
+
+// PING: OK while Redis answers; UNAVAILABLE when it cannot be reached or is still loading.
+// For readiness checks.
+absl::Status Ping(Client& client);
 
 // hiredis-backed Client.
 class HiredisClient final : public Client {
  public:
   // Checks the URL and connects once; returns UNAVAILABLE if Redis cannot be reached.
   static absl::StatusOr<std::unique_ptr<HiredisClient>> Create(const Options& options);
+  // Checks the URL only; the first command connects. For services that must start (and
+  // report themselves not ready) while Redis is still down. INVALID_ARGUMENT for a bad URL.
+  static absl::StatusOr<std::unique_ptr<HiredisClient>> CreateLazy(const Options& options);
   ~HiredisClient() override;
 
   absl::StatusOr<Reply> Command(const std::vector<std::string>& args) override;

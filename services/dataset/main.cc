@@ -54,13 +54,19 @@ absl::Status Run() {
   store_options.data_dir = config::FlagOrEnv(absl::GetFlag(FLAGS_data_dir), "ETHSCAN_DATASET_DIR",
                                              ".ethscan/data/dataset");
   ASSIGN_OR_RETURN(std::unique_ptr<FileRecordStore> store, FileRecordStore::Create(store_options));
+  // Redis may start after this service or be restarting: the service starts all the same,
+  // answers UNAVAILABLE and reports NOT_SERVING readiness until Redis answers.
   ASSIGN_OR_RETURN(std::unique_ptr<redis::HiredisClient> redis,
-                   redis::HiredisClient::Create(redis::Options::FromEnv()));
+                   redis::HiredisClient::CreateLazy(redis::Options::FromEnv()));
+  redis::Client* readiness_redis = redis.get();
   ASSIGN_OR_RETURN(
       std::unique_ptr<DatasetManager> manager,
       DatasetManager::Create(options, std::make_unique<RedisDatasetIndex>(std::move(redis)),
                              std::move(store), &common::SystemClock::Get()));
   DatasetServiceImpl service(manager.get());
+  // Readiness follows Redis, where the dataset index lives.
+  server.readiness_services = {v1::DatasetService::service_full_name()};
+  server.readiness_check = [readiness_redis] { return redis::Ping(*readiness_redis); };
   return common::RunServer(server, {&service});
 }
 

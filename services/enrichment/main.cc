@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   }
   if (*source == nullptr) ethscan::log::Warning("no chain data source configured");
   ethscan::enrichment::EnrichmentServiceImpl service(*std::move(source));
+  options->readiness_services = {ethscan::enrichment::v1::EnrichmentService::service_full_name()};
   absl::Status status = ethscan::common::RunServer(*options, {&service});
   if (!status.ok()) {
     ethscan::log::Error(status.message());

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
       scanner_options);
   es::gateway::ScanServiceImpl service(&scanner);
   es::log::Info("inference at ", inference, ", enrichment at ", enrichment);
+  options->readiness_services = {es::gateway::v1::ScanService::service_full_name()};
   absl::Status status = es::common::RunServer(*options, {&service});
   if (!status.ok()) {
     es::log::Error(status.message());

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
                                      manager_options);
   es::inference::InferenceServiceImpl service(&models);
   es::log::Info("model registry at ", registry);
+  options->readiness_services = {es::inference::v1::InferenceService::service_full_name()};
   absl::Status status = es::common::RunServer(*options, {&service});
   if (!status.ok()) {
     es::log::Error(status.message());

@@ -7,8 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/config/config.h"
 #include "common/grpc/channel.h"
+#include "common/grpc/server.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
+#include "common/text/quote.h"
 #include "common/time/clock.h"
 #include "services/training/dataset_client.h"
 #include "services/training/job_manager.h"
@@ -25,9 +27,11 @@ namespace {
 // How long a worker's queue read blocks; its connection's timeout must exceed it.
 constexpr absl::Duration kQueueBlock = absl::Seconds(2);
 
+// Redis may start after this process or be restarting: the connection is made by the first
+// command, and until Redis answers calls are UNAVAILABLE and readiness NOT_SERVING.
 absl::StatusOr<std::unique_ptr<redis::Client>> Connect(const redis::Options& options) {
   ASSIGN_OR_RETURN(std::unique_ptr<redis::HiredisClient> client,
-                   redis::HiredisClient::Create(options));
+                   redis::HiredisClient::CreateLazy(options));
   return std::unique_ptr<redis::Client>(std::move(client));
 }
 
@@ -57,7 +61,10 @@ absl::StatusOr<std::unique_ptr<Common>> Build(const TrainingConfig& config) {
   c->jobs =
       std::make_unique<RedisJobStore>(c->redis.get(), [blocking] { return Connect(blocking); });
   c->queue = std::make_unique<RedisJobQueue>(c->redis.get(), queue_reads);
-  RETURN_IF_ERROR(c->queue->EnsureGroup());
+  // The consumer group is made (again, should Redis have lost it) by every readiness check.
+  if (absl::Status group = c->queue->EnsureGroup(); !group.ok()) {
+    log::Warning("job queue not ready yet: ", group.message());
+  }
   c->models = std::make_unique<RedisModelStore>(c->redis.get());
   ModelRegistry::Options registry;
   registry.models_dir = config.models_dir;
@@ -65,7 +72,7 @@ absl::StatusOr<std::unique_ptr<Common>> Build(const TrainingConfig& config) {
       dataset::v1::DatasetService::NewStub(common::CreateChannel(config.dataset_addr)));
   ASSIGN_OR_RETURN(c->registry,
                    ModelRegistry::Create(registry, c->models.get(), c->datasets.get()));
-  log::Info("redis at ", config.redis.url, "; models in ", config.models_dir,
+  log::Info("redis at ", text::RedactUrl(config.redis.url), "; models in ", config.models_dir,
             "; dataset service at ", config.dataset_addr);
   return c;
 }
@@ -78,7 +85,12 @@ absl::Status RunServerRole(const TrainingConfig& config) {
                      &common::SystemClock::Get());
   TrainingServiceImpl training(&manager);
   ModelRegistryServiceImpl registry(c->registry.get());
-  return common::RunServer(config.server, {&training, &registry});
+  // Readiness follows Redis, where jobs, the queue and model metadata live.
+  common::ServerOptions server = config.server;
+  server.readiness_services = {v1::TrainingService::service_full_name(),
+                               v1::ModelRegistryService::service_full_name()};
+  server.readiness_check = [queue = c->queue.get()] { return queue->EnsureGroup(); };
+  return common::RunServer(server, {&training, &registry});
 }
 
 absl::Status RunWorkerRole(const TrainingConfig& config) {
@@ -93,7 +105,10 @@ absl::Status RunWorkerRole(const TrainingConfig& config) {
     worker.Stop();
     if (loop.joinable()) loop.join();
   };
-  absl::Status status = common::RunServer(config.server, {}, stop);
+  common::ServerOptions server = config.server;
+  server.readiness_services = {std::string(kWorkerReadinessService)};
+  server.readiness_check = [queue = c->queue.get()] { return queue->EnsureGroup(); };
+  absl::Status status = common::RunServer(server, {}, stop);
   stop();
   return status;
 }

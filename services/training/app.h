@@ -50,8 +50,15 @@ struct TrainingConfig {
 // INVALID_ARGUMENT naming the bad flag.
 absl::StatusOr<TrainingConfig> ConfigFromFlags(const TrainingFlags& flags);
 
-// Runs the configured role until SIGTERM/SIGINT. Startup errors (Redis unreachable, models
-// folder not writable, port taken) are returned.
+// The health service name of a worker's readiness: SERVING while Redis answers and the job
+// queue's consumer group exists. (The server
+// role reports readiness under ethscan.training.v1.TrainingService and
+// ethscan.training.v1.ModelRegistryService.)
+inline constexpr char kWorkerReadinessService[] = "ethscan.training.v1.TrainingWorker";
+
+// Runs the configured role until SIGTERM/SIGINT. Starts even while Redis is down (calls answer
+// UNAVAILABLE and readiness is NOT_SERVING until it answers). Startup errors (models folder
+// not writable, port taken) are returned.
 absl::Status RunTraining(const TrainingConfig& config);
 
 }  // namespace ethscan::training

@@ -95,6 +95,11 @@ std::string ChildProcess::LogTail(size_t max_bytes) const {
 }
 
 absl::Status WaitForHealthy(const std::string& target, absl::Duration timeout) {
+  return WaitForHealth(target, "", /*serving=*/true, timeout);
+}
+
+absl::Status WaitForHealth(const std::string& target, const std::string& service, bool serving,
+                           absl::Duration timeout) {
   // A private subchannel with short reconnect backoff: the service is expected to refuse
   // connections until it has started, and the default backoff would add seconds.
   grpc::ChannelArguments args;
@@ -111,15 +116,16 @@ absl::Status WaitForHealthy(const std::string& target, absl::Duration timeout) {
     context.set_wait_for_ready(true);
     common::SetDeadline(&context, absl::Milliseconds(500));
     grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
     grpc::health::v1::HealthCheckResponse response;
     grpc::Status status = stub->Check(&context, request, &response);
-    if (status.ok() && response.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
-      return absl::OkStatus();
-    }
-    last_error = status.ok() ? "not serving" : status.error_message();
+    const bool is_serving = response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+    if (status.ok() && is_serving == serving) return absl::OkStatus();
+    last_error = status.ok() ? (is_serving ? "serving" : "not serving") : status.error_message();
     absl::SleepFor(absl::Milliseconds(50));
   }
-  return absl::DeadlineExceededError(absl::StrCat(target, " not healthy within ",
+  return absl::DeadlineExceededError(absl::StrCat(target, " health of \"", service, "\" not ",
+                                                  serving ? "SERVING" : "NOT_SERVING", " within ",
                                                   absl::FormatDuration(timeout), ": ", last_error));
 }
 

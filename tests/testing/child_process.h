@@ -44,6 +44,11 @@ class ChildProcess {
 // Polls grpc.health.v1.Health/Check on `target` until it answers SERVING or `timeout` passes.
 absl::Status WaitForHealthy(const std::string& target, absl::Duration timeout);
 
+// Polls grpc.health.v1.Health/Check for `service` on `target` until it answers SERVING
+// (`serving`) or anything else (NOT_SERVING), or `timeout` passes.
+absl::Status WaitForHealth(const std::string& target, const std::string& service, bool serving,
+                           absl::Duration timeout);
+
 }  // namespace ethscan::testing
 
 #endif  // ETHSCAN_TESTS_TESTING_CHILD_PROCESS_H_

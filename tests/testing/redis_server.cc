@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -17,8 +18,11 @@
 
 namespace ethscan::testing {
 
-absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start() {
-  std::unique_ptr<RedisServer> server(new RedisServer(PickFreePort(), MakeTempDir("redis")));
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start() { return Start(Options()); }
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(const Options& options) {
+  std::unique_ptr<RedisServer> server(
+      new RedisServer(PickFreePort(), MakeTempDir("redis"), options));
   absl::Status status = server->Launch();
   if (!status.ok()) return status;
   return server;
@@ -31,16 +35,25 @@ RedisServer::~RedisServer() {
   }
 }
 
-std::string RedisServer::url() const { return absl::StrCat("redis://127.0.0.1:", port_); }
+std::string RedisServer::url() const {
+  if (options_.password.empty()) return absl::StrCat("redis://127.0.0.1:", port_);
+  return absl::StrCat("redis://:", options_.password, "@127.0.0.1:", port_);
+}
 
 absl::Status RedisServer::Launch() {
   std::string port = absl::StrCat(port_);
   pid_ = fork();
   if (pid_ < 0) return absl::UnavailableError("fork failed");
   if (pid_ == 0) {
-    execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save",
-           "", "--appendonly", "no", "--dir", dir_.c_str(), "--loglevel", "warning",
-           static_cast<char*>(nullptr));
+    std::vector<const char*> argv = {
+        "redis-server", "--port", port.c_str(), "--bind",     "127.0.0.1",  "--save", "",
+        "--appendonly", "no",     "--dir",      dir_.c_str(), "--loglevel", "warning"};
+    if (!options_.password.empty()) {
+      argv.push_back("--requirepass");
+      argv.push_back(options_.password.c_str());
+    }
+    argv.push_back(nullptr);
+    execvp("redis-server", const_cast<char* const*>(argv.data()));
     _exit(127);
   }
   redis::Options options;

@@ -13,25 +13,35 @@ namespace ethscan::testing {
 
 class RedisServer {
  public:
+  struct Options {
+    // requirepass, when not empty: clients must AUTH (url() carries it).
+    std::string password;
+  };
+
   // Starts redis-server (from PATH) with no persistence and waits until it answers PING.
   // UNAVAILABLE when redis-server is missing or does not come up.
   static absl::StatusOr<std::unique_ptr<RedisServer>> Start();
+  static absl::StatusOr<std::unique_ptr<RedisServer>> Start(const Options& options);
   ~RedisServer();
 
   // Stops the server (SIGKILL, as a crash would) and starts it again on the same port.
   absl::Status Restart();
+  // Stops the server (SIGKILL, as a crash would); Launch starts it again on the same port.
+  void Kill();
+  // Starts the server (again) and waits until it answers PING.
+  absl::Status Launch();
 
   int port() const { return port_; }
-  // "redis://127.0.0.1:<port>".
+  // "redis://127.0.0.1:<port>", or "redis://:<password>@127.0.0.1:<port>".
   std::string url() const;
 
  private:
-  RedisServer(int port, std::string dir) : port_(port), dir_(std::move(dir)) {}
-  absl::Status Launch();
-  void Kill();
+  RedisServer(int port, std::string dir, Options options)
+      : port_(port), dir_(std::move(dir)), options_(std::move(options)) {}
 
   int port_;
   std::string dir_;
+  Options options_;
   pid_t pid_ = -1;
 };
 
