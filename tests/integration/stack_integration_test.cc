@@ -84,6 +84,8 @@ std::vector<Row> ReadCsv(const std::string& path) {
 
 std::string Lower(const std::string& s) { return absl::AsciiStrToLower(s); }
 
+constexpr char kRedisPassword[] = "stack-it-Redis-Secret-91c2";
+
 // Everything the suite starts, shared by its tests.
 struct Stack {
   std::string dir;
@@ -155,7 +157,10 @@ absl::StatusOr<std::string> Upload(Stack& s, const std::string& name, const std:
 
 absl::Status Bring(Stack& s) {
   s.dir = MakeTempDir("ethscan-it");
-  absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start();
+  // Redis with a password, as production runs it: the last test checks that no log shows it.
+  RedisServer::Options redis_options;
+  redis_options.password = kRedisPassword;
+  absl::StatusOr<std::unique_ptr<RedisServer>> redis = RedisServer::Start(redis_options);
   if (!redis.ok()) return redis.status();
   s.redis = *std::move(redis);
   for (const char* name : {"dataset", "training", "worker", "inference", "enrichment", "gateway"}) {
@@ -433,6 +438,17 @@ TEST_F(StackIntegrationTest, ScansKeepWorkingWhenEnrichmentIsKilled) {
   EXPECT_EQ(report->label(), "Sanctioned");
   EXPECT_EQ(report->chain_data_status(), gateway::v1::CHAIN_DATA_STATUS_UNAVAILABLE);
   EXPECT_THAT(report->chain_data_error(), HasSubstr("enrichment service"));
+}
+
+// Runs last: stops every service, then reads every log of the run.
+TEST_F(StackIntegrationTest, NoLogShowsTheRedisPassword) {
+  for (auto& [name, process] : stack->processes) process->Stop();
+  for (const auto& [name, process] : stack->processes) {
+    std::ifstream in(process->log_path());
+    std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_FALSE(log.empty()) << name;
+    EXPECT_EQ(log.find(kRedisPassword), std::string::npos) << name << " log:\n" << log;
+  }
 }
 
 }  // namespace
