@@ -1,0 +1,153 @@
+// ethscan_classifier_baseline: plain XGBoost on the Kaggle feature file, with no service in
+// between: the baseline that fine-tuning through the product is measured against.
+//
+// Reads the Kaggle layout (FLAG 1 = positive), keeps one row per lowercase address (the
+// first), drops rows whose address is not 0x and 40 hex digits, splits by a hash of the
+// address (train / validation / test, so an address never lands on two sides), trains with
+// early stopping on the validation side, chooses the threshold there, and evaluates on the
+// test side, once with every numeric feature of ethscan.features.v1 and once with the 22
+// transaction features only. Prints one line per run with the metrics and the training time.
+//
+//   ethscan_classifier_baseline --input ../shared/data/kaggle_fraud/transaction_dataset.csv
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/hash/hash.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/features/schema.h"
+#include "common/ml/classifier.h"
+#include "services/dataset/csv_reader.h"
+
+ABSL_FLAG(std::string, input, "../shared/data/kaggle_fraud/transaction_dataset.csv",
+          "feature file in the Kaggle layout");
+ABSL_FLAG(int, rounds, 1000, "boosting rounds at most");
+ABSL_FLAG(double, learning_rate, 0.1, "learning rate");
+ABSL_FLAG(int, max_depth, 6, "tree depth");
+ABSL_FLAG(int, patience, 30, "early stopping patience, in rounds");
+ABSL_FLAG(int, threads, 2, "XGBoost threads");
+ABSL_FLAG(uint64_t, seed, 42, "split and booster seed");
+
+namespace ethscan {
+namespace {
+
+struct Row {
+  std::string address;
+  std::vector<float> features;  // NumericFeatures() order
+  float label = 0;
+};
+
+class Collector final : public dataset::CsvReader::Handler {
+ public:
+  absl::Status OnHeader(uint64_t, const std::vector<std::string>& columns) override {
+    for (size_t i = 0; i < columns.size(); ++i) {
+      const std::string key = absl::AsciiStrToLower(columns[i]);
+      if (key == "address") address_ = i;
+      if (key == "flag") flag_ = i;
+      std::optional<size_t> index = features::SchemaIndexOfColumn(columns[i]);
+      if (!index.has_value()) continue;
+      std::optional<size_t> numeric = features::NumericIndexOf(features::Schema()[*index].name);
+      if (numeric.has_value()) columns_.emplace_back(i, *numeric);
+    }
+    return absl::OkStatus();
+  }
+  absl::Status OnRow(const dataset::CsvRow& row) override {
+    Row out;
+    out.address = absl::AsciiStrToLower(row.fields[address_]);
+    if (out.address.size() != 42 || out.address.rfind("0x", 0) != 0) return absl::OkStatus();
+    if (!seen_.insert(out.address).second) return absl::OkStatus();
+    out.label = row.fields[flag_] == "1" ? 1 : 0;
+    out.features.assign(features::NumericFeatures().size(),
+                        std::numeric_limits<float>::quiet_NaN());
+    for (const auto& [column, numeric] : columns_) {
+      double value = 0;
+      const std::string cell(absl::StripAsciiWhitespace(row.fields[column]));
+      if (!cell.empty() && absl::SimpleAtod(cell, &value)) {
+        out.features[numeric] = static_cast<float>(value);
+      }
+    }
+    rows.push_back(std::move(out));
+    return absl::OkStatus();
+  }
+  absl::Status OnMalformedRow(uint64_t, absl::string_view) override { return absl::OkStatus(); }
+
+  std::vector<Row> rows;
+
+ private:
+  size_t address_ = 0;
+  size_t flag_ = 0;
+  std::vector<std::pair<size_t, size_t>> columns_;
+  absl::flat_hash_set<std::string> seen_;
+};
+
+int Run() {
+  const std::string path = absl::GetFlag(FLAGS_input);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "cannot read %s\n", path.c_str());
+    return 1;
+  }
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Collector collector;
+  dataset::CsvReader reader(dataset::CsvReaderOptions{path}, &collector);
+  absl::Status status = reader.Feed(content);
+  if (status.ok()) status = reader.Finish();
+  if (!status.ok()) {
+    std::fprintf(stderr, "%s\n", status.ToString().c_str());
+    return 1;
+  }
+  const uint64_t seed = absl::GetFlag(FLAGS_seed);
+  for (bool erc20 : {true, false}) {
+    const size_t width = features::NumericFeatureCount(erc20);
+    ml::FeatureMatrix train, valid, test;
+    for (ml::FeatureMatrix* m : {&train, &valid, &test}) m->columns = width;
+    for (const Row& row : collector.rows) {
+      const uint64_t bucket = absl::HashOf(row.address, seed) % 100;
+      ml::FeatureMatrix* side = bucket < 70 ? &train : bucket < 85 ? &valid : &test;
+      side->AddRow(absl::MakeConstSpan(row.features.data(), width), row.label);
+    }
+    ml::BoosterParams params;
+    params.rounds = absl::GetFlag(FLAGS_rounds);
+    params.learning_rate = absl::GetFlag(FLAGS_learning_rate);
+    params.max_depth = absl::GetFlag(FLAGS_max_depth);
+    params.early_stopping_patience = absl::GetFlag(FLAGS_patience);
+    params.threads = absl::GetFlag(FLAGS_threads);
+    params.seed = seed;
+    const absl::Time start = absl::Now();
+    absl::StatusOr<ml::TrainResult> result = ml::Train(params, train, &valid, nullptr);
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    if (!result.ok()) {
+      std::fprintf(stderr, "%s\n", result.status().ToString().c_str());
+      return 1;
+    }
+    std::vector<float> valid_scores = *result->model->Predict(valid);
+    const double threshold = ml::ChooseThreshold(valid.labels, valid_scores);
+    std::vector<float> test_scores = *result->model->Predict(test);
+    ml::BinaryMetrics m = ml::Evaluate(test.labels, test_scores, threshold);
+    std::printf(
+        "%-22s rows %zu/%zu/%zu  rounds %d (best %d)  train %.2f s  test: roc_auc %.4f  "
+        "pr_auc %.4f  f1 %.4f  precision %.4f  recall %.4f  accuracy %.4f  brier %.4f  "
+        "threshold %.3f\n",
+        erc20 ? "all features" : "transactions only", train.rows(), valid.rows(), test.rows(),
+        static_cast<int>(result->history.size()), result->best_round, seconds, m.roc_auc, m.pr_auc,
+        m.f1, m.precision, m.recall, m.accuracy, m.brier, threshold);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace ethscan
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return ethscan::Run();
+}
