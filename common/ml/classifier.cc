@@ -263,7 +263,15 @@ absl::StatusOr<TrainResult> Train(const BoosterParams& params, const FeatureMatr
     } else {
       result.best_round = metrics.round;
     }
-    if (on_round && !on_round(metrics)) {
+    const SnapshotFn snapshot = [&booster]() -> absl::StatusOr<std::string> {
+      bst_ulong size = 0;
+      const char* data = nullptr;
+      XGB_RETURN_IF_ERROR(
+          XGBoosterSaveModelToBuffer(booster.get(), R"({"format": "json"})", &size, &data),
+          "snapshot");
+      return std::string(data, size);
+    };
+    if (on_round && !on_round(metrics, snapshot)) {
       result.cancelled = true;
       break;
     }

@@ -96,10 +96,10 @@ class Classifier {
   size_t columns() const { return columns_; }
 
  private:
-  friend absl::StatusOr<struct TrainResult> Train(const BoosterParams& params,
-                                                  const FeatureMatrix& train,
-                                                  const FeatureMatrix* valid,
-                                                  const std::function<bool(const RoundMetrics&)>&);
+  friend absl::StatusOr<struct TrainResult> Train(
+      const BoosterParams& params, const FeatureMatrix& train, const FeatureMatrix* valid,
+      const std::function<bool(const RoundMetrics&,
+                               const std::function<absl::StatusOr<std::string>()>&)>&);
   Classifier(void* booster, int rounds, size_t columns)
       : booster_(booster), rounds_(rounds), columns_(columns) {}
   absl::StatusOr<std::vector<float>> Run(const FeatureMatrix& rows, int type) const;
@@ -110,8 +110,12 @@ class Classifier {
   const size_t columns_;
 };
 
-// Called after each round; returning false stops training after it (a cancelled job).
-using RoundCallback = std::function<bool(const RoundMetrics&)>;
+// The model as trained so far, as Classifier::Save bytes (for a checkpoint).
+using SnapshotFn = std::function<absl::StatusOr<std::string>()>;
+
+// Called after each round with its metrics and a way to save the model so far; returning
+// false stops training after it (a cancelled job).
+using RoundCallback = std::function<bool(const RoundMetrics&, const SnapshotFn& snapshot)>;
 
 struct TrainResult {
   // The model cut at `best_round` when early stopping found one, else with every round.

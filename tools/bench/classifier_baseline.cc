@@ -19,7 +19,6 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -39,6 +38,13 @@ ABSL_FLAG(uint64_t, seed, 42, "split and booster seed");
 
 namespace ethscan {
 namespace {
+
+// A stable hash (FNV-1a) of the address and the seed, so a split is the same in every run.
+uint64_t StableHash(const std::string& text, uint64_t seed) {
+  uint64_t h = 1469598103934665603ull ^ seed;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
 
 struct Row {
   std::string address;
@@ -111,7 +117,7 @@ int Run() {
     ml::FeatureMatrix train, valid, test;
     for (ml::FeatureMatrix* m : {&train, &valid, &test}) m->columns = width;
     for (const Row& row : collector.rows) {
-      const uint64_t bucket = absl::HashOf(row.address, seed) % 100;
+      const uint64_t bucket = StableHash(row.address, seed) % 100;
       ml::FeatureMatrix* side = bucket < 70 ? &train : bucket < 85 ? &valid : &test;
       side->AddRow(absl::MakeConstSpan(row.features.data(), width), row.label);
     }

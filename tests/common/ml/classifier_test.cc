@@ -37,11 +37,22 @@ TEST(ClassifierTest, LearnsReportsEveryRoundAndStopsEarlyOnValidationLoss) {
   params.seed = 7;
   params.threads = 1;
   int calls = 0;
-  absl::StatusOr<TrainResult> result = Train(params, train, &valid, [&](const RoundMetrics& m) {
-    EXPECT_EQ(m.round, ++calls);
-    EXPECT_TRUE(m.valid_loss.has_value());
-    return true;
-  });
+  absl::StatusOr<TrainResult> result =
+      Train(params, train, &valid, [&](const RoundMetrics& m, const SnapshotFn& snapshot) {
+        EXPECT_EQ(m.round, ++calls);
+        EXPECT_TRUE(m.valid_loss.has_value());
+        if (m.round == 5) {
+          // A snapshot is a loadable model of the rounds so far.
+          absl::StatusOr<std::string> bytes = snapshot();
+          EXPECT_TRUE(bytes.ok());
+          absl::StatusOr<std::unique_ptr<Classifier>> checkpoint = Classifier::Load(*bytes);
+          EXPECT_TRUE(checkpoint.ok());
+          if (checkpoint.ok()) {
+            EXPECT_EQ((*checkpoint)->rounds(), 5);
+          }
+        }
+        return true;
+      });
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_TRUE(result->stopped_early);
   EXPECT_LT(result->history.size(), 300u);
@@ -123,8 +134,8 @@ TEST(ClassifierTest, ACallbackThatSaysStopEndsTraining) {
   BoosterParams params;
   params.rounds = 50;
   params.threads = 1;
-  absl::StatusOr<TrainResult> result =
-      Train(params, train, nullptr, [](const RoundMetrics& m) { return m.round < 3; });
+  absl::StatusOr<TrainResult> result = Train(
+      params, train, nullptr, [](const RoundMetrics& m, const SnapshotFn&) { return m.round < 3; });
   ASSERT_TRUE(result.ok());
   EXPECT_TRUE(result->cancelled);
   EXPECT_EQ(result->history.size(), 3u);
