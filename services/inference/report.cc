@@ -38,7 +38,7 @@ std::string SourceName(const SourceClaim& claim) {
       source.remove_suffix(suffix.size());
     }
   }
-  return std::string(source);
+  return std::string{source};
 }
 
 // "Smart contract \"Uniswap (UNI)\"", "EOA \"Fake_Phishing5169\"", "This address".
@@ -126,7 +126,7 @@ std::optional<Settlement> Resettle(const KnowledgeEntry& entry, absl::string_vie
   }
   std::map<std::string, int> noted;
   for (const std::string& note : entry.conflicts()) {
-    ++noted[std::string(note.substr(0, note.find(':')))];
+    ++noted[note.substr(0, note.find(':'))];
   }
   if (noted != expected) return std::nullopt;
   return s;

@@ -222,7 +222,7 @@ TEST_F(ScannerTest, HugeAddressOrModelNameGetsAShortErrorOverGrpc) {
   auto gateway = Serve(&service);
   auto stub =
       v1::ScanService::NewStub(common::CreateChannel(absl::StrCat("127.0.0.1:", gateway->port())));
-  const std::string huge(5 << 20, 'a');
+  const std::string huge(size_t{5} << 20, 'a');
   {
     grpc::ClientContext context;
     common::SetDeadline(&context, absl::Seconds(30));

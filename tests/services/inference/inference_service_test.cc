@@ -117,7 +117,7 @@ TEST_F(InferenceServiceTest, HugeAddressOrModelNameGetsAShortErrorOverGrpc) {
   ASSERT_THAT(server, IsOk());
   auto stub = v1::InferenceService::NewStub(
       common::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port())));
-  const std::string huge(5 << 20, 'a');
+  const std::string huge(size_t{5} << 20, 'a');
   {
     grpc::ClientContext context;
     common::SetDeadline(&context, absl::Seconds(30));

@@ -70,7 +70,7 @@ training::SourceDataset Ingest(const std::filesystem::path& root, const std::fil
   CollectingSink sink;
   dataset::IngestPipeline pipeline(options, &sink);
   std::ifstream in(file, std::ios::binary);
-  std::string chunk(64 * 1024, '\0');
+  std::string chunk(size_t{64} * 1024, '\0');
   while (in) {
     in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
     absl::Status status = pipeline.AddChunk(absl::string_view(chunk.data(), in.gcount()));
