@@ -7,10 +7,18 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/eth/address.h"
 #include "ethscan/training/v1/knowledge_model.pb.h"
 
 namespace ethscan::inference {
+
+// eth::Address::Parse, with the input quoted by text::Quote (escaped, capped at 64 characters)
+// in the error message instead of echoed whole, so a huge request field cannot become a huge
+// status message.
+absl::StatusOr<eth::Address> ParseAddressQuoted(
+    absl::string_view text,
+    eth::Address::ChecksumPolicy policy = eth::Address::ChecksumPolicy::kStrict);
 
 // Immutable after creation, so safe to share between threads.
 class LoadedModel {

@@ -7,8 +7,29 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "common/text/quote.h"
 
 namespace ethscan::inference {
+namespace {
+
+// The longest part of a registry message an error passes on, in characters.
+constexpr size_t kMaxRegistryMessageChars = 256;
+
+// The registry's failure to resolve `name_or_alias`, as the caller sees it. NOT_FOUND names
+// the model or alias itself, quoted, rather than passing on a message that may echo a huge
+// name; other errors keep the registry's message, capped.
+absl::Status ResolveError(const std::string& name_or_alias, const absl::Status& status) {
+  if (absl::IsNotFound(status) && !name_or_alias.empty()) {
+    return absl::NotFoundError(absl::StrCat("model or alias ", text::Quote(name_or_alias),
+                                            " not found in the model registry"));
+  }
+  std::string message = text::SingleLine(status.message(), kMaxRegistryMessageChars);
+  if (name_or_alias.empty()) return absl::Status(status.code(), message);
+  return absl::Status(status.code(),
+                      absl::StrCat("model ", text::Quote(name_or_alias), ": ", message));
+}
+
+}  // namespace
 
 absl::StatusOr<training::v1::Model> ModelManager::Resolve(const std::string& name_or_alias) {
   absl::Time now = clock_->Now();
@@ -27,12 +48,12 @@ absl::StatusOr<training::v1::Model> ModelManager::Resolve(const std::string& nam
     if (stale.has_value() && absl::IsUnavailable(model.status())) {
       absl::MutexLock lock(&mu_);
       if (loaded_.contains(stale->name())) {
-        log::Warning("registry unavailable; still serving ", stale->name(), " for \"",
-                     name_or_alias, "\": ", model.status().message());
+        log::Warning("registry unavailable; still serving ", text::Quote(stale->name()), " for ",
+                     text::Quote(name_or_alias), ": ", model.status().message());
         return *stale;
       }
     }
-    return model.status();
+    return ResolveError(name_or_alias, model.status());
   }
   absl::MutexLock lock(&mu_);
   resolutions_[name_or_alias] = Resolution{*model, now + options_.resolve_ttl};
@@ -49,8 +70,8 @@ absl::StatusOr<ModelManager::Entry> ModelManager::FetchAndIndex(const training::
   Entry entry;
   entry.model = std::shared_ptr<const LoadedModel>(*std::move(loaded));
   entry.load_seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  log::Info("loaded model ", model.name(), ": ", entry.model->address_count(), " addresses in ",
-            entry.load_seconds, "s");
+  log::Info("loaded model ", text::Quote(model.name()), ": ", entry.model->address_count(),
+            " addresses in ", entry.load_seconds, "s");
   return entry;
 }
 
@@ -98,7 +119,8 @@ absl::Status ModelManager::Unload(const std::string& name_or_alias) {
     name = r->second.model.name();
   }
   if (loaded_.erase(name) == 0) {
-    return absl::NotFoundError(absl::StrCat("model \"", name_or_alias, "\" is not loaded"));
+    return absl::NotFoundError(
+        absl::StrCat("model ", text::Quote(name_or_alias), " is not loaded"));
   }
   for (auto it = resolutions_.begin(); it != resolutions_.end();) {
     auto current = it++;
@@ -123,7 +145,8 @@ absl::StatusOr<std::string> ModelManager::Ready(const std::string& name_or_alias
   if (!model.ok()) return model.status();
   absl::MutexLock lock(&mu_);
   if (!loaded_.contains(model->name())) {
-    return absl::NotFoundError(absl::StrCat("model ", model->name(), " is not loaded"));
+    return absl::NotFoundError(
+        absl::StrCat("model ", text::Quote(model->name()), " is not loaded"));
   }
   return model->name();
 }

@@ -32,7 +32,10 @@ class ModelManager {
   ModelManager(std::unique_ptr<ModelSource> source, const common::Clock* clock, Options options)
       : source_(std::move(source)), clock_(clock), options_(options) {}
 
-  // The model `name_or_alias` ("" = default) refers to, loading it when needed.
+  // The model `name_or_alias` ("" = default) refers to, loading it when needed. NOT_FOUND
+  // ("model or alias \"x\" not found in the model registry", the name quoted by text::Quote)
+  // when the registry knows no such model or alias; other registry errors keep their code, the
+  // message prefixed with the quoted name and capped.
   absl::StatusOr<std::shared_ptr<const LoadedModel>> Get(const std::string& name_or_alias);
   // Loads the model again even when it is in memory; returns it with the load time.
   absl::StatusOr<inference::v1::LoadedModel> Load(const std::string& name_or_alias);

@@ -5,6 +5,7 @@
 #include "common/eth/hash.h"
 #include "common/grpc/channel.h"
 #include "common/status/grpc_status.h"
+#include "common/text/quote.h"
 
 namespace ethscan::inference {
 
@@ -35,12 +36,14 @@ absl::StatusOr<training::v1::KnowledgeModel> RegistryModelSource::Fetch(
   grpc::Status status = reader->Finish();
   if (!status.ok()) return common::FromGrpcStatus(status, "model registry");
   if (!model.sha256().empty() && eth::Sha256::HexDigest(bytes) != model.sha256()) {
-    return absl::DataLossError(absl::StrCat(
-        "model ", model.name(), ": downloaded bytes do not match SHA-256 ", model.sha256()));
+    return absl::DataLossError(absl::StrCat("model ", text::Quote(model.name()),
+                                            ": downloaded bytes do not match SHA-256 ",
+                                            model.sha256()));
   }
   training::v1::KnowledgeModel parsed;
   if (!parsed.ParseFromString(bytes)) {
-    return absl::DataLossError(absl::StrCat("model ", model.name(), ": bytes do not parse"));
+    return absl::DataLossError(
+        absl::StrCat("model ", text::Quote(model.name()), ": bytes do not parse"));
   }
   if (parsed.name().empty()) parsed.set_name(model.name());
   return parsed;

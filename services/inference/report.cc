@@ -1,6 +1,9 @@
 #include "services/inference/report.h"
 
 #include <algorithm>
+#include <map>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -8,21 +11,38 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/report/conflict_policy.h"
 #include "common/report/labels.h"
 
 namespace ethscan::inference {
 namespace {
 
+using common::v1::AddressRecord;
 using common::v1::RiskLevel;
+using training::v1::KnowledgeEntry;
+using training::v1::SourceClaim;
 
 constexpr const char* kRiskyTags[] = {"ofac delisted",       "tornado-cash",   "blocked",
                                       "high-risk",           "flagged-by-sec", "take-action",
                                       "ofac-sanctions-lists"};
 
-std::string Quote(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
+// A value from the data between double quotes ("Uniswap (UNI)").
+std::string Quoted(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
+
+// The dataset name of a claim: "ofac_sdn" from "ofac_sdn (ds-…)".
+std::string SourceName(const SourceClaim& claim) {
+  absl::string_view source = claim.source();
+  if (!claim.dataset_id().empty()) {
+    const std::string suffix = absl::StrCat(" (", claim.dataset_id(), ")");
+    if (absl::EndsWith(source, suffix) && source.size() > suffix.size()) {
+      source.remove_suffix(suffix.size());
+    }
+  }
+  return std::string{source};
+}
 
 // "Smart contract \"Uniswap (UNI)\"", "EOA \"Fake_Phishing5169\"", "This address".
-std::string Subject(const common::v1::AddressRecord& r) {
+std::string Subject(const AddressRecord& r) {
   std::string kind;
   if (r.account_type() == "Smart Contract") {
     kind =
@@ -31,26 +51,14 @@ std::string Subject(const common::v1::AddressRecord& r) {
     kind = "EOA";
   }
   if (kind.empty()) kind = r.name().empty() ? "This address" : "Address";
-  if (!r.name().empty()) absl::StrAppend(&kind, " ", Quote(r.name()));
+  if (!r.name().empty()) absl::StrAppend(&kind, " ", Quoted(r.name()));
   if (!r.entity().empty() && r.entity() != r.name()) {
     absl::StrAppend(&kind, " (", r.entity(), ")");
   }
   return kind;
 }
 
-// Distinct source names whose claim carries `label`, in claim order.
-std::vector<std::string> SourcesWithLabel(const training::v1::KnowledgeEntry& entry,
-                                          absl::string_view label) {
-  std::vector<std::string> out;
-  for (const training::v1::SourceClaim& claim : entry.claims()) {
-    if (claim.record().label() != label) continue;
-    if (std::find(out.begin(), out.end(), claim.source()) == out.end()) {
-      out.push_back(claim.source());
-    }
-  }
-  return out;
-}
-
+// The verdict of a label, as the predicate of the description's first sentence.
 std::string LabelPhrase(absl::string_view label) {
   switch (common::LabelSeverity(label)) {
     case common::kSeveritySanctioned:
@@ -70,53 +78,214 @@ std::string LabelPhrase(absl::string_view label) {
   }
 }
 
-std::vector<std::string> NextSteps(absl::string_view label, bool known, bool risky_tags) {
-  switch (common::LabelSeverity(label)) {
-    case common::kSeveritySanctioned:
-      return {"Do not send funds to or accept funds from this address: it is sanctioned.",
-              "Escalate to your compliance team; dealings with it may be prohibited by law."};
-    case common::kSeverityHeist:
-      return {"Do not interact: this address holds or moved stolen funds.",
-              "If funds arrived from it, freeze them and report to your security and compliance "
-              "teams."};
-    case common::kSeverityPhishHack:
-    case common::kSeverityExploit:
-      return {"Do not send funds to this address or sign approvals for it.",
-              "Revoke any token approvals already granted to it."};
-    case common::kSeverityScam:
-      return {"Do not send funds: this address is reported as a scam.",
-              "Warn the user and report the site or message that led them here."};
-    case common::kSeverityLegit:
-      return {
-          "None needed; verify the address on the project's own site before approving "
-          "large amounts."};
-    default:
-      break;
-  }
-  if (known) {
-    std::vector<std::string> steps = {
-        "No risk verdict in the training data: review the tags and live chain data before "
-        "trusting it."};
-    if (risky_tags) steps.push_back("Its tags signal risk: get a second review before sending.");
-    return steps;
-  }
-  return {"No dataset this model was trained on knows this address: treat it as unverified.",
-          "Check its history on a block explorer before sending funds or approving it."};
+// "name" -> "name", "account_type" -> "account type".
+std::string FieldWords(absl::string_view field) {
+  std::string words(field);
+  std::replace(words.begin(), words.end(), '_', ' ');
+  return words;
 }
 
-std::string Claim(const common::v1::AddressRecord& r) {
+// The entry's claims settled again under the shared conflict policy. Only used when it
+// reproduces what the model reports: the same label and, field by field, as many conflict
+// notes as the knowledge builder writes for the settlement (a model built under this policy
+// always does). A hand-made entry, or one built under another policy, is described from what
+// it states alone.
+struct Settlement {
+  std::vector<common::PolicyClaim> claims;
+  common::Resolution resolution;
+};
+
+std::optional<Settlement> Resettle(const KnowledgeEntry& entry, absl::string_view label) {
+  if (entry.claims_size() == 0) return std::nullopt;
+  Settlement s;
+  std::map<std::string, uint64_t> positions;  // Dataset → place of its first claim.
+  for (int i = 0; i < entry.claims_size(); ++i) {
+    const SourceClaim& claim = entry.claims(i);
+    const std::string& dataset = claim.dataset_id().empty() ? claim.source() : claim.dataset_id();
+    common::PolicyClaim p;
+    p.record = &claim.record();
+    p.format = claim.dataset_format();
+    p.observed_time = claim.observed_time();
+    p.position = positions.emplace(dataset, positions.size()).first->second;
+    p.sequence = static_cast<uint64_t>(i);
+    s.claims.push_back(std::move(p));
+  }
+  // The builder stores claims in authority order; the policy needs them so.
+  for (size_t i = 1; i < s.claims.size(); ++i) {
+    if (common::HasPrecedence(s.claims[i], s.claims[i - 1])) return std::nullopt;
+  }
+  s.resolution = common::ResolveClaims(s.claims);
+  if (s.resolution.label.value != label) return std::nullopt;
+  // One note per conflicting field, and the sanctions rule as a second "label" note.
+  std::map<std::string, int> expected;
+  const common::LabelDecision& l = s.resolution.label;
+  if (l.values.size() > 1) ++expected["label"];
+  if (!l.sanctions_overruled.empty()) ++expected["label"];
+  for (const common::FieldDecision& f : s.resolution.text_fields) {
+    if (f.values.size() > 1) ++expected[f.field];
+  }
+  std::map<std::string, int> noted;
+  for (const std::string& note : entry.conflicts()) {
+    ++noted[note.substr(0, note.find(':'))];
+  }
+  if (noted != expected) return std::nullopt;
+  return s;
+}
+
+// Distinct dataset names of `claims` (indices into the entry's claims), in order.
+std::string NamesOf(const KnowledgeEntry& entry, const std::vector<size_t>& claims) {
+  std::vector<std::string> names;
+  for (size_t i : claims) {
+    std::string name = SourceName(entry.claims(static_cast<int>(i)));
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  return absl::StrJoin(names, ", ");
+}
+
+// The claims that carry `label`, in claim order.
+std::vector<size_t> ClaimsWithLabel(const KnowledgeEntry& entry, absl::string_view label) {
+  std::vector<size_t> out;
+  for (int i = 0; i < entry.claims_size(); ++i) {
+    if (absl::EqualsIgnoreCase(entry.claims(i).record().label(), label)) {
+      out.push_back(static_cast<size_t>(i));
+    }
+  }
+  return out;
+}
+
+// The highest-authority claim of an OFAC SDN dataset, when any.
+std::optional<size_t> OfacClaim(const KnowledgeEntry& entry, const Settlement* s) {
+  if (s != nullptr) return s->resolution.label.ofac;
+  for (int i = 0; i < entry.claims_size(); ++i) {
+    if (common::IsOfacFormat(entry.claims(i).dataset_format())) return static_cast<size_t>(i);
+  }
+  return std::nullopt;
+}
+
+// "OFAC no longer lists it as sanctioned (ofac_sdn: delisted from the OFAC SDN list; added
+// 2022-08-08)." when an OFAC list knows the address but does not say it is sanctioned; empty
+// otherwise. Sets `note_used` to the OFAC claim's note when the sentence quotes it.
+std::string OfacSentence(const KnowledgeEntry& entry, std::optional<size_t> ofac, bool* delisted,
+                         std::string* note_used) {
+  *delisted = false;
+  if (!ofac.has_value()) return "";
+  const SourceClaim& claim = entry.claims(static_cast<int>(*ofac));
+  const AddressRecord& r = claim.record();
+  if (common::LabelSeverity(r.label()) == common::kSeveritySanctioned) return "";
+  *delisted = absl::EqualsIgnoreCase(r.original_label(), "delisted");
+  std::string status = r.note().empty() ? r.original_label() : r.note();
+  if (!r.note().empty()) *note_used = r.note();
+  return absl::StrCat(*delisted ? "OFAC no longer lists it as sanctioned ("
+                                : "OFAC does not list it as sanctioned (",
+                      SourceName(claim), status.empty() ? "" : ": ", status, ").");
+}
+
+// Sentences for the conflicts the policy settled, each naming what it settled and by which
+// rule; `label` is the reported label.
+std::vector<std::string> ConflictSentences(const KnowledgeEntry& entry, const Settlement& s,
+                                           absl::string_view label) {
+  std::vector<std::string> out;
+  const common::LabelDecision& l = s.resolution.label;
+  if (!l.sanctions_overruled.empty()) {
+    out.push_back(absl::StrCat("The Sanctioned label from ", NamesOf(entry, l.sanctions_overruled),
+                               " is overruled: only OFAC decides sanctions."));
+  }
+  if (l.values.size() > 1) {
+    std::vector<std::string> losers;
+    std::string winner;
+    for (const common::ClaimedValue& v : l.values) {
+      std::string part = absl::StrCat(v.value, " (", NamesOf(entry, v.claims), ")");
+      if (v.value == label) {
+        winner = std::move(part);
+      } else {
+        losers.push_back(std::move(part));
+      }
+    }
+    out.push_back(absl::StrCat("Sources disagree on the label: ", winner, " is reported over ",
+                               absl::StrJoin(losers, " and "), " as the most severe",
+                               l.sanctions_overruled.empty() ? "" : " of the labels left", "."));
+  }
+  for (const common::FieldDecision& f : s.resolution.text_fields) {
+    if (f.values.size() < 2 || !f.winner.has_value()) continue;
+    std::vector<std::string> losers;
+    for (size_t v = 1; v < f.values.size(); ++v) {
+      losers.push_back(absl::StrCat(
+          Quoted(f.values[v].value), " (", NamesOf(entry, f.values[v].claims), ") by ",
+          common::PrecedenceRule(s.claims[*f.winner], s.claims[f.values[v].claims[0]])));
+    }
+    out.push_back(absl::StrCat("Sources disagree on the ", FieldWords(f.field), ": ",
+                               Quoted(f.values[0].value), " (", NamesOf(entry, f.values[0].claims),
+                               ") is reported over ", absl::StrJoin(losers, ", and over "), "."));
+  }
+  return out;
+}
+
+std::vector<std::string> NextSteps(absl::string_view label, bool known, bool risky_tags,
+                                   bool delisted) {
+  std::vector<std::string> steps;
+  switch (common::LabelSeverity(label)) {
+    case common::kSeveritySanctioned:
+      steps = {"Do not send funds to or accept funds from this address: it is sanctioned.",
+               "Escalate to your compliance team; dealings with it may be prohibited by law."};
+      break;
+    case common::kSeverityHeist:
+      steps = {"Do not interact: this address holds or moved stolen funds.",
+               "If funds arrived from it, freeze them and report to your security and compliance "
+               "teams."};
+      break;
+    case common::kSeverityPhishHack:
+    case common::kSeverityExploit:
+      steps = {"Do not send funds to this address or sign approvals for it.",
+               "Revoke any token approvals already granted to it."};
+      break;
+    case common::kSeverityScam:
+      steps = {"Do not send funds: this address is reported as a scam.",
+               "Warn the user and report the site or message that led them here."};
+      break;
+    case common::kSeverityLegit:
+      steps = {
+          "None needed; verify the address on the project's own site before approving "
+          "large amounts."};
+      break;
+    default:
+      if (!known) {
+        return {"No dataset this model was trained on knows this address: treat it as unverified.",
+                "Check its history on a block explorer before sending funds or approving it."};
+      }
+      steps = {
+          "No risk verdict in the training data: review the tags and live chain data before "
+          "trusting it."};
+      if (risky_tags) steps.push_back("Its tags signal risk: get a second review before sending.");
+      break;
+  }
+  if (delisted) {
+    steps.push_back(
+        "It was on the OFAC sanctions list: ask your compliance team whether dealings from "
+        "while it was listed need review.");
+  }
+  return steps;
+}
+
+std::string Claim(const AddressRecord& r) {
   std::vector<std::string> parts;
   std::string label = r.original_label().empty() || r.original_label() == r.label()
                           ? r.label()
                           : absl::StrCat(r.original_label(), " → ", r.label());
   if (!label.empty()) parts.push_back(absl::StrCat("label ", label));
-  if (!r.name().empty()) parts.push_back(absl::StrCat("name ", Quote(r.name())));
+  if (!r.name().empty()) parts.push_back(absl::StrCat("name ", Quoted(r.name())));
   if (!r.account_type().empty()) parts.push_back(r.account_type());
   if (!r.contract_type().empty()) parts.push_back(absl::StrCat(r.contract_type(), " contract"));
   if (r.tags_size() > 0) parts.push_back(absl::StrCat("tags ", absl::StrJoin(r.tags(), ", ")));
   if (!r.note().empty()) parts.push_back(r.note());
   if (r.line() > 0) parts.push_back(absl::StrCat("line ", r.line()));
   return absl::StrJoin(parts, "; ");
+}
+
+// `text` with its first letter capitalised and a final full stop.
+std::string AsSentence(std::string text) {
+  text[0] = absl::ascii_toupper(static_cast<unsigned char>(text[0]));
+  if (!absl::EndsWith(text, ".")) text.push_back('.');
+  return text;
 }
 
 }  // namespace
@@ -166,11 +335,11 @@ inference::v1::PredictResponse BuildPrediction(const eth::Address& address,
     out.set_risk_score(risk.score);
     out.set_description(absl::StrCat("Unknown address: none of the datasets model ", model_name,
                                      " was trained on lists it, so its risk was not assessed."));
-    for (std::string& step : NextSteps("Unknown", false, false)) out.add_next_steps(step);
+    for (std::string& step : NextSteps("Unknown", false, false, false)) out.add_next_steps(step);
     return out;
   }
-  const common::v1::AddressRecord& m = entry->merged();
-  std::string label = m.label().empty() ? "Unknown" : m.label();
+  const AddressRecord& m = entry->merged();
+  const std::string label = m.label().empty() ? "Unknown" : m.label();
   Risk risk = RiskOf(label, entry);
   out.set_known(true);
   out.set_name(m.name());
@@ -183,33 +352,57 @@ inference::v1::PredictResponse BuildPrediction(const eth::Address& address,
   out.set_risk_score(risk.score);
   for (const std::string& c : entry->conflicts()) out.add_conflicts(c);
 
-  std::string description = absl::StrCat(Subject(m), " ", LabelPhrase(label));
-  std::vector<std::string> sources = SourcesWithLabel(*entry, label);
-  if (!sources.empty() && label != "Unknown") {
-    absl::StrAppend(&description, " according to ", absl::StrJoin(sources, ", "));
-  }
-  absl::StrAppend(&description, ".");
-  if (label == "Unknown" && m.tags_size() > 0) {
-    absl::StrAppend(&description, " Tags: ", absl::StrJoin(m.tags(), ", "), ".");
-  }
-  if (!m.note().empty()) {
-    std::string note = m.note();
-    note[0] = absl::ascii_toupper(static_cast<unsigned char>(note[0]));
-    absl::StrAppend(&description, " ", note, absl::EndsWith(note, ".") ? "" : ".");
-  }
-  if (entry->conflicts_size() > 0) {
-    absl::StrAppend(&description, " Sources disagree (", entry->conflicts_size(),
-                    entry->conflicts_size() == 1 ? " conflict" : " conflicts",
-                    "); the most severe label is reported.");
-  }
-  out.set_description(description);
-  bool risky_tags = risk.level == common::v1::RISK_LEVEL_MEDIUM;
-  for (std::string& step : NextSteps(label, true, risky_tags)) out.add_next_steps(step);
+  const std::optional<Settlement> settled = Resettle(*entry, label);
+  const Settlement* s = settled.has_value() ? &*settled : nullptr;
+  std::vector<std::string> sentences;
 
-  for (const training::v1::SourceClaim& claim : entry->claims()) {
+  // The verdict, and the sources that state it.
+  std::string verdict = absl::StrCat(Subject(m), " ", LabelPhrase(label));
+  if (common::LabelSeverity(label) > common::kSeverityUnknown) {
+    std::vector<size_t> backing;
+    if (s != nullptr) {
+      for (const common::ClaimedValue& v : s->resolution.label.values) {
+        if (v.value == label) backing = v.claims;
+      }
+    } else {
+      backing = ClaimsWithLabel(*entry, label);
+    }
+    if (!backing.empty()) absl::StrAppend(&verdict, " according to ", NamesOf(*entry, backing));
+  }
+  sentences.push_back(absl::StrCat(verdict, "."));
+
+  // What OFAC says when it knows the address but does not sanction it.
+  bool delisted = false;
+  std::string ofac_note;
+  std::string ofac = OfacSentence(*entry, OfacClaim(*entry, s), &delisted, &ofac_note);
+  if (!ofac.empty()) sentences.push_back(std::move(ofac));
+
+  // Each settled conflict and the rule that settled it.
+  if (s != nullptr) {
+    for (std::string& sentence : ConflictSentences(*entry, *s, label)) {
+      sentences.push_back(std::move(sentence));
+    }
+  } else if (entry->conflicts_size() > 0) {
+    sentences.push_back(absl::StrCat("Its sources disagree: the conflict policy settled ",
+                                     entry->conflicts_size(),
+                                     entry->conflicts_size() == 1 ? " conflict" : " conflicts",
+                                     " when the model was built (listed under conflicts)."));
+  }
+
+  if (label == "Unknown" && m.tags_size() > 0) {
+    sentences.push_back(absl::StrCat("Tags: ", absl::StrJoin(m.tags(), ", "), "."));
+  }
+  if (!m.note().empty() && m.note() != ofac_note) sentences.push_back(AsSentence(m.note()));
+  out.set_description(absl::StrJoin(sentences, " "));
+
+  bool risky_tags = risk.level == common::v1::RISK_LEVEL_MEDIUM;
+  for (std::string& step : NextSteps(label, true, risky_tags, delisted)) out.add_next_steps(step);
+
+  for (int i = 0; i < entry->claims_size(); ++i) {
+    const SourceClaim& claim = entry->claims(i);
     common::v1::Evidence* e = out.add_evidence();
     e->set_source(claim.source());
-    const common::v1::AddressRecord& r = claim.record();
+    const AddressRecord& r = claim.record();
     for (const auto& [field, sources] : entry->field_sources()) {
       // A field can have several sources ("tags" lists each contributor, comma separated).
       for (absl::string_view source : absl::StrSplit(sources, ", ")) {
@@ -221,7 +414,13 @@ inference::v1::PredictResponse BuildPrediction(const eth::Address& address,
     }
     std::sort(e->mutable_fields()->begin(), e->mutable_fields()->end());
     e->set_claim(Claim(r));
-    e->set_overruled(!r.label().empty() && r.label() != "Unknown" && r.label() != label);
+    if (s != nullptr) {
+      const std::vector<size_t>& overruled = s->resolution.label.overruled;
+      e->set_overruled(
+          std::binary_search(overruled.begin(), overruled.end(), static_cast<size_t>(i)));
+    } else {
+      e->set_overruled(!r.label().empty() && r.label() != "Unknown" && r.label() != label);
+    }
     if (claim.has_observed_time()) *e->mutable_observed_time() = claim.observed_time();
   }
   return out;

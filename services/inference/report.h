@@ -1,6 +1,23 @@
 // Composes the model's answer for one address from its knowledge entry: risk level and score
 // derived from the label, a description and next steps built only from the evidence (no
 // invented facts), and one evidence item per source claim.
+//
+// The description is a few sentences, each following from the reported label and the
+// entry's claims:
+//  * the verdict of the reported label and the sources that state it ("… is on a sanctions
+//    list according to ofac_sdn.", "… carries no risk label.");
+//  * when an OFAC SDN list knows the address but does not sanction it, that OFAC no longer
+//    lists it (a delisting) with what the OFAC record says ("delisted from the OFAC SDN list;
+//    added 2022-08-08");
+//  * one sentence per conflict the policy settled, naming the values, their sources and the
+//    rule: Sanctioned claims overruled because only OFAC decides sanctions, a label kept as
+//    the most severe, a name (account type, contract type, entity) kept by source authority,
+//    recency, dataset priority or row order;
+//  * the tags of an address without a verdict, and the note of the claim whose label won.
+// The conflict sentences come from settling the entry's claims again under the shared conflict
+// policy (common/report/conflict_policy.h). When that does not reproduce the entry's label and
+// conflict notes (a hand-made entry, a model built under another policy), the description
+// only says how many conflicts the entry notes.
 #ifndef ETHSCAN_SERVICES_INFERENCE_REPORT_H_
 #define ETHSCAN_SERVICES_INFERENCE_REPORT_H_
 

@@ -7,6 +7,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/gateway/scan_service.h"
+#include "services/inference/inference_service.h"
+#include "services/inference/model_manager.h"
+#include "tests/services/inference/fake_model_source.h"
+#include "tests/services/inference/knowledge_fixture.h"
 #include "tests/testing/free_port.h"
 #include "tests/testing/status_matchers.h"
 
@@ -198,6 +202,63 @@ TEST_F(ScannerTest, BatchScanNamesThePositionOfABadAddress) {
   grpc::Status status = stream->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("address 1: "));
+}
+
+// A 5 MiB address or model name through the real gateway and inference services on loopback:
+// the error names the field and quotes only the start of the value, so the status fits in
+// gRPC's metadata and the client sees the real error.
+TEST_F(ScannerTest, HugeAddressOrModelNameGetsAShortErrorOverGrpc) {
+  auto source = std::make_unique<inference::testing::FakeModelSource>();
+  source->Add(inference::testing::ModelWith("ft:ethscan-base:t:ftjob-1",
+                                            {inference::testing::UniswapEntry()}));
+  common::FakeClock clock;
+  inference::ModelManager models(std::move(source), &clock, inference::ModelManager::Options());
+  inference::InferenceServiceImpl real_inference(&models);
+  FakeEnrichment enrichment(FakeEnrichment::Mode::kNotConfigured);
+  auto inference_server = Serve(&real_inference);
+  auto enrichment_server = Serve(&enrichment);
+  auto scanner = MakeScanner(inference_server->port(), enrichment_server->port());
+  ScanServiceImpl service(scanner.get());
+  auto gateway = Serve(&service);
+  auto stub =
+      v1::ScanService::NewStub(common::CreateChannel(absl::StrCat("127.0.0.1:", gateway->port())));
+  const std::string huge(size_t{5} << 20, 'a');
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(30));
+    v1::AddressReport report;
+    grpc::Status status = stub->ScanAddress(&context, Request(absl::StrCat("0x", huge)), &report);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    EXPECT_LT(status.error_message().size(), 200u) << status.error_message().substr(0, 300);
+    EXPECT_THAT(status.error_message(), HasSubstr("invalid address \"0xaaaa"));
+    EXPECT_THAT(status.error_message(), HasSubstr("…\" (5242882 bytes)"));
+  }
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(30));
+    v1::ScanAddressRequest request = Request(kUni);
+    request.set_model(huge);
+    v1::AddressReport report;
+    grpc::Status status = stub->ScanAddress(&context, request, &report);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+    EXPECT_LT(status.error_message().size(), 200u) << status.error_message().substr(0, 300);
+    EXPECT_THAT(status.error_message(), HasSubstr("inference service: model or alias \"aaaa"));
+    EXPECT_THAT(status.error_message(), HasSubstr("…\" (5242880 bytes) not found"));
+  }
+  {
+    // The same through the stream: the position, then the short message.
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(30));
+    auto stream = stub->BatchScan(&context);
+    ASSERT_TRUE(stream->Write(Request(huge)));
+    stream->WritesDone();
+    v1::AddressReport report;
+    EXPECT_FALSE(stream->Read(&report));
+    grpc::Status status = stream->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    EXPECT_LT(status.error_message().size(), 200u) << status.error_message().substr(0, 300);
+    EXPECT_THAT(status.error_message(), HasSubstr("address 0: invalid address \"aaaa"));
+  }
 }
 
 }  // namespace

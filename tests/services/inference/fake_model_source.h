@@ -26,8 +26,9 @@ class FakeModelSource : public ModelSource {
     if (name.empty()) name = aliases_.count("production") ? aliases_["production"] : newest_;
     if (aliases_.count(name)) name = aliases_[name];
     if (name.empty()) return absl::NotFoundError("no model published yet");
-    if (!models_.count(name))
+    if (!models_.count(name)) {
       return absl::NotFoundError(absl::StrCat("model \"", name, "\" not found"));
+    }
     training::v1::Model m;
     m.set_name(name);
     return m;

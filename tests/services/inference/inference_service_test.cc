@@ -110,5 +110,40 @@ TEST_F(InferenceServiceTest, ServesOverGrpcIncludingBatchAndModelAdmin) {
   }
 }
 
+TEST_F(InferenceServiceTest, HugeAddressOrModelNameGetsAShortErrorOverGrpc) {
+  common::ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  auto server = common::Server::Start(options, {service_.get()});
+  ASSERT_THAT(server, IsOk());
+  auto stub = v1::InferenceService::NewStub(
+      common::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port())));
+  const std::string huge(size_t{5} << 20, 'a');
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(30));
+    v1::PredictRequest request;
+    request.set_address(absl::StrCat("0x", huge));
+    v1::PredictResponse response;
+    grpc::Status status = stub->Predict(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+    EXPECT_LT(status.error_message().size(), 200u) << status.error_message().substr(0, 300);
+    EXPECT_THAT(status.error_message(), HasSubstr("invalid address \"0xaaaa"));
+    EXPECT_THAT(status.error_message(), HasSubstr("…\" (5242882 bytes)"));
+  }
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(30));
+    v1::PredictRequest request;
+    request.set_address("0x1f9840a85d5af5bf1d1762f925bdaddc4201f984");
+    request.set_model(huge);
+    v1::PredictResponse response;
+    grpc::Status status = stub->Predict(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+    EXPECT_LT(status.error_message().size(), 200u) << status.error_message().substr(0, 300);
+    EXPECT_THAT(status.error_message(), HasSubstr("model or alias \"aaaa"));
+    EXPECT_THAT(status.error_message(), HasSubstr("…\" (5242880 bytes) not found"));
+  }
+}
+
 }  // namespace
 }  // namespace ethscan::inference

@@ -9,11 +9,15 @@
 
 namespace ethscan::inference::testing {
 
+// A claim of dataset `source`; `format` is its DatasetFormat value name
+// ("DATASET_FORMAT_OFAC_SDN"), which sets its authority under the conflict policy.
 inline training::v1::SourceClaim Claim(const std::string& source, const std::string& address,
                                        const std::string& label, const std::string& name = "",
-                                       const std::string& original_label = "") {
+                                       const std::string& original_label = "",
+                                       const std::string& format = "") {
   training::v1::SourceClaim claim;
   claim.set_source(source);
+  claim.set_dataset_format(format);
   common::v1::AddressRecord* r = claim.mutable_record();
   r->set_address(address);
   r->set_chain_id(1);
@@ -36,15 +40,17 @@ inline training::v1::KnowledgeEntry UniswapEntry() {
   m->set_label("Legit");
   m->add_tags("Token Contract");
   m->set_source("uniswap_tokens");
-  *e.add_claims() =
-      Claim("uniswap_tokens", m->address(), "Legit", "Uniswap (UNI)", "uniswap-default-list");
+  *e.add_claims() = Claim("uniswap_tokens", m->address(), "Legit", "Uniswap (UNI)",
+                          "uniswap-default-list", "DATASET_FORMAT_UNISWAP_TOKENS");
   for (const char* f : {"name", "account_type", "contract_type", "label", "tags"}) {
     (*e.mutable_field_sources())[f] = "uniswap_tokens";
   }
   return e;
 }
 
-// An OFAC-listed address also tagged by another source that says Legit (overruled).
+// An OFAC-listed address also tagged by another source that says Legit (overruled) and names it
+// differently (overruled by source authority), with the conflict notes the knowledge builder
+// writes for it.
 inline training::v1::KnowledgeEntry SanctionedEntry() {
   training::v1::KnowledgeEntry e;
   common::v1::AddressRecord* m = e.mutable_merged();
@@ -54,11 +60,16 @@ inline training::v1::KnowledgeEntry SanctionedEntry() {
   m->set_entity("LAZARUS GROUP");
   m->set_label("Sanctioned");
   m->set_source("ofac_sdn");
-  *e.add_claims() = Claim("ofac_sdn", m->address(), "Sanctioned", "LAZARUS GROUP", "listed");
-  *e.add_claims() = Claim("etherscan_labels", m->address(), "Legit", "Ronin Bridge Exploiter");
+  *e.add_claims() = Claim("ofac_sdn", m->address(), "Sanctioned", "LAZARUS GROUP", "listed",
+                          "DATASET_FORMAT_OFAC_SDN");
+  *e.add_claims() = Claim("etherscan_labels", m->address(), "Legit", "Ronin Bridge Exploiter", "",
+                          "DATASET_FORMAT_ETHERSCAN_LABELS");
   (*e.mutable_field_sources())["label"] = "ofac_sdn";
   (*e.mutable_field_sources())["name"] = "ofac_sdn";
-  e.add_conflicts("label: Legit (etherscan_labels) vs Sanctioned (ofac_sdn) → Sanctioned");
+  e.add_conflicts("label: Sanctioned (ofac_sdn) vs Legit (etherscan_labels) → Sanctioned");
+  e.add_conflicts(
+      "name: \"LAZARUS GROUP\" (ofac_sdn) vs \"Ronin Bridge Exploiter\" (etherscan_labels) → "
+      "\"LAZARUS GROUP\"");
   return e;
 }
 

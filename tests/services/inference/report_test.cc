@@ -7,6 +7,7 @@
 namespace ethscan::inference {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
@@ -64,14 +65,103 @@ TEST(BuildPredictionTest, SanctionedIsCriticalAndMarksOverruledEvidence) {
   inference::v1::PredictResponse p = BuildPrediction(Parse(e.merged().address()), &e, "m");
   EXPECT_EQ(p.label(), "Sanctioned");
   EXPECT_EQ(p.risk_level(), common::v1::RISK_LEVEL_CRITICAL);
-  EXPECT_THAT(p.description(), HasSubstr("is on a sanctions list according to ofac_sdn"));
-  EXPECT_THAT(p.description(), HasSubstr("Sources disagree (1 conflict)"));
+  EXPECT_THAT(p.description(), HasSubstr("is on a sanctions list according to ofac_sdn."));
+  EXPECT_THAT(p.description(),
+              HasSubstr("Sources disagree on the label: Sanctioned (ofac_sdn) is reported over "
+                        "Legit (etherscan_labels) as the most severe."));
+  EXPECT_THAT(p.description(),
+              HasSubstr("Sources disagree on the name: \"LAZARUS GROUP\" (ofac_sdn) is reported "
+                        "over \"Ronin Bridge Exploiter\" (etherscan_labels) by source authority "
+                        "(OFAC_SDN rank 1 over ETHERSCAN_LABELS rank 2)."));
   EXPECT_THAT(p.next_steps(0), HasSubstr("Do not send funds"));
   ASSERT_THAT(p.evidence(), SizeIs(2));
   EXPECT_FALSE(p.evidence(0).overruled());
   EXPECT_TRUE(p.evidence(1).overruled());
   EXPECT_EQ(p.evidence(1).source(), "etherscan_labels");
-  EXPECT_THAT(p.conflicts(), SizeIs(1));
+  EXPECT_THAT(p.conflicts(), SizeIs(2));
+}
+
+// A delisted Tornado Cash pool as the knowledge builder merges it: OFAC says delisted (Unknown),
+// Etherscan's label cloud still says Sanctioned.
+training::v1::KnowledgeEntry DelistedEntry() {
+  training::v1::KnowledgeEntry e;
+  const std::string address = "0x03893a7c7463ae47d46bc7f091665f1893656003";
+  training::v1::SourceClaim ofac = testing::Claim("ofac_sdn", address, "Unknown", "TORNADO CASH",
+                                                  "delisted", "DATASET_FORMAT_OFAC_SDN");
+  ofac.mutable_record()->set_note("delisted from the OFAC SDN list; added 2022-08-08");
+  ofac.mutable_record()->add_tags("OFAC delisted");
+  *e.add_claims() = ofac;
+  *e.add_claims() = testing::Claim("etherscan_labels", address, "Sanctioned", "TORNADO CASH",
+                                   "ofac-sanctions-lists", "DATASET_FORMAT_ETHERSCAN_LABELS");
+  common::v1::AddressRecord* m = e.mutable_merged();
+  m->set_address(address);
+  m->set_name("TORNADO CASH");
+  m->set_label("Unknown");
+  m->set_original_label("delisted");
+  m->set_note(ofac.record().note());
+  m->add_tags("OFAC delisted");
+  e.add_conflicts(
+      "label: Sanctioned (etherscan_labels) overruled by OFAC (ofac_sdn: delisted); only OFAC "
+      "decides sanctions → Unknown");
+  return e;
+}
+
+TEST(BuildPredictionTest, DelistingSaysOfacNoLongerListsItAndWhySanctionedIsOverruled) {
+  training::v1::KnowledgeEntry e = DelistedEntry();
+  inference::v1::PredictResponse p = BuildPrediction(Parse(e.merged().address()), &e, "m");
+  EXPECT_EQ(p.label(), "Unknown");
+  EXPECT_EQ(p.risk_level(), common::v1::RISK_LEVEL_MEDIUM);
+  EXPECT_EQ(p.description(),
+            "Address \"TORNADO CASH\" carries no risk label. OFAC no longer lists it as "
+            "sanctioned (ofac_sdn: delisted from the OFAC SDN list; added 2022-08-08). The "
+            "Sanctioned label from etherscan_labels is overruled: only OFAC decides sanctions. "
+            "Tags: OFAC delisted.");
+  EXPECT_THAT(p.next_steps(), Contains(HasSubstr("It was on the OFAC sanctions list")));
+  ASSERT_THAT(p.evidence(), SizeIs(2));
+  EXPECT_FALSE(p.evidence(0).overruled());
+  EXPECT_TRUE(p.evidence(1).overruled());
+}
+
+TEST(BuildPredictionTest, AfterTheSanctionsRuleTheMostSevereRemainingLabelIsNamed) {
+  training::v1::KnowledgeEntry e = DelistedEntry();
+  const std::string address = e.merged().address();
+  *e.add_claims() = testing::Claim("forta", address, "Phish / Hack", "", "phish-hack",
+                                   "DATASET_FORMAT_FORTA_PHISHING_SCAMS");
+  *e.add_claims() = testing::Claim("cryptoscamdb", address, "Scam", "", "Scamming",
+                                   "DATASET_FORMAT_CRYPTOSCAMDB");
+  e.mutable_merged()->set_label("Phish / Hack");
+  e.mutable_merged()->set_note("");
+  e.clear_conflicts();
+  e.add_conflicts("label: Phish / Hack (forta) vs Scam (cryptoscamdb) → Phish / Hack");
+  e.add_conflicts(
+      "label: Sanctioned (etherscan_labels) overruled by OFAC (ofac_sdn: delisted); only OFAC "
+      "decides sanctions → Phish / Hack");
+  inference::v1::PredictResponse p = BuildPrediction(Parse(address), &e, "m");
+  EXPECT_EQ(p.description(),
+            "Address \"TORNADO CASH\" is reported for phishing or hacking according to forta. "
+            "OFAC no longer lists it as sanctioned (ofac_sdn: delisted from the OFAC SDN list; "
+            "added 2022-08-08). The Sanctioned label from etherscan_labels is overruled: only "
+            "OFAC decides sanctions. Sources disagree on the label: Phish / Hack (forta) is "
+            "reported over Scam (cryptoscamdb) as the most severe of the labels left.");
+  EXPECT_THAT(p.next_steps(0), HasSubstr("Do not send funds"));
+  ASSERT_THAT(p.evidence(), SizeIs(4));
+  EXPECT_FALSE(p.evidence(0).overruled());
+  EXPECT_TRUE(p.evidence(1).overruled());
+  EXPECT_FALSE(p.evidence(2).overruled());
+  EXPECT_TRUE(p.evidence(3).overruled());
+}
+
+TEST(BuildPredictionTest, EntryThePolicyDoesNotReproduceOnlyCountsItsConflicts) {
+  // A hand-made entry whose notes miss the name conflict its claims imply: the description
+  // claims nothing about the conflicts beyond their number.
+  training::v1::KnowledgeEntry e = testing::SanctionedEntry();
+  e.mutable_conflicts()->RemoveLast();
+  inference::v1::PredictResponse p = BuildPrediction(Parse(e.merged().address()), &e, "m");
+  EXPECT_EQ(p.description(),
+            "Address \"LAZARUS GROUP\" is on a sanctions list according to ofac_sdn. Its sources "
+            "disagree: the conflict policy settled 1 conflict when the model was built (listed "
+            "under conflicts).");
+  EXPECT_TRUE(p.evidence(1).overruled());
 }
 
 TEST(BuildPredictionTest, AppendsTheSourceNoteAsASentence) {
