@@ -32,8 +32,6 @@
 
 namespace ethscan::training {
 
-// Base model of a job that names none: an empty knowledge index.
-inline constexpr char kDefaultBaseModel[] = "ethscan-base";
 inline constexpr char kDefaultSuffix[] = "custom";
 inline constexpr char kLocalBackend[] = "local";
 inline constexpr char kOpenAiBackend[] = "openai";
