@@ -283,6 +283,12 @@ TEST_F(ModelRegistryTest, ListPagesNewestFirst) {
   EXPECT_THAT(second.next_page_token(), IsEmpty());
   EXPECT_THAT(registry_->List(-1, ""), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(registry_->List(0, "abc"), StatusIs(absl::StatusCode::kInvalidArgument));
+  for (const char* bad : {"99999999999999999999", "9223372036854775807", "+1", " 1", "-1"}) {
+    EXPECT_THAT(registry_->List(0, bad),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr(absl::StrCat("page_token \"", bad, "\" is not a token"))))
+        << bad;
+  }
 }
 
 TEST_F(ModelRegistryTest, SweepRemovesTheTemporaryFilesOfDeadWritersOnly) {
