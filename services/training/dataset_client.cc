@@ -6,6 +6,7 @@
 #include "common/grpc/channel.h"
 #include "common/log/log.h"
 #include "common/status/grpc_status.h"
+#include "common/text/quote.h"
 
 namespace ethscan::training {
 
@@ -83,8 +84,9 @@ void DatasetClient::RemoveReferencesLogged(const std::vector<std::string>& ids,
   for (const std::string& id : ids) {
     absl::Status status = RemoveReference(id, holder);
     if (!status.ok()) {
-      log::Warning("cannot drop the reference of ", holder, " on dataset ", id, ": ",
-                   status.message(), " (the dataset cannot be deleted until it is dropped)");
+      log::Warning("cannot drop the reference of ", text::Quote(holder), " on dataset ",
+                   text::Quote(id), ": ", status.message(),
+                   " (the dataset cannot be deleted until it is dropped)");
     }
   }
 }

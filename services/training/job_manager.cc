@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
+#include "common/text/quote.h"
 #include "services/training/paging.h"
 
 namespace ethscan::training {
@@ -20,25 +21,54 @@ namespace {
 constexpr int kMaxEpochs = 50;
 constexpr int kCancelRetries = 5;
 
-absl::Status RequireId(absl::string_view id) {
-  if (id.empty()) return absl::InvalidArgumentError("id is required");
-  return absl::OkStatus();
+constexpr char kDatasetIdPrefix[] = "ds-";
+constexpr char kJobIdPrefix[] = "ftjob-";
+constexpr size_t kMaxIdTail = 64;
+
+// True when `id` is `prefix` followed by 1 to kMaxIdTail characters of [a-z0-9_-].
+bool HasIdShape(absl::string_view id, absl::string_view prefix) {
+  if (!absl::StartsWith(id, prefix)) return false;
+  absl::string_view tail = id.substr(prefix.size());
+  if (tail.empty() || tail.size() > kMaxIdTail) return false;
+  for (char c : tail) {
+    if (!(absl::ascii_islower(static_cast<unsigned char>(c)) ||
+          absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '-')) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
 
 absl::Status ValidateSuffix(absl::string_view suffix) {
   if (suffix.empty() || suffix.size() > 64) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("suffix \"", suffix, "\" must be 1 to 64 characters, not ", suffix.size()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "suffix ", text::Quote(suffix), " must be 1 to 64 characters, not ", suffix.size()));
   }
   for (char c : suffix) {
     if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("suffix \"", suffix, "\" may only contain letters, digits, '_' and '-'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "suffix ", text::Quote(suffix), " may only contain letters, digits, '_' and '-'"));
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status ValidateDatasetId(absl::string_view field, absl::string_view id) {
+  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
+  if (HasIdShape(id, kDatasetIdPrefix)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, " ", text::Quote(id), " is not a dataset id: need \"", kDatasetIdPrefix,
+                   "\" followed by 1 to ", kMaxIdTail, " lowercase letters, digits, '_' or '-'"));
+}
+
+absl::Status ValidateJobId(absl::string_view id) {
+  if (id.empty()) return absl::InvalidArgumentError("id is required");
+  if (HasIdShape(id, kJobIdPrefix)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("id ", text::Quote(id), " is not a job id: need \"", kJobIdPrefix,
+                   "\" followed by 1 to ", kMaxIdTail, " lowercase letters, digits, '_' or '-'"));
 }
 
 std::string NewJobId() {
@@ -76,13 +106,13 @@ JobManager::JobManager(Options options, JobStore* store, JobQueue* queue, ModelR
       clock_(clock) {}
 
 absl::StatusOr<v1::Job> JobManager::NewJob(const v1::CreateJobRequest& request) {
-  if (request.training_dataset().empty()) {
-    return absl::InvalidArgumentError("training_dataset is required");
-  }
+  RETURN_IF_ERROR(ValidateDatasetId("training_dataset", request.training_dataset()));
   for (int i = 0; i < request.extra_training_datasets_size(); ++i) {
-    if (request.extra_training_datasets(i).empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("extra_training_datasets[", i, "] is empty"));
-    }
+    RETURN_IF_ERROR(ValidateDatasetId(absl::StrCat("extra_training_datasets[", i, "]"),
+                                      request.extra_training_datasets(i)));
+  }
+  if (!request.validation_dataset().empty()) {
+    RETURN_IF_ERROR(ValidateDatasetId("validation_dataset", request.validation_dataset()));
   }
   std::string suffix = request.suffix().empty() ? kDefaultSuffix : request.suffix();
   RETURN_IF_ERROR(ValidateSuffix(suffix));
@@ -96,7 +126,7 @@ absl::StatusOr<v1::Job> JobManager::NewJob(const v1::CreateJobRequest& request) 
   }
   if (backend != kLocalBackend) {
     return absl::InvalidArgumentError(
-        absl::StrCat("backend \"", backend, "\" is unknown; use \"local\" or \"openai\""));
+        absl::StrCat("backend ", text::Quote(backend), " is unknown; use \"local\" or \"openai\""));
   }
   const v1::Hyperparameters& hp = request.hyperparameters();
   if (hp.n_epochs() < 0 || hp.n_epochs() > kMaxEpochs) {
@@ -115,9 +145,13 @@ absl::StatusOr<v1::Job> JobManager::NewJob(const v1::CreateJobRequest& request) 
   } else {
     absl::StatusOr<v1::Model> model = registry_->Resolve(base);
     if (absl::IsNotFound(model.status())) {
-      return absl::NotFoundError(absl::StrCat("base model \"", base, "\" not found"));
+      return absl::NotFoundError(absl::StrCat("base model ", text::Quote(base), " not found"));
     }
-    if (!model.ok()) return model.status();
+    if (!model.ok()) {
+      return absl::Status(model.status().code(),
+                          absl::StrCat("cannot look up base model ", text::Quote(base), ": ",
+                                       model.status().message()));
+    }
     base = model->name();  // Pin the alias's current target.
   }
 
@@ -144,44 +178,83 @@ void JobManager::FailJob(const v1::Job& job, const std::string& error) {
   v1::JobEvent event = MessageEvent(clock_->Now(), "error", absl::StrCat("job failed: ", error),
                                     v1::JOB_STATUS_FAILED);
   absl::Status status = store_->Update(job, failed, &event);
-  if (!status.ok()) log::Warning("job ", job.id(), ": cannot record failure: ", status.message());
+  if (!status.ok()) {
+    log::Warning("job ", text::Quote(job.id()), ": cannot record failure: ", status.message());
+  }
+}
+
+absl::StatusOr<uint64_t> JobManager::CheckDatasets(const std::vector<JobDataset>& datasets) {
+  uint64_t records = 0;
+  std::vector<std::string> checked;
+  for (const auto& [role, id] : datasets) {
+    if (std::find(checked.begin(), checked.end(), id) != checked.end()) {
+      continue;
+    }
+    absl::StatusOr<dataset::v1::Dataset> dataset = datasets_->GetDataset(id);
+    if (absl::IsNotFound(dataset.status())) {
+      return absl::NotFoundError(absl::StrCat(role, " dataset ", text::Quote(id), " not found"));
+    }
+    if (!dataset.ok()) {
+      return absl::Status(dataset.status().code(),
+                          absl::StrCat("cannot look up ", role, " dataset ", text::Quote(id), ": ",
+                                       dataset.status().message()));
+    }
+    checked.push_back(id);
+    if (role == "training") records += dataset->record_count();
+  }
+  return records;
+}
+
+void JobManager::UndoCreate(const v1::Job& job, const std::vector<std::string>& referenced,
+                            const std::string& error) {
+  datasets_->RemoveReferencesLogged(referenced, JobHolder(job.id()));
+  absl::Status removed = store_->Delete(job.id());
+  if (removed.ok() || absl::IsNotFound(removed)) return;
+  log::Warning("job ", text::Quote(job.id()), ": cannot remove it after its creation failed (",
+               removed.message(), "); marking it failed");
+  absl::StatusOr<v1::Job> stored = store_->Get(job.id());
+  if (stored.ok() && !IsFinished(stored->status())) FailJob(*stored, error);
 }
 
 absl::StatusOr<v1::Job> JobManager::CreateJob(const v1::CreateJobRequest& request) {
+  // Everything is checked before anything is stored, queued or referenced.
   ASSIGN_OR_RETURN(v1::Job job, NewJob(request));
+  std::vector<JobDataset> wanted = {{"training", job.training_dataset()}};
+  for (const std::string& d : job.extra_training_datasets()) wanted.push_back({"training", d});
+  if (!job.validation_dataset().empty()) wanted.push_back({"validation", job.validation_dataset()});
+  ASSIGN_OR_RETURN(uint64_t records, CheckDatasets(wanted));
+
   RETURN_IF_ERROR(store_->Create(
       job, MessageEvent(clock_->Now(), "info",
                         absl::StrCat("created fine-tuning job ", job.id(), "; validating datasets"),
                         v1::JOB_STATUS_VALIDATING_FILES)));
-
-  // Every dataset must exist before the job is queued; referencing it both looks it up and
-  // keeps it from being deleted while the job runs.
-  std::vector<std::pair<std::string, std::string>> wanted = {{"training", job.training_dataset()}};
-  for (const std::string& d : job.extra_training_datasets()) wanted.push_back({"training", d});
-  if (!job.validation_dataset().empty()) wanted.push_back({"validation", job.validation_dataset()});
+  // From here on, a failure undoes what was done.
   const std::string holder = JobHolder(job.id());
   std::vector<std::string> referenced;
-  auto fail = [&](const v1::Job& failed, absl::StatusCode code, const std::string& error) {
-    datasets_->RemoveReferencesLogged(referenced, holder);
-    FailJob(failed, error);
+  auto undo = [&](absl::StatusCode code, const std::string& error) {
+    UndoCreate(job, referenced, error);
     return absl::Status(code, error);
   };
-  uint64_t records = 0;
+  // Referencing keeps each dataset from being deleted while the job runs; one deleted since
+  // the check above is not found here.
   for (const auto& [role, id] : wanted) {
     absl::StatusOr<dataset::v1::Dataset> dataset = datasets_->AddReference(id, holder);
+    if (!dataset.ok() && std::find(referenced.begin(), referenced.end(), id) == referenced.end()) {
+      // A call that timed out may still have added it; dropping one never added is harmless.
+      referenced.push_back(id);
+    }
     if (absl::IsNotFound(dataset.status())) {
-      return fail(job, absl::StatusCode::kNotFound,
-                  absl::StrCat(role, " dataset \"", id, "\" not found"));
+      return undo(absl::StatusCode::kNotFound,
+                  absl::StrCat(role, " dataset ", text::Quote(id), " not found"));
     }
     if (!dataset.ok()) {
-      return fail(job, dataset.status().code(),
-                  absl::StrCat("cannot reference ", role, " dataset \"", id,
-                               "\" for the job: ", dataset.status().message()));
+      return undo(dataset.status().code(),
+                  absl::StrCat("cannot reference ", role, " dataset ", text::Quote(id),
+                               " for the job: ", dataset.status().message()));
     }
     if (std::find(referenced.begin(), referenced.end(), id) == referenced.end()) {
       referenced.push_back(id);
     }
-    if (role == "training") records += dataset->record_count();
   }
 
   v1::Job queued = job;
@@ -193,12 +266,11 @@ absl::StatusOr<v1::Job> JobManager::CreateJob(const v1::CreateJobRequest& reques
                    v1::JOB_STATUS_QUEUED);
   absl::Status updated = store_->Update(job, queued, &event);
   if (!updated.ok()) {
-    datasets_->RemoveReferencesLogged(referenced, holder);
-    return updated;
+    return undo(updated.code(), absl::StrCat("cannot queue the job: ", updated.message()));
   }
   absl::StatusOr<std::string> entry = queue_->Enqueue(queued.id());
   if (!entry.ok()) {
-    return fail(queued, entry.status().code(),
+    return undo(entry.status().code(),
                 absl::StrCat("cannot queue the job: ", entry.status().message()));
   }
   log::Info("job ", queued.id(), " queued as entry ", *entry);
@@ -206,7 +278,7 @@ absl::StatusOr<v1::Job> JobManager::CreateJob(const v1::CreateJobRequest& reques
 }
 
 absl::StatusOr<v1::Job> JobManager::GetJob(absl::string_view id) {
-  RETURN_IF_ERROR(RequireId(id));
+  RETURN_IF_ERROR(ValidateJobId(id));
   return store_->Get(id);
 }
 
@@ -220,12 +292,12 @@ absl::StatusOr<v1::ListJobsResponse> JobManager::ListJobs(const v1::ListJobsRequ
 }
 
 absl::StatusOr<v1::Job> JobManager::CancelJob(absl::string_view id) {
-  RETURN_IF_ERROR(RequireId(id));
+  RETURN_IF_ERROR(ValidateJobId(id));
   for (int attempt = 0; attempt < kCancelRetries; ++attempt) {
     ASSIGN_OR_RETURN(v1::Job job, store_->Get(id));
     if (IsFinished(job.status())) {
       return absl::FailedPreconditionError(
-          absl::StrCat("job \"", id, "\" already ", StatusWord(job.status())));
+          absl::StrCat("job ", text::Quote(id), " already ", StatusWord(job.status())));
     }
     v1::Job cancelled = job;
     cancelled.set_status(v1::JOB_STATUS_CANCELLED);
@@ -240,16 +312,18 @@ absl::StatusOr<v1::Job> JobManager::CancelJob(absl::string_view id) {
     }
     if (!absl::IsAborted(status)) return status;
   }
-  return absl::AbortedError(absl::StrCat("job \"", id, "\" kept changing; try cancelling again"));
+  return absl::AbortedError(
+      absl::StrCat("job ", text::Quote(id), " kept changing; try cancelling again"));
 }
 
 absl::StatusOr<std::vector<v1::JobEvent>> JobManager::ListJobEvents(
     const v1::ListJobEventsRequest& request) {
-  RETURN_IF_ERROR(RequireId(request.id()));
+  RETURN_IF_ERROR(ValidateJobId(request.id()));
   if (request.limit() < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("limit ", request.limit(), " is negative (0 means all)"));
   }
+  if (!request.after().empty()) RETURN_IF_ERROR(ValidateEventId("after", request.after()));
   RETURN_IF_ERROR(store_->Get(request.id()).status());
   return store_->ListEvents(request.id(), request.after(), request.limit());
 }
@@ -257,7 +331,7 @@ absl::StatusOr<std::vector<v1::JobEvent>> JobManager::ListJobEvents(
 absl::Status JobManager::WatchJob(absl::string_view id,
                                   const std::function<bool(const v1::WatchJobResponse&)>& send,
                                   const std::function<bool()>& cancelled) {
-  RETURN_IF_ERROR(RequireId(id));
+  RETURN_IF_ERROR(ValidateJobId(id));
   ASSIGN_OR_RETURN(v1::Job job, store_->Get(id));
   std::string after;
   auto send_all = [&](const std::vector<v1::JobEvent>& events) {
@@ -287,7 +361,7 @@ absl::Status JobManager::WatchJob(absl::string_view id,
 }
 
 absl::StatusOr<std::vector<v1::Checkpoint>> JobManager::ListCheckpoints(absl::string_view id) {
-  RETURN_IF_ERROR(RequireId(id));
+  RETURN_IF_ERROR(ValidateJobId(id));
   RETURN_IF_ERROR(store_->Get(id).status());
   return std::vector<v1::Checkpoint>();
 }

@@ -3,13 +3,21 @@
 // events and cancellation. The gRPC adapter (training_service.h) only maps messages and
 // statuses onto it.
 //
-// Job life: CreateJob stores the job as VALIDATING_FILES, references every dataset of the job
-// in the dataset service as "job/<id>" (which also looks it up: a missing one fails the job
-// and CreateJob returns NOT_FOUND; the dataset service makes referencing and deleting atomic,
-// so a job never references a deleted dataset), then marks it QUEUED and appends it to the
-// queue. A worker (worker.h) takes it from there. Every status change is written together
-// with its event. A job drops its references when it finishes: when its creation fails, when
-// it is cancelled, or when a worker settles it.
+// Job life: CreateJob first checks everything it can without storing anything: the request's
+// fields (dataset ids, suffix, backend, hyperparameters), the base model in the registry and
+// every dataset in the dataset service; a request refused there leaves nothing behind. Then
+// it stores the job as VALIDATING_FILES, references every dataset of the job in the dataset
+// service as "job/<id>" (the dataset service makes referencing and deleting atomic, so a job
+// never references a deleted dataset), marks it QUEUED and appends it to the queue. When a
+// step after storing fails (a dataset deleted meanwhile, the dataset service or Redis down),
+// CreateJob undoes what it did: it drops the references taken and removes the job, so a
+// failed CreateJob leaves no job (only when even the removal fails is the job kept, marked
+// FAILED). A worker (worker.h) takes a queued job from there. Every status change is written
+// together with its event. A job drops its references when it finishes: when it is
+// cancelled, or when a worker settles it.
+//
+// Messages quote every string a client sent (ids, names, suffixes, cursors) with
+// text::Quote, so they stay one short line whatever the input.
 //
 // Thread-safety: thread-safe; the dependencies are.
 #ifndef ETHSCAN_SERVICES_TRAINING_JOB_MANAGER_H_
@@ -32,14 +40,20 @@
 
 namespace ethscan::training {
 
-// Base model of a job that names none: an empty knowledge index.
-inline constexpr char kDefaultBaseModel[] = "ethscan-base";
 inline constexpr char kDefaultSuffix[] = "custom";
 inline constexpr char kLocalBackend[] = "local";
 inline constexpr char kOpenAiBackend[] = "openai";
 
 // INVALID_ARGUMENT unless `suffix` is 1-64 characters of [A-Za-z0-9_-].
 absl::Status ValidateSuffix(absl::string_view suffix);
+
+// INVALID_ARGUMENT naming `field` unless `id` can be a dataset id: "ds-" followed by 1 to 64
+// lowercase letters, digits, '_' or '-' (the dataset service makes "ds-" and 16 hex digits).
+absl::Status ValidateDatasetId(absl::string_view field, absl::string_view id);
+
+// INVALID_ARGUMENT unless `id` can be a job id: "ftjob-" followed by 1 to 64 lowercase
+// letters, digits, '_' or '-' (NewJobId makes "ftjob-" and 16 hex digits).
+absl::Status ValidateJobId(absl::string_view id);
 
 // "ftjob-" followed by 16 random lowercase hex digits.
 std::string NewJobId();
@@ -66,12 +80,17 @@ class JobManager {
   JobManager(Options options, JobStore* store, JobQueue* queue, ModelRegistry* registry,
              DatasetClient* datasets, const common::Clock* clock);
 
-  // See TrainingService.CreateJob. Returns the queued job.
+  // See TrainingService.CreateJob. Returns the queued job. A failed call leaves no job and
+  // no dataset reference behind (see "Job life" above).
   absl::StatusOr<v1::Job> CreateJob(const v1::CreateJobRequest& request);
+  // The methods taking a job id return INVALID_ARGUMENT for an id that is not one
+  // (ValidateJobId) and NOT_FOUND for an unknown job.
   absl::StatusOr<v1::Job> GetJob(absl::string_view id);
   absl::StatusOr<v1::ListJobsResponse> ListJobs(const v1::ListJobsRequest& request);
   // FAILED_PRECONDITION when the job already finished.
   absl::StatusOr<v1::Job> CancelJob(absl::string_view id);
+  // INVALID_ARGUMENT for a negative limit or an `after` that is not an event id
+  // (ValidateEventId), checked before the store is asked.
   absl::StatusOr<std::vector<v1::JobEvent>> ListJobEvents(const v1::ListJobEventsRequest& request);
 
   // Sends every event of the job, then new ones as they arrive, each with the job as stored
@@ -85,8 +104,21 @@ class JobManager {
   absl::StatusOr<std::vector<v1::Checkpoint>> ListCheckpoints(absl::string_view id);
 
  private:
+  // A dataset of a job and what it is for ("training" or "validation").
+  struct JobDataset {
+    std::string role;
+    std::string id;
+  };
+
   // Validates the request into a new job (status VALIDATING_FILES, not stored yet).
   absl::StatusOr<v1::Job> NewJob(const v1::CreateJobRequest& request);
+  // Looks every dataset of `datasets` up in the dataset service; returns the number of
+  // training records. NOT_FOUND naming the first missing one.
+  absl::StatusOr<uint64_t> CheckDatasets(const std::vector<JobDataset>& datasets);
+  // Undoes a CreateJob after `job` was stored: drops `holder`'s references on `referenced`
+  // and removes the job; when the removal fails, marks the job FAILED with `error`.
+  void UndoCreate(const v1::Job& job, const std::vector<std::string>& referenced,
+                  const std::string& error);
   // Marks a job FAILED with `error` and its event.
   void FailJob(const v1::Job& job, const std::string& error);
 

@@ -2,6 +2,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/text/quote.h"
 
 namespace ethscan::training {
 
@@ -31,6 +34,32 @@ void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out) {
 
 absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+namespace {
+
+// True when `s` is a decimal number without leading zeros whose value fits in a uint64.
+bool IsUint64(absl::string_view s) {
+  if (s.empty() || (s.size() > 1 && s[0] == '0')) return false;
+  for (char c : s) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  uint64_t value = 0;
+  return absl::SimpleAtoi(s, &value);
+}
+
+}  // namespace
+
+absl::Status ValidateEventId(absl::string_view field, absl::string_view id) {
+  size_t dash = id.find('-');
+  if (dash != absl::string_view::npos && IsUint64(id.substr(0, dash)) &&
+      IsUint64(id.substr(dash + 1))) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      field, " ", text::Quote(id),
+      " is not an event id: need <ms>-<seq>, two decimal numbers below 2^64 without leading "
+      "zeros, like 1700000000000-0"));
 }
 
 v1::JobEvent MessageEvent(absl::Time time, absl::string_view level, absl::string_view message,

@@ -26,6 +26,12 @@ std::string StatusWord(v1::JobStatus status);
 void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out);
 absl::Time FromTimestamp(const google::protobuf::Timestamp& ts);
 
+// OK when `id` is an event id: "<ms>-<seq>", two decimal numbers (digits only, no leading
+// zeros) that each fit in 64 bits, as Redis writes stream ids. Otherwise INVALID_ARGUMENT naming
+// `field` and quoting `id` (text::Quote). Callers check a client's cursor with it before it reaches
+// the store.
+absl::Status ValidateEventId(absl::string_view field, absl::string_view id);
+
 // An event of type "message".
 v1::JobEvent MessageEvent(absl::Time time, absl::string_view level, absl::string_view message,
                           v1::JobStatus status = v1::JOB_STATUS_UNSPECIFIED);
@@ -55,6 +61,10 @@ class JobStore {
   virtual absl::Status Update(const v1::Job& expected, const v1::Job& job,
                               const v1::JobEvent* event) = 0;
 
+  // Removes a job, its place in the list and its events in one atomic step: the undo of a
+  // Create whose CreateJob failed later. NOT_FOUND when the job is unknown.
+  virtual absl::Status Delete(absl::string_view id) = 0;
+
   // Appends an event that changes nothing else.
   virtual absl::Status AppendEvent(absl::string_view id, const v1::JobEvent& event) = 0;
 
@@ -62,13 +72,14 @@ class JobStore {
   virtual absl::StatusOr<JobPage> List(int64_t offset, int64_t limit) = 0;
 
   // Events with ids after `after` (every event when empty), oldest first, at most `limit`
-  // (every one when 0). INVALID_ARGUMENT when `after` is not an event id.
+  // (every one when 0). INVALID_ARGUMENT when `after` is not an event id (ValidateEventId),
+  // checked before the store is asked.
   virtual absl::StatusOr<std::vector<v1::JobEvent>> ListEvents(absl::string_view id,
                                                                absl::string_view after,
                                                                int64_t limit) = 0;
 
   // Like ListEvents, but when no event follows `after`, waits up to `timeout` for one.
-  // Returns an empty list when none arrived in time.
+  // Returns an empty list when none arrived in time. INVALID_ARGUMENT as ListEvents.
   virtual absl::StatusOr<std::vector<v1::JobEvent>> WaitForEvents(absl::string_view id,
                                                                   absl::string_view after,
                                                                   absl::Duration timeout) = 0;

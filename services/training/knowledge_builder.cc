@@ -12,6 +12,7 @@
 #include "common/eth/address.h"
 #include "common/report/conflict_policy.h"
 #include "common/status/status_macros.h"
+#include "common/text/quote.h"
 #include "services/training/job_store.h"
 
 namespace ethscan::training {
@@ -66,10 +67,11 @@ absl::Status KnowledgeBuilder::AddDataset(const dataset::v1::Dataset& dataset) {
   if (dataset.id().empty()) return absl::InvalidArgumentError("dataset id is empty");
   if (job_dataset_count_ != datasets_.size()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("dataset \"", dataset.id(), "\" added after the base model"));
+        absl::StrCat("dataset ", text::Quote(dataset.id()), " added after the base model"));
   }
   if (dataset_index_.contains(dataset.id())) {
-    return absl::AlreadyExistsError(absl::StrCat("dataset \"", dataset.id(), "\" is listed twice"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("dataset ", text::Quote(dataset.id()), " is listed twice"));
   }
   DatasetInfo info;
   info.id = dataset.id();
@@ -88,7 +90,7 @@ absl::Status KnowledgeBuilder::AddRecord(absl::string_view dataset_id,
                                          const AddressRecord& record) {
   auto it = dataset_index_.find(dataset_id);
   if (it == dataset_index_.end() || it->second >= job_dataset_count_) {
-    return absl::NotFoundError(absl::StrCat("dataset \"", dataset_id, "\" was not added"));
+    return absl::NotFoundError(absl::StrCat("dataset ", text::Quote(dataset_id), " was not added"));
   }
   ++stats_.trained_records;
   AddClaim(it->second, record);
@@ -100,8 +102,9 @@ void KnowledgeBuilder::AddClaim(uint32_t dataset, const AddressRecord& record) {
       eth::Address::Parse(record.address(), eth::Address::ChecksumPolicy::kLenient);
   if (!address.ok()) {
     if (stats_.skipped_records++ == 0) {
-      stats_.first_skip_reason = absl::StrCat("dataset \"", datasets_[dataset].name, "\" line ",
-                                              record.line(), ": ", address.status().message());
+      stats_.first_skip_reason =
+          absl::StrCat("dataset ", text::Quote(datasets_[dataset].name), " line ", record.line(),
+                       ": ", address.status().message());
     }
     return;
   }
@@ -145,9 +148,9 @@ absl::Status KnowledgeBuilder::AddBaseModel(const v1::KnowledgeModel& base) {
     for (const v1::SourceClaim& claim : entry.claims()) {
       std::string id = claim.dataset_id().empty() ? IdOfSource(claim.source()) : claim.dataset_id();
       if (id.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat("base model \"", base.name(),
-                                                       "\": a claim on ", entry.merged().address(),
-                                                       " names no dataset"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("base model ", text::Quote(base.name()), ": a claim on ",
+                         text::Quote(entry.merged().address()), " names no dataset"));
       }
       uint32_t index =
           register_dataset(id, claim.source(), claim.dataset_format(), claim.observed_time());

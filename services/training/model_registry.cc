@@ -1,24 +1,21 @@
 #include "services/training/model_registry.h"
 
-#include <fcntl.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <system_error>
 
-#include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/eth/hash.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
+#include "common/text/quote.h"
+#include "services/training/atomic_file.h"
 #include "services/training/paging.h"
 
 namespace ethscan::training {
@@ -28,59 +25,37 @@ namespace fs = std::filesystem;
 
 constexpr char kModelFile[] = "model.pb";
 
-absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
-// Writes `bytes` to `path` through a temporary file in the same folder, fsynced and renamed.
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view bytes) {
-  absl::BitGen gen;
-  std::string temp = absl::StrCat(path, ".tmp-", getpid(), "-", absl::Uniform<uint64_t>(gen));
-  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError("cannot create", temp);
-  size_t written = 0;
-  while (written < bytes.size()) {
-    ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      absl::Status error = ErrnoError("cannot write", temp);
-      close(fd);
-      unlink(temp.c_str());
-      return error;
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    absl::Status error = ErrnoError("cannot flush", temp);
-    unlink(temp.c_str());
-    return error;
-  }
-  if (rename(temp.c_str(), path.c_str()) != 0) {
-    absl::Status error = ErrnoError("cannot rename to", path);
-    unlink(temp.c_str());
-    return error;
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
+
+bool IsBaseModelName(absl::string_view name) { return name == kDefaultBaseModel; }
 
 absl::Status ValidateAlias(absl::string_view alias) {
   if (alias.empty()) return absl::InvalidArgumentError("alias is required");
-  if (absl::StartsWith(alias, "ft:")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("alias \"", alias, "\" looks like a model name (starts with ft:)"));
+  if (absl::StartsWith(alias, kModelNamePrefix)) {
+    return absl::InvalidArgumentError(absl::StrCat("alias ", text::Quote(alias),
+                                                   " looks like a model name (starts with ",
+                                                   kModelNamePrefix, ")"));
   }
-  if (alias.size() > 64) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("alias \"", alias, "\" is ", alias.size(), " characters; at most 64"));
+  if (alias.size() > kMaxAliasLength) {
+    return absl::InvalidArgumentError(absl::StrCat("alias ", text::Quote(alias), " is ",
+                                                   alias.size(), " characters; at most ",
+                                                   kMaxAliasLength));
   }
   for (char c : alias) {
     if (!(absl::ascii_islower(static_cast<unsigned char>(c)) ||
           absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '-')) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "alias \"", alias, "\" may only contain lowercase letters, digits, '_' and '-'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("alias ", text::Quote(alias),
+                       " may only contain lowercase letters, digits, '_' and '-'"));
     }
+  }
+  if (alias[0] == '_' || alias[0] == '-') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("alias ", text::Quote(alias), " must start with a letter or digit"));
+  }
+  if (IsBaseModelName(alias)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "alias ", text::Quote(alias), " is the name of a base model; choose another name"));
   }
   return absl::OkStatus();
 }
@@ -117,10 +92,44 @@ absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(Options opt
   std::error_code error;
   fs::create_directories(options.models_dir, error);
   if (error) {
-    return absl::FailedPreconditionError(absl::StrCat("models_dir \"", options.models_dir,
-                                                      "\" cannot be created: ", error.message()));
+    return absl::FailedPreconditionError(absl::StrCat("models_dir ",
+                                                      text::Quote(options.models_dir, 256),
+                                                      " cannot be created: ", error.message()));
   }
-  return std::unique_ptr<ModelRegistry>(new ModelRegistry(std::move(options), store, datasets));
+  std::unique_ptr<ModelRegistry> registry(new ModelRegistry(std::move(options), store, datasets));
+  registry->SweepTemporaryFiles();
+  if (registry->options_.sweep_interval > absl::ZeroDuration()) {
+    registry->sweeper_ = std::thread([r = registry.get()] { r->SweepLoop(); });
+  }
+  return registry;
+}
+
+ModelRegistry::~ModelRegistry() {
+  stop_.Notify();
+  if (sweeper_.joinable()) sweeper_.join();
+}
+
+void ModelRegistry::SweepLoop() {
+  while (!stop_.WaitForNotificationWithTimeout(options_.sweep_interval)) {
+    int removed = SweepTemporaryFiles();
+    if (options_.on_sweep) options_.on_sweep(removed);
+  }
+}
+
+int ModelRegistry::SweepTemporaryFiles() {
+  std::error_code error;
+  fs::directory_iterator it(options_.models_dir, error);
+  int removed = 0;
+  for (; !error && it != fs::directory_iterator(); it.increment(error)) {
+    std::error_code is_dir_error;
+    if (!it->is_directory(is_dir_error)) continue;
+    removed += SweepDeadTemporaryFiles(it->path().string(), options_.temp_min_age);
+  }
+  if (error) {
+    log::Warning("sweeping ", text::Quote(options_.models_dir, 256),
+                 " for dead temporary files: ", error.message());
+  }
+  return removed;
 }
 
 std::string ModelRegistry::ModelPath(absl::string_view name) const {
@@ -129,12 +138,16 @@ std::string ModelRegistry::ModelPath(absl::string_view name) const {
 
 absl::StatusOr<v1::Model> ModelRegistry::Publish(const v1::KnowledgeModel& model) {
   if (model.name().empty()) return absl::InvalidArgumentError("model name is empty");
+  if (!absl::StartsWith(model.name(), kModelNamePrefix)) {
+    return absl::InvalidArgumentError(absl::StrCat("model name ", text::Quote(model.name()),
+                                                   " must start with ", kModelNamePrefix));
+  }
   const std::string holder = ModelHolder(model.name());
   std::vector<std::string> referenced;
   for (const std::string& id : model.training_datasets()) {
     absl::StatusOr<dataset::v1::Dataset> dataset = datasets_->AddReference(id, holder);
     if (absl::IsNotFound(dataset.status())) {
-      log::Warning("model ", model.name(), ": dataset ", id,
+      log::Warning("model ", text::Quote(model.name()), ": dataset ", text::Quote(id),
                    " no longer exists; the model keeps its knowledge without a reference");
       continue;
     }
@@ -142,9 +155,10 @@ absl::StatusOr<v1::Model> ModelRegistry::Publish(const v1::KnowledgeModel& model
       if (absl::IsNotFound(store_->Get(model.name()).status())) {
         datasets_->RemoveReferencesLogged(referenced, holder);
       }
-      return absl::Status(dataset.status().code(),
-                          absl::StrCat("cannot reference dataset \"", id, "\" for model ",
-                                       model.name(), ": ", dataset.status().message()));
+      return absl::Status(
+          dataset.status().code(),
+          absl::StrCat("cannot reference dataset ", text::Quote(id), " for model ",
+                       text::Quote(model.name()), ": ", dataset.status().message()));
     }
     referenced.push_back(id);
   }
@@ -161,8 +175,8 @@ absl::StatusOr<v1::Model> ModelRegistry::WriteAndRecord(const v1::KnowledgeModel
   std::error_code error;
   fs::create_directories(fs::path(path).parent_path(), error);
   if (error) {
-    return absl::InternalError(
-        absl::StrCat("cannot create the folder of ", path, ": ", error.message()));
+    return absl::InternalError(absl::StrCat("cannot create the folder of ", text::Quote(path, 256),
+                                            ": ", error.message()));
   }
   RETURN_IF_ERROR(WriteFileAtomically(path, bytes));
   v1::Model meta;
@@ -194,7 +208,8 @@ absl::StatusOr<v1::Model> ModelRegistry::Resolve(absl::string_view name_or_alias
   if (model.ok() || !absl::IsNotFound(model.status())) return model;
   ASSIGN_OR_RETURN(std::optional<std::string> target, store_->GetAlias(name_or_alias));
   if (!target.has_value()) {
-    return absl::NotFoundError(absl::StrCat("model or alias \"", name_or_alias, "\" not found"));
+    return absl::NotFoundError(
+        absl::StrCat("model or alias ", text::Quote(name_or_alias), " not found"));
   }
   return store_->Get(*target);
 }
@@ -213,6 +228,14 @@ absl::StatusOr<v1::Model> ModelRegistry::SetAlias(absl::string_view alias,
                                                   absl::string_view model) {
   RETURN_IF_ERROR(ValidateAlias(alias));
   if (model.empty()) return absl::InvalidArgumentError("model is required");
+  // Model names start with "ft:", which no valid alias does; checked anyway, so that no alias
+  // can ever shadow a stored model.
+  absl::StatusOr<v1::Model> named = store_->Get(alias);
+  if (named.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("alias ", text::Quote(alias), " is the name of a model"));
+  }
+  if (!absl::IsNotFound(named.status())) return named.status();
   RETURN_IF_ERROR(store_->SetAlias(alias, model));
   return store_->Get(model);
 }
@@ -226,14 +249,16 @@ absl::Status ModelRegistry::Delete(absl::string_view name) {
     if (!dropped.ok()) {
       return absl::Status(
           dropped.code(),
-          absl::StrCat("model ", model.name(), " is kept: its reference on dataset \"", id,
-                       "\" cannot be dropped: ", dropped.message()));
+          absl::StrCat("model ", text::Quote(model.name()), " is kept: its reference on dataset ",
+                       text::Quote(id), " cannot be dropped: ", dropped.message()));
     }
   }
   RETURN_IF_ERROR(store_->Delete(name));
   std::error_code error;
   fs::remove_all(fs::path(ModelPath(name)).parent_path(), error);
-  if (error) log::Warning("model ", name, " deleted, but its files remain: ", error.message());
+  if (error) {
+    log::Warning("model ", text::Quote(name), " deleted, but its files remain: ", error.message());
+  }
   return absl::OkStatus();
 }
 
@@ -241,14 +266,15 @@ absl::StatusOr<std::string> ModelRegistry::ReadVerified(const v1::Model& model) 
   std::string path = ModelPath(model.name());
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::DataLossError(
-        absl::StrCat("model \"", model.name(), "\": file ", path, " is missing"));
+    return absl::DataLossError(absl::StrCat("model ", text::Quote(model.name()), ": file ",
+                                            text::Quote(path, 256), " is missing"));
   }
   std::ostringstream buffer;
   buffer << in.rdbuf();
   std::string bytes = buffer.str();
   if (bytes.size() != model.size_bytes() || eth::Sha256::HexDigest(bytes) != model.sha256()) {
-    return absl::DataLossError(absl::StrCat("model \"", model.name(), "\": file ", path,
+    return absl::DataLossError(absl::StrCat("model ", text::Quote(model.name()), ": file ",
+                                            text::Quote(path, 256),
                                             " does not match its recorded size and SHA-256"));
   }
   return bytes;
@@ -259,7 +285,7 @@ absl::StatusOr<v1::KnowledgeModel> ModelRegistry::Load(absl::string_view name_or
   ASSIGN_OR_RETURN(std::string bytes, ReadVerified(meta));
   v1::KnowledgeModel model;
   if (!model.ParseFromString(bytes)) {
-    return absl::DataLossError(absl::StrCat("model \"", meta.name(), "\" does not parse"));
+    return absl::DataLossError(absl::StrCat("model ", text::Quote(meta.name()), " does not parse"));
   }
   return model;
 }

@@ -4,8 +4,16 @@
 // and the workers (which publish) use it on the same volume and store.
 //
 // Layout: <models_dir>/<sanitised name>/model.pb, the KnowledgeModel serialized
-// deterministically; written to a temporary file in the same folder and renamed, so a reader
-// never sees a partial model.
+// deterministically; written to a locked temporary file in the same folder and renamed
+// (atomic_file.h), so a reader never sees a partial model. The temporary files of writers that
+// died (a worker killed while publishing) are removed by a sweep when the registry is created
+// and then every `sweep_interval` on a background thread; a file whose writer lives, in this
+// process or any other sharing the volume, is never removed.
+//
+// Names: a model's name starts with "ft:" ("ft:<base>:<suffix>:<job id>"); "ethscan-base" is
+// the base model. An alias is 1 to 64 characters of lowercase letters, digits, '_' and '-',
+// starting with a letter or digit, so it can never be a model name; it may not be a base
+// model's name either. Hence a name resolves to one thing: the model, the base, or an alias.
 //
 // Dataset references: Publish first references every dataset the model was trained on
 // (KnowledgeModel.training_datasets) as "model/<name>" in the dataset service, so none of them
@@ -18,12 +26,16 @@
 #ifndef ETHSCAN_SERVICES_TRAINING_MODEL_REGISTRY_H_
 #define ETHSCAN_SERVICES_TRAINING_MODEL_REGISTRY_H_
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "ethscan/training/v1/knowledge_model.pb.h"
 #include "ethscan/training/v1/model_registry_service.pb.h"
 #include "services/training/dataset_client.h"
@@ -34,8 +46,21 @@ namespace ethscan::training {
 // The alias GetModel("") prefers.
 inline constexpr char kProductionAlias[] = "production";
 
-// INVALID_ARGUMENT unless `alias` is 1-64 characters of [a-z0-9_-] and does not start with
-// "ft:".
+// The base model: an empty knowledge index, the base of a job that names none.
+inline constexpr char kDefaultBaseModel[] = "ethscan-base";
+
+// How every published model's name starts.
+inline constexpr char kModelNamePrefix[] = "ft:";
+
+// Longest alias.
+inline constexpr size_t kMaxAliasLength = 64;
+
+// True for the name of a base model (not stored in the registry): "ethscan-base".
+bool IsBaseModelName(absl::string_view name);
+
+// INVALID_ARGUMENT unless `alias` is 1 to kMaxAliasLength characters of [a-z0-9_-], starts
+// with a letter or digit, and is not a base model's name (see "Names" above). The message
+// quotes the alias with text::Quote.
 absl::Status ValidateAlias(absl::string_view alias);
 
 // The folder name of a model: characters outside [A-Za-z0-9._-] become '_'.
@@ -49,15 +74,36 @@ class ModelRegistry {
   struct Options {
     // Folder holding one sub-folder per model; created when missing.
     std::string models_dir = ".ethscan/data/models";
+    // A dead writer's temporary file is removed only once it is older than this, which
+    // covers the moment between a writer creating its file and locking it, and clock skew
+    // between the hosts sharing the volume.
+    absl::Duration temp_min_age = absl::Minutes(5);
+    // How often the background thread sweeps; zero or less starts no thread (the sweep in
+    // Create still runs).
+    absl::Duration sweep_interval = absl::Minutes(10);
+    // Called on the background thread after each of its sweeps with the number of files
+    // removed (for tests); may be empty.
+    std::function<void(int removed)> on_sweep;
   };
 
   // `store` and `datasets` are not owned and must outlive the registry. Fails when
-  // `models_dir` cannot be created.
+  // `models_dir` cannot be created. Sweeps dead temporary files before it returns, then
+  // starts the background sweep.
   static absl::StatusOr<std::unique_ptr<ModelRegistry>> Create(Options options, ModelStore* store,
                                                                DatasetClient* datasets);
 
+  // Stops the background sweep and waits for it.
+  ~ModelRegistry();
+  ModelRegistry(const ModelRegistry&) = delete;
+  ModelRegistry& operator=(const ModelRegistry&) = delete;
+
+  // Removes the temporary files of dead writers in every model folder (atomic_file.h) and
+  // returns how many it removed. Thread-safe; safe while other processes write and sweep.
+  int SweepTemporaryFiles();
+
   // References the model's datasets, writes the model's bytes and records its metadata (kind
-  // "knowledge"). A model of the same name is replaced. Returns the stored metadata. A
+  // "knowledge"). A model of the same name is replaced. INVALID_ARGUMENT unless the name
+  // starts with "ft:". Returns the stored metadata. A
   // reference that cannot be added (other than for a dataset that is gone) fails the call
   // with the dataset service's status, and the references added are dropped again unless a
   // model of that name exists.
@@ -72,7 +118,8 @@ class ModelRegistry {
   absl::StatusOr<v1::ListModelsResponse> List(int32_t page_size, absl::string_view page_token);
 
   // Points `alias` at model `model` (a name, not an alias) and returns that model.
-  // INVALID_ARGUMENT for a bad alias or an empty model; NOT_FOUND for an unknown model.
+  // INVALID_ARGUMENT for a bad alias (ValidateAlias), an alias that is a model's name, or an
+  // empty model; NOT_FOUND for an unknown model.
   absl::StatusOr<v1::Model> SetAlias(absl::string_view alias, absl::string_view model);
 
   // Drops the model's dataset references, then deletes the model (by name), its aliases and
@@ -95,10 +142,14 @@ class ModelRegistry {
 
   ModelRegistry(Options options, ModelStore* store, DatasetClient* datasets)
       : options_(std::move(options)), store_(store), datasets_(datasets) {}
+  // The background sweep: every sweep_interval until stop_ is notified.
+  void SweepLoop();
 
   const Options options_;
   ModelStore* const store_;
   DatasetClient* const datasets_;
+  absl::Notification stop_;
+  std::thread sweeper_;
 };
 
 }  // namespace ethscan::training

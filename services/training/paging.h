@@ -13,12 +13,17 @@
 
 namespace ethscan::training {
 
+inline constexpr int64_t kDefaultPageSize = 100;
+inline constexpr int64_t kMaxPageSize = 1000;
+
 struct PageRequest {
   int64_t offset = 0;
-  int64_t limit = 100;
+  int64_t limit = kDefaultPageSize;
 };
 
-// INVALID_ARGUMENT for a negative page size or a token that is not a non-negative number.
+// INVALID_ARGUMENT for a negative page size, or a token that is not decimal digits alone
+// (no sign or space) worth at most 2^63 - 1 - kMaxPageSize; the message quotes the token with
+// text::Quote.
 absl::StatusOr<PageRequest> ParsePage(int32_t page_size, absl::string_view page_token);
 
 // The token of the page after `page`, or "" when `total` items leave no further page.

@@ -8,11 +8,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status/status_macros.h"
+#include "common/text/quote.h"
 
 namespace ethscan::training {
 namespace {
 
 constexpr absl::string_view kMetricPrefix = "m:";
+constexpr absl::string_view kLargestStreamId = "18446744073709551615-18446744073709551615";
 
 // KEYS: job, jobs zset, events. ARGV: job bytes, state, score, id, event fields….
 constexpr char kCreateScript[] = R"lua(
@@ -35,6 +37,18 @@ if #ARGV > 3 then id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4)) end
 return {2, id}
 )lua";
 
+// KEYS: job, jobs zset, events. ARGV: id. Returns 0 when the job is missing.
+constexpr char kDeleteScript[] = R"lua(
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[3])
+return 1
+)lua";
+
+absl::Status NotFound(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat("job ", text::Quote(id), " not found"));
+}
+
 std::string State(const v1::Job& job) {
   return absl::StrCat(static_cast<int>(job.status()), ":", job.attempts());
 }
@@ -46,10 +60,10 @@ std::string Serialize(const v1::Job& job) {
 }
 
 absl::StatusOr<v1::Job> ParseJob(absl::string_view id, const redis::Reply& reply) {
-  if (reply.is_nil()) return absl::NotFoundError(absl::StrCat("job \"", id, "\" not found"));
+  if (reply.is_nil()) return NotFound(id);
   v1::Job job;
   if (!job.ParseFromString(reply.str)) {
-    return absl::DataLossError(absl::StrCat("stored job \"", id, "\" does not parse"));
+    return absl::DataLossError(absl::StrCat("stored job ", text::Quote(id), " does not parse"));
   }
   return job;
 }
@@ -133,7 +147,7 @@ absl::Status RedisJobStore::Create(const v1::Job& job, const v1::JobEvent& event
   for (std::string& f : EventFields(event)) args.push_back(std::move(f));
   ASSIGN_OR_RETURN(redis::Reply reply, client_->Command(args));
   if (reply.integer == 0) {
-    return absl::AlreadyExistsError(absl::StrCat("job \"", job.id(), "\" already exists"));
+    return absl::AlreadyExistsError(absl::StrCat("job ", text::Quote(job.id()), " already exists"));
   }
   return absl::OkStatus();
 }
@@ -158,14 +172,24 @@ absl::Status RedisJobStore::Update(const v1::Job& expected, const v1::Job& job,
   }
   switch (reply.elements[0].integer) {
     case 0:
-      return absl::NotFoundError(absl::StrCat("job \"", job.id(), "\" not found"));
+      return NotFound(job.id());
     case 1:
-      return absl::AbortedError(absl::StrCat("job \"", job.id(), "\" changed concurrently (state ",
+      return absl::AbortedError(absl::StrCat("job ", text::Quote(job.id()),
+                                             " changed concurrently (state ",
                                              reply.elements.size() > 1 ? reply.elements[1].str : "",
                                              ", expected ", State(expected), ")"));
     default:
       return absl::OkStatus();
   }
+}
+
+absl::Status RedisJobStore::Delete(absl::string_view id) {
+  const RedisKeys& k = options_.keys;
+  ASSIGN_OR_RETURN(redis::Reply reply,
+                   client_->Command({"EVAL", kDeleteScript, "3", k.Job(id), k.Jobs(),
+                                     k.JobEvents(id), std::string{id}}));
+  if (reply.integer == 0) return NotFound(id);
+  return absl::OkStatus();
 }
 
 absl::Status RedisJobStore::AppendEvent(absl::string_view id, const v1::JobEvent& event) {
@@ -198,10 +222,9 @@ absl::StatusOr<JobPage> RedisJobStore::List(int64_t offset, int64_t limit) {
 absl::StatusOr<std::vector<v1::JobEvent>> RedisJobStore::ListEvents(absl::string_view id,
                                                                     absl::string_view after,
                                                                     int64_t limit) {
-  if (!after.empty() && !IsStreamId(after)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("after \"", after, "\" is not an event id (like 1700000000000-0)"));
-  }
+  if (!after.empty()) RETURN_IF_ERROR(ValidateEventId("after", after));
+  // Nothing follows the largest id, and Redis refuses an exclusive range starting there.
+  if (after == kLargestStreamId) return std::vector<v1::JobEvent>();
   std::vector<std::string> args = {"XRANGE", options_.keys.JobEvents(id),
                                    after.empty() ? "-" : absl::StrCat("(", after), "+"};
   if (limit > 0) {
@@ -215,10 +238,7 @@ absl::StatusOr<std::vector<v1::JobEvent>> RedisJobStore::ListEvents(absl::string
 absl::StatusOr<std::vector<v1::JobEvent>> RedisJobStore::WaitForEvents(absl::string_view id,
                                                                        absl::string_view after,
                                                                        absl::Duration timeout) {
-  if (!after.empty() && !IsStreamId(after)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("after \"", after, "\" is not an event id (like 1700000000000-0)"));
-  }
+  if (!after.empty()) RETURN_IF_ERROR(ValidateEventId("after", after));
   ASSIGN_OR_RETURN(std::unique_ptr<redis::Client> connection, TakeBlockingConnection());
   int64_t block_ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout));
   absl::StatusOr<redis::Reply> reply = connection->Command(

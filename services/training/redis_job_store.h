@@ -41,6 +41,7 @@ class RedisJobStore final : public JobStore {
   absl::StatusOr<v1::Job> Get(absl::string_view id) override;
   absl::Status Update(const v1::Job& expected, const v1::Job& job,
                       const v1::JobEvent* event) override;
+  absl::Status Delete(absl::string_view id) override;
   absl::Status AppendEvent(absl::string_view id, const v1::JobEvent& event) override;
   absl::StatusOr<JobPage> List(int64_t offset, int64_t limit) override;
   absl::StatusOr<std::vector<v1::JobEvent>> ListEvents(absl::string_view id,

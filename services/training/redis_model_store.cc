@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "common/text/quote.h"
 #include "services/training/job_store.h"
 
 namespace ethscan::training {
@@ -29,14 +30,14 @@ return 1
 )lua";
 
 absl::Status NotFound(absl::string_view name) {
-  return absl::NotFoundError(absl::StrCat("model \"", name, "\" not found"));
+  return absl::NotFoundError(absl::StrCat("model ", text::Quote(name), " not found"));
 }
 
 absl::StatusOr<v1::Model> ParseModel(absl::string_view name, const redis::Reply& reply) {
   if (reply.is_nil()) return NotFound(name);
   v1::Model model;
   if (!model.ParseFromString(reply.str)) {
-    return absl::DataLossError(absl::StrCat("stored model \"", name, "\" does not parse"));
+    return absl::DataLossError(absl::StrCat("stored model ", text::Quote(name), " does not parse"));
   }
   return model;
 }

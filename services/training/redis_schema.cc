@@ -1,6 +1,5 @@
 #include "services/training/redis_schema.h"
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace ethscan::training {
@@ -45,19 +44,6 @@ absl::StatusOr<std::vector<StreamEntry>> ParseStreamEntries(const redis::Reply& 
     entries.push_back(std::move(entry));
   }
   return entries;
-}
-
-bool IsStreamId(absl::string_view id) {
-  auto digits = [](absl::string_view s) {
-    if (s.empty() || s.size() > 20) return false;
-    for (char c : s) {
-      if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
-    }
-    return true;
-  };
-  size_t dash = id.find('-');
-  if (dash == absl::string_view::npos) return digits(id);
-  return digits(id.substr(0, dash)) && digits(id.substr(dash + 1));
 }
 
 }  // namespace ethscan::training

@@ -53,9 +53,6 @@ struct StreamEntry {
 // INTERNAL on a malformed reply.
 absl::StatusOr<std::vector<StreamEntry>> ParseStreamEntries(const redis::Reply& reply);
 
-// True when `id` is a stream id ("<ms>" or "<ms>-<seq>", decimal).
-bool IsStreamId(absl::string_view id);
-
 }  // namespace ethscan::training
 
 #endif  // ETHSCAN_SERVICES_TRAINING_REDIS_SCHEMA_H_

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
+#include "common/text/quote.h"
 #include "services/training/job_manager.h"
 #include "services/training/knowledge_builder.h"
 
@@ -68,7 +69,7 @@ absl::StatusOr<std::optional<Worker::Outcome>> Worker::RunOnce() {
   ASSIGN_OR_RETURN(std::optional<QueueEntry> entry,
                    queue_->ClaimStale(consumer_, options_.claim_idle));
   if (entry.has_value()) {
-    log::Info("claimed stalled entry ", entry->entry_id, " (job ", entry->job_id, ")");
+    log::Info("claimed stalled entry ", entry->entry_id, " (job ", text::Quote(entry->job_id), ")");
   } else {
     ASSIGN_OR_RETURN(entry, queue_->ReadNew(consumer_, options_.block));
     if (!entry.has_value()) return std::optional<Outcome>();
@@ -107,7 +108,9 @@ void Worker::ReleaseDatasets(const v1::Job& job) {
 
 void Worker::Event(const v1::Job& job, absl::string_view level, absl::string_view message) {
   absl::Status status = store_->AppendEvent(job.id(), MessageEvent(clock_->Now(), level, message));
-  if (!status.ok()) log::Warning("job ", job.id(), ": cannot append event: ", status.message());
+  if (!status.ok()) {
+    log::Warning("job ", text::Quote(job.id()), ": cannot append event: ", status.message());
+  }
 }
 
 Worker::Outcome Worker::Process(const QueueEntry& entry) {
@@ -118,12 +121,14 @@ Worker::Outcome Worker::Process(const QueueEntry& entry) {
   }
   absl::StatusOr<v1::Job> job = store_->Get(entry.job_id);
   if (absl::IsNotFound(job.status())) {
-    log::Warning("queue entry ", entry.entry_id, ": job ", entry.job_id, " is unknown; dropping");
+    log::Warning("queue entry ", entry.entry_id, ": job ", text::Quote(entry.job_id),
+                 " is unknown; dropping");
     Ack(entry);
     return Outcome::kSkipped;
   }
   if (!job.ok()) {
-    log::Warning("job ", entry.job_id, ": ", job.status().message(), "; leaving it queued");
+    log::Warning("job ", text::Quote(entry.job_id), ": ", job.status().message(),
+                 "; leaving it queued");
     return Outcome::kAbandoned;
   }
   if (IsFinished(job->status())) {
@@ -156,10 +161,10 @@ Worker::Outcome Worker::Process(const QueueEntry& entry) {
       Ack(entry);
       return Outcome::kCancelled;
     }
-    log::Warning("job ", entry.job_id, ": cannot start: ", claimed.message());
+    log::Warning("job ", text::Quote(entry.job_id), ": cannot start: ", claimed.message());
     return Outcome::kAbandoned;
   }
-  log::Info("job ", running.id(), ": attempt ", running.attempts(), " started");
+  log::Info("job ", text::Quote(running.id()), ": attempt ", running.attempts(), " started");
 
   Interrupt interrupt = Interrupt::kNone;
   absl::StatusOr<TrainResult> result = Train(running, entry, &interrupt);
@@ -172,7 +177,7 @@ Worker::Outcome Worker::Process(const QueueEntry& entry) {
     case Interrupt::kStopping:
       return Abandon(running, "the worker is stopping");
     case Interrupt::kTakenOver:
-      log::Warning("job ", running.id(), " was taken over by another worker");
+      log::Warning("job ", text::Quote(running.id()), " was taken over by another worker");
       return Outcome::kAbandoned;
     case Interrupt::kNone:
       break;
@@ -187,7 +192,7 @@ Worker::Outcome Worker::Process(const QueueEntry& entry) {
   metrics.set_type("metrics");
   for (const auto& [name, value] : result->metrics) (*metrics.mutable_metrics())[name] = value;
   absl::Status appended = store_->AppendEvent(running.id(), metrics);
-  if (!appended.ok()) log::Warning("job ", running.id(), ": ", appended.message());
+  if (!appended.ok()) log::Warning("job ", text::Quote(running.id()), ": ", appended.message());
 
   v1::Job succeeded = running;
   succeeded.set_status(v1::JOB_STATUS_SUCCEEDED);
@@ -202,7 +207,7 @@ Worker::Outcome Worker::Process(const QueueEntry& entry) {
                    v1::JOB_STATUS_SUCCEEDED);
   absl::Status finished = store_->Update(running, succeeded, &done);
   if (finished.ok()) {
-    log::Info("job ", running.id(), " succeeded: ", result->model.name());
+    log::Info("job ", text::Quote(running.id()), " succeeded: ", text::Quote(result->model.name()));
     ReleaseDatasets(running);
     Ack(entry);
     return Outcome::kSucceeded;
@@ -212,7 +217,8 @@ Worker::Outcome Worker::Process(const QueueEntry& entry) {
     if (now.ok() && now->status() == v1::JOB_STATUS_CANCELLED) {
       absl::Status deleted = registry_->Delete(result->model.name());
       if (!deleted.ok()) {
-        log::Warning("cannot withdraw ", result->model.name(), ": ", deleted.message());
+        log::Warning("cannot withdraw ", text::Quote(result->model.name()), ": ",
+                     deleted.message());
       }
       Event(running, "info",
             absl::StrCat("the job was cancelled; model ", result->model.name(), " withdrawn"));
@@ -247,7 +253,8 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
   uint64_t total_records = 0;
   for (const std::string& id : ids) {
     absl::StatusOr<dataset::v1::Dataset> dataset = datasets_->GetDataset(id);
-    if (!dataset.ok()) return WithContext(dataset.status(), absl::StrCat("dataset \"", id, "\""));
+    if (!dataset.ok())
+      return WithContext(dataset.status(), absl::StrCat("dataset ", text::Quote(id)));
     RETURN_IF_ERROR(builder.AddDataset(*dataset));
     total_records += dataset->record_count();
     datasets.push_back(*std::move(dataset));
@@ -257,7 +264,7 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
   if (job.base_model() != kDefaultBaseModel && !job.base_model().empty()) {
     absl::StatusOr<v1::KnowledgeModel> base = registry_->Load(job.base_model());
     if (!base.ok()) {
-      return WithContext(base.status(), absl::StrCat("base model \"", job.base_model(), "\""));
+      return WithContext(base.status(), absl::StrCat("base model ", text::Quote(job.base_model())));
     }
     RETURN_IF_ERROR(builder.AddBaseModel(*base));
     Event(job, "info",
@@ -273,7 +280,9 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
     if (*interrupt != Interrupt::kNone) return interrupted;
     if (clock_->Now() - last_heartbeat >= heartbeat_every) {
       absl::Status beat = queue_->Heartbeat(consumer_, entry.entry_id);
-      if (!beat.ok()) log::Warning("heartbeat for job ", job.id(), ": ", beat.message());
+      if (!beat.ok()) {
+        log::Warning("heartbeat for job ", text::Quote(job.id()), ": ", beat.message());
+      }
       last_heartbeat = clock_->Now();
     }
     return absl::OkStatus();
@@ -288,7 +297,7 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
           return absl::OkStatus();
         });
     if (*interrupt != Interrupt::kNone) return interrupted;
-    if (!read.ok()) return WithContext(read, absl::StrCat("reading dataset \"", d.id(), "\""));
+    if (!read.ok()) return WithContext(read, absl::StrCat("reading dataset ", text::Quote(d.id())));
   }
   RETURN_IF_ERROR(check());
 
@@ -317,8 +326,8 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
     // How much of the validation set the model knows, and how often it agrees on the label.
     absl::StatusOr<dataset::v1::Dataset> valid = datasets_->GetDataset(job.validation_dataset());
     if (!valid.ok()) {
-      return WithContext(valid.status(),
-                         absl::StrCat("validation dataset \"", job.validation_dataset(), "\""));
+      return WithContext(valid.status(), absl::StrCat("validation dataset ",
+                                                      text::Quote(job.validation_dataset())));
     }
     absl::flat_hash_map<std::string, int> index;
     index.reserve(model.entries_size());
@@ -346,7 +355,8 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
         });
     if (*interrupt != Interrupt::kNone) return interrupted;
     if (!read.ok()) {
-      return WithContext(read, absl::StrCat("reading validation dataset \"", valid->id(), "\""));
+      return WithContext(read,
+                         absl::StrCat("reading validation dataset ", text::Quote(valid->id())));
     }
     result.metrics["valid_records"] = static_cast<double>(seen);
     result.metrics["valid_known_fraction"] =
@@ -377,8 +387,11 @@ Worker::Outcome Worker::HandleFailure(const v1::Job& running, const QueueEntry& 
                                 absl::FormatDuration(options_.claim_idle)),
                    v1::JOB_STATUS_QUEUED);
   absl::Status status = store_->Update(running, queued, &event);
-  if (!status.ok()) log::Warning("job ", running.id(), ": cannot re-queue: ", status.message());
-  log::Warning("job ", running.id(), ": attempt ", running.attempts(), " failed: ", message);
+  if (!status.ok()) {
+    log::Warning("job ", text::Quote(running.id()), ": cannot re-queue: ", status.message());
+  }
+  log::Warning("job ", text::Quote(running.id()), ": attempt ", running.attempts(),
+               " failed: ", message);
   return Outcome::kRetry;
 }
 
@@ -397,13 +410,15 @@ Worker::Outcome Worker::FailForGood(const v1::Job& job, const QueueEntry& entry,
       Ack(entry);
       return Outcome::kSkipped;
     }
-    log::Warning("job ", job.id(), ": cannot record failure: ", status.message());
+    log::Warning("job ", text::Quote(job.id()), ": cannot record failure: ", status.message());
     return Outcome::kAbandoned;
   }
   ReleaseDatasets(job);
   absl::Status dead = queue_->DeadLetter(job.id(), error, job.attempts());
-  if (!dead.ok()) log::Warning("job ", job.id(), ": cannot dead-letter: ", dead.message());
-  log::Error("job ", job.id(), " failed: ", error);
+  if (!dead.ok()) {
+    log::Warning("job ", text::Quote(job.id()), ": cannot dead-letter: ", dead.message());
+  }
+  log::Error("job ", text::Quote(job.id()), " failed: ", error);
   Ack(entry);
   return Outcome::kFailed;
 }
@@ -417,7 +432,9 @@ Worker::Outcome Worker::Abandon(const v1::Job& running, const std::string& why) 
                                 "; another worker resumes the job"),
                    v1::JOB_STATUS_QUEUED);
   absl::Status status = store_->Update(running, queued, &event);
-  if (!status.ok()) log::Warning("job ", running.id(), ": cannot re-queue: ", status.message());
+  if (!status.ok()) {
+    log::Warning("job ", text::Quote(running.id()), ": cannot re-queue: ", status.message());
+  }
   return Outcome::kAbandoned;
 }
 

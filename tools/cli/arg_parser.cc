@@ -232,7 +232,9 @@ std::vector<CommandSpec> BuildCommands() {
                "alias",
                "ALIAS MODEL",
                "point an alias (e.g. production) at a model",
-               "",
+               "ALIAS is 1 to 64 characters of a-z, 0-9, '_' and '-', starting with a letter or "
+               "digit. It cannot be ethscan-base or a model's name (model names start with ft:), "
+               "so an alias never hides a model.",
                2,
                2,
                {}});

@@ -6,7 +6,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "services/training/redis_schema.h"
+#include "common/status/status_macros.h"
+#include "common/text/quote.h"
 
 namespace ethscan::training::testing {
 namespace {
@@ -18,7 +19,7 @@ int64_t EventNumber(absl::string_view id) {
 }
 
 absl::Status NotFound(absl::string_view what, absl::string_view id) {
-  return absl::NotFoundError(absl::StrCat(what, " \"", id, "\" not found"));
+  return absl::NotFoundError(absl::StrCat(what, " ", text::Quote(id), " not found"));
 }
 
 }  // namespace
@@ -81,6 +82,14 @@ absl::Status InMemoryJobStore::Update(const v1::Job& expected, const v1::Job& jo
   return absl::OkStatus();
 }
 
+absl::Status InMemoryJobStore::Delete(absl::string_view id) {
+  absl::MutexLock lock(&mu_);
+  if (jobs_.erase(std::string{id}) == 0) return NotFound("job", id);
+  order_.erase(std::remove(order_.begin(), order_.end(), id), order_.end());
+  events_.erase(std::string{id});
+  return absl::OkStatus();
+}
+
 absl::Status InMemoryJobStore::AppendEvent(absl::string_view id, const v1::JobEvent& event) {
   absl::MutexLock lock(&mu_);
   AppendLocked(id, event);
@@ -100,9 +109,7 @@ absl::StatusOr<JobPage> InMemoryJobStore::List(int64_t offset, int64_t limit) {
 absl::StatusOr<std::vector<v1::JobEvent>> InMemoryJobStore::ListEvents(absl::string_view id,
                                                                        absl::string_view after,
                                                                        int64_t limit) {
-  if (!after.empty() && !IsStreamId(after)) {
-    return absl::InvalidArgumentError(absl::StrCat("after \"", after, "\" is not an event id"));
-  }
+  if (!after.empty()) RETURN_IF_ERROR(ValidateEventId("after", after));
   absl::MutexLock lock(&mu_);
   return EventsAfterLocked(id, after, limit);
 }
@@ -110,6 +117,7 @@ absl::StatusOr<std::vector<v1::JobEvent>> InMemoryJobStore::ListEvents(absl::str
 absl::StatusOr<std::vector<v1::JobEvent>> InMemoryJobStore::WaitForEvents(absl::string_view id,
                                                                           absl::string_view after,
                                                                           absl::Duration timeout) {
+  if (!after.empty()) RETURN_IF_ERROR(ValidateEventId("after", after));
   absl::MutexLock lock(&mu_);
   auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !EventsAfterLocked(id, after, 1).empty();
@@ -133,8 +141,14 @@ std::vector<std::string> InMemoryJobStore::EventMessages(absl::string_view id) {
 
 // ---- InMemoryJobQueue ----
 
+void InMemoryJobQueue::FailEnqueues(absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  enqueue_failure_ = std::move(status);
+}
+
 absl::StatusOr<std::string> InMemoryJobQueue::Enqueue(absl::string_view job_id) {
   absl::MutexLock lock(&mu_);
+  if (!enqueue_failure_.ok()) return enqueue_failure_;
   QueueEntry entry{absl::StrCat(next_id_++, "-0"), std::string{job_id}};
   undelivered_.push_back(entry);
   return entry.entry_id;
@@ -309,6 +323,11 @@ void FakeDatasetService::FailAddReferences(grpc::StatusCode code) {
   add_reference_failure_ = code;
 }
 
+void FakeDatasetService::FailAddReferencesFor(const std::string& id, grpc::StatusCode code) {
+  absl::MutexLock lock(&mu_);
+  add_reference_failures_[id] = code;
+}
+
 void FakeDatasetService::FailRemoveReferences(grpc::StatusCode code) {
   absl::MutexLock lock(&mu_);
   remove_reference_failure_ = code;
@@ -330,6 +349,10 @@ grpc::Status FakeDatasetService::AddDatasetReference(
   absl::MutexLock lock(&mu_);
   if (add_reference_failure_ != grpc::StatusCode::OK) {
     return grpc::Status(add_reference_failure_, "injected failure");
+  }
+  if (auto it = add_reference_failures_.find(request->id());
+      it != add_reference_failures_.end() && it->second != grpc::StatusCode::OK) {
+    return grpc::Status(it->second, "injected failure");
   }
   if (request->holder().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "holder is required");

@@ -32,6 +32,7 @@ class InMemoryJobStore final : public JobStore {
   absl::StatusOr<v1::Job> Get(absl::string_view id) override;
   absl::Status Update(const v1::Job& expected, const v1::Job& job,
                       const v1::JobEvent* event) override;
+  absl::Status Delete(absl::string_view id) override;
   absl::Status AppendEvent(absl::string_view id, const v1::JobEvent& event) override;
   absl::StatusOr<JobPage> List(int64_t offset, int64_t limit) override;
   absl::StatusOr<std::vector<v1::JobEvent>> ListEvents(absl::string_view id,
@@ -77,6 +78,9 @@ class InMemoryJobQueue final : public JobQueue {
   absl::Status DeadLetter(absl::string_view job_id, absl::string_view reason,
                           int attempts) override;
 
+  // Makes every Enqueue fail with `status` (OK restores normal answers).
+  void FailEnqueues(absl::Status status);
+
   struct DeadLetterEntry {
     std::string job_id;
     std::string reason;
@@ -102,6 +106,7 @@ class InMemoryJobQueue final : public JobQueue {
   std::map<std::string, PendingEntry> pending_ ABSL_GUARDED_BY(mu_);
   std::vector<DeadLetterEntry> dead_ ABSL_GUARDED_BY(mu_);
   int heartbeats_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status enqueue_failure_ ABSL_GUARDED_BY(mu_);
 };
 
 class InMemoryModelStore final : public ModelStore {
@@ -135,6 +140,8 @@ class FakeDatasetService final : public dataset::v1::DatasetService::Service {
   std::vector<std::string> Holders(const std::string& id);
   // Makes every AddDatasetReference call fail with `code` (OK restores normal answers).
   void FailAddReferences(grpc::StatusCode code);
+  // Makes AddDatasetReference calls for dataset `id` fail with `code` (OK restores them).
+  void FailAddReferencesFor(const std::string& id, grpc::StatusCode code);
   // Makes every RemoveDatasetReference call fail with `code` (OK restores normal answers).
   void FailRemoveReferences(grpc::StatusCode code);
   // Makes the next `count` ReadRecords calls for `id` fail with `code` after the first batch.
@@ -170,6 +177,7 @@ class FakeDatasetService final : public dataset::v1::DatasetService::Service {
   std::map<std::string, Stored> datasets_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::set<std::string>> holders_ ABSL_GUARDED_BY(mu_);
   grpc::StatusCode add_reference_failure_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::OK;
+  std::map<std::string, grpc::StatusCode> add_reference_failures_ ABSL_GUARDED_BY(mu_);
   grpc::StatusCode remove_reference_failure_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::OK;
   std::map<std::string, std::pair<grpc::StatusCode, int>> read_failures_ ABSL_GUARDED_BY(mu_);
   grpc::StatusCode get_failure_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::OK;

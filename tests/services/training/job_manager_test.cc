@@ -150,20 +150,118 @@ TEST_F(JobManagerTest, DeletedDatasetCannotBeReferenced) {
   EXPECT_THAT(env_.datasets.Holders("ds-train"), IsEmpty());
 }
 
-TEST_F(JobManagerTest, CreateJobWithMissingDatasetFailsTheJob) {
+TEST_F(JobManagerTest, RefusedCreateJobStoresNothing) {
+  auto expect_nothing_created = [this](const std::string& why) {
+    SCOPED_TRACE(why);
+    ASSERT_OK_AND_ASSIGN(JobPage page, env_.store.List(0, 10));
+    EXPECT_THAT(page.jobs, IsEmpty());
+    EXPECT_EQ(page.total, 0);
+    EXPECT_EQ(env_.queue.Undelivered(), 0u);
+    EXPECT_THAT(env_.datasets.Holders("ds-train"), IsEmpty());
+    EXPECT_THAT(env_.datasets.Holders("ds-valid"), IsEmpty());
+  };
   v1::CreateJobRequest request = Request();
   request.set_validation_dataset("ds-missing");
   EXPECT_THAT(manager_->CreateJob(request),
               StatusIs(absl::StatusCode::kNotFound, "validation dataset \"ds-missing\" not found"));
-  ASSERT_OK_AND_ASSIGN(JobPage page, env_.store.List(0, 10));
-  ASSERT_THAT(page.jobs, SizeIs(1));
-  EXPECT_EQ(page.jobs[0].status(), v1::JOB_STATUS_FAILED);
-  EXPECT_EQ(page.jobs[0].error(), "validation dataset \"ds-missing\" not found");
-  EXPECT_TRUE(page.jobs[0].has_finish_time());
-  EXPECT_EQ(env_.queue.Undelivered(), 0u);
-  EXPECT_THAT(env_.store.EventMessages(page.jobs[0].id()),
-              ElementsAre(HasSubstr("validating datasets"),
-                          "job failed: validation dataset \"ds-missing\" not found"));
+  expect_nothing_created("unknown validation dataset");
+
+  request = Request();
+  request.set_training_dataset("ds-missing");
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kNotFound, "training dataset \"ds-missing\" not found"));
+  expect_nothing_created("unknown training dataset");
+
+  request = Request();
+  request.add_extra_training_datasets("ds-valid");
+  request.add_extra_training_datasets("ds-missing");
+  EXPECT_THAT(manager_->CreateJob(request), StatusIs(absl::StatusCode::kNotFound));
+  expect_nothing_created("unknown extra training dataset");
+
+  request = Request();
+  request.set_training_dataset("../../etc/passwd");
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("training_dataset \"../../etc/passwd\" is not a dataset id")));
+  expect_nothing_created("path as a dataset id");
+
+  request = Request();
+  request.add_extra_training_datasets("ds-valid");
+  request.add_extra_training_datasets("ds-Bad\nId");
+  EXPECT_THAT(
+      manager_->CreateJob(request),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("extra_training_datasets[1] \"ds-Bad\\nId\" is not a dataset id")));
+  request = Request();
+  request.set_validation_dataset("valid");
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("validation_dataset")));
+  request = Request();
+  request.set_validation_dataset(absl::StrCat("ds-", std::string(65, 'a')));
+  EXPECT_THAT(manager_->CreateJob(request), StatusIs(absl::StatusCode::kInvalidArgument));
+  expect_nothing_created("malformed dataset ids");
+
+  request = Request();
+  request.set_base_model("ft:ethscan-base:x:ftjob-missing");
+  EXPECT_THAT(manager_->CreateJob(request), StatusIs(absl::StatusCode::kNotFound));
+  request = Request();
+  request.set_backend("azure");
+  EXPECT_THAT(manager_->CreateJob(request), StatusIs(absl::StatusCode::kInvalidArgument));
+  request = Request();
+  request.set_suffix("a b");
+  EXPECT_THAT(manager_->CreateJob(request), StatusIs(absl::StatusCode::kInvalidArgument));
+  request = Request();
+  request.mutable_hyperparameters()->set_n_epochs(-1);
+  EXPECT_THAT(manager_->CreateJob(request), StatusIs(absl::StatusCode::kInvalidArgument));
+  expect_nothing_created("bad base model, backend, suffix or hyperparameters");
+
+  env_.datasets.FailGets(grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(manager_->CreateJob(Request()),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       AllOf(HasSubstr("cannot look up training dataset \"ds-train\""),
+                             HasSubstr("dataset service"))));
+  env_.datasets.FailGets(grpc::StatusCode::OK);
+  expect_nothing_created("dataset service down");
+}
+
+TEST_F(JobManagerTest, CreateJobUndoesWhatItDidWhenALaterStepFails) {
+  auto expect_nothing_created = [this](const std::string& why) {
+    SCOPED_TRACE(why);
+    ASSERT_OK_AND_ASSIGN(JobPage page, env_.store.List(0, 10));
+    EXPECT_THAT(page.jobs, IsEmpty());
+    EXPECT_EQ(page.total, 0);
+    EXPECT_EQ(env_.queue.Undelivered(), 0u);
+    EXPECT_THAT(env_.datasets.Holders("ds-train"), IsEmpty());
+    EXPECT_THAT(env_.datasets.Holders("ds-valid"), IsEmpty());
+  };
+  v1::CreateJobRequest request = Request();
+  request.set_validation_dataset("ds-valid");
+
+  // The dataset is deleted between the check and the reference: the reference already taken
+  // on the training dataset is dropped and the job removed.
+  env_.datasets.FailAddReferencesFor("ds-valid", grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kNotFound, "validation dataset \"ds-valid\" not found"));
+  expect_nothing_created("dataset deleted meanwhile");
+  EXPECT_THAT(env_.store.Get("ftjob-0000000000000001"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(env_.store.EventMessages("ftjob-0000000000000001"), IsEmpty());
+
+  env_.datasets.FailAddReferencesFor("ds-valid", grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("cannot reference validation dataset \"ds-valid\"")));
+  expect_nothing_created("dataset service down while referencing");
+  env_.datasets.FailAddReferencesFor("ds-valid", grpc::StatusCode::OK);
+
+  env_.queue.FailEnqueues(absl::UnavailableError("redis: connection refused"));
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("cannot queue the job")));
+  expect_nothing_created("queue down");
+  env_.queue.FailEnqueues(absl::OkStatus());
+
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(request));
+  EXPECT_EQ(job.status(), v1::JOB_STATUS_QUEUED);
+  EXPECT_EQ(env_.queue.Undelivered(), 1u);
 }
 
 TEST_F(JobManagerTest, CreateJobWhenDatasetServiceIsDownFailsUnavailable) {
@@ -173,8 +271,7 @@ TEST_F(JobManagerTest, CreateJobWhenDatasetServiceIsDownFailsUnavailable) {
                        AllOf(HasSubstr("cannot reference training dataset \"ds-train\""),
                              HasSubstr("dataset service"))));
   ASSERT_OK_AND_ASSIGN(JobPage page, env_.store.List(0, 10));
-  ASSERT_THAT(page.jobs, SizeIs(1));
-  EXPECT_EQ(page.jobs[0].status(), v1::JOB_STATUS_FAILED);
+  EXPECT_THAT(page.jobs, IsEmpty());
 }
 
 TEST_F(JobManagerTest, CreateJobResolvesBaseModel) {
@@ -243,12 +340,73 @@ TEST_F(JobManagerTest, ListJobEventsHonoursAfterAndLimit) {
   EXPECT_EQ(page[0].id(), all[1].id());
   request.set_after("not-an-id");
   EXPECT_THAT(manager_->ListJobEvents(request), StatusIs(absl::StatusCode::kInvalidArgument));
+  request.set_after("18446744073709551615-18446744073709551615");  // The largest event id.
+  request.set_limit(0);
+  EXPECT_THAT(manager_->ListJobEvents(request), IsOk());
   request.set_after("");
   request.set_limit(-1);
   EXPECT_THAT(manager_->ListJobEvents(request), StatusIs(absl::StatusCode::kInvalidArgument));
   request.set_limit(0);
   request.set_id("ftjob-unknown");
   EXPECT_THAT(manager_->ListJobEvents(request), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(JobManagerTest, ListJobEventsRejectsCursorsThatAreNotEventIds) {
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(Request()));
+  v1::ListJobEventsRequest request;
+  request.set_id(job.id());
+  request.set_after("99999999999999999999-0");
+  EXPECT_THAT(manager_->ListJobEvents(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("after \"99999999999999999999-0\" is not an event id")));
+  for (const char* bad :
+       {"1-99999999999999999999", "18446744073709551616-0", "1700000000000", "1-2-3", "+1-0",
+        " 1-0", "1-0 ", "-1-0", "1--1", "0x1-0", "1-", "-", "01-0", "1-00", "1-0\n"}) {
+    request.set_after(bad);
+    EXPECT_THAT(manager_->ListJobEvents(request),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("after \"")))
+        << bad;
+  }
+  // Checked before the job is looked up, so the store is never asked with it.
+  request.set_id("ftjob-unknown");
+  request.set_after("99999999999999999999-0");
+  EXPECT_THAT(manager_->ListJobEvents(request), StatusIs(absl::StatusCode::kInvalidArgument));
+  request.set_after(std::string(5 << 20, '9'));
+  absl::StatusOr<std::vector<v1::JobEvent>> huge = manager_->ListJobEvents(request);
+  EXPECT_THAT(huge, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_LT(huge.status().message().size(), 250u);
+}
+
+TEST_F(JobManagerTest, ListJobsRejectsPageTokensThatAreNotOffsets) {
+  v1::ListJobsRequest request;
+  for (const char* bad : {"99999999999999999999", "9223372036854775807", "-1", "+1", " 1", "1 ",
+                          "0x10", "1e3", "abc"}) {
+    request.set_page_token(bad);
+    EXPECT_THAT(manager_->ListJobs(request),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr(absl::StrCat("page_token \"", bad, "\" is not a token"))))
+        << bad;
+  }
+  request.set_page_token("5");
+  ASSERT_OK_AND_ASSIGN(v1::ListJobsResponse empty, manager_->ListJobs(request));
+  EXPECT_EQ(empty.jobs_size(), 0);
+  EXPECT_EQ(empty.next_page_token(), "");
+}
+
+TEST_F(JobManagerTest, JobIdsAreCheckedAndQuoted) {
+  for (const char* bad : {"../../etc/passwd", "job-1", "ftjob-", "ftjob-A", "ftjob-1\n"}) {
+    EXPECT_THAT(manager_->GetJob(bad),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not a job id")))
+        << bad;
+    EXPECT_THAT(manager_->CancelJob(bad), StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
+    EXPECT_THAT(manager_->ListCheckpoints(bad), StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+  EXPECT_THAT(manager_->GetJob("ftjob-1\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("id \"ftjob-1\\n\"")));
+  absl::StatusOr<v1::Job> huge =
+      manager_->GetJob(absl::StrCat("ftjob-", std::string(5 << 20, 'a')));
+  EXPECT_THAT(huge, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_LT(huge.status().message().size(), 250u);
 }
 
 TEST_F(JobManagerTest, ListCheckpointsIsEmptyForKnownJobs) {

@@ -1,15 +1,25 @@
 #include "services/training/model_registry.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/eth/hash.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/training/atomic_file.h"
 #include "services/training/dataset_client.h"
 #include "services/training/job_store.h"
 #include "tests/services/training/fakes.h"
@@ -42,6 +52,55 @@ v1::KnowledgeModel MakeModel(const std::string& name, int64_t create_seconds, in
     (*e->mutable_field_sources())["name"] = "mew (ds-1)";
   }
   return model;
+}
+
+// A child process that starts writing `path` through an AtomicFileWriter, as a worker
+// publishing a model does, and then waits forever, as if the write were slow.
+class ChildWriter {
+ public:
+  explicit ChildWriter(const std::string& path) {
+    int fds[2];
+    if (pipe(fds) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(fds[0]);
+      absl::StatusOr<std::unique_ptr<AtomicFileWriter>> writer = AtomicFileWriter::Open(path);
+      if (!writer.ok() || !(*writer)->Append(std::string(4096, 'x')).ok()) _exit(1);
+      const std::string& temp = (*writer)->temp_path();
+      if (write(fds[1], temp.data(), temp.size()) != static_cast<ssize_t>(temp.size())) _exit(1);
+      close(fds[1]);
+      while (true) pause();
+    }
+    close(fds[1]);
+    char buffer[4096];
+    ssize_t n;
+    while ((n = read(fds[0], buffer, sizeof(buffer))) > 0) temp_path_.append(buffer, n);
+    close(fds[0]);
+  }
+  ~ChildWriter() { Kill(); }
+
+  // SIGKILL, as the kernel's OOM killer or a node failure would, and reap.
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  // Empty when the child could not start writing.
+  const std::string& temp_path() const { return temp_path_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string temp_path_;
+};
+
+// Sets a file's modification time `age` into the past.
+void Age(const std::string& path, absl::Duration age) {
+  struct timespec times[2];
+  times[0] = absl::ToTimespec(absl::Now() - age);
+  times[1] = times[0];
+  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), times, 0), 0) << path << ": " << errno;
 }
 
 class ModelRegistryTest : public ::testing::Test {
@@ -224,6 +283,119 @@ TEST_F(ModelRegistryTest, ListPagesNewestFirst) {
   EXPECT_THAT(second.next_page_token(), IsEmpty());
   EXPECT_THAT(registry_->List(-1, ""), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(registry_->List(0, "abc"), StatusIs(absl::StatusCode::kInvalidArgument));
+  for (const char* bad : {"99999999999999999999", "9223372036854775807", "+1", " 1", "-1"}) {
+    EXPECT_THAT(registry_->List(0, bad),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr(absl::StrCat("page_token \"", bad, "\" is not a token"))))
+        << bad;
+  }
+}
+
+TEST_F(ModelRegistryTest, SweepRemovesTheTemporaryFilesOfDeadWritersOnly) {
+  const std::string path = registry_->ModelPath("ft:ethscan-base:a:ftjob-sweep");
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+
+  ChildWriter dead(path);
+  ASSERT_FALSE(dead.temp_path().empty());
+  dead.Kill();  // Killed while publishing: its temporary file stays.
+  ChildWriter dead_recently(path);
+  ASSERT_FALSE(dead_recently.temp_path().empty());
+  dead_recently.Kill();
+  ChildWriter alive(path);  // Another process still writing, slowly.
+  ASSERT_FALSE(alive.temp_path().empty());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<AtomicFileWriter> here, AtomicFileWriter::Open(path));
+  ASSERT_THAT(here->Append("model bytes"), IsOk());
+
+  Age(dead.temp_path(), absl::Hours(1));
+  Age(alive.temp_path(), absl::Hours(1));  // Old, but its writer lives.
+  Age(here->temp_path(), absl::Hours(1));
+  EXPECT_EQ(registry_->SweepTemporaryFiles(), 1);
+  EXPECT_FALSE(std::filesystem::exists(dead.temp_path()));
+  EXPECT_TRUE(std::filesystem::exists(dead_recently.temp_path()));  // Younger than the minimum.
+  EXPECT_TRUE(std::filesystem::exists(alive.temp_path()));
+  EXPECT_TRUE(std::filesystem::exists(here->temp_path()));
+  EXPECT_EQ(registry_->SweepTemporaryFiles(), 0);  // A sweep takes no live writer's lock.
+
+  // The writer in this process finishes normally after the sweeps.
+  ASSERT_THAT(here->Commit(), IsOk());
+  EXPECT_TRUE(std::filesystem::exists(path));
+  EXPECT_FALSE(std::filesystem::exists(here->temp_path()));
+
+  alive.Kill();
+  Age(dead_recently.temp_path(), absl::Hours(1));
+  EXPECT_EQ(registry_->SweepTemporaryFiles(), 2);
+  EXPECT_FALSE(std::filesystem::exists(alive.temp_path()));
+  EXPECT_FALSE(std::filesystem::exists(dead_recently.temp_path()));
+  EXPECT_TRUE(std::filesystem::exists(path));  // The model itself is never touched.
+}
+
+TEST_F(ModelRegistryTest, CreateSweepsAndABackgroundThreadKeepsSweeping) {
+  const std::string path = registry_->ModelPath("ft:ethscan-base:a:ftjob-bg");
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  ChildWriter before(path);
+  ASSERT_FALSE(before.temp_path().empty());
+  before.Kill();
+  Age(before.temp_path(), absl::Hours(1));
+
+  // Another registry on the same volume, as a worker starting up beside the server.
+  std::atomic<int> removed{0};
+  absl::Notification swept;
+  ModelRegistry::Options options;
+  options.models_dir = dir_ + "/models";
+  options.sweep_interval = absl::Milliseconds(1);
+  options.on_sweep = [&](int n) {
+    if (n > 0 && removed.fetch_add(n) == 0) swept.Notify();
+  };
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ModelRegistry> other,
+                       ModelRegistry::Create(options, &store_, &client_));
+  EXPECT_FALSE(std::filesystem::exists(before.temp_path()));  // Swept in Create.
+  EXPECT_EQ(removed.load(), 0);
+
+  ChildWriter after(path);
+  ASSERT_FALSE(after.temp_path().empty());
+  after.Kill();
+  Age(after.temp_path(), absl::Hours(1));
+  ASSERT_TRUE(swept.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_FALSE(std::filesystem::exists(after.temp_path()));
+  other.reset();  // Stops and joins the background thread.
+  EXPECT_EQ(removed.load(), 1);
+}
+
+TEST_F(ModelRegistryTest, AliasesCannotShadowModelsOrTheBase) {
+  ASSERT_OK_AND_ASSIGN(v1::Model model,
+                       registry_->Publish(MakeModel("ft:ethscan-base:a:ftjob-1", 100, 1)));
+  EXPECT_THAT(registry_->SetAlias("ethscan-base", model.name()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "alias \"ethscan-base\" is the name of a base model; choose another name"));
+  EXPECT_THAT(registry_->SetAlias(model.name(), model.name()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("model name")));
+  // A model stored under a name without "ft:" (none is published so) is not shadowed either.
+  v1::Model legacy = model;
+  legacy.set_name("legacy");
+  ASSERT_THAT(store_.Put(legacy), IsOk());
+  EXPECT_THAT(
+      registry_->SetAlias("legacy", model.name()),
+      StatusIs(absl::StatusCode::kInvalidArgument, "alias \"legacy\" is the name of a model"));
+  ASSERT_OK_AND_ASSIGN(v1::Model resolved, registry_->Resolve("legacy"));
+  EXPECT_EQ(resolved.name(), "legacy");
+
+  // Model names start with "ft:", so none can equal an alias.
+  EXPECT_THAT(registry_->Publish(MakeModel("production", 100, 1)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "model name \"production\" must start with ft:"));
+  EXPECT_THAT(registry_->Publish(MakeModel("ethscan-base", 100, 1)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(datasets_.Holders("ds-1"), ElementsAre(absl::StrCat("model/", model.name())));
+
+  for (const char* bad : {"-prod", "_prod", "prod uction", "prod\n", "prod:1", "PROD"}) {
+    EXPECT_THAT(registry_->SetAlias(bad, model.name()),
+                StatusIs(absl::StatusCode::kInvalidArgument))
+        << bad;
+  }
+  absl::StatusOr<v1::Model> huge = registry_->SetAlias(std::string(5 << 20, 'a'), model.name());
+  EXPECT_THAT(huge, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("(5242880 bytes)")));
+  EXPECT_LT(huge.status().message().size(), 250u);
+  EXPECT_THAT(registry_->SetAlias("0-canary", model.name()), IsOk());
 }
 
 TEST(ModelRegistryNamesTest, SanitisesNamesAndValidatesAliases) {
@@ -233,6 +405,9 @@ TEST(ModelRegistryNamesTest, SanitisesNamesAndValidatesAliases) {
   EXPECT_EQ(SanitiseModelName(".."), "_..");
   EXPECT_THAT(ValidateAlias("production"), IsOk());
   EXPECT_THAT(ValidateAlias("a b"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ValidateAlias("ethscan-base"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_TRUE(IsBaseModelName("ethscan-base"));
+  EXPECT_FALSE(IsBaseModelName("production"));
 }
 
 }  // namespace

@@ -176,6 +176,87 @@ TEST_F(RedisTrainingTest, JobStoreCreatesUpdatesAndListsJobsWithEvents) {
   EXPECT_EQ(late[0].level(), "warning");
 }
 
+TEST_F(RedisTrainingTest, CursorsThatAreNotIdsNeverReachRedis) {
+  absl::Time t = absl::FromUnixSeconds(1700000000);
+  ASSERT_THAT(jobs_->Create(MakeJob("ftjob-1", 100), MessageEvent(t, "info", "created")), IsOk());
+  // 2^64 and more: Redis itself would answer "Invalid stream ID".
+  for (const char* bad :
+       {"99999999999999999999-0", "1-18446744073709551616", "1700000000000", "1-2-3", "+1-0"}) {
+    EXPECT_THAT(jobs_->ListEvents("ftjob-1", bad, 0),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr(absl::StrCat("after \"", bad, "\" is not an event id"))))
+        << bad;
+    EXPECT_THAT(jobs_->WaitForEvents("ftjob-1", bad, absl::Milliseconds(10)),
+                StatusIs(absl::StatusCode::kInvalidArgument))
+        << bad;
+  }
+  ASSERT_OK_AND_ASSIGN(
+      std::vector<v1::JobEvent> none,
+      jobs_->ListEvents("ftjob-1", "18446744073709551615-18446744073709551615", 0));
+  EXPECT_THAT(none, IsEmpty());
+
+  JobManager manager(JobManager::Options(), jobs_.get(), queue_.get(), registry_.get(),
+                     dataset_client_.get(), &common::SystemClock::Get());
+  v1::ListJobEventsRequest events;
+  events.set_id("ftjob-1");
+  events.set_after("99999999999999999999-0");
+  EXPECT_THAT(
+      manager.ListJobEvents(events),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("after \"99999999999999999999-0\"")));
+  v1::ListJobsRequest list;
+  list.set_page_token("9223372036854775807");
+  EXPECT_THAT(manager.ListJobs(list), StatusIs(absl::StatusCode::kInvalidArgument,
+                                               HasSubstr("page_token \"9223372036854775807\"")));
+  EXPECT_THAT(registry_->List(0, "9223372036854775807"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_token")));
+  EXPECT_THAT(registry_->List(0, "99999999999999999999"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("page_token")));
+  list.set_page_token("1000000");
+  ASSERT_OK_AND_ASSIGN(v1::ListJobsResponse far, manager.ListJobs(list));
+  EXPECT_EQ(far.jobs_size(), 0);
+}
+
+TEST_F(RedisTrainingTest, RefusedOrUndoneCreateJobLeavesNoKeys) {
+  StartDatasetService();
+  JobManager manager(JobManager::Options(), jobs_.get(), queue_.get(), registry_.get(),
+                     dataset_client_.get(), &common::SystemClock::Get());
+  auto expect_no_job = [this](const std::string& why) {
+    SCOPED_TRACE(why);
+    EXPECT_EQ(Integer({"ZCARD", "ethscan:training:jobs"}), 0);
+    ASSERT_OK_AND_ASSIGN(redis::Reply keys, redis_->Command({"KEYS", "ethscan:training:job:*"}));
+    EXPECT_THAT(keys.elements, IsEmpty());
+    EXPECT_EQ(Integer({"XLEN", "ethscan:training:queue"}), 0);
+    EXPECT_THAT(datasets_.Holders("ds-forta"), IsEmpty());
+    EXPECT_THAT(datasets_.Holders("ds-ofac"), IsEmpty());
+  };
+  v1::CreateJobRequest request;
+  request.set_training_dataset("ds-forta");
+  request.add_extra_training_datasets("ds-unknown");
+  EXPECT_THAT(manager.CreateJob(request),
+              StatusIs(absl::StatusCode::kNotFound, "training dataset \"ds-unknown\" not found"));
+  expect_no_job("unknown dataset");
+  request.set_training_dataset("../../etc/passwd");
+  EXPECT_THAT(manager.CreateJob(request), StatusIs(absl::StatusCode::kInvalidArgument));
+  expect_no_job("path as a dataset id");
+
+  // Stored, one reference taken, then the second fails: undone.
+  request.set_training_dataset("ds-forta");
+  request.clear_extra_training_datasets();
+  request.add_extra_training_datasets("ds-ofac");
+  datasets_.FailAddReferencesFor("ds-ofac", grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(manager.CreateJob(request),
+              StatusIs(absl::StatusCode::kNotFound, "training dataset \"ds-ofac\" not found"));
+  expect_no_job("dataset deleted while the job was created");
+
+  datasets_.FailAddReferencesFor("ds-ofac", grpc::StatusCode::OK);
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager.CreateJob(request));
+  EXPECT_EQ(Integer({"ZCARD", "ethscan:training:jobs"}), 1);
+  ASSERT_THAT(jobs_->Delete(job.id()), IsOk());
+  EXPECT_THAT(jobs_->Delete(job.id()), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(Integer({"ZCARD", "ethscan:training:jobs"}), 0);
+  EXPECT_EQ(Integer({"EXISTS", absl::StrCat("ethscan:training:job:", job.id(), ":events")}), 0);
+}
+
 TEST_F(RedisTrainingTest, ModelStoreKeepsAliasesConsistent) {
   v1::Model a;
   a.set_name("ft:ethscan-base:x:ftjob-a");
