@@ -6,6 +6,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/eth/hash.h"
+#include "common/text/quote.h"
+#include "common/text/quote.h"
 
 namespace ethscan::eth {
 namespace {
@@ -62,19 +64,19 @@ absl::StatusOr<Address> Address::Parse(absl::string_view text, ChecksumPolicy po
   if (text.empty()) return absl::InvalidArgumentError("empty address");
   if (text.size() < 2 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) {
     return absl::InvalidArgumentError(
-        absl::StrCat("invalid address \"", text, "\": must start with 0x"));
+        absl::StrCat("invalid address ", ethscan::text::Quote(text), ": must start with 0x"));
   }
   absl::string_view digits = text.substr(2);
   if (digits.size() != 40) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid address \"", text, "\": ", digits.size(), " hex digits, need 40"));
+    return absl::InvalidArgumentError(absl::StrCat("invalid address ", ethscan::text::Quote(text),
+                                                   ": ", digits.size(), " hex digits, need 40"));
   }
   std::array<uint8_t, 20> bytes;
   if (!DecodeHexDigits(digits, &bytes)) {
     size_t bad = 0;
     while (kHexValues[static_cast<uint8_t>(digits[bad])] != 0xFF) ++bad;
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid address \"", text, "\": non-hex character at position ", bad + 3));
+    return absl::InvalidArgumentError(absl::StrCat("invalid address ", ethscan::text::Quote(text),
+                                                   ": non-hex character at position ", bad + 3));
   }
   bool has_lower = false;
   bool has_upper = false;
@@ -87,8 +89,8 @@ absl::StatusOr<Address> Address::Parse(absl::string_view text, ChecksumPolicy po
     std::string expected = address.ToChecksumHex();
     if (absl::string_view(expected).substr(2) != digits) {
       return absl::InvalidArgumentError(
-          absl::StrCat("bad EIP-55 checksum in address \"", text,
-                       "\": mixed-case input must be checksummed; expected ", expected,
+          absl::StrCat("bad EIP-55 checksum in address ", ethscan::text::Quote(text),
+                       ": mixed-case input must be checksummed; expected ", expected,
                        " (or pass the address in lowercase)"));
     }
   }

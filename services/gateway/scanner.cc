@@ -3,7 +3,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/synchronization/notification.h"
 #include "common/eth/address.h"
 #include "common/grpc/channel.h"
@@ -11,22 +10,6 @@
 #include "common/text/quote.h"
 
 namespace ethscan::gateway {
-namespace {
-
-// eth::Address::Parse, with the input quoted by text::Quote (escaped, capped at 64 characters)
-// in the error message instead of echoed whole, so a huge address cannot become a huge status
-// message.
-absl::StatusOr<eth::Address> ParseAddressQuoted(absl::string_view text) {
-  absl::StatusOr<eth::Address> address = eth::Address::Parse(text);
-  if (address.ok()) return address;
-  // The parser writes the input between double quotes.
-  return absl::Status(address.status().code(),
-                      absl::StrReplaceAll(address.status().message(),
-                                          {{absl::StrCat("\"", text, "\""), text::Quote(text)}}));
-}
-
-}  // namespace
-
 void CopyPrediction(const inference::v1::PredictResponse& p, v1::AddressReport* r) {
   r->set_address(p.address());
   r->set_name(p.name());
@@ -47,7 +30,7 @@ void CopyPrediction(const inference::v1::PredictResponse& p, v1::AddressReport* 
 
 absl::StatusOr<v1::AddressReport> Scanner::Scan(const v1::ScanAddressRequest& request) {
   absl::string_view text = absl::StripAsciiWhitespace(request.address());
-  absl::StatusOr<eth::Address> address = ParseAddressQuoted(text);
+  absl::StatusOr<eth::Address> address = eth::Address::Parse(text);
   if (!address.ok()) return address.status();
   uint64_t chain_id = request.chain_id() == 0 ? 1 : request.chain_id();
 

@@ -12,7 +12,7 @@ namespace ethscan::inference {
 absl::StatusOr<v1::PredictResponse> InferenceServiceImpl::PredictOne(
     const v1::PredictRequest& request) {
   absl::StatusOr<eth::Address> address =
-      ParseAddressQuoted(absl::StripAsciiWhitespace(request.address()));
+      eth::Address::Parse(absl::StripAsciiWhitespace(request.address()));
   if (!address.ok()) return address.status();
   if (request.chain_id() > 1) {
     return absl::InvalidArgumentError(absl::StrCat("chain_id ", request.chain_id(),

@@ -2,20 +2,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "common/text/quote.h"
 
 namespace ethscan::inference {
-
-absl::StatusOr<eth::Address> ParseAddressQuoted(absl::string_view text,
-                                                eth::Address::ChecksumPolicy policy) {
-  absl::StatusOr<eth::Address> address = eth::Address::Parse(text, policy);
-  if (address.ok()) return address;
-  // The parser writes the input between double quotes.
-  return absl::Status(address.status().code(),
-                      absl::StrReplaceAll(address.status().message(),
-                                          {{absl::StrCat("\"", text, "\""), text::Quote(text)}}));
-}
 
 absl::StatusOr<std::unique_ptr<LoadedModel>> LoadedModel::Create(training::v1::KnowledgeModel model,
                                                                  uint64_t size_bytes) {
@@ -24,7 +13,7 @@ absl::StatusOr<std::unique_ptr<LoadedModel>> LoadedModel::Create(training::v1::K
   for (int i = 0; i < loaded->model_.entries_size(); ++i) {
     const training::v1::KnowledgeEntry& entry = loaded->model_.entries(i);
     absl::StatusOr<eth::Address> address =
-        ParseAddressQuoted(entry.merged().address(), eth::Address::ChecksumPolicy::kLenient);
+        eth::Address::Parse(entry.merged().address(), eth::Address::ChecksumPolicy::kLenient);
     if (!address.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("model ", text::Quote(loaded->model_.name()),
                                                      " entry ", i, ": ",

@@ -13,13 +13,6 @@
 
 namespace ethscan::inference {
 
-// eth::Address::Parse, with the input quoted by text::Quote (escaped, capped at 64 characters)
-// in the error message instead of echoed whole, so a huge request field cannot become a huge
-// status message.
-absl::StatusOr<eth::Address> ParseAddressQuoted(
-    absl::string_view text,
-    eth::Address::ChecksumPolicy policy = eth::Address::ChecksumPolicy::kStrict);
-
 // Immutable after creation, so safe to share between threads.
 class LoadedModel {
  public:
