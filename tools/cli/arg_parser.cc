@@ -258,7 +258,9 @@ std::vector<CommandSpec> BuildCommands() {
                "Exit status 0 when the server reports SERVING.",
                1,
                1,
-               {{"service", "NAME", "service name to ask about (default: the whole server)"}},
+               {{"service", "NAME",
+                 "service name to ask about: a service's full name is its readiness (default: "
+                 "\"\", liveness)"}},
                /*hidden=*/true});
   return c;
 }
