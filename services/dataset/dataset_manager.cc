@@ -14,7 +14,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -22,6 +21,7 @@
 #include "common/eth/hash.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
+#include "common/text/quote.h"
 #include "services/dataset/canonical_csv.h"
 #include "services/dataset/chat_format.h"
 #include "services/dataset/dataset_format.h"
@@ -55,7 +55,38 @@ uint64_t ExampleTokenLimit(uint32_t requested) {
 }
 
 absl::Status NotFound(absl::string_view id) {
-  return absl::NotFoundError(absl::StrCat("dataset \"", id, "\" not found"));
+  return absl::NotFoundError(absl::StrCat("dataset ", text::Quote(id), " not found"));
+}
+
+// The refusal of deleting dataset `id` while `holders` reference it: the datasets split or
+// merged from it first, then the jobs and models.
+absl::Status ReferencedError(absl::string_view id, const std::vector<std::string>& holders) {
+  std::vector<std::string> children;
+  std::vector<std::string> others;
+  for (const std::string& holder : holders) {
+    if (IsLineageHolder(holder)) {
+      children.push_back(
+          text::Quote(absl::string_view(holder).substr(kLineageHolderPrefix.size())));
+    } else {
+      others.push_back(text::Quote(holder));
+    }
+  }
+  std::string message = absl::StrCat("dataset ", text::Quote(id));
+  if (!children.empty()) {
+    absl::StrAppend(&message, " is the parent of dataset", children.size() > 1 ? "s " : " ",
+                    absl::StrJoin(children, ", "), " (split or merged from it)",
+                    others.empty() ? "" : " and");
+  }
+  if (!others.empty()) {
+    absl::StrAppend(&message, " is still referenced by ", absl::StrJoin(others, ", "));
+  }
+  if (!children.empty()) absl::StrAppend(&message, "; delete those datasets first");
+  if (!others.empty()) {
+    absl::StrAppend(&message,
+                    "; delete or finish those jobs and models first (the training service "
+                    "drops a model's references when the model is deleted)");
+  }
+  return absl::FailedPreconditionError(message);
 }
 
 // A stored record that the logic cannot use means the dataset is damaged.
@@ -664,7 +695,8 @@ absl::StatusOr<v1::Dataset> DatasetManager::CommitAndList(RecordWriter& writer,
     if (!records_existed) {
       absl::Status removed = store_->Remove(dataset.id());
       if (!removed.ok()) {
-        log::Warning("cannot remove records of ", dataset.id(), ": ", removed.ToString());
+        log::Warning("cannot remove records of ", text::Quote(dataset.id()), ": ",
+                     removed.ToString());
       }
     }
     return status;
@@ -786,10 +818,7 @@ absl::Status DatasetManager::Delete(absl::string_view id) {
     case DeleteOutcome::Result::kNotFound:
       return NotFound(id);
     case DeleteOutcome::Result::kReferenced:
-      return absl::FailedPreconditionError(absl::StrCat(
-          "dataset \"", id, "\" is still referenced by ", absl::StrJoin(outcome.holders, ", "),
-          "; delete or finish those first (the training service drops a model's "
-          "references when the model is deleted)"));
+      return ReferencedError(id, outcome.holders);
     case DeleteOutcome::Result::kDeleted:
       break;
   }
@@ -797,9 +826,10 @@ absl::Status DatasetManager::Delete(absl::string_view id) {
   if (!removed.ok()) {
     // The dataset is unlisted, so it is gone for every caller; the files are garbage that a
     // re-upload of the same content reuses.
-    log::Warning("dataset ", id, " deleted, but its records remain: ", removed.ToString());
+    log::Warning("dataset ", text::Quote(id),
+                 " deleted, but its records remain: ", removed.ToString());
   }
-  log::Info("deleted dataset ", id, " \"", dataset.name(), "\"");
+  log::Info("deleted dataset ", text::Quote(id), " ", text::Quote(dataset.name()));
   return absl::OkStatus();
 }
 
@@ -814,8 +844,14 @@ absl::StatusOr<v1::Dataset> DatasetManager::ChangeReference(absl::string_view id
   for (char c : holder) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
       return absl::InvalidArgumentError(
-          absl::StrCat("holder \"", absl::CEscape(holder), "\" holds a control character"));
+          absl::StrCat("holder ", text::Quote(holder), " holds a control character"));
     }
+  }
+  if (IsLineageHolder(holder)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "holder ", text::Quote(holder), " is reserved: \"", kLineageHolderPrefix,
+        "\" references are kept by the dataset service for datasets split or merged from "
+        "another, and dropped only by deleting that dataset"));
   }
   absl::StatusOr<std::optional<v1::Dataset>> dataset =
       add ? index_->AddReference(id, holder) : index_->RemoveReference(id, holder);

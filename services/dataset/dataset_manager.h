@@ -24,10 +24,12 @@
 //
 // References and deletion: AddReference and Delete rely on the index, which makes "add a
 // reference to a listed dataset" and "delete an unreferenced dataset" atomic against each
-// other. Delete removes the index entry first and the records after it. Within one process a
-// mutex also orders every "commit records, then list them" (upload, split, merge) against
-// "unlist, then remove records" (delete), so a re-upload racing a deletion of the same id
-// never ends up listed without its records.
+// other. A split or merged dataset references its parents ("dataset/<child id>", kept by the
+// index in the same atomic step that lists or unlists the child, dataset_index.h), so a parent
+// is not deleted while a child exists. Delete removes the index entry first and the records
+// after it. Within one process a mutex also orders every "commit records, then list them"
+// (upload, split, merge) against "unlist, then remove records" (delete), so a re-upload racing
+// a deletion of the same id never ends up listed without its records.
 //
 // Derived names: a split side is named "<name>-train", "<name>-validation" or "<name>-test"
 // (DerivedDatasetName); when that would exceed the 128-character limit of a name, the parent's
@@ -144,12 +146,15 @@ class DatasetManager {
   // dataset with already_existed and the same conflicts (recomputed from the parents; when a
   // parent has been deleted since, only the count from merge_origin).
   absl::StatusOr<v1::MergeDatasetsResponse> Merge(const v1::MergeDatasetsRequest& request);
-  // Deletes a dataset's metadata and records. INVALID_ARGUMENT for an empty id, NOT_FOUND,
-  // FAILED_PRECONDITION naming the holders while it is referenced.
+  // Deletes a dataset's metadata and records (and, for a split or merged dataset, its lineage
+  // references on its parents). INVALID_ARGUMENT for an empty id, NOT_FOUND,
+  // FAILED_PRECONDITION naming the datasets split or merged from it and the other holders
+  // while it is referenced.
   absl::Status Delete(absl::string_view id);
   // Adds or drops a reference ("job/<id>", "model/<name>") and returns the dataset with its
-  // references. Idempotent. INVALID_ARGUMENT for an empty id or holder, or a holder longer
-  // than 256 characters or holding control characters; NOT_FOUND.
+  // references. Idempotent. INVALID_ARGUMENT for an empty id or holder, a holder longer than
+  // 256 characters or holding control characters, or a lineage holder ("dataset/…", which
+  // only the manager itself adds and drops); NOT_FOUND.
   absl::StatusOr<v1::Dataset> AddReference(absl::string_view id, absl::string_view holder);
   absl::StatusOr<v1::Dataset> RemoveReference(absl::string_view id, absl::string_view holder);
 

@@ -179,7 +179,8 @@ std::vector<CommandSpec> BuildCommands() {
                "ID",
                "delete a dataset and its records",
                absl::StrCat("Refused (FAILED_PRECONDITION) while a job or model references the "
-                            "dataset; the holders are then listed. ",
+                            "dataset, or while datasets split or merged from it exist (delete "
+                            "those first); the holders are then listed. ",
                             admin_note),
                1,
                1,

@@ -390,7 +390,8 @@ int DatasetsDelete(const CommandContext& c) {
     for (const std::string& holder : got.dataset().referenced_by()) {
       c.err << "  " << holder << "\n";
     }
-    c.err << "It can be deleted once no job or model references it.\n";
+    c.err << "It can be deleted once no job or model references it and the datasets split or "
+             "merged from it (dataset/ID) are deleted.\n";
     return kExitFailure;
   }
   if (!status.ok()) return RpcFailure(c, status, Dataset(c));

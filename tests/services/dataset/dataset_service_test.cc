@@ -393,11 +393,13 @@ TEST_F(DatasetServiceTest, MergeReferencesDeleteStatsAndCsvOverGrpc) {
   reference.set_id(a);
   reference.set_holder("job/ftjob-1");
   v1::DatasetReferenceResponse referenced;
+  const std::string lineage = absl::StrCat("dataset/", merged.dataset().id());
   {
     grpc::ClientContext context;
     common::SetDeadline(&context, absl::Seconds(5));
     ASSERT_TRUE(harness_->stub().AddDatasetReference(&context, reference, &referenced).ok());
-    EXPECT_EQ(referenced.dataset().referenced_by_size(), 1);
+    EXPECT_THAT(referenced.dataset().referenced_by(),
+                ::testing::ElementsAre(lineage, "job/ftjob-1"));
   }
   v1::DeleteDatasetRequest remove;
   remove.set_id(a);
@@ -407,24 +409,31 @@ TEST_F(DatasetServiceTest, MergeReferencesDeleteStatsAndCsvOverGrpc) {
     common::SetDeadline(&context, absl::Seconds(5));
     grpc::Status refused = harness_->stub().DeleteDataset(&context, remove, &removed);
     EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-    EXPECT_THAT(refused.error_message(), HasSubstr("job/ftjob-1"));
+    EXPECT_THAT(refused.error_message(), HasSubstr("\"job/ftjob-1\""));
+    EXPECT_THAT(refused.error_message(),
+                HasSubstr(absl::StrCat("is the parent of dataset \"", merged.dataset().id())));
   }
   {
     grpc::ClientContext context;
     common::SetDeadline(&context, absl::Seconds(5));
     ASSERT_TRUE(harness_->stub().RemoveDatasetReference(&context, reference, &referenced).ok());
-    EXPECT_EQ(referenced.dataset().referenced_by_size(), 0);
+    EXPECT_THAT(referenced.dataset().referenced_by(), ::testing::ElementsAre(lineage));
+  }
+  {
+    // The lineage reference cannot be lifted through the reference RPCs.
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    v1::DatasetReferenceRequest lift = reference;
+    lift.set_holder(lineage);
+    grpc::Status refused = harness_->stub().RemoveDatasetReference(&context, lift, &referenced);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(refused.error_message(), HasSubstr("is reserved"));
   }
   {
     grpc::ClientContext context;
     common::SetDeadline(&context, absl::Seconds(5));
-    ASSERT_TRUE(harness_->stub().DeleteDataset(&context, remove, &removed).ok());
-  }
-  {
-    grpc::ClientContext context;
-    common::SetDeadline(&context, absl::Seconds(5));
-    EXPECT_EQ(harness_->stub().AddDatasetReference(&context, reference, &referenced).error_code(),
-              grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(harness_->stub().DeleteDataset(&context, remove, &removed).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
   }
   {
     grpc::ClientContext context;
@@ -453,6 +462,20 @@ TEST_F(DatasetServiceTest, MergeReferencesDeleteStatsAndCsvOverGrpc) {
     EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
     EXPECT_THAT(csv,
                 HasSubstr("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2,1,Wrapped Ether (WETH)"));
+  }
+  // The merge deleted first, its parent goes too.
+  for (const std::string& id : {merged.dataset().id(), a}) {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    remove.set_id(id);
+    grpc::Status status = harness_->stub().DeleteDataset(&context, remove, &removed);
+    ASSERT_TRUE(status.ok()) << id << ": " << status.error_message();
+  }
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    EXPECT_EQ(harness_->stub().AddDatasetReference(&context, reference, &referenced).error_code(),
+              grpc::StatusCode::NOT_FOUND);
   }
 }
 

@@ -547,7 +547,8 @@ TEST_F(CliTest, DeleteOfAReferencedDatasetListsTheHolders) {
             "referenced by:\n"
             "  job/ftjob-0000000000000001\n"
             "  model/ft:ethscan-base:demo:ftjob-0000000000000001\n"
-            "It can be deleted once no job or model references it.\n");
+            "It can be deleted once no job or model references it and the datasets split or "
+            "merged from it (dataset/ID) are deleted.\n");
   EXPECT_THAT(out_.str(), IsEmpty());
   EXPECT_THAT(services_.dataset().stored_ids(), ElementsAre("ds-00000000000000aa"));
 }
