@@ -6,7 +6,14 @@
 // the records are committed under the dataset id and only then is the metadata written to the
 // index, so a listed dataset always has its records. A rejected, failed or interrupted upload
 // removes its temporary files. If the index already holds the id (same bytes, name, format and
-// chain), nothing is written and the existing dataset is returned.
+// chain), nothing is written and the existing dataset is returned: this is also what a client
+// gets when it retries an upload whose answer it lost (the service stopped after committing).
+//
+// A broken stream can look like a clean end (gRPC's sync reader reports both as "no more
+// messages"), so an upload is committed only when the bytes received match the size and
+// SHA-256 the metadata declares (UploadMetadata size_bytes and sha256, when given), and when
+// the caller's CommitCheck, asked after everything was read and processed and immediately
+// before the commit, allows it (the adapter refuses a cancelled call there).
 //
 // SplitDataset (dataset_splitter.h has the method) reads the parent's records twice: once to
 // assign every address to a side, once to write each record to its side's new dataset. The
@@ -89,6 +96,10 @@ struct DatasetManagerOptions {
 // aborts the upload.
 using ChunkSource = std::function<absl::StatusOr<bool>(std::string* chunk)>;
 
+// Asked once an upload was read and processed whole, immediately before its records are
+// committed; an error aborts the upload with nothing stored and is returned. May be null.
+using CommitCheck = std::function<absl::Status()>;
+
 class DatasetManager {
  public:
   // `clock` is not owned and must outlive the manager.
@@ -97,13 +108,17 @@ class DatasetManager {
                                                                 std::unique_ptr<RecordStore> store,
                                                                 const common::Clock* clock);
 
-  // Reads a whole upload and stores it. INVALID_ARGUMENT for bad metadata or a rejected file
-  // (the message names file, line and reason), RESOURCE_EXHAUSTED for a file over the limit,
-  // UNAVAILABLE when the index is down, the source's error when it fails.
+  // Reads a whole upload and stores it. INVALID_ARGUMENT for bad metadata, a rejected file
+  // (the message names file, line and reason) or bytes that differ from the metadata's
+  // size_bytes or sha256 (naming the field and both values), RESOURCE_EXHAUSTED for a file
+  // over the limit, UNAVAILABLE when the index is down, the source's or `before_commit`'s
+  // error when it fails.
   absl::StatusOr<v1::UploadDatasetResponse> Upload(const v1::UploadMetadata& metadata,
-                                                   const ChunkSource& next_chunk);
+                                                   const ChunkSource& next_chunk,
+                                                   const CommitCheck& before_commit = nullptr);
   // Same checks as Upload, nothing stored. A rejected file is a response with valid=false;
-  // errors are INVALID_ARGUMENT for bad metadata, RESOURCE_EXHAUSTED and the source's error.
+  // errors are INVALID_ARGUMENT for bad metadata or bytes that differ from size_bytes or
+  // sha256, RESOURCE_EXHAUSTED and the source's error.
   absl::StatusOr<v1::ValidateDatasetResponse> Validate(const v1::UploadMetadata& metadata,
                                                        const ChunkSource& next_chunk);
   // NOT_FOUND `dataset "x" not found`; INVALID_ARGUMENT for an empty id.
@@ -179,9 +194,11 @@ class DatasetManager {
                          const std::function<absl::Status(const v1::ExportDatasetResponse&)>& emit);
   // Commits `writer` under `dataset.id()` and lists `dataset`, holding commit_mu_. When the
   // index already lists the id, aborts the writer and returns the listed dataset instead
-  // (with `*already_listed` set when given).
+  // (with `*already_listed` set when given). Otherwise `before_commit` (when set) is asked
+  // immediately before the commit; its error aborts the writer and is returned.
   absl::StatusOr<v1::Dataset> CommitAndList(RecordWriter& writer, const v1::Dataset& dataset,
-                                            bool* already_listed);
+                                            bool* already_listed,
+                                            const CommitCheck& before_commit = nullptr);
   absl::StatusOr<v1::Dataset> ChangeReference(absl::string_view id, absl::string_view holder,
                                               bool add);
 
