@@ -14,7 +14,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -22,6 +21,7 @@
 #include "common/eth/hash.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
+#include "common/text/quote.h"
 #include "services/dataset/canonical_csv.h"
 #include "services/dataset/chat_format.h"
 #include "services/dataset/dataset_format.h"
@@ -49,13 +49,111 @@ absl::Status Drain(IngestPipeline& pipeline, const ChunkSource& next_chunk) {
   return pipeline.Finish();
 }
 
+// Checks the size and digest an upload's metadata declares before any byte is read:
+// INVALID_ARGUMENT for a sha256 that is not 64 hex digits, RESOURCE_EXHAUSTED for a size over
+// the limit.
+absl::Status CheckDeclaredFile(const v1::UploadMetadata& metadata, uint64_t max_bytes) {
+  const std::string& sha = metadata.sha256();
+  if (!sha.empty() && (sha.size() != 64 || !std::all_of(sha.begin(), sha.end(), [](char c) {
+                         return absl::ascii_isxdigit(static_cast<unsigned char>(c));
+                       }))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sha256 ", text::Quote(sha), " is not a SHA-256 digest: give 64 lowercase hex digits"));
+  }
+  if (metadata.has_size_bytes() && metadata.size_bytes() > max_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat("size_bytes ", metadata.size_bytes(),
+                                                     " is over the upload limit of ", max_bytes,
+                                                     " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+// `next_chunk`, counting the bytes it yields into `*received` and, when the metadata declares
+// size_bytes, failing as soon as they pass it or, at the end of the stream, fall short of it:
+// a stream that broke off is not a complete file.
+ChunkSource SizeCheckedChunks(const v1::UploadMetadata& metadata, const ChunkSource& next_chunk,
+                              uint64_t* received) {
+  const std::optional<uint64_t> declared =
+      metadata.has_size_bytes() ? std::optional<uint64_t>(metadata.size_bytes()) : std::nullopt;
+  return [declared, &next_chunk, received](std::string* chunk) -> absl::StatusOr<bool> {
+    ASSIGN_OR_RETURN(bool more, next_chunk(chunk));
+    if (more) {
+      *received += chunk->size();
+      if (declared.has_value() && *received > *declared) {
+        return absl::InvalidArgumentError(absl::StrCat("upload larger than declared: received ",
+                                                       *received, " bytes or more, size_bytes ",
+                                                       *declared));
+      }
+      return true;
+    }
+    if (declared.has_value() && *received != *declared) {
+      return absl::InvalidArgumentError(absl::StrCat("upload incomplete: received ", *received,
+                                                     " of ", *declared, " bytes (size_bytes)"));
+    }
+    return false;
+  };
+}
+
+// Compares the digest of the bytes an upload received (set once the pipeline read them all)
+// with the metadata's sha256, when both are known.
+absl::Status CheckDeclaredDigest(const v1::UploadMetadata& metadata, const IngestResult& result) {
+  const std::string& received = result.dataset.sha256();
+  if (metadata.sha256().empty() || received.empty()) return absl::OkStatus();
+  const std::string declared = absl::AsciiStrToLower(metadata.sha256());
+  if (received == declared) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("upload corrupt: the bytes received have SHA-256 ",
+                                                 received, ", sha256 says ", declared));
+}
+
+// Reads an upload through `pipeline`: the declared size is checked while streaming, the
+// declared digest once all bytes were read (a mismatch outranks a rejection of the file,
+// which then describes other bytes than the client's).
+absl::Status ReadUpload(const v1::UploadMetadata& metadata, IngestPipeline& pipeline,
+                        const ChunkSource& next_chunk) {
+  uint64_t received = 0;
+  absl::Status status = Drain(pipeline, SizeCheckedChunks(metadata, next_chunk, &received));
+  absl::Status digest = CheckDeclaredDigest(metadata, pipeline.result());
+  return digest.ok() ? status : digest;
+}
+
 // The per-example token limit a request asks for; 0 means kDefaultMaxExampleTokens.
 uint64_t ExampleTokenLimit(uint32_t requested) {
   return requested == 0 ? kDefaultMaxExampleTokens : uint64_t{requested};
 }
 
 absl::Status NotFound(absl::string_view id) {
-  return absl::NotFoundError(absl::StrCat("dataset \"", id, "\" not found"));
+  return absl::NotFoundError(absl::StrCat("dataset ", text::Quote(id), " not found"));
+}
+
+// The refusal of deleting dataset `id` while `holders` reference it: the datasets split or
+// merged from it first, then the jobs and models.
+absl::Status ReferencedError(absl::string_view id, const std::vector<std::string>& holders) {
+  std::vector<std::string> children;
+  std::vector<std::string> others;
+  for (const std::string& holder : holders) {
+    if (IsLineageHolder(holder)) {
+      children.push_back(
+          text::Quote(absl::string_view(holder).substr(kLineageHolderPrefix.size())));
+    } else {
+      others.push_back(text::Quote(holder));
+    }
+  }
+  std::string message = absl::StrCat("dataset ", text::Quote(id));
+  if (!children.empty()) {
+    absl::StrAppend(&message, " is the parent of dataset", children.size() > 1 ? "s " : " ",
+                    absl::StrJoin(children, ", "), " (split or merged from it)",
+                    others.empty() ? "" : " and");
+  }
+  if (!others.empty()) {
+    absl::StrAppend(&message, " is still referenced by ", absl::StrJoin(others, ", "));
+  }
+  if (!children.empty()) absl::StrAppend(&message, "; delete those datasets first");
+  if (!others.empty()) {
+    absl::StrAppend(&message,
+                    "; delete or finish those jobs and models first (the training service "
+                    "drops a model's references when the model is deleted)");
+  }
+  return absl::FailedPreconditionError(message);
 }
 
 // A stored record that the logic cannot use means the dataset is damaged.
@@ -170,14 +268,16 @@ absl::StatusOr<IngestOptions> DatasetManager::MakeIngestOptions(
 }
 
 absl::StatusOr<v1::UploadDatasetResponse> DatasetManager::Upload(const v1::UploadMetadata& metadata,
-                                                                 const ChunkSource& next_chunk) {
+                                                                 const ChunkSource& next_chunk,
+                                                                 const CommitCheck& before_commit) {
   ASSIGN_OR_RETURN(IngestOptions ingest, MakeIngestOptions(metadata));
+  RETURN_IF_ERROR(CheckDeclaredFile(metadata, options_.max_upload_bytes));
   ASSIGN_OR_RETURN(std::unique_ptr<RecordWriter> writer, store_->NewWriter());
   IngestPipeline pipeline(std::move(ingest), writer.get());
-  absl::Status status = Drain(pipeline, next_chunk);
+  absl::Status status = ReadUpload(metadata, pipeline, next_chunk);
   if (!status.ok()) {
     writer->Abort();
-    log::Info("upload of \"", metadata.name(), "\" failed: ", status.ToString());
+    log::Info("upload of ", text::Quote(metadata.name()), " failed: ", status.ToString());
     return status;
   }
   const IngestResult& result = pipeline.result();
@@ -195,23 +295,32 @@ absl::StatusOr<v1::UploadDatasetResponse> DatasetManager::Upload(const v1::Uploa
     writer->Abort();
     *response.mutable_dataset() = **existing;
     response.set_already_existed(true);
-    log::Info("upload of \"", metadata.name(), "\" matches dataset ", id, "; nothing stored");
+    log::Info("upload of ", text::Quote(metadata.name()), " matches dataset ", text::Quote(id),
+              "; nothing stored");
     return response;
   }
   v1::Dataset dataset = result.dataset;
   *dataset.mutable_create_time() =
       google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(clock_->Now()));
   bool already_listed = false;
-  ASSIGN_OR_RETURN(dataset, CommitAndList(*writer, dataset, &already_listed));
+  absl::StatusOr<v1::Dataset> committed =
+      CommitAndList(*writer, dataset, &already_listed, before_commit);
+  if (!committed.ok()) {
+    log::Info("upload of ", text::Quote(metadata.name()),
+              " not stored: ", committed.status().ToString());
+    return committed.status();
+  }
+  dataset = *std::move(committed);
   if (already_listed) {
     *response.mutable_dataset() = std::move(dataset);
     response.set_already_existed(true);
-    log::Info("upload of \"", metadata.name(), "\" matches dataset ", id, "; nothing stored");
+    log::Info("upload of ", text::Quote(metadata.name()), " matches dataset ", text::Quote(id),
+              "; nothing stored");
     return response;
   }
-  log::Info("stored dataset ", id, " \"", dataset.name(), "\" (", FormatName(dataset.format()),
-            "): ", dataset.line_count(), " lines, ", dataset.record_count(), " records, ",
-            dataset.invalid_line_count(), " invalid lines");
+  log::Info("stored dataset ", text::Quote(id), " ", text::Quote(dataset.name()), " (",
+            FormatName(dataset.format()), "): ", dataset.line_count(), " lines, ",
+            dataset.record_count(), " records, ", dataset.invalid_line_count(), " invalid lines");
   *response.mutable_dataset() = std::move(dataset);
   return response;
 }
@@ -219,10 +328,14 @@ absl::StatusOr<v1::UploadDatasetResponse> DatasetManager::Upload(const v1::Uploa
 absl::StatusOr<v1::ValidateDatasetResponse> DatasetManager::Validate(
     const v1::UploadMetadata& metadata, const ChunkSource& next_chunk) {
   ASSIGN_OR_RETURN(IngestOptions ingest, MakeIngestOptions(metadata));
+  RETURN_IF_ERROR(CheckDeclaredFile(metadata, options_.max_upload_bytes));
   IngestPipeline pipeline(std::move(ingest), /*sink=*/nullptr);
-  absl::Status status = Drain(pipeline, next_chunk);
+  absl::Status status = ReadUpload(metadata, pipeline, next_chunk);
   const IngestResult& result = pipeline.result();
-  if (!status.ok() && result.rejection.empty()) return status;
+  // A size or digest mismatch is an error, not a rejection: the file was not seen whole.
+  if (!status.ok() && (result.rejection.empty() || !CheckDeclaredDigest(metadata, result).ok())) {
+    return status;
+  }
   v1::ValidateDatasetResponse response;
   response.set_valid(result.rejection.empty());
   *response.mutable_dataset() = result.dataset;
@@ -646,7 +759,8 @@ absl::Status DatasetManager::ExportCsv(
 
 absl::StatusOr<v1::Dataset> DatasetManager::CommitAndList(RecordWriter& writer,
                                                           const v1::Dataset& dataset,
-                                                          bool* already_listed) {
+                                                          bool* already_listed,
+                                                          const CommitCheck& before_commit) {
   absl::MutexLock lock(&commit_mu_);
   absl::StatusOr<std::optional<v1::Dataset>> listed = index_->Get(dataset.id());
   if (!listed.ok()) {
@@ -658,13 +772,21 @@ absl::StatusOr<v1::Dataset> DatasetManager::CommitAndList(RecordWriter& writer,
     if (already_listed != nullptr) *already_listed = true;
     return **listed;
   }
+  if (before_commit) {
+    absl::Status allowed = before_commit();
+    if (!allowed.ok()) {
+      writer.Abort();
+      return allowed;
+    }
+  }
   ASSIGN_OR_RETURN(bool records_existed, writer.Commit(dataset.id()));
   absl::Status status = index_->Put(dataset);
   if (!status.ok()) {
     if (!records_existed) {
       absl::Status removed = store_->Remove(dataset.id());
       if (!removed.ok()) {
-        log::Warning("cannot remove records of ", dataset.id(), ": ", removed.ToString());
+        log::Warning("cannot remove records of ", text::Quote(dataset.id()), ": ",
+                     removed.ToString());
       }
     }
     return status;
@@ -786,10 +908,7 @@ absl::Status DatasetManager::Delete(absl::string_view id) {
     case DeleteOutcome::Result::kNotFound:
       return NotFound(id);
     case DeleteOutcome::Result::kReferenced:
-      return absl::FailedPreconditionError(absl::StrCat(
-          "dataset \"", id, "\" is still referenced by ", absl::StrJoin(outcome.holders, ", "),
-          "; delete or finish those first (the training service drops a model's "
-          "references when the model is deleted)"));
+      return ReferencedError(id, outcome.holders);
     case DeleteOutcome::Result::kDeleted:
       break;
   }
@@ -797,9 +916,10 @@ absl::Status DatasetManager::Delete(absl::string_view id) {
   if (!removed.ok()) {
     // The dataset is unlisted, so it is gone for every caller; the files are garbage that a
     // re-upload of the same content reuses.
-    log::Warning("dataset ", id, " deleted, but its records remain: ", removed.ToString());
+    log::Warning("dataset ", text::Quote(id),
+                 " deleted, but its records remain: ", removed.ToString());
   }
-  log::Info("deleted dataset ", id, " \"", dataset.name(), "\"");
+  log::Info("deleted dataset ", text::Quote(id), " ", text::Quote(dataset.name()));
   return absl::OkStatus();
 }
 
@@ -814,8 +934,14 @@ absl::StatusOr<v1::Dataset> DatasetManager::ChangeReference(absl::string_view id
   for (char c : holder) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
       return absl::InvalidArgumentError(
-          absl::StrCat("holder \"", absl::CEscape(holder), "\" holds a control character"));
+          absl::StrCat("holder ", text::Quote(holder), " holds a control character"));
     }
+  }
+  if (IsLineageHolder(holder)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "holder ", text::Quote(holder), " is reserved: \"", kLineageHolderPrefix,
+        "\" references are kept by the dataset service for datasets split or merged from "
+        "another, and dropped only by deleting that dataset"));
   }
   absl::StatusOr<std::optional<v1::Dataset>> dataset =
       add ? index_->AddReference(id, holder) : index_->RemoveReference(id, holder);

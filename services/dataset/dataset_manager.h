@@ -6,7 +6,14 @@
 // the records are committed under the dataset id and only then is the metadata written to the
 // index, so a listed dataset always has its records. A rejected, failed or interrupted upload
 // removes its temporary files. If the index already holds the id (same bytes, name, format and
-// chain), nothing is written and the existing dataset is returned.
+// chain), nothing is written and the existing dataset is returned: this is also what a client
+// gets when it retries an upload whose answer it lost (the service stopped after committing).
+//
+// A broken stream can look like a clean end (gRPC's sync reader reports both as "no more
+// messages"), so an upload is committed only when the bytes received match the size and
+// SHA-256 the metadata declares (UploadMetadata size_bytes and sha256, when given), and when
+// the caller's CommitCheck, asked after everything was read and processed and immediately
+// before the commit, allows it (the adapter refuses a cancelled call there).
 //
 // SplitDataset (dataset_splitter.h has the method) reads the parent's records twice: once to
 // assign every address to a side, once to write each record to its side's new dataset. The
@@ -24,10 +31,12 @@
 //
 // References and deletion: AddReference and Delete rely on the index, which makes "add a
 // reference to a listed dataset" and "delete an unreferenced dataset" atomic against each
-// other. Delete removes the index entry first and the records after it. Within one process a
-// mutex also orders every "commit records, then list them" (upload, split, merge) against
-// "unlist, then remove records" (delete), so a re-upload racing a deletion of the same id
-// never ends up listed without its records.
+// other. A split or merged dataset references its parents ("dataset/<child id>", kept by the
+// index in the same atomic step that lists or unlists the child, dataset_index.h), so a parent
+// is not deleted while a child exists. Delete removes the index entry first and the records
+// after it. Within one process a mutex also orders every "commit records, then list them"
+// (upload, split, merge) against "unlist, then remove records" (delete), so a re-upload racing
+// a deletion of the same id never ends up listed without its records.
 //
 // Derived names: a split side is named "<name>-train", "<name>-validation" or "<name>-test"
 // (DerivedDatasetName); when that would exceed the 128-character limit of a name, the parent's
@@ -87,6 +96,10 @@ struct DatasetManagerOptions {
 // aborts the upload.
 using ChunkSource = std::function<absl::StatusOr<bool>(std::string* chunk)>;
 
+// Asked once an upload was read and processed whole, immediately before its records are
+// committed; an error aborts the upload with nothing stored and is returned. May be null.
+using CommitCheck = std::function<absl::Status()>;
+
 class DatasetManager {
  public:
   // `clock` is not owned and must outlive the manager.
@@ -95,13 +108,17 @@ class DatasetManager {
                                                                 std::unique_ptr<RecordStore> store,
                                                                 const common::Clock* clock);
 
-  // Reads a whole upload and stores it. INVALID_ARGUMENT for bad metadata or a rejected file
-  // (the message names file, line and reason), RESOURCE_EXHAUSTED for a file over the limit,
-  // UNAVAILABLE when the index is down, the source's error when it fails.
+  // Reads a whole upload and stores it. INVALID_ARGUMENT for bad metadata, a rejected file
+  // (the message names file, line and reason) or bytes that differ from the metadata's
+  // size_bytes or sha256 (naming the field and both values), RESOURCE_EXHAUSTED for a file
+  // over the limit, UNAVAILABLE when the index is down, the source's or `before_commit`'s
+  // error when it fails.
   absl::StatusOr<v1::UploadDatasetResponse> Upload(const v1::UploadMetadata& metadata,
-                                                   const ChunkSource& next_chunk);
+                                                   const ChunkSource& next_chunk,
+                                                   const CommitCheck& before_commit = nullptr);
   // Same checks as Upload, nothing stored. A rejected file is a response with valid=false;
-  // errors are INVALID_ARGUMENT for bad metadata, RESOURCE_EXHAUSTED and the source's error.
+  // errors are INVALID_ARGUMENT for bad metadata or bytes that differ from size_bytes or
+  // sha256, RESOURCE_EXHAUSTED and the source's error.
   absl::StatusOr<v1::ValidateDatasetResponse> Validate(const v1::UploadMetadata& metadata,
                                                        const ChunkSource& next_chunk);
   // NOT_FOUND `dataset "x" not found`; INVALID_ARGUMENT for an empty id.
@@ -144,12 +161,15 @@ class DatasetManager {
   // dataset with already_existed and the same conflicts (recomputed from the parents; when a
   // parent has been deleted since, only the count from merge_origin).
   absl::StatusOr<v1::MergeDatasetsResponse> Merge(const v1::MergeDatasetsRequest& request);
-  // Deletes a dataset's metadata and records. INVALID_ARGUMENT for an empty id, NOT_FOUND,
-  // FAILED_PRECONDITION naming the holders while it is referenced.
+  // Deletes a dataset's metadata and records (and, for a split or merged dataset, its lineage
+  // references on its parents). INVALID_ARGUMENT for an empty id, NOT_FOUND,
+  // FAILED_PRECONDITION naming the datasets split or merged from it and the other holders
+  // while it is referenced.
   absl::Status Delete(absl::string_view id);
   // Adds or drops a reference ("job/<id>", "model/<name>") and returns the dataset with its
-  // references. Idempotent. INVALID_ARGUMENT for an empty id or holder, or a holder longer
-  // than 256 characters or holding control characters; NOT_FOUND.
+  // references. Idempotent. INVALID_ARGUMENT for an empty id or holder, a holder longer than
+  // 256 characters or holding control characters, or a lineage holder ("dataset/…", which
+  // only the manager itself adds and drops); NOT_FOUND.
   absl::StatusOr<v1::Dataset> AddReference(absl::string_view id, absl::string_view holder);
   absl::StatusOr<v1::Dataset> RemoveReference(absl::string_view id, absl::string_view holder);
 
@@ -174,9 +194,11 @@ class DatasetManager {
                          const std::function<absl::Status(const v1::ExportDatasetResponse&)>& emit);
   // Commits `writer` under `dataset.id()` and lists `dataset`, holding commit_mu_. When the
   // index already lists the id, aborts the writer and returns the listed dataset instead
-  // (with `*already_listed` set when given).
+  // (with `*already_listed` set when given). Otherwise `before_commit` (when set) is asked
+  // immediately before the commit; its error aborts the writer and is returned.
   absl::StatusOr<v1::Dataset> CommitAndList(RecordWriter& writer, const v1::Dataset& dataset,
-                                            bool* already_listed);
+                                            bool* already_listed,
+                                            const CommitCheck& before_commit = nullptr);
   absl::StatusOr<v1::Dataset> ChangeReference(absl::string_view id, absl::string_view holder,
                                               bool add);
 

@@ -33,6 +33,17 @@ absl::StatusOr<v1::UploadMetadata> ReadMetadata(
   return std::move(*first.mutable_metadata());
 }
 
+// The last check before an upload is committed, after every byte was read and processed: a
+// call that was cancelled (by the client, or by gRPC when a message broke the size limit or
+// the client went away) must not store what arrived before, even where the reader reported a
+// clean end.
+absl::Status RefuseCancelled(grpc::ServerContext* context) {
+  if (context->IsCancelled()) {
+    return absl::CancelledError("upload cancelled before it was committed; nothing stored");
+  }
+  return absl::OkStatus();
+}
+
 // How many chunks ChunkPrefetcher reads ahead of the one being processed.
 constexpr size_t kPrefetchChunks = 3;
 // How long a stopping ChunkPrefetcher waits for a Read still in flight before it cancels the
@@ -156,8 +167,9 @@ grpc::Status DatasetServiceImpl::UploadDataset(grpc::ServerContext* context,
   absl::StatusOr<v1::UploadMetadata> metadata = ReadMetadata(reader);
   if (!metadata.ok()) return ToGrpcStatus(metadata.status());
   ChunkPrefetcher chunks(context, reader);
-  absl::StatusOr<v1::UploadDatasetResponse> result =
-      manager_->Upload(*metadata, [&chunks](std::string* chunk) { return chunks.Next(chunk); });
+  absl::StatusOr<v1::UploadDatasetResponse> result = manager_->Upload(
+      *metadata, [&chunks](std::string* chunk) { return chunks.Next(chunk); },
+      [context] { return RefuseCancelled(context); });
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   return grpc::Status::OK;

@@ -7,6 +7,10 @@
 // processing while memory stays at a few chunks. A client that cancels or disconnects
 // mid-stream ends the upload with CANCELLED and nothing stored; a rejected file stops the
 // reading at once (a client stalled mid-stream after that is cancelled after 10 s).
+// ServerReader::Read reports a clean half-close and a broken stream (a message over the size
+// limit or one that does not parse) alike, so an upload is committed only when the call is
+// not cancelled immediately before the commit and the bytes match the size and SHA-256 the
+// metadata declares (DatasetManager::Upload).
 // ExportDataset and ReadRecords stop with CANCELLED when the client stops reading.
 //
 // Thread-safety: thread-safe; the manager is.

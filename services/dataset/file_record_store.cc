@@ -4,6 +4,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/util/delimited_message_util.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/eth/hash.h"
 #include "common/log/log.h"
+#include "common/text/quote.h"
 #include "nlohmann/json.hpp"
 
 namespace ethscan::dataset {
@@ -29,6 +31,9 @@ namespace fs = std::filesystem;
 
 constexpr char kRecordsFile[] = "records.pb";
 constexpr char kManifestFile[] = "manifest.json";
+// Held locked (flock LOCK_EX) by the writer of an upload directory for the writer's life.
+constexpr char kLockFile[] = "writer.lock";
+constexpr char kUploadPrefix[] = "upload-";
 constexpr size_t kFlushBytes = 1 << 20;
 
 absl::Status ErrnoStatus(int err, absl::string_view what) {
@@ -66,15 +71,16 @@ absl::Status CheckId(absl::string_view id) {
     ok = ok &&
          (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
   }
-  if (!ok) return absl::InvalidArgumentError(absl::StrCat("invalid dataset id \"", id, "\""));
+  if (!ok) return absl::InvalidArgumentError(absl::StrCat("invalid dataset id ", text::Quote(id)));
   return absl::OkStatus();
 }
 
-// Writes the records of one upload into tmp/upload-XXXXXX/records.pb.
+// Writes the records of one upload into tmp/upload-XXXXXX/records.pb, holding the lock on
+// tmp/upload-XXXXXX/writer.lock (`lock_fd`) until it commits or aborts.
 class FileRecordWriter final : public RecordWriter {
  public:
-  FileRecordWriter(std::string dir, int fd, std::string datasets_dir)
-      : dir_(std::move(dir)), fd_(fd), datasets_dir_(std::move(datasets_dir)) {}
+  FileRecordWriter(std::string dir, int lock_fd, int fd, std::string datasets_dir)
+      : dir_(std::move(dir)), lock_fd_(lock_fd), fd_(fd), datasets_dir_(std::move(datasets_dir)) {}
   ~FileRecordWriter() override { Abort(); }
 
   absl::Status Write(const common::v1::AddressRecord& record) override {
@@ -113,6 +119,10 @@ class FileRecordWriter final : public RecordWriter {
       return ErrnoStatus(err, absl::StrCat("rename ", dir_, " to ", target));
     }
     done_ = true;
+    // The lock file came along; the lock is released only now that the directory is out of
+    // tmp/, so no sweep ever sees it unlocked while it is still there.
+    ::unlink(absl::StrCat(target, "/", kLockFile).c_str());
+    ReleaseLock();
     status = FsyncDir(datasets_dir_);
     if (!status.ok()) return status;
     return false;
@@ -123,14 +133,24 @@ class FileRecordWriter final : public RecordWriter {
       ::close(fd_);
       fd_ = -1;
     }
-    if (done_) return;
+    if (done_) {
+      ReleaseLock();
+      return;
+    }
     done_ = true;
     std::error_code ec;
     fs::remove_all(dir_, ec);
     if (ec) log::Warning("cannot remove ", dir_, ": ", ec.message());
+    ReleaseLock();
   }
 
  private:
+  void ReleaseLock() {
+    if (lock_fd_ < 0) return;
+    ::close(lock_fd_);  // Drops the flock.
+    lock_fd_ = -1;
+  }
+
   absl::Status Flush() {
     sha_.Update(buffer_);
     absl::Status status = WriteAll(fd_, buffer_, absl::StrCat("write ", dir_, "/", kRecordsFile));
@@ -161,6 +181,7 @@ class FileRecordWriter final : public RecordWriter {
   }
 
   const std::string dir_;
+  int lock_fd_;
   int fd_;
   const std::string datasets_dir_;
   std::string buffer_;
@@ -186,12 +207,13 @@ class FileRecordReader final : public RecordReader {
       return true;
     }
     if (!clean_eof) {
-      return absl::DataLossError(
-          absl::StrCat("records of dataset \"", id_, "\" are corrupt after record ", count_));
+      return absl::DataLossError(absl::StrCat("records of dataset ", text::Quote(id_),
+                                              " are corrupt after record ", count_));
     }
     if (count_ != expected_count_) {
-      return absl::DataLossError(absl::StrCat("records of dataset \"", id_, "\" hold ", count_,
-                                              " records, the manifest says ", expected_count_));
+      return absl::DataLossError(absl::StrCat("records of dataset ", text::Quote(id_), " hold ",
+                                              count_, " records, the manifest says ",
+                                              expected_count_));
     }
     return false;
   }
@@ -203,44 +225,90 @@ class FileRecordReader final : public RecordReader {
   uint64_t count_ = 0;
 };
 
-// Newest modification time of a directory and the files directly in it.
-fs::file_time_type NewestWrite(const fs::path& dir, std::error_code& ec) {
-  fs::file_time_type newest = fs::last_write_time(dir, ec);
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
-    std::error_code entry_ec;
-    fs::file_time_type t = entry.last_write_time(entry_ec);
-    if (!entry_ec && t > newest) newest = t;
+// Removes upload directory `dir` when its writer is gone and it is at least `min_age` old.
+// True when it was removed.
+bool RemoveIfAbandoned(const fs::path& dir, absl::Duration min_age) {
+  struct stat info;
+  if (::lstat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) return false;
+  const absl::Time modified = absl::TimeFromTimespec(info.st_mtim);
+  if (absl::Now() - modified < min_age) return false;  // Maybe not locked yet.
+  const std::string lock_path = (dir / kLockFile).string();
+  const int lock_fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (lock_fd < 0) {
+    // No lock file in an old directory: its writer died before it made one (or a version
+    // without locks left it). Anything else (EACCES, …) is left alone.
+    if (errno != ENOENT) return false;
+  } else if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd);  // EWOULDBLOCK: the writer is alive.
+    return false;
   }
-  return newest;
+  // Holding the lock (or with no lock file): no writer can come back to this directory.
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (lock_fd >= 0) ::close(lock_fd);
+  if (ec) {
+    log::Warning("cannot remove abandoned upload ", dir.string(), ": ", ec.message());
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
 
-FileRecordStore::FileRecordStore(std::string data_dir)
-    : data_dir_(std::move(data_dir)),
+FileRecordStore::FileRecordStore(const FileRecordStoreOptions& options)
+    : data_dir_(options.data_dir),
       tmp_dir_(absl::StrCat(data_dir_, "/tmp")),
-      datasets_dir_(absl::StrCat(data_dir_, "/datasets")) {}
+      datasets_dir_(absl::StrCat(data_dir_, "/datasets")),
+      min_abandoned_age_(options.min_abandoned_age),
+      sweep_interval_(options.sweep_interval) {}
+
+FileRecordStore::~FileRecordStore() {
+  if (!sweeper_.joinable()) return;
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  sweeper_.join();
+}
 
 absl::StatusOr<std::unique_ptr<FileRecordStore>> FileRecordStore::Create(
     const FileRecordStoreOptions& options) {
   if (options.data_dir.empty()) return absl::InvalidArgumentError("data directory is empty");
-  auto store = std::unique_ptr<FileRecordStore>(new FileRecordStore(options.data_dir));
+  auto store = std::unique_ptr<FileRecordStore>(new FileRecordStore(options));
   for (const std::string& dir : {store->tmp_dir_, store->datasets_dir_}) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
   }
-  const auto now = fs::file_time_type::clock::now();
-  const auto max_age = absl::ToChronoNanoseconds(options.stale_upload_age);
-  std::error_code ec;
-  for (const fs::directory_entry& entry : fs::directory_iterator(store->tmp_dir_, ec)) {
-    std::error_code entry_ec;
-    fs::file_time_type newest = NewestWrite(entry.path(), entry_ec);
-    if (entry_ec || now - newest < max_age) continue;
-    fs::remove_all(entry.path(), entry_ec);
-    log::Info("removed abandoned upload ", entry.path().string());
+  store->SweepAbandonedUploads();
+  if (options.sweep_interval > absl::ZeroDuration()) {
+    store->sweeper_ = std::thread([s = store.get()] { s->SweepLoop(); });
   }
   return store;
+}
+
+int FileRecordStore::SweepAbandonedUploads() {
+  int removed = 0;
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(tmp_dir_, ec)) {
+    const fs::path& path = entry.path();
+    if (path.filename().string().rfind(kUploadPrefix, 0) != 0) continue;
+    if (!RemoveIfAbandoned(path, min_abandoned_age_)) continue;
+    ++removed;
+    log::Info("removed abandoned upload ", path.string());
+  }
+  if (ec) log::Warning("cannot list ", tmp_dir_, ": ", ec.message());
+  return removed;
+}
+
+void FileRecordStore::SweepLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (mu_.AwaitWithTimeout(absl::Condition(&stop_), sweep_interval_)) return;
+    }
+    SweepAbandonedUploads();
+  }
 }
 
 std::string FileRecordStore::DatasetDir(absl::string_view id) const {
@@ -248,19 +316,27 @@ std::string FileRecordStore::DatasetDir(absl::string_view id) const {
 }
 
 absl::StatusOr<std::unique_ptr<RecordWriter>> FileRecordStore::NewWriter() {
-  std::string dir = absl::StrCat(tmp_dir_, "/upload-XXXXXX");
+  std::string dir = absl::StrCat(tmp_dir_, "/", kUploadPrefix, "XXXXXX");
   if (::mkdtemp(dir.data()) == nullptr) {
     return ErrnoStatus(errno, absl::StrCat("cannot create an upload directory in ", tmp_dir_));
   }
-  const std::string path = absl::StrCat(dir, "/", kRecordsFile);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    absl::Status status = ErrnoStatus(errno, absl::StrCat("create ", path));
+  auto fail = [&dir](absl::Status status, int lock_fd) {
     std::error_code ec;
     fs::remove_all(dir, ec);
+    if (lock_fd >= 0) ::close(lock_fd);
     return status;
+  };
+  const std::string lock_path = absl::StrCat(dir, "/", kLockFile);
+  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (lock_fd < 0) return fail(ErrnoStatus(errno, absl::StrCat("create ", lock_path)), -1);
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    return fail(ErrnoStatus(errno, absl::StrCat("lock ", lock_path)), lock_fd);
   }
-  return std::unique_ptr<RecordWriter>(new FileRecordWriter(std::move(dir), fd, datasets_dir_));
+  const std::string path = absl::StrCat(dir, "/", kRecordsFile);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return fail(ErrnoStatus(errno, absl::StrCat("create ", path)), lock_fd);
+  return std::unique_ptr<RecordWriter>(
+      new FileRecordWriter(std::move(dir), lock_fd, fd, datasets_dir_));
 }
 
 absl::StatusOr<std::unique_ptr<RecordReader>> FileRecordStore::Open(absl::string_view id) {
@@ -269,13 +345,13 @@ absl::StatusOr<std::unique_ptr<RecordReader>> FileRecordStore::Open(absl::string
   const std::string dir = DatasetDir(id);
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    return absl::NotFoundError(absl::StrCat("records of dataset \"", id, "\" not found"));
+    return absl::NotFoundError(absl::StrCat("records of dataset ", text::Quote(id), " not found"));
   }
   const std::string manifest_path = absl::StrCat(dir, "/", kManifestFile);
   std::ifstream manifest_file(manifest_path);
   if (!manifest_file) {
     return absl::DataLossError(
-        absl::StrCat("dataset \"", id, "\" has no readable manifest ", manifest_path));
+        absl::StrCat("dataset ", text::Quote(id), " has no readable manifest ", manifest_path));
   }
   std::stringstream manifest_text;
   manifest_text << manifest_file.rdbuf();
@@ -283,7 +359,8 @@ absl::StatusOr<std::unique_ptr<RecordReader>> FileRecordStore::Open(absl::string
   if (manifest.is_discarded() || !manifest.is_object() || !manifest.contains("records_sha256") ||
       !manifest["records_sha256"].is_string() || !manifest.contains("record_count") ||
       !manifest["record_count"].is_number_unsigned()) {
-    return absl::DataLossError(absl::StrCat("manifest of dataset \"", id, "\" is corrupt"));
+    return absl::DataLossError(
+        absl::StrCat("manifest of dataset ", text::Quote(id), " is corrupt"));
   }
   const std::string expected_sha = manifest["records_sha256"].get<std::string>();
   const uint64_t expected_count = manifest["record_count"].get<uint64_t>();
@@ -291,8 +368,8 @@ absl::StatusOr<std::unique_ptr<RecordReader>> FileRecordStore::Open(absl::string
   const std::string path = absl::StrCat(dir, "/", kRecordsFile);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return absl::DataLossError(
-        absl::StrCat("records of dataset \"", id, "\" cannot be opened: ", std::strerror(errno)));
+    return absl::DataLossError(absl::StrCat("records of dataset ", text::Quote(id),
+                                            " cannot be opened: ", std::strerror(errno)));
   }
   eth::Sha256 sha;
   std::string buffer(kFlushBytes, '\0');
@@ -310,8 +387,8 @@ absl::StatusOr<std::unique_ptr<RecordReader>> FileRecordStore::Open(absl::string
   const std::string actual_sha = sha.FinishHex();
   if (actual_sha != expected_sha) {
     ::close(fd);
-    return absl::DataLossError(absl::StrCat("records of dataset \"", id,
-                                            "\" fail their integrity check: sha256 ", actual_sha,
+    return absl::DataLossError(absl::StrCat("records of dataset ", text::Quote(id),
+                                            " fail their integrity check: sha256 ", actual_sha,
                                             ", the manifest says ", expected_sha));
   }
   if (::lseek(fd, 0, SEEK_SET) != 0) {

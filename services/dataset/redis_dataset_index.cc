@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
+#include "common/text/quote.h"
 
 namespace ethscan::dataset {
 namespace {
@@ -30,8 +31,23 @@ end
 return {proto, redis.call('SMEMBERS', KEYS[2])}
 )lua";
 
-// KEYS: dataset hash, refs set, listing, name listing. ARGV: id. {"missing"}, {"referenced",
-// {holders…}} or {"deleted"}.
+// KEYS: dataset hash, listing, name listing, then for each lineage parent its hash and its
+// refs set. ARGV: proto, score, id, lineage holder, then the parent ids. {"missing", parent id}
+// with nothing written when a parent is not listed, else {"stored"}.
+constexpr char kPutScript[] = R"lua(
+local parents = (#KEYS - 3) / 2
+for j = 1, parents do
+  if redis.call('HEXISTS', KEYS[2 + 2 * j], 'proto') == 0 then return {'missing', ARGV[4 + j]} end
+end
+redis.call('HSET', KEYS[1], 'proto', ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+for j = 1, parents do redis.call('SADD', KEYS[3 + 2 * j], ARGV[4]) end
+return {'stored'}
+)lua";
+
+// KEYS: dataset hash, refs set, listing, name listing, then the refs set of each lineage
+// parent. ARGV: id, lineage holder. {"missing"}, {"referenced", {holders…}} or {"deleted"}.
 constexpr char kDeleteScript[] = R"lua(
 if redis.call('HEXISTS', KEYS[1], 'proto') == 0 then return {'missing'} end
 local holders = redis.call('SMEMBERS', KEYS[2])
@@ -39,13 +55,15 @@ if #holders > 0 then return {'referenced', holders} end
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
+for i = 5, #KEYS do redis.call('SREM', KEYS[i], ARGV[2]) end
 return {'deleted'}
 )lua";
 
 absl::StatusOr<v1::Dataset> ParseDataset(absl::string_view id, const std::string& bytes) {
   v1::Dataset dataset;
   if (!dataset.ParseFromString(bytes)) {
-    return absl::DataLossError(absl::StrCat("metadata of dataset \"", id, "\" is corrupt"));
+    return absl::DataLossError(
+        absl::StrCat("metadata of dataset ", text::Quote(id), " is corrupt"));
   }
   return dataset;
 }
@@ -69,7 +87,7 @@ absl::StatusOr<v1::Dataset> WithHolders(absl::string_view id, const std::string&
 
 absl::Status UnexpectedReply(absl::string_view what, absl::string_view id) {
   return absl::InternalError(
-      absl::StrCat("redis gave an unexpected reply to ", what, " of dataset \"", id, "\""));
+      absl::StrCat("redis gave an unexpected reply to ", what, " of dataset ", text::Quote(id)));
 }
 
 }  // namespace
@@ -95,22 +113,30 @@ std::string RedisDatasetIndex::NameKey(absl::string_view name) const {
 }
 
 absl::Status RedisDatasetIndex::Put(const v1::Dataset& dataset) {
-  const std::string score = absl::StrCat(CreateTimeMillis(dataset));
+  const std::string& id = dataset.id();
   v1::Dataset stored = dataset;
   stored.clear_referenced_by();
-  std::vector<std::vector<std::string>> commands = {
-      {"MULTI"},
-      {"HSET", DatasetKey(dataset.id()), kProtoField, stored.SerializeAsString()},
-      {"ZADD", AllKey(), score, dataset.id()},
-      {"ZADD", NameKey(dataset.name()), score, dataset.id()},
-      {"EXEC"},
-  };
-  ASSIGN_OR_RETURN(std::vector<redis::Reply> replies, client_->Pipeline(commands));
-  const redis::Reply& exec = replies.back();
-  if (exec.type != redis::Reply::Type::kArray) {
-    return absl::UnavailableError(
-        absl::StrCat("redis did not commit the metadata of dataset \"", dataset.id(), "\""));
+  const std::vector<std::string> parents = LineageParents(dataset);
+  std::vector<std::string> command = {
+      "EVAL",         kPutScript, absl::StrCat(3 + 2 * parents.size()),
+      DatasetKey(id), AllKey(),   NameKey(dataset.name())};
+  for (const std::string& parent : parents) {
+    command.push_back(DatasetKey(parent));
+    command.push_back(RefsKey(parent));
   }
+  command.insert(command.end(), {stored.SerializeAsString(),
+                                 absl::StrCat(CreateTimeMillis(dataset)), id, LineageHolder(id)});
+  command.insert(command.end(), parents.begin(), parents.end());
+  ASSIGN_OR_RETURN(redis::Reply reply, client_->Command(command));
+  if (reply.type != redis::Reply::Type::kArray || reply.elements.empty()) {
+    return UnexpectedReply("storing the metadata", id);
+  }
+  if (reply.elements[0].str == "missing" && reply.elements.size() == 2) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("dataset ", text::Quote(reply.elements[1].str), ", which dataset ",
+                     text::Quote(id), " is derived from, is no longer listed; nothing stored"));
+  }
+  if (reply.elements[0].str != "stored") return UnexpectedReply("storing the metadata", id);
   return absl::OkStatus();
 }
 
@@ -148,7 +174,7 @@ absl::StatusOr<ListPage> RedisDatasetIndex::List(const ListQuery& query) {
     const std::string& id = ids.elements[i].str;
     const redis::Reply& proto = replies[2 * i];
     if (proto.is_nil()) {
-      log::Warning("dataset \"", id, "\" is listed but has no metadata; skipped");
+      log::Warning("dataset ", text::Quote(id), " is listed but has no metadata; skipped");
       continue;
     }
     ASSIGN_OR_RETURN(v1::Dataset dataset, WithHolders(id, proto.str, replies[2 * i + 1]));
@@ -159,9 +185,14 @@ absl::StatusOr<ListPage> RedisDatasetIndex::List(const ListQuery& query) {
 
 absl::StatusOr<DeleteOutcome> RedisDatasetIndex::Delete(const v1::Dataset& dataset) {
   const std::string& id = dataset.id();
-  ASSIGN_OR_RETURN(redis::Reply reply,
-                   client_->Command({"EVAL", kDeleteScript, "4", DatasetKey(id), RefsKey(id),
-                                     AllKey(), NameKey(dataset.name()), id}));
+  const std::vector<std::string> parents = LineageParents(dataset);
+  std::vector<std::string> command = {
+      "EVAL",      kDeleteScript, absl::StrCat(4 + parents.size()), DatasetKey(id),
+      RefsKey(id), AllKey(),      NameKey(dataset.name())};
+  for (const std::string& parent : parents) command.push_back(RefsKey(parent));
+  command.push_back(id);
+  command.push_back(LineageHolder(id));
+  ASSIGN_OR_RETURN(redis::Reply reply, client_->Command(command));
   if (reply.type != redis::Reply::Type::kArray || reply.elements.empty()) {
     return UnexpectedReply("a deletion", id);
   }

@@ -4,9 +4,10 @@
 //   ethscan:dataset:<id>:refs         set of the holders that reference the dataset
 //   ethscan:datasets                  sorted set of ids, score = create time in Unix ms
 //   ethscan:dataset:by-name:<name>    sorted set of the ids with that name, same scores
-// Put writes the hash and both sorted sets in one MULTI/EXEC transaction. AddReference,
-// RemoveReference and Delete each run as one Lua script (EVAL), which Redis executes
-// atomically: the existence check and the change cannot interleave with another client's.
+// Lineage references ("dataset/<child id>", dataset_index.h) live in the parents' refs sets
+// beside the jobs' and models' ones. Put, AddReference, RemoveReference and Delete each run as
+// one Lua script (EVAL), which Redis executes atomically: the existence checks (of the dataset,
+// or of a child's parents) and the change cannot interleave with another client's.
 //
 // Thread-safety: thread-safe (the redis::Client is).
 #ifndef ETHSCAN_SERVICES_DATASET_REDIS_DATASET_INDEX_H_

@@ -77,7 +77,10 @@ std::vector<CommandSpec> BuildCommands() {
   };
   const std::string upload_details =
       "A --mapping file is the protobuf JSON form of ethscan.dataset.v1.ColumnMapping; see "
-      "examples/mappings/ for examples. While the file streams, a progress "
+      "examples/mappings/ for examples. The file is read twice: first for its size and SHA-256, "
+      "which the metadata carries so that the service stores nothing unless exactly these bytes "
+      "arrived (a pipe, which cannot be read twice, is sent without them), then to stream it. "
+      "While the file streams, a progress "
       "bar on stderr (when stderr is a terminal, without --json) shows bytes sent, MB/s and the "
       "time left; the closing line adds records per second. stdout never carries it.";
   c.push_back(
@@ -179,7 +182,8 @@ std::vector<CommandSpec> BuildCommands() {
                "ID",
                "delete a dataset and its records",
                absl::StrCat("Refused (FAILED_PRECONDITION) while a job or model references the "
-                            "dataset; the holders are then listed. ",
+                            "dataset, or while datasets split or merged from it exist (delete "
+                            "those first); the holders are then listed. ",
                             admin_note),
                1,
                1,

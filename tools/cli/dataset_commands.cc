@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/eth/hash.h"
 #include "common/report/labels.h"
 #include "ethscan/dataset/v1/dataset_service.grpc.pb.h"
 #include "tools/cli/command_util.h"
@@ -151,6 +152,38 @@ bool WantProgress(const CommandContext& c, bool* want, int* exit_code) {
   return true;
 }
 
+// Sets the metadata's size_bytes and sha256 from the file's bytes and rewinds it, when it is a
+// regular file (a pipe cannot be read twice and is sent without them). On a read error prints
+// it, sets `*exit_code` and returns false.
+bool DeclareFile(const CommandContext& c, const std::string& path, std::ifstream* file,
+                 dsv1::UploadMetadata* metadata, int* exit_code) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return true;
+  eth::Sha256 sha;
+  uint64_t size = 0;
+  std::string buffer(kChunkBytes, '\0');
+  while (*file) {
+    file->read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const std::streamsize n = file->gcount();
+    if (n <= 0) break;
+    sha.Update(absl::string_view(buffer.data(), static_cast<size_t>(n)));
+    size += static_cast<uint64_t>(n);
+  }
+  if (file->bad()) {
+    *exit_code = Failure(c, absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+    return false;
+  }
+  file->clear();
+  file->seekg(0);
+  if (!*file) {
+    *exit_code = Failure(c, absl::StrCat("cannot read ", path, " again after hashing it"));
+    return false;
+  }
+  metadata->set_size_bytes(size);
+  metadata->set_sha256(sha.FinishHex());
+  return true;
+}
+
 bool OpenInput(const CommandContext& c, const std::string& path, std::ifstream* file,
                int* exit_code) {
   std::error_code ec;
@@ -183,8 +216,10 @@ int StreamUpload(const CommandContext& c, Open open, Response* response) {
   }
   std::ifstream file;
   if (!OpenInput(c, path, &file, &exit_code)) return exit_code;
+  if (!DeclareFile(c, path, &file, &metadata, &exit_code)) return exit_code;
   std::error_code ec;
-  const uintmax_t size = std::filesystem::file_size(path, ec);
+  const uintmax_t size =
+      metadata.has_size_bytes() ? metadata.size_bytes() : std::filesystem::file_size(path, ec);
   std::optional<UploadProgress> progress;
   if (want_progress) progress.emplace(c.err, c.clock, ec ? 0 : static_cast<uint64_t>(size));
 
@@ -390,7 +425,8 @@ int DatasetsDelete(const CommandContext& c) {
     for (const std::string& holder : got.dataset().referenced_by()) {
       c.err << "  " << holder << "\n";
     }
-    c.err << "It can be deleted once no job or model references it.\n";
+    c.err << "It can be deleted once no job or model references it and the datasets split or "
+             "merged from it (dataset/ID) are deleted.\n";
     return kExitFailure;
   }
   if (!status.ok()) return RpcFailure(c, status, Dataset(c));

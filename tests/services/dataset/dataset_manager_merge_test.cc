@@ -23,7 +23,9 @@
 #include "gtest/gtest.h"
 #include "services/dataset/canonical_csv.h"
 #include "services/dataset/chat_format.h"
+#include "services/dataset/dataset_index.h"
 #include "services/dataset/dataset_manager.h"
+#include "services/dataset/dataset_merge.h"
 #include "services/dataset/file_record_store.h"
 #include "services/dataset/record_merge.h"
 #include "services/dataset/token_estimate.h"
@@ -293,7 +295,13 @@ TEST_F(DatasetManagerMergeTest, RepeatedMergeReturnsTheExistingDatasetAndItsConf
                        manager_->Merge(MergeRequest({mew_.id(), uniswap_.id(), ofac_.id()}, "m")));
   EXPECT_NE(reordered.dataset().id(), first.dataset().id());
 
-  // Once a parent is deleted the merge still answers, with the count it recorded.
+  // A parent of a merge cannot be deleted while the merge exists.
+  EXPECT_THAT(manager_->Delete(mew_.id()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(first.dataset().id())));
+  // Once a parent is gone (a merge made before lineage was kept, which holds no reference on
+  // its parents) the merge still answers, with the count it recorded.
+  ASSERT_THAT(index_->RemoveReference(mew_.id(), LineageHolder(first.dataset().id())), IsOk());
+  ASSERT_THAT(index_->RemoveReference(mew_.id(), LineageHolder(reordered.dataset().id())), IsOk());
   ASSERT_THAT(manager_->Delete(mew_.id()), IsOk());
   ASSERT_OK_AND_ASSIGN(v1::MergeDatasetsResponse after, manager_->Merge(request));
   EXPECT_TRUE(after.already_existed());
@@ -412,9 +420,9 @@ TEST_F(DatasetManagerMergeTest, DeleteRemovesMetadataAndRecordsUnlessReferenced)
   ASSERT_THAT(listed.datasets(), SizeIs(1));
   EXPECT_THAT(listed.datasets(0).referenced_by(), SizeIs(2));
 
-  EXPECT_THAT(manager_->Delete(id),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("referenced by job/ftjob-1, model/ft:ethscan-base:x:ftjob-1")));
+  EXPECT_THAT(manager_->Delete(id), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                             HasSubstr("referenced by \"job/ftjob-1\", "
+                                                       "\"model/ft:ethscan-base:x:ftjob-1\"")));
   EXPECT_TRUE(fs::exists(store_->DatasetDir(id)));
   ASSERT_OK_AND_ASSIGN(held, manager_->RemoveReference(id, "job/ftjob-1"));
   ASSERT_OK_AND_ASSIGN(held, manager_->RemoveReference(id, "job/ftjob-1"));  // Idempotent.
@@ -431,6 +439,118 @@ TEST_F(DatasetManagerMergeTest, DeleteRemovesMetadataAndRecordsUnlessReferenced)
   // The same bytes can be uploaded again afterwards.
   EXPECT_EQ(Upload("ofac", kOfac).id(), id);
   EXPECT_EQ(ReadAll(id).size(), 3u);
+}
+
+TEST_F(DatasetManagerMergeTest, ParentsOfAMergeAreKeptUntilTheMergeIsDeleted) {
+  UploadThree();
+  ASSERT_OK_AND_ASSIGN(v1::MergeDatasetsResponse merged,
+                       manager_->Merge(MergeRequest({ofac_.id(), mew_.id()}, "sanctions")));
+  const std::string child = merged.dataset().id();
+  for (const v1::Dataset* parent : {&ofac_, &mew_}) {
+    ASSERT_OK_AND_ASSIGN(v1::Dataset got, manager_->GetDataset(parent->id()));
+    EXPECT_THAT(got.referenced_by(), ElementsAre(LineageHolder(child)));
+    EXPECT_THAT(manager_->Delete(parent->id()),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         AllOf(HasSubstr(absl::StrCat("is the parent of dataset \"", child, "\"")),
+                               HasSubstr("delete those datasets first"))));
+    EXPECT_TRUE(fs::exists(store_->DatasetDir(parent->id())));
+  }
+  // A repeated merge adds nothing and changes nothing.
+  ASSERT_OK_AND_ASSIGN(merged, manager_->Merge(MergeRequest({ofac_.id(), mew_.id()}, "sanctions")));
+  EXPECT_TRUE(merged.already_existed());
+  // A job's reference and the lineage are named apart.
+  ASSERT_THAT(manager_->AddReference(ofac_.id(), "job/ftjob-9"), IsOk());
+  EXPECT_THAT(manager_->Delete(ofac_.id()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(absl::StrCat("is the parent of dataset \"", child,
+                                              "\" (split or merged from it) and is still "
+                                              "referenced by \"job/ftjob-9\"; delete those "
+                                              "datasets first; delete or finish"))));
+  ASSERT_THAT(manager_->RemoveReference(ofac_.id(), "job/ftjob-9"), IsOk());
+
+  // Deleting the child first lets the parents go.
+  ASSERT_THAT(manager_->Delete(child), IsOk());
+  ASSERT_OK_AND_ASSIGN(v1::Dataset ofac, manager_->GetDataset(ofac_.id()));
+  EXPECT_THAT(ofac.referenced_by(), IsEmpty());
+  ASSERT_THAT(manager_->Delete(ofac_.id()), IsOk());
+  ASSERT_THAT(manager_->Delete(mew_.id()), IsOk());
+  EXPECT_FALSE(fs::exists(store_->DatasetDir(mew_.id())));
+}
+
+TEST_F(DatasetManagerMergeTest, ParentsOfASplitAreKeptUntilEverySideIsDeleted) {
+  UploadThree();
+  v1::SplitDatasetRequest split;
+  split.set_id(mew_.id());
+  split.set_train_fraction(0.5);
+  split.set_test_fraction(0.5);
+  ASSERT_OK_AND_ASSIGN(v1::SplitDatasetResponse sides, manager_->Split(split));
+  const std::string train = sides.train().id();
+  const std::string test = sides.test().id();
+  ASSERT_OK_AND_ASSIGN(v1::Dataset parent, manager_->GetDataset(mew_.id()));
+  EXPECT_THAT(parent.referenced_by(),
+              UnorderedElementsAre(LineageHolder(train), LineageHolder(test)));
+  EXPECT_THAT(manager_->Delete(mew_.id()), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                                    AllOf(HasSubstr("is the parent of datasets"),
+                                                          HasSubstr(train), HasSubstr(test))));
+  // A side of a split may itself be merged; the merge then holds that side.
+  ASSERT_OK_AND_ASSIGN(v1::MergeDatasetsResponse merged,
+                       manager_->Merge(MergeRequest({train, ofac_.id()}, "train-and-ofac")));
+  EXPECT_THAT(manager_->Delete(train),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(merged.dataset().id())));
+  ASSERT_THAT(manager_->Delete(merged.dataset().id()), IsOk());
+  ASSERT_THAT(manager_->Delete(train), IsOk());
+  EXPECT_THAT(manager_->Delete(mew_.id()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(test)));
+  ASSERT_THAT(manager_->Delete(test), IsOk());
+  ASSERT_THAT(manager_->Delete(mew_.id()), IsOk());
+  EXPECT_EQ(index_->size(), 2u);  // ofac and uniswap.
+}
+
+TEST_F(DatasetManagerMergeTest, LineageReferencesCannotBeChangedByCallers) {
+  UploadThree();
+  ASSERT_OK_AND_ASSIGN(v1::MergeDatasetsResponse merged,
+                       manager_->Merge(MergeRequest({ofac_.id(), mew_.id()}, "sanctions")));
+  const std::string holder = LineageHolder(merged.dataset().id());
+  EXPECT_THAT(manager_->RemoveReference(ofac_.id(), holder),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is reserved")));
+  EXPECT_THAT(manager_->AddReference(uniswap_.id(), "dataset/ds-0000000000000000"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is reserved")));
+  ASSERT_OK_AND_ASSIGN(v1::Dataset ofac, manager_->GetDataset(ofac_.id()));
+  EXPECT_THAT(ofac.referenced_by(), ElementsAre(holder));
+  ASSERT_OK_AND_ASSIGN(v1::Dataset uniswap, manager_->GetDataset(uniswap_.id()));
+  EXPECT_THAT(uniswap.referenced_by(), IsEmpty());
+  EXPECT_THAT(manager_->Delete(ofac_.id()), StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_F(DatasetManagerMergeTest, AChildWhoseParentIsGoneAtCommitIsNotStored) {
+  UploadThree();
+  // The index refuses a child whose parent is not listed, atomically with listing it.
+  v1::Dataset orphan;
+  orphan.set_id("ds-orphan");
+  orphan.set_name("orphan");
+  orphan.mutable_merge_origin()->add_parent_ids(ofac_.id());
+  orphan.mutable_merge_origin()->add_parent_ids("ds-0000000000000000");
+  EXPECT_THAT(index_->Put(orphan),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("ds-0000000000000000")));
+  ASSERT_OK_AND_ASSIGN(std::optional<v1::Dataset> listed, index_->Get("ds-orphan"));
+  EXPECT_FALSE(listed.has_value());
+  ASSERT_OK_AND_ASSIGN(v1::Dataset ofac, manager_->GetDataset(ofac_.id()));
+  EXPECT_THAT(ofac.referenced_by(), IsEmpty());
+
+  // Through the manager: another replica deletes a parent while the merge runs (after the
+  // merge read it, before the merge is listed), so the merge stores nothing.
+  v1::MergeDatasetsRequest request = MergeRequest({ofac_.id(), uniswap_.id()}, "late");
+  const std::string merged_id = MergedDatasetId({ofac_.id(), uniswap_.id()}, "late");
+  index_->OnPut([this] {
+    index_->OnPut(nullptr);
+    absl::StatusOr<DeleteOutcome> deleted = index_->Delete(uniswap_);
+    ASSERT_TRUE(deleted.ok()) << deleted.status();
+    EXPECT_EQ(deleted->result, DeleteOutcome::Result::kDeleted);
+  });
+  EXPECT_THAT(manager_->Merge(request),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(uniswap_.id())));
+  EXPECT_THAT(manager_->GetDataset(merged_id), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_FALSE(fs::exists(store_->DatasetDir(merged_id)));
 }
 
 TEST_F(DatasetManagerMergeTest, ReferencesAreChecked) {

@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/eth/address.h"
+#include "common/eth/hash.h"
 #include "common/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -278,6 +279,68 @@ TEST_F(DatasetManagerTest, InterruptedUploadLeavesNothing) {
   EXPECT_THAT(manager_->Upload(Metadata("sdn"), interrupted),
               StatusIs(absl::StatusCode::kCancelled));
   ExpectNothingStored();
+}
+
+TEST_F(DatasetManagerTest, CommitCheckIsAskedLastAndItsRefusalStoresNothing) {
+  bool drained = false;
+  ChunkSource chunks = Chunks(kOfac);
+  ChunkSource source = [&](std::string* chunk) -> absl::StatusOr<bool> {
+    absl::StatusOr<bool> more = chunks(chunk);
+    if (more.ok() && !*more) drained = true;
+    return more;
+  };
+  int asked = 0;
+  CommitCheck cancelled = [&]() -> absl::Status {
+    ++asked;
+    EXPECT_TRUE(drained) << "asked before the stream ended";
+    EXPECT_THAT(Entries(dir_ + "/datasets"), IsEmpty()) << "asked after the commit";
+    return absl::CancelledError("the client cancelled");
+  };
+  EXPECT_THAT(manager_->Upload(Metadata("sdn"), source, cancelled),
+              StatusIs(absl::StatusCode::kCancelled, "the client cancelled"));
+  EXPECT_EQ(asked, 1);
+  ExpectNothingStored();
+  // Allowed, the same upload is stored.
+  ASSERT_OK_AND_ASSIGN(
+      v1::UploadDatasetResponse stored,
+      manager_->Upload(Metadata("sdn"), Chunks(kOfac), [&] { return ++asked, absl::OkStatus(); }));
+  EXPECT_EQ(asked, 2);
+  EXPECT_EQ(stored.dataset().record_count(), 3u);
+}
+
+TEST_F(DatasetManagerTest, DeclaredSizeAndDigestMustMatchTheBytes) {
+  const std::string file = kOfac;
+  v1::UploadMetadata metadata = Metadata("sdn", "sdn.csv");
+  metadata.set_size_bytes(file.size() + 100);
+  EXPECT_THAT(manager_->Upload(metadata, Chunks(file)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       absl::StrCat("upload incomplete: received ", file.size(), " of ",
+                                    file.size() + 100, " bytes (size_bytes)")));
+  ExpectNothingStored();
+  // A declared digest outranks a rejection of the whole file (here: no data rows), which
+  // would describe other bytes than the client's.
+  const std::string header_only = "address,name,status,date_added\n";
+  metadata.clear_size_bytes();
+  metadata.set_sha256(eth::Sha256::HexDigest("other bytes"));
+  EXPECT_THAT(manager_->Upload(metadata, Chunks(header_only)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("upload corrupt")));
+  ExpectNothingStored();
+  ASSERT_OK_AND_ASSIGN(v1::ValidateDatasetResponse validated,
+                       manager_->Validate(Metadata("sdn"), Chunks(header_only)));
+  EXPECT_FALSE(validated.valid());
+  EXPECT_THAT(manager_->Validate(metadata, Chunks(header_only)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("upload corrupt")));
+  // Both right: stored, and the digest is the dataset's sha256.
+  metadata.set_size_bytes(file.size());
+  metadata.set_sha256(eth::Sha256::HexDigest(file));
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse stored, manager_->Upload(metadata, Chunks(file)));
+  EXPECT_EQ(stored.dataset().sha256(), metadata.sha256());
+  EXPECT_EQ(stored.dataset().size_bytes(), file.size());
+  // An empty file declared as empty is checked as any other.
+  metadata.set_size_bytes(0);
+  EXPECT_THAT(
+      manager_->Upload(metadata, Chunks(file)),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("upload larger than declared")));
 }
 
 TEST_F(DatasetManagerTest, IndexOutageFailsTheUploadAndLeavesNoRecords) {

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "common/grpc/channel.h"
 #include "services/dataset/file_record_store.h"
 #include "tests/testing/test_paths.h"
@@ -26,6 +27,11 @@ grpc::Status Stream(std::unique_ptr<grpc::ClientWriterInterface<v1::UploadDatase
 
 absl::StatusOr<std::unique_ptr<DatasetServiceHarness>> DatasetServiceHarness::Start(
     DatasetManagerOptions options) {
+  return Start(options, common::ServerOptions().max_receive_message_bytes);
+}
+
+absl::StatusOr<std::unique_ptr<DatasetServiceHarness>> DatasetServiceHarness::Start(
+    DatasetManagerOptions options, int max_receive_message_bytes) {
   auto harness = std::unique_ptr<DatasetServiceHarness>(new DatasetServiceHarness());
   harness->data_dir_ = ethscan::testing::MakeTempDir("dataset-service");
   absl::StatusOr<std::unique_ptr<FileRecordStore>> store =
@@ -41,12 +47,15 @@ absl::StatusOr<std::unique_ptr<DatasetServiceHarness>> DatasetServiceHarness::St
   common::ServerOptions server_options;
   server_options.listen_address = "127.0.0.1:0";
   server_options.shutdown_deadline = absl::Seconds(5);
+  server_options.max_receive_message_bytes = max_receive_message_bytes;
   absl::StatusOr<std::unique_ptr<common::Server>> server =
       common::Server::Start(server_options, {harness->service_.get()});
   if (!server.ok()) return server.status();
   harness->server_ = *std::move(server);
   harness->stub_ = v1::DatasetService::NewStub(
       harness->server_->grpc_server()->InProcessChannel(grpc::ChannelArguments()));
+  harness->loopback_stub_ = v1::DatasetService::NewStub(
+      common::CreateChannel(absl::StrCat("127.0.0.1:", harness->server_->port())));
   return harness;
 }
 

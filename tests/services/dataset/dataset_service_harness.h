@@ -1,6 +1,7 @@
 // Test harness: the dataset service wired to a FileRecordStore in a fresh temporary directory
-// and an in-memory FakeDatasetIndex, served by common::Server and reached through the server's
-// in-process channel. Also a client-side helper that uploads bytes as a metadata message
+// and an in-memory FakeDatasetIndex, served by common::Server on a free loopback port and
+// reached through the server's in-process channel (stub()) or a real TCP connection
+// (loopback_stub()). Also a client-side helper that uploads bytes as a metadata message
 // followed by chunks.
 //
 // Thread-safety: one harness per test; the stub may be used from several threads.
@@ -25,12 +26,20 @@ class DatasetServiceHarness {
   // Starts the server; the data directory is removed on destruction.
   static absl::StatusOr<std::unique_ptr<DatasetServiceHarness>> Start(
       DatasetManagerOptions options = {});
+  // The same, with the server accepting request messages of at most
+  // `max_receive_message_bytes`.
+  static absl::StatusOr<std::unique_ptr<DatasetServiceHarness>> Start(
+      DatasetManagerOptions options, int max_receive_message_bytes);
   ~DatasetServiceHarness();
 
   v1::DatasetService::Stub& stub() { return *stub_; }
+  // A stub over a TCP connection to the server's loopback port.
+  v1::DatasetService::Stub& loopback_stub() { return *loopback_stub_; }
   FakeDatasetIndex& index() { return *index_; }
   common::FakeClock& clock() { return clock_; }
   const std::string& data_dir() const { return data_dir_; }
+  // The server's loopback port.
+  int port() const { return server_->port(); }
   // Shuts the server down, waiting for calls in flight to finish.
   void Shutdown();
 
@@ -44,6 +53,7 @@ class DatasetServiceHarness {
   std::unique_ptr<DatasetServiceImpl> service_;
   std::unique_ptr<common::Server> server_;
   std::unique_ptr<v1::DatasetService::Stub> stub_;
+  std::unique_ptr<v1::DatasetService::Stub> loopback_stub_;
 };
 
 // Streams `data` to UploadDataset as `metadata` plus chunks of `chunk_size` bytes.

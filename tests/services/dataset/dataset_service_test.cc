@@ -1,12 +1,17 @@
 #include "services/dataset/dataset_service.h"
 
+#include <grpcpp/support/byte_buffer.h>
+
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/eth/hash.h"
 #include "common/grpc/channel.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -393,11 +398,13 @@ TEST_F(DatasetServiceTest, MergeReferencesDeleteStatsAndCsvOverGrpc) {
   reference.set_id(a);
   reference.set_holder("job/ftjob-1");
   v1::DatasetReferenceResponse referenced;
+  const std::string lineage = absl::StrCat("dataset/", merged.dataset().id());
   {
     grpc::ClientContext context;
     common::SetDeadline(&context, absl::Seconds(5));
     ASSERT_TRUE(harness_->stub().AddDatasetReference(&context, reference, &referenced).ok());
-    EXPECT_EQ(referenced.dataset().referenced_by_size(), 1);
+    EXPECT_THAT(referenced.dataset().referenced_by(),
+                ::testing::ElementsAre(lineage, "job/ftjob-1"));
   }
   v1::DeleteDatasetRequest remove;
   remove.set_id(a);
@@ -407,24 +414,31 @@ TEST_F(DatasetServiceTest, MergeReferencesDeleteStatsAndCsvOverGrpc) {
     common::SetDeadline(&context, absl::Seconds(5));
     grpc::Status refused = harness_->stub().DeleteDataset(&context, remove, &removed);
     EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-    EXPECT_THAT(refused.error_message(), HasSubstr("job/ftjob-1"));
+    EXPECT_THAT(refused.error_message(), HasSubstr("\"job/ftjob-1\""));
+    EXPECT_THAT(refused.error_message(),
+                HasSubstr(absl::StrCat("is the parent of dataset \"", merged.dataset().id())));
   }
   {
     grpc::ClientContext context;
     common::SetDeadline(&context, absl::Seconds(5));
     ASSERT_TRUE(harness_->stub().RemoveDatasetReference(&context, reference, &referenced).ok());
-    EXPECT_EQ(referenced.dataset().referenced_by_size(), 0);
+    EXPECT_THAT(referenced.dataset().referenced_by(), ::testing::ElementsAre(lineage));
+  }
+  {
+    // The lineage reference cannot be lifted through the reference RPCs.
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    v1::DatasetReferenceRequest lift = reference;
+    lift.set_holder(lineage);
+    grpc::Status refused = harness_->stub().RemoveDatasetReference(&context, lift, &referenced);
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(refused.error_message(), HasSubstr("is reserved"));
   }
   {
     grpc::ClientContext context;
     common::SetDeadline(&context, absl::Seconds(5));
-    ASSERT_TRUE(harness_->stub().DeleteDataset(&context, remove, &removed).ok());
-  }
-  {
-    grpc::ClientContext context;
-    common::SetDeadline(&context, absl::Seconds(5));
-    EXPECT_EQ(harness_->stub().AddDatasetReference(&context, reference, &referenced).error_code(),
-              grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(harness_->stub().DeleteDataset(&context, remove, &removed).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
   }
   {
     grpc::ClientContext context;
@@ -454,6 +468,262 @@ TEST_F(DatasetServiceTest, MergeReferencesDeleteStatsAndCsvOverGrpc) {
     EXPECT_THAT(csv,
                 HasSubstr("0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2,1,Wrapped Ether (WETH)"));
   }
+  // The merge deleted first, its parent goes too.
+  for (const std::string& id : {merged.dataset().id(), a}) {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    remove.set_id(id);
+    grpc::Status status = harness_->stub().DeleteDataset(&context, remove, &removed);
+    ASSERT_TRUE(status.ok()) << id << ": " << status.error_message();
+  }
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(5));
+    EXPECT_EQ(harness_->stub().AddDatasetReference(&context, reference, &referenced).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Uploads over a real TCP connection on loopback, with the server's message size limit small
+// enough for a test to break it.
+
+constexpr int kMaxMessageBytes = 64 << 10;
+
+// The uniswap file's metadata declaring the size and SHA-256 of `file`, as the CLI sends it.
+v1::UploadMetadata DeclaredMetadata(const std::string& name, absl::string_view file) {
+  v1::UploadMetadata metadata = Metadata(name);
+  metadata.set_size_bytes(file.size());
+  metadata.set_sha256(eth::Sha256::HexDigest(file));
+  return metadata;
+}
+
+// How a test stream ends.
+enum class StreamEnd { kWritesDone, kCancel };
+
+class DatasetServiceLoopbackTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<DatasetServiceHarness>> harness =
+        DatasetServiceHarness::Start(DatasetManagerOptions(), kMaxMessageBytes);
+    ASSERT_TRUE(harness.ok()) << harness.status();
+    harness_ = *std::move(harness);
+  }
+
+  // Sends `metadata` and then each of `chunks` as one message over loopback (or through the
+  // server's in-process channel), then ends the stream as `end` says; returns the call's
+  // status.
+  grpc::Status Send(const v1::UploadMetadata& metadata, const std::vector<std::string>& chunks,
+                    StreamEnd end = StreamEnd::kWritesDone,
+                    v1::UploadDatasetResponse* response = nullptr, bool in_process = false) {
+    v1::UploadDatasetResponse ignored;
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(30));
+    v1::DatasetService::Stub& stub = in_process ? harness_->stub() : harness_->loopback_stub();
+    auto writer = stub.UploadDataset(&context, response != nullptr ? response : &ignored);
+    v1::UploadDatasetRequest request;
+    *request.mutable_metadata() = metadata;
+    bool open = writer->Write(request);
+    for (size_t i = 0; open && i < chunks.size(); ++i) {
+      request.set_chunk(chunks[i]);
+      open = writer->Write(request);
+    }
+    if (end == StreamEnd::kCancel) {
+      context.TryCancel();
+    } else if (open) {
+      writer->WritesDone();
+    }
+    return writer->Finish();
+  }
+
+  // Waits for the handlers in flight (they remove their temporary files before returning),
+  // then checks that nothing was stored.
+  void ExpectNothingStored() {
+    harness_->Shutdown();
+    EXPECT_EQ(harness_->index().size(), 0u);
+    EXPECT_THAT(Entries(harness_->data_dir() + "/datasets"), IsEmpty());
+    EXPECT_THAT(Entries(harness_->data_dir() + "/tmp"), IsEmpty());
+  }
+
+  std::unique_ptr<DatasetServiceHarness> harness_;
+};
+
+// A message over the limit ends the stream at the server as if the file ended there: the lines
+// before it (a valid file on their own) must not be stored. Through the in-process channel
+// the call is often not yet marked cancelled when the handler commits (the truncated file was
+// stored about two times in three before the declared size was checked).
+TEST_F(DatasetServiceLoopbackTest, MessageOverTheSizeLimitStoresNothing) {
+  const std::string oversized((kMaxMessageBytes * 3) / 2, '\n');
+  const std::string file = absl::StrCat(kUniswap, oversized);
+  for (bool in_process : {false, true}) {
+    for (int round = 0; round < 5; ++round) {
+      grpc::Status status = Send(DeclaredMetadata("tokens", file), {kUniswap, oversized},
+                                 StreamEnd::kWritesDone, nullptr, in_process);
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+          << status.error_message();
+    }
+  }
+  ExpectNothingStored();
+}
+
+// A message that does not parse (here the last one, cut off) also ends the stream at the
+// server as if the file ended there, and the call is not cancelled: only the declared size
+// tells the service that the file is incomplete.
+TEST_F(DatasetServiceLoopbackTest, CutOffMessageStoresNothing) {
+  const std::string rest = "0x6B175474E89094C44Da98b954EedeAC495271d0F,Dai Stablecoin,DAI,18,1\n";
+  const std::string file = absl::StrCat(kUniswap, rest);
+  v1::UploadDatasetRequest first;
+  *first.mutable_metadata() = DeclaredMetadata("tokens", file);
+  v1::UploadDatasetRequest second;
+  second.set_chunk(kUniswap);
+  v1::UploadDatasetRequest last;
+  last.set_chunk(rest);
+  std::string cut = last.SerializeAsString();
+  cut.resize(cut.size() - 10);
+  // A raw client stream, so that the cut-off bytes go out as one message.
+  grpc::ClientContext context;
+  common::SetDeadline(&context, absl::Seconds(30));
+  grpc::ByteBuffer response;
+  std::shared_ptr<grpc::Channel> channel =
+      common::CreateChannel(absl::StrCat("127.0.0.1:", harness_->port()));
+  std::unique_ptr<grpc::ClientWriter<grpc::ByteBuffer>> writer(
+      grpc::internal::ClientWriterFactory<grpc::ByteBuffer>::Create(
+          channel.get(),
+          grpc::internal::RpcMethod("/ethscan.dataset.v1.DatasetService/UploadDataset",
+                                    grpc::internal::RpcMethod::CLIENT_STREAMING),
+          &context, &response));
+  for (const std::string& bytes : {first.SerializeAsString(), second.SerializeAsString(), cut}) {
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer message(&slice, 1);
+    ASSERT_TRUE(writer->Write(message));
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(),
+              HasSubstr(absl::StrCat("upload incomplete: received ", std::strlen(kUniswap), " of ",
+                                     file.size(), " bytes (size_bytes)")));
+  ExpectNothingStored();
+}
+
+// Without the declared size and digest (an older client) the service can only rely on the
+// call being marked cancelled by the time it commits, which gRPC does not promise: over TCP
+// too the truncated file was stored about once in ten runs of this suite. Hence the CLI always
+// declares both; a test of that case would be flaky, so there is none.
+
+TEST_F(DatasetServiceLoopbackTest, CancelledUploadStoresNothing) {
+  const std::string file = absl::StrCat(kUniswap, kUniswap);
+  grpc::Status status =
+      Send(DeclaredMetadata("tokens", file), {kUniswap, kUniswap}, StreamEnd::kCancel);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
+  status = Send(Metadata("tokens"), {kUniswap}, StreamEnd::kCancel);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
+  ExpectNothingStored();
+}
+
+TEST_F(DatasetServiceLoopbackTest, SizeOrDigestThatDiffersIsRefused) {
+  const std::string file = kUniswap;
+  const std::string head = file.substr(0, 60);
+  const std::string tail = file.substr(60);
+
+  // The stream broke off after the first chunk.
+  v1::UploadMetadata metadata = DeclaredMetadata("tokens", file);
+  grpc::Status status = Send(metadata, {head});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr(absl::StrCat("upload incomplete: received 60 of ",
+                                                             file.size(), " bytes (size_bytes)")));
+  // More bytes than declared.
+  metadata.set_size_bytes(file.size() - 1);
+  status = Send(metadata, {head, tail});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("upload larger than declared"));
+  EXPECT_THAT(status.error_message(), HasSubstr(absl::StrCat("size_bytes ", file.size() - 1)));
+  // The right size, other bytes.
+  std::string other = file;
+  other.replace(other.find("Wrapped Ether"), 13, "Wrapped Ethex");
+  metadata = DeclaredMetadata("tokens", file);
+  status = Send(metadata, {other});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr(absl::StrCat("upload corrupt: the bytes received have SHA-256 ",
+                                     eth::Sha256::HexDigest(other), ", sha256 says ",
+                                     eth::Sha256::HexDigest(file))));
+  // A digest that is no digest, and a size over the limit, are refused before any byte.
+  metadata.set_sha256("abc");
+  status = Send(metadata, {file});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("sha256 \"abc\" is not a SHA-256 digest"));
+  metadata = DeclaredMetadata("tokens", file);
+  metadata.set_size_bytes(uint64_t{1} << 40);
+  status = Send(metadata, {file});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("size_bytes 1099511627776 is over the upload"));
+  EXPECT_EQ(harness_->index().size(), 0u);
+  EXPECT_THAT(Entries(harness_->data_dir() + "/datasets"), IsEmpty());
+
+  // The dry run checks the same.
+  v1::ValidateDatasetResponse validated;
+  status = ValidateBytes(harness_->loopback_stub(), DeclaredMetadata("tokens", file), head, 16,
+                         &validated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("upload incomplete: received 60 of"));
+  status = ValidateBytes(harness_->loopback_stub(), DeclaredMetadata("tokens", file), other, 16,
+                         &validated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("upload corrupt"));
+  status = ValidateBytes(harness_->loopback_stub(), DeclaredMetadata("tokens", file), file, 16,
+                         &validated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(validated.valid());
+
+  // Upper-case hex is the same digest; the matching upload is stored.
+  metadata = DeclaredMetadata("tokens", file);
+  metadata.set_sha256(absl::AsciiStrToUpper(metadata.sha256()));
+  v1::UploadDatasetResponse stored;
+  status = Send(metadata, {head, tail}, StreamEnd::kWritesDone, &stored);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_FALSE(stored.already_existed());
+  EXPECT_EQ(stored.dataset().sha256(), eth::Sha256::HexDigest(file));
+  EXPECT_EQ(stored.dataset().record_count(), 3u);
+  EXPECT_EQ(harness_->index().size(), 1u);
+  EXPECT_THAT(Entries(harness_->data_dir() + "/datasets"),
+              ::testing::ElementsAre(stored.dataset().id()));
+}
+
+// A service stopped during the commit may have stored the dataset while its client saw an
+// error; the client's retry must get that dataset back, whichever step the commit reached.
+TEST_F(DatasetServiceLoopbackTest, RetryOfACommittedUploadReturnsIt) {
+  const std::string file = kUniswap;
+  v1::UploadDatasetResponse first;
+  ASSERT_TRUE(Send(DeclaredMetadata("tokens", file), {file}, StreamEnd::kWritesDone, &first).ok());
+  v1::UploadDatasetResponse retry;
+  grpc::Status status =
+      Send(DeclaredMetadata("tokens", file), {file}, StreamEnd::kWritesDone, &retry);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(retry.already_existed());
+  EXPECT_EQ(retry.dataset().id(), first.dataset().id());
+  EXPECT_EQ(harness_->index().size(), 1u);
+
+  // Stopped after the records were renamed into place, before the index listed them.
+  absl::StatusOr<DeleteOutcome> unlisted = harness_->index().Delete(first.dataset());
+  ASSERT_TRUE(unlisted.ok()) << unlisted.status();
+  ASSERT_TRUE(fs::exists(harness_->data_dir() + "/datasets/" + first.dataset().id()));
+  status = Send(DeclaredMetadata("tokens", file), {file}, StreamEnd::kWritesDone, &retry);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(retry.dataset().id(), first.dataset().id());
+  EXPECT_EQ(harness_->index().size(), 1u);
+  grpc::ClientContext context;
+  common::SetDeadline(&context, absl::Seconds(5));
+  v1::ReadRecordsRequest read;
+  read.set_id(first.dataset().id());
+  auto reader = harness_->loopback_stub().ReadRecords(&context, read);
+  v1::ReadRecordsResponse batch;
+  int records = 0;
+  while (reader->Read(&batch)) records += batch.records_size();
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(records, 3);
+  harness_->Shutdown();
+  EXPECT_THAT(Entries(harness_->data_dir() + "/tmp"), IsEmpty());
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "absl/strings/str_cat.h"
+
 namespace ethscan::dataset {
 namespace {
 
@@ -23,8 +25,23 @@ v1::Dataset FakeDatasetIndex::WithHoldersLocked(const v1::Dataset& dataset) cons
 }
 
 absl::Status FakeDatasetIndex::Put(const v1::Dataset& dataset) {
+  std::function<void()> hook;
+  {
+    absl::MutexLock lock(&mu_);
+    hook = on_put_;
+  }
+  if (hook) hook();
   absl::MutexLock lock(&mu_);
   if (!failure_.ok()) return failure_;
+  const std::vector<std::string> parents = LineageParents(dataset);
+  for (const std::string& parent : parents) {
+    if (datasets_.count(parent) == 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("dataset \"", parent, "\", which dataset \"", dataset.id(),
+                       "\" is derived from, is no longer listed; nothing stored"));
+    }
+  }
+  for (const std::string& parent : parents) holders_[parent].insert(LineageHolder(dataset.id()));
   v1::Dataset stored = dataset;
   stored.clear_referenced_by();
   datasets_[dataset.id()] = std::move(stored);
@@ -60,6 +77,12 @@ absl::StatusOr<DeleteOutcome> FakeDatasetIndex::Delete(const v1::Dataset& datase
   }
   datasets_.erase(it);
   holders_.erase(dataset.id());
+  for (const std::string& parent : LineageParents(dataset)) {
+    auto parent_holders = holders_.find(parent);
+    if (parent_holders == holders_.end()) continue;
+    parent_holders->second.erase(LineageHolder(dataset.id()));
+    if (parent_holders->second.empty()) holders_.erase(parent_holders);
+  }
   outcome.result = DeleteOutcome::Result::kDeleted;
   return outcome;
 }
@@ -91,6 +114,11 @@ absl::StatusOr<std::optional<v1::Dataset>> FakeDatasetIndex::RemoveReference(
 void FakeDatasetIndex::OnDelete(std::function<void()> hook) {
   absl::MutexLock lock(&mu_);
   on_delete_ = std::move(hook);
+}
+
+void FakeDatasetIndex::OnPut(std::function<void()> hook) {
+  absl::MutexLock lock(&mu_);
+  on_put_ = std::move(hook);
 }
 
 absl::StatusOr<ListPage> FakeDatasetIndex::List(const ListQuery& query) {

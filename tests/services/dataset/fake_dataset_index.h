@@ -1,6 +1,6 @@
 // An in-memory DatasetIndex for unit tests, with switchable failures to act like a Redis that
-// is down. One mutex makes Delete and AddReference atomic against each other, as the Lua
-// scripts of the Redis index are.
+// is down. One mutex makes Put (with its lineage references), Delete and AddReference atomic
+// against each other, as the Lua scripts of the Redis index are.
 //
 // Thread-safety: thread-safe.
 #ifndef ETHSCAN_TESTS_SERVICES_DATASET_FAKE_DATASET_INDEX_H_
@@ -36,6 +36,9 @@ class FakeDatasetIndex final : public DatasetIndex {
   // Runs `hook` (outside the lock) at the start of every Delete, before its atomic part; tests
   // use it to race a reference against a deletion.
   void OnDelete(std::function<void()> hook);
+  // Runs `hook` (outside the lock) at the start of every Put, before its atomic part; tests use
+  // it to race a deletion against a commit.
+  void OnPut(std::function<void()> hook);
   // Number of datasets stored.
   size_t size() const;
   // Number of successful Put calls.
@@ -49,6 +52,7 @@ class FakeDatasetIndex final : public DatasetIndex {
   std::map<std::string, v1::Dataset> datasets_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::set<std::string>> holders_ ABSL_GUARDED_BY(mu_);
   std::function<void()> on_delete_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> on_put_ ABSL_GUARDED_BY(mu_);
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
   int put_calls_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -1,5 +1,9 @@
 #include "services/dataset/file_record_store.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -170,6 +174,93 @@ TEST_F(FileRecordStoreTest, CreateRemovesOnlyStaleUploads) {
   ASSERT_TRUE(FileRecordStore::Create(FileRecordStoreOptions{dir_}).ok());
   EXPECT_FALSE(fs::exists(stale));
   EXPECT_TRUE(fs::exists(fresh));
+}
+
+// Sets the modification time of `dir` and of everything directly in it to `age` ago.
+void Age(const std::string& dir, std::chrono::hours age) {
+  const auto old = fs::file_time_type::clock::now() - age;
+  for (const auto& entry : fs::directory_iterator(dir)) fs::last_write_time(entry.path(), old);
+  fs::last_write_time(dir, old);
+}
+
+// A store of its own on dir_, without the background sweep, for a test that forks.
+std::unique_ptr<FileRecordStore> StoreWithoutSweepThread(const std::string& dir) {
+  FileRecordStoreOptions options;
+  options.data_dir = dir;
+  options.sweep_interval = absl::ZeroDuration();
+  absl::StatusOr<std::unique_ptr<FileRecordStore>> store = FileRecordStore::Create(options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? *std::move(store) : nullptr;
+}
+
+TEST_F(FileRecordStoreTest, SweepRemovesTheUploadOfAKilledWriter) {
+  store_.reset();  // No thread may run while the test forks.
+  std::unique_ptr<FileRecordStore> store = StoreWithoutSweepThread(dir_);
+  ASSERT_NE(store, nullptr);
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The child opens an upload, writes a record, says so, and waits to be killed.
+    ::close(ready[0]);
+    absl::StatusOr<std::unique_ptr<RecordWriter>> writer = store->NewWriter();
+    if (!writer.ok() || !(*writer)->Write(Record(2, "Scam")).ok()) ::_exit(1);
+    const char byte = 'r';
+    if (::write(ready[1], &byte, 1) != 1) ::_exit(1);
+    while (true) ::pause();
+  }
+  ::close(ready[1]);
+  char byte = 0;
+  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+  ::close(ready[0]);
+  ASSERT_EQ(::kill(child, SIGKILL), 0);
+  int wait_status = 0;
+  ASSERT_EQ(::waitpid(child, &wait_status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(wait_status));
+
+  std::vector<std::string> left = Entries(store->tmp_dir());
+  ASSERT_EQ(left.size(), 1u);
+  const std::string upload = store->tmp_dir() + "/" + left[0];
+  EXPECT_TRUE(fs::exists(upload + "/writer.lock"));
+  // Too young: its writer might not have locked it yet.
+  EXPECT_EQ(store->SweepAbandonedUploads(), 0);
+  EXPECT_TRUE(fs::exists(upload));
+  Age(upload, std::chrono::hours(1));
+  EXPECT_EQ(store->SweepAbandonedUploads(), 1);
+  EXPECT_THAT(Entries(store->tmp_dir()), IsEmpty());
+}
+
+TEST_F(FileRecordStoreTest, SweepKeepsALiveWritersUploadHoweverOld) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RecordWriter> writer, store_->NewWriter());
+  ASSERT_THAT(writer->Write(Record(2, "Scam")), IsOk());
+  std::vector<std::string> open = Entries(store_->tmp_dir());
+  ASSERT_EQ(open.size(), 1u);
+  const std::string upload = store_->tmp_dir() + "/" + open[0];
+  Age(upload, std::chrono::hours(24 * 365));
+  EXPECT_EQ(store_->SweepAbandonedUploads(), 0);
+  // Nor does another store on the same directory (another process's start-up) remove it.
+  ASSERT_TRUE(FileRecordStore::Create(FileRecordStoreOptions{dir_}).ok());
+  EXPECT_TRUE(fs::exists(upload));
+  ASSERT_OK_AND_ASSIGN(bool existed, writer->Commit("ds-live"));
+  EXPECT_FALSE(existed);
+  EXPECT_EQ(ReadAll("ds-live").size(), 1u);
+  // The lock file does not stay in the dataset.
+  EXPECT_FALSE(fs::exists(store_->DatasetDir("ds-live") + "/writer.lock"));
+  EXPECT_THAT(Entries(store_->tmp_dir()), IsEmpty());
+}
+
+TEST(FileRecordStoreCreateTest, DestructionStopsThePeriodicSweepAtOnce) {
+  const std::string dir = ethscan::testing::MakeTempDir("file-record-store-sweep");
+  FileRecordStoreOptions options;
+  options.data_dir = dir;
+  options.sweep_interval = absl::Hours(1);
+  const absl::Time start = absl::Now();
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<FileRecordStore> store, FileRecordStore::Create(options));
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30));
+  fs::remove_all(dir);
 }
 
 TEST(FileRecordStoreCreateTest, RejectsAnEmptyDirectory) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -24,7 +25,10 @@ namespace ethscan::dataset {
 namespace {
 
 using ::ethscan::testing::IsOk;
+using ::ethscan::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 v1::Dataset MakeDataset(const std::string& id, const std::string& name, int64_t millis) {
   v1::Dataset dataset;
@@ -212,6 +216,99 @@ TEST_F(RedisDatasetIndexTest, DeleteRefusesWhileReferencedThenRemovesEveryKey) {
   EXPECT_THAT(Ids(alpha), ElementsAre("ds-b"));
   ASSERT_OK_AND_ASSIGN(DeleteOutcome again, index_->Delete(dataset));
   EXPECT_EQ(again.result, DeleteOutcome::Result::kNotFound);
+}
+
+TEST_F(RedisDatasetIndexTest, LineageIsAReferenceAddedAndDroppedWithTheChild) {
+  const v1::Dataset parent = MakeDataset("ds-p", "parent", 1000);
+  const v1::Dataset other = MakeDataset("ds-q", "other", 1500);
+  ASSERT_THAT(index_->Put(parent), IsOk());
+  ASSERT_THAT(index_->Put(other), IsOk());
+  v1::Dataset train = MakeDataset("ds-train", "parent-train", 2000);
+  train.mutable_split_origin()->set_parent_id("ds-p");
+  ASSERT_THAT(index_->Put(train), IsOk());
+  v1::Dataset merged = MakeDataset("ds-m", "merged", 3000);
+  merged.mutable_merge_origin()->add_parent_ids("ds-q");
+  merged.mutable_merge_origin()->add_parent_ids("ds-p");
+  ASSERT_THAT(index_->Put(merged), IsOk());
+  ASSERT_OK_AND_ASSIGN(std::optional<v1::Dataset> got, index_->Get("ds-p"));
+  EXPECT_THAT(got->referenced_by(), ElementsAre("dataset/ds-m", "dataset/ds-train"));
+  EXPECT_EQ(Integer({"SISMEMBER", "ethscan:dataset:ds-q:refs", "dataset/ds-m"}), 1);
+
+  ASSERT_OK_AND_ASSIGN(DeleteOutcome refused, index_->Delete(parent));
+  EXPECT_EQ(refused.result, DeleteOutcome::Result::kReferenced);
+  EXPECT_THAT(refused.holders, ElementsAre("dataset/ds-m", "dataset/ds-train"));
+  // Deleting a child drops its reference on every parent, in the same step.
+  ASSERT_OK_AND_ASSIGN(DeleteOutcome deleted, index_->Delete(merged));
+  EXPECT_EQ(deleted.result, DeleteOutcome::Result::kDeleted);
+  EXPECT_EQ(Integer({"EXISTS", "ethscan:dataset:ds-q:refs"}), 0);
+  ASSERT_OK_AND_ASSIGN(got, index_->Get("ds-p"));
+  EXPECT_THAT(got->referenced_by(), ElementsAre("dataset/ds-train"));
+  ASSERT_OK_AND_ASSIGN(deleted, index_->Delete(train));
+  EXPECT_EQ(deleted.result, DeleteOutcome::Result::kDeleted);
+  ASSERT_OK_AND_ASSIGN(deleted, index_->Delete(parent));
+  EXPECT_EQ(deleted.result, DeleteOutcome::Result::kDeleted);
+
+  // A child whose parent is not listed is refused whole: no metadata, no listing, no
+  // reference on the parent that is listed.
+  v1::Dataset orphan = MakeDataset("ds-orphan", "orphan", 4000);
+  orphan.mutable_merge_origin()->add_parent_ids("ds-q");
+  orphan.mutable_merge_origin()->add_parent_ids("ds-p");
+  EXPECT_THAT(index_->Put(orphan),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("\"ds-p\"")));
+  EXPECT_EQ(Integer({"EXISTS", "ethscan:dataset:ds-orphan"}), 0);
+  EXPECT_EQ(Integer({"EXISTS", "ethscan:dataset:ds-q:refs"}), 0);
+  ASSERT_OK_AND_ASSIGN(ListPage all, index_->List(ListQuery{"", 0, 10}));
+  EXPECT_THAT(Ids(all), ElementsAre("ds-q"));
+}
+
+TEST_F(RedisDatasetIndexTest, ManagerKeepsParentsOfSplitsAndMergesThroughRedis) {
+  const std::string dir = ethscan::testing::MakeTempDir("dataset-redis-lineage");
+  absl::StatusOr<std::unique_ptr<FileRecordStore>> store =
+      FileRecordStore::Create(FileRecordStoreOptions{dir});
+  ASSERT_TRUE(store.ok()) << store.status();
+  common::FakeClock clock;
+  absl::StatusOr<std::unique_ptr<DatasetManager>> manager =
+      DatasetManager::Create(DatasetManagerOptions(), std::make_unique<RedisDatasetIndex>(client_),
+                             *std::move(store), &clock);
+  ASSERT_TRUE(manager.ok()) << manager.status();
+  std::string data = "address,comment,date\n";
+  for (int i = 1; i <= 10; ++i) absl::StrAppend(&data, absl::StrFormat("0x%040x", i), ",x,\n");
+  auto chunks = [&data, done = false](std::string* chunk) mutable -> absl::StatusOr<bool> {
+    if (done) return false;
+    *chunk = data;
+    done = true;
+    return true;
+  };
+  v1::UploadMetadata metadata;
+  metadata.set_name("darklist");
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse uploaded, (*manager)->Upload(metadata, chunks));
+  const std::string parent = uploaded.dataset().id();
+  v1::SplitDatasetRequest split;
+  split.set_id(parent);
+  split.set_train_fraction(0.5);
+  split.set_test_fraction(0.5);
+  ASSERT_OK_AND_ASSIGN(v1::SplitDatasetResponse sides, (*manager)->Split(split));
+  v1::MergeDatasetsRequest merge;
+  merge.add_ids(sides.train().id());
+  merge.add_ids(sides.test().id());
+  merge.set_name("rejoined");
+  ASSERT_OK_AND_ASSIGN(v1::MergeDatasetsResponse merged, (*manager)->Merge(merge));
+
+  EXPECT_THAT((*manager)->Delete(parent),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("is the parent of datasets"), HasSubstr(sides.train().id()),
+                             HasSubstr(sides.test().id()))));
+  EXPECT_THAT((*manager)->RemoveReference(parent, "dataset/" + sides.train().id()),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT((*manager)->Delete(sides.train().id()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(merged.dataset().id())));
+  for (const std::string& id : {merged.dataset().id(), sides.train().id(), sides.test().id()}) {
+    ASSERT_THAT((*manager)->Delete(id), IsOk()) << id;
+  }
+  ASSERT_OK_AND_ASSIGN(v1::Dataset alone, (*manager)->GetDataset(parent));
+  EXPECT_THAT(alone.referenced_by(), ::testing::IsEmpty());
+  ASSERT_THAT((*manager)->Delete(parent), IsOk());
+  std::filesystem::remove_all(dir);
 }
 
 // A job referencing a dataset while another client deletes it, many times over, each on its

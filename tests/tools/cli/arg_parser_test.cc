@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
@@ -16,6 +17,7 @@ namespace {
 using ::ethscan::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class ArgParserTest : public ::testing::Test {
  protected:
@@ -215,6 +217,16 @@ TEST_F(ArgParserTest, MergeTakesTwoOrMoreIds) {
   EXPECT_EQ(inv.Get("name"), "all");
   EXPECT_THAT(Parse({"datasets", "merge", "ds-a", "--name", "all"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("missing argument ID ID...")));
+}
+
+// AddDatasetReference and RemoveDatasetReference are internal to the services (the training
+// service keeps jobs' and models' references); no command, hidden or not, offers them.
+TEST_F(ArgParserTest, NoCommandChangesDatasetReferences) {
+  for (const CommandSpec& command : Commands()) {
+    EXPECT_THAT(absl::AsciiStrToLower(command.FullName()), Not(HasSubstr("ref")))
+        << command.FullName();
+    EXPECT_THAT(command.details, Not(HasSubstr("DatasetReference"))) << command.FullName();
+  }
 }
 
 TEST_F(ArgParserTest, EveryDatasetsCommandIsListedWithHelp) {

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "common/eth/hash.h"
 #include "common/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -188,6 +189,24 @@ TEST_F(CliTest, UploadStreamsMetadataThenOneMebibyteChunks) {
   // The same bytes again: the service reports the existing dataset.
   ASSERT_EQ(Run({"datasets", "upload", path}), kExitOk);
   EXPECT_THAT(out_.str(), HasSubstr("(already stored; nothing new written)"));
+}
+
+TEST_F(CliTest, UploadAndValidateDeclareTheFilesSizeAndSha256) {
+  std::string content = "address,name,symbol,decimals,chainId\n";
+  content.resize((3u << 20) / 2, 'x');  // 1.5 MiB: two chunks.
+  const std::string path = WriteFile("tokens.csv", content);
+  ASSERT_EQ(Run({"datasets", "upload", path}), kExitOk) << err_.str();
+  ASSERT_EQ(Run({"datasets", "validate", path}), kExitOk) << err_.str();
+  std::vector<ethscan::cli::testing::FakeDatasetService::Upload> uploads =
+      services_.dataset().uploads();
+  ASSERT_EQ(uploads.size(), 2u);
+  for (const auto& upload : uploads) {
+    ASSERT_TRUE(upload.metadata.has_size_bytes());
+    EXPECT_EQ(upload.metadata.size_bytes(), content.size());
+    EXPECT_EQ(upload.metadata.sha256(), eth::Sha256::HexDigest(content));
+    // The file was read whole again after hashing.
+    EXPECT_EQ(upload.bytes, content);
+  }
 }
 
 TEST_F(CliTest, UploadPassesNameFormatAndLimits) {
@@ -547,7 +566,8 @@ TEST_F(CliTest, DeleteOfAReferencedDatasetListsTheHolders) {
             "referenced by:\n"
             "  job/ftjob-0000000000000001\n"
             "  model/ft:ethscan-base:demo:ftjob-0000000000000001\n"
-            "It can be deleted once no job or model references it.\n");
+            "It can be deleted once no job or model references it and the datasets split or "
+            "merged from it (dataset/ID) are deleted.\n");
   EXPECT_THAT(out_.str(), IsEmpty());
   EXPECT_THAT(services_.dataset().stored_ids(), ElementsAre("ds-00000000000000aa"));
 }
