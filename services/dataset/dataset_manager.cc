@@ -22,6 +22,7 @@
 #include "common/eth/hash.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
+#include "common/text/quote.h"
 #include "services/dataset/canonical_csv.h"
 #include "services/dataset/chat_format.h"
 #include "services/dataset/dataset_format.h"
@@ -55,13 +56,13 @@ uint64_t ExampleTokenLimit(uint32_t requested) {
 }
 
 absl::Status NotFound(absl::string_view id) {
-  return absl::NotFoundError(absl::StrCat("dataset \"", id, "\" not found"));
+  return absl::NotFoundError(absl::StrCat("dataset ", text::Quote(id), " not found"));
 }
 
 // A stored record that the logic cannot use means the dataset is damaged.
 absl::Status BadRecord(absl::string_view id, const absl::Status& status) {
   return absl::DataLossError(
-      absl::StrCat("dataset \"", id, "\" holds a bad record: ", status.message()));
+      absl::StrCat("dataset ", text::Quote(id), " holds a bad record: ", status.message()));
 }
 
 // One side of a split while its records are written.
@@ -102,8 +103,8 @@ absl::Status ValidateDatasetName(absl::string_view name) {
   }
   if (!ok) {
     return absl::InvalidArgumentError(
-        absl::StrCat("invalid dataset name \"", name,
-                     "\": use 1 to 128 characters of letters, digits, '.', '_' and '-'"));
+        absl::StrCat("invalid dataset name ", text::Quote(name),
+                     ": use 1 to 128 characters of letters, digits, '.', '_' and '-'"));
   }
   return absl::OkStatus();
 }
@@ -177,13 +178,14 @@ absl::StatusOr<v1::UploadDatasetResponse> DatasetManager::Upload(const v1::Uploa
   absl::Status status = Drain(pipeline, next_chunk);
   if (!status.ok()) {
     writer->Abort();
-    log::Info("upload of \"", metadata.name(), "\" failed: ", status.ToString());
+    log::Info("upload of ", text::Quote(metadata.name()), " failed: ", status.ToString());
     return status;
   }
   const IngestResult& result = pipeline.result();
   v1::UploadDatasetResponse response;
   response.set_format_detection(result.format_detection);
   for (const v1::ValidationIssue& issue : result.issues) *response.add_issues() = issue;
+  for (const v1::IssueCount& count : result.issue_counts) *response.add_issue_counts() = count;
 
   const std::string& id = result.dataset.id();
   absl::StatusOr<std::optional<v1::Dataset>> existing = index_->Get(id);
@@ -195,7 +197,8 @@ absl::StatusOr<v1::UploadDatasetResponse> DatasetManager::Upload(const v1::Uploa
     writer->Abort();
     *response.mutable_dataset() = **existing;
     response.set_already_existed(true);
-    log::Info("upload of \"", metadata.name(), "\" matches dataset ", id, "; nothing stored");
+    log::Info("upload of ", text::Quote(metadata.name()), " matches dataset ", id,
+              "; nothing stored");
     return response;
   }
   v1::Dataset dataset = result.dataset;
@@ -206,12 +209,13 @@ absl::StatusOr<v1::UploadDatasetResponse> DatasetManager::Upload(const v1::Uploa
   if (already_listed) {
     *response.mutable_dataset() = std::move(dataset);
     response.set_already_existed(true);
-    log::Info("upload of \"", metadata.name(), "\" matches dataset ", id, "; nothing stored");
+    log::Info("upload of ", text::Quote(metadata.name()), " matches dataset ", id,
+              "; nothing stored");
     return response;
   }
-  log::Info("stored dataset ", id, " \"", dataset.name(), "\" (", FormatName(dataset.format()),
-            "): ", dataset.line_count(), " lines, ", dataset.record_count(), " records, ",
-            dataset.invalid_line_count(), " invalid lines");
+  log::Info("stored dataset ", id, " ", text::Quote(dataset.name()), " (",
+            FormatName(dataset.format()), "): ", dataset.line_count(), " lines, ",
+            dataset.record_count(), " records, ", dataset.invalid_line_count(), " invalid lines");
   *response.mutable_dataset() = std::move(dataset);
   return response;
 }
@@ -228,6 +232,7 @@ absl::StatusOr<v1::ValidateDatasetResponse> DatasetManager::Validate(
   *response.mutable_dataset() = result.dataset;
   response.set_format_detection(result.format_detection);
   for (const v1::ValidationIssue& issue : result.issues) *response.add_issues() = issue;
+  for (const v1::IssueCount& count : result.issue_counts) *response.add_issue_counts() = count;
   response.set_rejection(result.rejection);
   return response;
 }
@@ -251,7 +256,7 @@ absl::StatusOr<v1::ListDatasetsResponse> DatasetManager::ListDatasets(
                                          : std::min(request.page_size(), options_.max_page_size);
   if (!request.page_token().empty() && !absl::SimpleAtoi(request.page_token(), &query.offset)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("invalid page token \"", request.page_token(), "\""));
+        absl::StrCat("invalid page token ", text::Quote(request.page_token())));
   }
   ASSIGN_OR_RETURN(ListPage page, index_->List(query));
   v1::ListDatasetsResponse response;
@@ -684,7 +689,7 @@ absl::StatusOr<v1::MergeDatasetsResponse> DatasetManager::Merge(
     if (id.empty()) return absl::InvalidArgumentError(absl::StrCat("ids[", i, "] is empty"));
     if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("dataset \"", id, "\" is given twice (ids[", i, "])"));
+          absl::StrCat("dataset ", text::Quote(id), " is given twice (ids[", i, "])"));
     }
     ids.push_back(id);
   }

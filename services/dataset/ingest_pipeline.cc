@@ -14,6 +14,7 @@
 #include "absl/strings/str_replace.h"
 #include "common/report/labels.h"
 #include "common/status/status_macros.h"
+#include "common/text/quote.h"
 #include "services/dataset/column_mapping.h"
 #include "services/dataset/dataset_format.h"
 #include "services/dataset/record_merge.h"
@@ -58,24 +59,12 @@ size_t FirstInvalidUtf8(absl::string_view text) {
   return text.size();
 }
 
-// Rewrites every byte of `*text` that is not part of well-formed UTF-8 as "\xNN", so that
-// messages quoting a file's bytes stay valid protobuf strings. Returns false when nothing
-// needed rewriting (the common case, one scan).
-bool EscapeInvalidUtf8(std::string* text) {
-  size_t bad = FirstInvalidUtf8(*text);
-  if (bad == text->size()) return false;
-  std::string out;
-  absl::string_view rest = *text;
-  while (bad < rest.size()) {
-    absl::StrAppend(&out, rest.substr(0, bad),
-                    absl::StrFormat("\\x%02X", static_cast<unsigned char>(rest[bad])));
-    rest.remove_prefix(bad + 1);
-    bad = FirstInvalidUtf8(rest);
-  }
-  absl::StrAppend(&out, rest);
-  *text = std::move(out);
-  return true;
-}
+// The longest rejection message, in characters; the parts quoting the file are capped on their
+// own, so this only bounds what a bug could let through.
+constexpr size_t kMaxMessageChars = 2048;
+// The longest issue reason and field name kept, in characters.
+constexpr size_t kMaxReasonChars = 512;
+constexpr size_t kMaxFieldChars = 64;
 
 std::string DescribeIssue(const v1::ValidationIssue& issue) {
   return absl::StrCat("line ", issue.line(), issue.field().empty() ? "" : ", field ", issue.field(),
@@ -160,7 +149,8 @@ v1::DatasetFormat IngestPipeline::EffectiveFormat(const IngestOptions& options) 
 
 IngestPipeline::IngestPipeline(IngestOptions options, RecordSink* sink)
     : options_(std::move(options)),
-      display_name_(options_.filename.empty() ? options_.name : options_.filename),
+      // Messages and issues name the file escaped and cut short: the name is the client's.
+      display_name_(text::Escape(options_.filename.empty() ? options_.name : options_.filename)),
       sink_(sink),
       format_(EffectiveFormat(options_)),
       mode_(ModeFor(format_)),
@@ -175,8 +165,10 @@ IngestPipeline::IngestPipeline(IngestOptions options, RecordSink* sink)
 
 absl::Status IngestPipeline::Reject(absl::Status status) {
   FlushLabelCounts();
-  std::string message(status.message());
-  if (EscapeInvalidUtf8(&message)) status = absl::Status(status.code(), message);
+  FillIssueCounts();
+  // One line, of valid UTF-8, whatever part of the file a message quotes.
+  std::string message = text::SingleLine(status.message(), kMaxMessageChars);
+  if (message != status.message()) status = absl::Status(status.code(), message);
   if (error_.ok()) error_ = status;
   if (status.code() == absl::StatusCode::kInvalidArgument && result_.rejection.empty()) {
     result_.rejection = static_cast<std::string>(status.message());
@@ -276,6 +268,7 @@ absl::Status IngestPipeline::Finish() {
         display_name_, invalid, dataset.line_count(), share * 100,
         options_.max_invalid_fraction * 100, first_error_)));
   }
+  FillIssueCounts();
   return absl::OkStatus();
 }
 
@@ -402,6 +395,7 @@ bool IngestPipeline::CheckUtf8(const CsvRow& row) {
     const size_t offset = std::min(FirstInvalidUtf8(field), field.size() - 1);
     AddIssue(MakeIssue(
         display_name_, row.line, i < header_.size() ? header_[i] : absl::StrCat("column ", i + 1),
+        issue_kind::kNotUtf8,
         absl::StrFormat("not UTF-8: byte 0x%02X at byte %d of the field does not start a valid "
                         "UTF-8 sequence; save the file as UTF-8",
                         static_cast<unsigned char>(field[offset]), offset + 1),
@@ -485,17 +479,25 @@ void IngestPipeline::CheckDuplicate(const common::v1::AddressRecord& record, int
   }
   const uint64_t here = record.line();
   if (here == first.line) return;  // Two records of one line (a contract and its deployer).
-  // A warning past the issues kept is dropped unseen, so its text is not worth building.
-  if (result_.issues.size() >= options_.max_issues) return;
+  const bool label_differs = severity != first.label_severity;
+  if (!label_differs && std::equal(std::begin(fingerprints), std::end(fingerprints),
+                                   std::begin(first.fingerprints))) {
+    return;
+  }
+  // A warning past the issues kept is counted unseen, so its text is not worth building.
+  if (result_.issues.size() >= options_.max_issues) {
+    CountIssue(v1::ValidationIssue::SEVERITY_WARNING, issue_kind::kDuplicateConflict);
+    return;
+  }
   static constexpr absl::string_view kNames[4] = {"name", "account_type", "contract_type",
                                                   "entity"};
   std::vector<std::string> differing;
   std::string field;
-  if (severity != first.label_severity) {
+  if (label_differs) {
     const absl::string_view before =
         first.label_severity >= 0 ? common::kReportLabels[first.label_severity] : "(none)";
-    differing.push_back(
-        absl::StrCat("label (\"", record.label(), "\" here, \"", before, "\" there)"));
+    differing.push_back(absl::StrCat("label (", text::Quote(record.label()), " here, ",
+                                     text::Quote(before), " there)"));
     field = "label";
   }
   for (int i = 0; i < 4; ++i) {
@@ -504,7 +506,7 @@ void IngestPipeline::CheckDuplicate(const common::v1::AddressRecord& record, int
     if (field.empty()) field = std::string(kNames[i]);
   }
   if (differing.empty()) return;
-  AddIssue(MakeIssue(display_name_, here, field,
+  AddIssue(MakeIssue(display_name_, here, field, issue_kind::kDuplicateConflict,
                      absl::StrCat("duplicate address ", record.address(), " (first on line ",
                                   first.line, ") with conflicting ", absl::StrJoin(differing, ", "),
                                   "; both records are kept and the conflict policy decides"),
@@ -515,20 +517,63 @@ absl::Status IngestPipeline::OnMalformedRow(uint64_t line, absl::string_view rea
   v1::Dataset& dataset = result_.dataset;
   dataset.set_line_count(dataset.line_count() + 1);
   dataset.set_invalid_line_count(dataset.invalid_line_count() + 1);
-  AddIssue(MakeIssue(display_name_, line, "", absl::StrCat("wrong number of fields: ", reason),
+  AddIssue(MakeIssue(display_name_, line, "", issue_kind::kWrongFieldCount,
+                     absl::StrCat("wrong number of fields: ", reason),
                      v1::ValidationIssue::SEVERITY_ERROR));
   return absl::OkStatus();
 }
 
+void IngestPipeline::CountIssue(v1::ValidationIssue::Severity severity, absl::string_view kind) {
+  auto it = issue_counts_.find(std::make_pair(static_cast<int>(severity), std::string(kind)));
+  if (it == issue_counts_.end()) {
+    it = issue_counts_.emplace(std::make_pair(static_cast<int>(severity), std::string(kind)), 0)
+             .first;
+  }
+  ++it->second;
+}
+
 void IngestPipeline::AddIssue(v1::ValidationIssue issue) {
-  const bool first_error =
-      first_error_.empty() && issue.severity() == v1::ValidationIssue::SEVERITY_ERROR;
-  const bool kept = result_.issues.size() < options_.max_issues;
-  if (!first_error && !kept) return;  // Counted by the caller; its text is not needed.
-  EscapeInvalidUtf8(issue.mutable_reason());
-  EscapeInvalidUtf8(issue.mutable_field());
+  const bool error = issue.severity() == v1::ValidationIssue::SEVERITY_ERROR;
+  CountIssue(issue.severity(), issue.kind());
+  const bool first_error = error && first_error_.empty();
+  std::vector<v1::ValidationIssue>& issues = result_.issues;
+  // A full list takes an ERROR in place of its latest WARNING, so that warnings early in a
+  // file cannot hide the errors that drop lines later on.
+  const bool room = issues.size() < options_.max_issues;
+  const bool displace = !room && error && kept_warnings_ > 0;
+  if (!first_error && !room && !displace) return;  // Counted; its text is not needed.
+  // Whatever a mapper quoted, an issue is one capped line of valid UTF-8.
+  *issue.mutable_reason() = text::SingleLine(issue.reason(), kMaxReasonChars);
+  *issue.mutable_field() = text::SingleLine(issue.field(), kMaxFieldChars);
   if (first_error) first_error_ = DescribeIssue(issue);
-  if (kept) result_.issues.push_back(std::move(issue));
+  if (!room && !displace) return;
+  if (displace) {
+    auto last_warning =
+        std::find_if(issues.rbegin(), issues.rend(), [](const v1::ValidationIssue& kept) {
+          return kept.severity() != v1::ValidationIssue::SEVERITY_ERROR;
+        });
+    issues.erase(std::next(last_warning).base());
+    --kept_warnings_;
+  }
+  if (!error) ++kept_warnings_;
+  issues.push_back(std::move(issue));
+}
+
+void IngestPipeline::FillIssueCounts() {
+  std::vector<v1::IssueCount> counts;
+  counts.reserve(issue_counts_.size());
+  for (const auto& [key, count] : issue_counts_) {
+    v1::IssueCount& entry = counts.emplace_back();
+    entry.set_severity(static_cast<v1::ValidationIssue::Severity>(key.first));
+    entry.set_kind(key.second);
+    entry.set_count(count);
+  }
+  std::sort(counts.begin(), counts.end(), [](const v1::IssueCount& a, const v1::IssueCount& b) {
+    if (a.severity() != b.severity()) return a.severity() > b.severity();  // ERROR first.
+    if (a.count() != b.count()) return a.count() > b.count();
+    return a.kind() < b.kind();
+  });
+  result_.issue_counts = std::move(counts);
 }
 
 }  // namespace ethscan::dataset

@@ -1,9 +1,12 @@
 #include "services/dataset/ingest_pipeline.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "common/eth/hash.h"
 #include "gmock/gmock.h"
@@ -765,6 +768,163 @@ TEST(IngestPipelineTest, RecordLimitIsEnforcedWhileStreaming) {
                              HasSubstr("--max_records"))));
   EXPECT_EQ(sink.records.size(), 2u);
   EXPECT_THAT(pipeline.Finish(), StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+// --- Untrusted input in messages, issue kinds ----------------------------
+
+// A message or issue that quotes the file or the request: one line, a few hundred bytes.
+void ExpectShortLine(absl::string_view text) {
+  EXPECT_LT(text.size(), 600u) << text.substr(0, 300);
+  EXPECT_EQ(text.find('\n'), absl::string_view::npos) << text.substr(0, 300);
+}
+
+// The issue of `line`, or a default one (with a test failure) when there is none.
+v1::ValidationIssue IssueOn(const IngestPipeline& pipeline, uint64_t line) {
+  for (const v1::ValidationIssue& issue : pipeline.result().issues) {
+    if (issue.line() == line) return issue;
+  }
+  ADD_FAILURE() << "no issue on line " << line;
+  return v1::ValidationIssue();
+}
+
+// A mapping with the address, a label column and the columns `name` and `tags`.
+v1::ColumnMapping LabelTagsMapping() {
+  v1::ColumnMapping mapping;
+  mapping.set_address_column("address");
+  mapping.mutable_label()->set_column("label");
+  mapping.mutable_name()->set_column("name");
+  mapping.mutable_tags()->set_column("tags");
+  return mapping;
+}
+
+IngestOptions LenientMappingOptions(const v1::ColumnMapping& mapping) {
+  IngestOptions options = Options("mapped");
+  options.filename = "m.csv";
+  options.format = v1::DATASET_FORMAT_CSV_MAPPING;
+  options.column_mapping = mapping;
+  options.max_invalid_fraction = 1;
+  return options;
+}
+
+TEST(IngestPipelineTest, HugeAddressCellGivesAShortIssueNamingLineAndField) {
+  IngestOptions options = Options();
+  options.max_row_bytes = 8 << 20;
+  options.max_invalid_fraction = 1;
+  const std::string address = absl::StrCat("0x", std::string(5 << 20, 'a'));
+  IngestPipeline pipeline(options, nullptr);
+  ASSERT_THAT(Ingest(pipeline, absl::StrCat(kDarklist, address, ",comment,2018-01-01\n")), IsOk());
+  const v1::ValidationIssue issue = IssueOn(pipeline, 5);
+  EXPECT_EQ(issue.file(), "dark.csv");
+  EXPECT_EQ(issue.field(), "address");
+  EXPECT_EQ(issue.kind(), "invalid_address");
+  EXPECT_EQ(issue.severity(), v1::ValidationIssue::SEVERITY_ERROR);
+  EXPECT_THAT(issue.reason(), AllOf(HasSubstr("invalid address \"0xaaaa"),
+                                    HasSubstr("…\" (5242882 bytes)"), HasSubstr("need 40")));
+  ExpectShortLine(issue.reason());
+  EXPECT_EQ(pipeline.result().dataset.invalid_line_count(), 1u);
+}
+
+TEST(IngestPipelineTest, HugeLabelCellGivesAShortIssueNamingLineAndField) {
+  IngestOptions options = LenientMappingOptions(LabelTagsMapping());
+  options.max_row_bytes = 8 << 20;
+  const std::string label(5 << 20, 'x');
+  IngestPipeline pipeline(options, nullptr);
+  ASSERT_THAT(Ingest(pipeline, absl::StrCat("address,label,name,tags\n"
+                                            "0x098b716b8aaf21512996dc57eb0615e2383e2f96,Scam,,\n"
+                                            "0x098b716b8aaf21512996dc57eb0615e2383e2f97,",
+                                            label, ",,\n")),
+              IsOk());
+  const v1::ValidationIssue issue = IssueOn(pipeline, 3);
+  EXPECT_EQ(issue.field(), "label");
+  EXPECT_EQ(issue.kind(), "unknown_label");
+  EXPECT_THAT(issue.reason(),
+              AllOf(HasSubstr("\"xxxx"), HasSubstr("(5242880 bytes)"), HasSubstr("did you mean")));
+  ExpectShortLine(issue.reason());
+}
+
+TEST(IngestPipelineTest, HugeJsonLabelGivesAShortIssueNamingLineAndField) {
+  IngestOptions options = Options("legacy");
+  options.filename = "legacy.jsonl";
+  options.max_row_bytes = 8 << 20;
+  options.max_invalid_fraction = 1;
+  const std::string label(5 << 20, 'x');
+  IngestPipeline pipeline(options, nullptr);
+  ASSERT_THAT(
+      Ingest(pipeline, absl::StrCat(R"({"prompt": "0x098B716B8Aaf21512996dC57EB0615e2383E2f96", )",
+                                    R"("completion": "\"Label\": \"Scam\""})", "\n",
+                                    R"({"prompt": "0x098B716B8Aaf21512996dC57EB0615e2383E2f96", )",
+                                    R"("completion": "\"Label\": \")", label, R"(\""})", "\n")),
+      IsOk());
+  const v1::ValidationIssue issue = IssueOn(pipeline, 2);
+  EXPECT_EQ(issue.field(), "completion.Label");
+  EXPECT_EQ(issue.kind(), "unknown_label");
+  EXPECT_THAT(issue.reason(), HasSubstr("(5242880 bytes)"));
+  ExpectShortLine(issue.reason());
+}
+
+TEST(IngestPipelineTest, HostileHeaderCellsAndFileNamesGiveShortOneLineMessages) {
+  IngestOptions options = Options();
+  options.filename = std::string("evil\nE 2026-01-01T00:00:00.000Z dataset] forged.csv");
+  // With the format given, the message is short apart from what it quotes of the file.
+  options.format = v1::DATASET_FORMAT_MEW_DARKLIST;
+  {
+    IngestPipeline pipeline(options, nullptr);
+    const absl::Status status = Ingest(pipeline, std::string(100 << 10, '\0') + "\n0x1\n");
+    EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("evil\\n")));
+    ExpectShortLine(status.message());
+    ExpectShortLine(pipeline.result().rejection);
+  }
+  {
+    IngestPipeline pipeline(options, nullptr);
+    const absl::Status status = Ingest(pipeline, "\"address\nI forged\",name\n0x1,a\n");
+    EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("address\\nI")));
+    ExpectShortLine(status.message());
+  }
+}
+
+TEST(IngestPipelineTest, ErrorsAreKeptInPreferenceToWarningsAndAllAreCounted) {
+  std::string data = "address,comment,date\n";
+  for (int i = 0; i < 5; ++i) {  // Lines 2-6: bad checksums (warnings).
+    absl::StrAppend(&data, "0x1F9840a85d5aF5bf1D1762F925BDADdC4201F984,c", i, ",2018-01-01\n");
+  }
+  absl::StrAppend(&data, "0x12,bad,2018-01-01\n0x34,bad,2018-01-01\n");  // Lines 7, 8.
+  IngestOptions options = Options();
+  options.max_issues = 3;
+  options.max_invalid_fraction = 1;
+  IngestPipeline pipeline(options, nullptr);
+  ASSERT_THAT(Ingest(pipeline, data), IsOk());
+  const std::vector<v1::ValidationIssue>& issues = pipeline.result().issues;
+  ASSERT_EQ(issues.size(), 3u);
+  EXPECT_EQ(issues[0].line(), 2u);
+  EXPECT_EQ(issues[0].kind(), "bad_checksum");
+  EXPECT_EQ(issues[1].line(), 7u);
+  EXPECT_EQ(issues[1].kind(), "invalid_address");
+  EXPECT_EQ(issues[2].line(), 8u);
+  const std::vector<v1::IssueCount>& counts = pipeline.result().issue_counts;
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_EQ(counts[0].severity(), v1::ValidationIssue::SEVERITY_ERROR);
+  EXPECT_EQ(counts[0].kind(), "invalid_address");
+  EXPECT_EQ(counts[0].count(), 2u);
+  EXPECT_EQ(counts[1].severity(), v1::ValidationIssue::SEVERITY_WARNING);
+  EXPECT_EQ(counts[1].kind(), "bad_checksum");
+  EXPECT_EQ(counts[1].count(), 5u);
+}
+
+TEST(IngestPipelineTest, DuplicateConflictsPastTheKeptIssuesAreCounted) {
+  IngestOptions options = LenientMappingOptions(LabelTagsMapping());
+  options.max_issues = 1;
+  IngestPipeline pipeline(options, nullptr);
+  ASSERT_THAT(Ingest(pipeline,
+                     "address,label,name,tags\n"
+                     "0x098b716b8aaf21512996dc57eb0615e2383e2f96,Scam,,\n"
+                     "0x098b716b8aaf21512996dc57eb0615e2383e2f96,Legit,,\n"
+                     "0x098b716b8aaf21512996dc57eb0615e2383e2f96,Heist,,\n"),
+              IsOk());
+  ASSERT_EQ(pipeline.result().issues.size(), 1u);
+  EXPECT_EQ(pipeline.result().issues[0].kind(), "duplicate_conflict");
+  ASSERT_EQ(pipeline.result().issue_counts.size(), 1u);
+  EXPECT_EQ(pipeline.result().issue_counts[0].kind(), "duplicate_conflict");
+  EXPECT_EQ(pipeline.result().issue_counts[0].count(), 2u);
 }
 
 }  // namespace
