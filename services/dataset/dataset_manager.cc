@@ -163,6 +163,10 @@ absl::StatusOr<IngestOptions> DatasetManager::MakeIngestOptions(
   ingest.max_issues = options_.max_issues;
   ingest.max_row_bytes = options_.max_row_bytes;
   ingest.max_records = options_.max_records;
+  ingest.max_tag_chars = options_.max_tag_chars;
+  ingest.max_tags = options_.max_tags;
+  ingest.max_field_chars = options_.max_field_chars;
+  ingest.max_note_chars = options_.max_note_chars;
   if (metadata.has_column_mapping()) ingest.column_mapping = metadata.column_mapping();
   ingest.label = metadata.label();
   ingest.tags.assign(metadata.tags().begin(), metadata.tags().end());

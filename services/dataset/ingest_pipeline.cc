@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "common/report/labels.h"
 #include "common/status/status_macros.h"
 #include "common/text/quote.h"
@@ -65,6 +66,83 @@ constexpr size_t kMaxMessageChars = 2048;
 // The longest issue reason and field name kept, in characters.
 constexpr size_t kMaxReasonChars = 512;
 constexpr size_t kMaxFieldChars = 64;
+
+// Characters (UTF-8 code points, counting a stray byte as one) in `text`.
+size_t CountChars(absl::string_view text) {
+  size_t count = 0;
+  for (const char c : text) count += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return count;
+}
+
+// "is 100000 characters long, more than the limit of 128 (the dataset service's
+// --max_tag_chars)".
+std::string OverLimit(size_t chars, size_t limit, absl::string_view flag) {
+  return absl::StrCat("is ", chars, " characters long, more than the limit of ", limit,
+                      " (the dataset service's --", flag, ")");
+}
+
+// Checks one constant of the request that every record gets (`where` names it).
+absl::Status CheckConstant(absl::string_view value, size_t limit, absl::string_view flag,
+                           absl::string_view where) {
+  const size_t chars = CountChars(absl::StripAsciiWhitespace(value));
+  if (chars <= limit) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(where, " ", OverLimit(chars, limit, flag)));
+}
+
+// Checks constant tags that every record gets: `joined` split on `separator` (`where` names
+// them).
+absl::Status CheckConstantTags(absl::string_view joined, absl::string_view separator,
+                               const IngestOptions& options, absl::string_view where) {
+  size_t count = 0;
+  for (absl::string_view tag : absl::StrSplit(joined, separator)) {
+    tag = absl::StripAsciiWhitespace(tag);
+    if (tag.empty()) continue;
+    RETURN_IF_ERROR(CheckConstant(tag, options.max_tag_chars, "max_tag_chars",
+                                  absl::StrCat(where, " tag ", count + 1)));
+    ++count;
+  }
+  if (count > options.max_tags) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, " holds ", count, " tags, more than the limit of ", options.max_tags,
+                     " tags per record (the dataset service's --max_tags)"));
+  }
+  return absl::OkStatus();
+}
+
+// Checks the constants and translated values of a column mapping against the size limits.
+absl::Status CheckMappingLimits(const v1::ColumnMapping& mapping, const IngestOptions& options) {
+  struct Named {
+    absl::string_view name;
+    const v1::FieldMapping* field;
+  };
+  const Named fields[] = {{"name", &mapping.name()},
+                          {"account_type", &mapping.account_type()},
+                          {"contract_type", &mapping.contract_type()},
+                          {"entity", &mapping.entity()},
+                          {"label", &mapping.label()},
+                          {"tags", &mapping.tags()},
+                          {"note", &mapping.note()}};
+  for (const Named& named : fields) {
+    const std::string path = absl::StrCat("UploadMetadata.column_mapping.", named.name);
+    std::vector<std::pair<std::string, absl::string_view>> values = {
+        {absl::StrCat(path, ".value"), named.field->value()}};
+    for (const auto& [key, target] : named.field->values()) {
+      values.emplace_back(absl::StrCat(path, ".values[", text::Quote(key), "]"), target);
+    }
+    for (const auto& [where, value] : values) {
+      if (named.name == "tags") {
+        const std::string& separator = named.field->separator();
+        RETURN_IF_ERROR(
+            CheckConstantTags(value, separator.empty() ? ";" : separator, options, where));
+      } else if (named.name == "note") {
+        RETURN_IF_ERROR(CheckConstant(value, options.max_note_chars, "max_note_chars", where));
+      } else {
+        RETURN_IF_ERROR(CheckConstant(value, options.max_field_chars, "max_field_chars", where));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
 
 std::string DescribeIssue(const v1::ValidationIssue& issue) {
   return absl::StrCat("line ", issue.line(), issue.field().empty() ? "" : ", field ", issue.field(),
@@ -128,6 +206,23 @@ absl::Status ValidateIngestOptions(const IngestOptions& options) {
         "the upload names format ",
         FormatName(format), "; the file's own columns give its labels"));
   }
+  if (options.max_tag_chars == 0 || options.max_tags == 0 || options.max_field_chars == 0 ||
+      options.max_note_chars == 0) {
+    return absl::InvalidArgumentError("the record size limits must be positive");
+  }
+  // The size limits come before the checks that quote the value or compare it with others.
+  RETURN_IF_ERROR(CheckConstant(options.label, options.max_field_chars, "max_field_chars",
+                                "UploadMetadata.label"));
+  if (options.tags.size() > options.max_tags) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "UploadMetadata.tags has ", options.tags.size(), " tags, more than the limit of ",
+        options.max_tags, " tags per record (the dataset service's --max_tags)"));
+  }
+  for (size_t i = 0; i < options.tags.size(); ++i) {
+    RETURN_IF_ERROR(CheckConstant(options.tags[i], options.max_tag_chars, "max_tag_chars",
+                                  absl::StrCat("UploadMetadata.tags[", i, "]")));
+  }
+  if (has_mapping) RETURN_IF_ERROR(CheckMappingLimits(*options.column_mapping, options));
   if (has_mapping) {
     absl::Status status = ValidateColumnMapping(*options.column_mapping);
     if (!status.ok()) {
@@ -408,6 +503,10 @@ bool IngestPipeline::CheckUtf8(const CsvRow& row) {
 absl::Status IngestPipeline::AcceptLine() {
   v1::Dataset& dataset = result_.dataset;
   dataset.set_line_count(dataset.line_count() + 1);
+  if (!line_result_.invalid && !CheckLimits()) {
+    line_result_.invalid = true;
+    line_result_.records.clear();
+  }
   for (v1::ValidationIssue& issue : line_result_.issues) AddIssue(std::move(issue));
   if (line_result_.invalid) {
     dataset.set_invalid_line_count(dataset.invalid_line_count() + 1);
@@ -574,6 +673,63 @@ void IngestPipeline::FillIssueCounts() {
     return a.kind() < b.kind();
   });
   result_.issue_counts = std::move(counts);
+}
+
+bool IngestPipeline::CheckLimits() {
+  bool within = true;
+  const uint64_t line = line_result_.records.empty() ? 0 : line_result_.records.front().line();
+  auto over = [&](absl::string_view field, absl::string_view kind, std::string reason) {
+    line_result_.issues.push_back(MakeIssue(display_name_, line, field, kind, std::move(reason),
+                                            v1::ValidationIssue::SEVERITY_ERROR));
+    within = false;
+  };
+  auto check = [&](absl::string_view field, absl::string_view value, size_t limit,
+                   absl::string_view flag) {
+    // A value has at most as many characters as bytes: most need no count.
+    if (value.size() <= limit) return;
+    const size_t chars = CountChars(value);
+    if (chars <= limit) return;
+    over(field, issue_kind::kFieldTooLong,
+         absl::StrCat(field, " ", text::Quote(value), " ", OverLimit(chars, limit, flag),
+                      "; the line is skipped"));
+  };
+  for (const common::v1::AddressRecord& record : line_result_.records) {
+    const size_t field_limit = options_.max_field_chars;
+    check("name", record.name(), field_limit, "max_field_chars");
+    check("account_type", record.account_type(), field_limit, "max_field_chars");
+    check("contract_type", record.contract_type(), field_limit, "max_field_chars");
+    check("entity", record.entity(), field_limit, "max_field_chars");
+    check("label", record.label(), field_limit, "max_field_chars");
+    check("original_label", record.original_label(), field_limit, "max_field_chars");
+    check("source", record.source(), field_limit, "max_field_chars");
+    check("note", record.note(), options_.max_note_chars, "max_note_chars");
+    for (const common::v1::Feature& feature : record.features()) {
+      check("feature name", feature.name(), field_limit, "max_field_chars");
+      if (feature.has_text()) {
+        check(absl::StrCat("feature ", text::Escape(feature.name(), 40)), feature.text(),
+              field_limit, "max_field_chars");
+      }
+    }
+    if (static_cast<size_t>(record.tags_size()) > options_.max_tags) {
+      over("tags", issue_kind::kTooManyTags,
+           absl::StrCat(record.tags_size(), " tags, more than the limit of ", options_.max_tags,
+                        " tags per record (the dataset service's --max_tags); the line is "
+                        "skipped"));
+    }
+    for (int i = 0; i < record.tags_size(); ++i) {
+      const std::string& tag = record.tags(i);
+      if (tag.size() <= options_.max_tag_chars) continue;
+      const size_t chars = CountChars(tag);
+      if (chars <= options_.max_tag_chars) continue;
+      over("tags", issue_kind::kTagTooLong,
+           absl::StrCat("tag ", i + 1, " ", text::Quote(tag), " ",
+                        OverLimit(chars, options_.max_tag_chars, "max_tag_chars"),
+                        "; the line is skipped"));
+      break;
+    }
+    if (!within) break;  // One record's problems are enough for the line.
+  }
+  return within;
 }
 
 }  // namespace ethscan::dataset

@@ -80,13 +80,28 @@ struct IngestOptions {
   // every address.
   std::string label;
   std::vector<std::string> tags;
+  // Size limits of one record, in characters (UTF-8 code points), which keep the stored size
+  // proportional to the input: a constant of the request (a tag or the label of an address
+  // list, a mapping's constant or translated value) is copied into every record. A record over
+  // a limit is an ERROR issue naming the line and the field, and its line is skipped; a
+  // request value over a limit makes the request INVALID_ARGUMENT before anything is read.
+  // Longest tag.
+  size_t max_tag_chars = 128;
+  // Most tags of one record.
+  size_t max_tags = 32;
+  // Longest name, account type, contract type, entity, label, original label, source,
+  // feature name and text feature.
+  size_t max_field_chars = 256;
+  // Longest note.
+  size_t max_note_chars = 1024;
 };
 
 // Checks the format-specific options before any byte is read: a column mapping only with
 // DATASET_FORMAT_CSV_MAPPING (or no format) and valid (ValidateColumnMapping), which that
 // format requires; a label and tags only with DATASET_FORMAT_ADDRESS_LIST (or no format), the
 // label a report label (nearest one suggested), which that format requires; never
-// DATASET_FORMAT_MERGED. INVALID_ARGUMENT naming the UploadMetadata field.
+// DATASET_FORMAT_MERGED; the label, the tags and the mapping's constant and translated values
+// within the size limits. INVALID_ARGUMENT naming the UploadMetadata field.
 absl::Status ValidateIngestOptions(const IngestOptions& options);
 
 // What the ingest found so far (complete after Finish).
@@ -149,6 +164,8 @@ class IngestPipeline : private CsvReader::Handler,
   void StartFormat(const FormatChoice& choice);
   // Counts the mapped line in line_result_ and writes its records.
   absl::Status AcceptLine();
+  // ERRORs for the records of line_result_ that pass a size limit; true when all are within.
+  bool CheckLimits();
   // Counts the issue and keeps it while there is room (or a WARNING to displace).
   void AddIssue(v1::ValidationIssue issue);
   // Counts an issue that is not kept (its text is not built).

@@ -82,6 +82,9 @@ inline constexpr char kWrongFieldCount[] = "wrong_field_count";
 inline constexpr char kMalformedJson[] = "malformed_json";
 inline constexpr char kBadExample[] = "bad_example";
 inline constexpr char kUnknownField[] = "unknown_field";
+inline constexpr char kFieldTooLong[] = "field_too_long";
+inline constexpr char kTagTooLong[] = "tag_too_long";
+inline constexpr char kTooManyTags[] = "too_many_tags";
 }  // namespace issue_kind
 
 // One validation issue: `file`, `line`, `field` (empty for the whole line), `kind` (one of

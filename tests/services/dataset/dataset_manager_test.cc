@@ -851,7 +851,7 @@ TEST_F(DatasetManagerTest, LegacyUploadWithAStrayDoubleColonNamesLineAndColumn) 
   EXPECT_EQ(dry.issues(0).field(), "completion");
 }
 
-// --- Untrusted input in the log, issue counts ----------------------------
+// --- Untrusted input in the log, record size limits, issue counts ----------------------------
 
 // Every line `log` holds is one log line ("I 2026-…", "W …", "E …") of at most `max_bytes`.
 void ExpectOnlyShortLogLines(const std::string& log, size_t max_bytes) {
@@ -893,6 +893,48 @@ TEST_F(DatasetManagerTest, HostileFileNamesAndHeaderCellsForgeNoLogLine) {
   EXPECT_THAT(log, HasSubstr("evil\\n"));  // The file name, escaped, in the failure lines.
   ExpectOnlyShortLogLines(log, 1800);
   ExpectNothingStored();
+}
+
+TEST_F(DatasetManagerTest, RequestTagsOverTheLimitsStoreNothing) {
+  std::string list = "address\n";
+  for (int i = 0; i < 500; ++i) absl::StrAppend(&list, absl::StrFormat("0x%040x\n", 0xbeef + i));
+  ASSERT_LT(list.size(), 22000u);  // The 21 KB list of the report.
+  v1::UploadMetadata long_tag = Metadata("list");
+  long_tag.set_label("Scam");
+  long_tag.add_tags(std::string(100000, 't'));
+  EXPECT_THAT(manager_->Upload(long_tag, Chunks(list, 4096)).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("UploadMetadata.tags[0] is 100000 characters long")));
+  ExpectNothingStored();
+
+  v1::UploadMetadata many_tags = Metadata("list");
+  many_tags.set_label("Scam");
+  for (int i = 0; i < 10000; ++i) many_tags.add_tags(absl::StrCat("t", i));
+  EXPECT_THAT(manager_->Upload(many_tags, Chunks(list, 4096)).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("UploadMetadata.tags has 10000 tags, more than the limit of 32")));
+  ExpectNothingStored();
+
+  // Within the limits the stored records stay a small multiple of the list.
+  v1::UploadMetadata tagged = Metadata("list");
+  tagged.set_label("Scam");
+  tagged.add_tags("giveaway");
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse response,
+                       manager_->Upload(tagged, Chunks(list, 4096)));
+  EXPECT_EQ(response.dataset().record_count(), 500u);
+  const uint64_t stored =
+      fs::file_size(fs::path(store_->DatasetDir(response.dataset().id())) / "records.pb");
+  EXPECT_LT(stored, 3 * list.size());
+
+  // The limits are the service's settings.
+  DatasetManagerOptions options;
+  options.max_tags = 20000;
+  options.max_tag_chars = 100;
+  MakeManager(options);
+  EXPECT_THAT(manager_->Validate(many_tags, Chunks(list, 4096)).status(), IsOk());
+  EXPECT_THAT(manager_->Validate(tagged, Chunks(list, 4096)).status(), IsOk());
+  EXPECT_THAT(manager_->Validate(long_tag, Chunks(list, 4096)).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("limit of 100")));
 }
 
 TEST_F(DatasetManagerTest, ValidationKeepsEveryErrorOfTheRealCryptoScamDbList) {

@@ -770,7 +770,7 @@ TEST(IngestPipelineTest, RecordLimitIsEnforcedWhileStreaming) {
   EXPECT_THAT(pipeline.Finish(), StatusIs(absl::StatusCode::kResourceExhausted));
 }
 
-// --- Untrusted input in messages, issue kinds ----------------------------
+// --- Untrusted input in messages, record size limits, issue kinds ----------------------------
 
 // A message or issue that quotes the file or the request: one line, a few hundred bytes.
 void ExpectShortLine(absl::string_view text) {
@@ -805,6 +805,27 @@ IngestOptions LenientMappingOptions(const v1::ColumnMapping& mapping) {
   options.max_invalid_fraction = 1;
   return options;
 }
+
+// `n` distinct lowercase addresses, one per line: a 21 KB list for n = 500.
+std::string AddressList(int n) {
+  std::string data = "address\n";
+  for (int i = 0; i < n; ++i) absl::StrAppend(&data, absl::StrFormat("0x%040x\n", 0x5eed00 + i));
+  return data;
+}
+
+// Counts the bytes of the records as the record store writes them.
+class SizeSink : public RecordSink {
+ public:
+  absl::Status Write(const common::v1::AddressRecord& record) override {
+    bytes += record.ByteSizeLong();
+    largest = std::max<size_t>(largest, record.ByteSizeLong());
+    ++records;
+    return absl::OkStatus();
+  }
+  size_t bytes = 0;
+  size_t largest = 0;
+  size_t records = 0;
+};
 
 TEST(IngestPipelineTest, HugeAddressCellGivesAShortIssueNamingLineAndField) {
   IngestOptions options = Options();
@@ -862,6 +883,16 @@ TEST(IngestPipelineTest, HugeJsonLabelGivesAShortIssueNamingLineAndField) {
   ExpectShortLine(issue.reason());
 }
 
+TEST(IngestPipelineTest, HugeRequestLabelIsRefusedWithAShortMessage) {
+  IngestOptions options = Options("list");
+  options.label = std::string(5 << 20, 'x');
+  const absl::Status status = ValidateIngestOptions(options);
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument,
+                               AllOf(HasSubstr("UploadMetadata.label is 5242880 characters long"),
+                                     HasSubstr("--max_field_chars"))));
+  ExpectShortLine(status.message());
+}
+
 TEST(IngestPipelineTest, HostileHeaderCellsAndFileNamesGiveShortOneLineMessages) {
   IngestOptions options = Options();
   options.filename = std::string("evil\nE 2026-01-01T00:00:00.000Z dataset] forged.csv");
@@ -880,6 +911,109 @@ TEST(IngestPipelineTest, HostileHeaderCellsAndFileNamesGiveShortOneLineMessages)
     EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("address\\nI")));
     ExpectShortLine(status.message());
   }
+}
+
+TEST(IngestPipelineTest, RequestTagsOverTheLimitsAreRefusedBeforeAnyRecord) {
+  const std::string list = AddressList(500);
+  ASSERT_LT(list.size(), 22000u);
+  IngestOptions long_tag = Options("list");
+  long_tag.label = "Scam";
+  long_tag.tags = {std::string(100000, 't')};
+  SizeSink sink;
+  IngestPipeline pipeline(long_tag, &sink);
+  EXPECT_THAT(Ingest(pipeline, list),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("UploadMetadata.tags[0] is 100000 characters long, more "
+                                       "than the limit of 128"),
+                             HasSubstr("--max_tag_chars"))));
+  EXPECT_EQ(sink.bytes, 0u);
+
+  IngestOptions many_tags = Options("list");
+  many_tags.label = "Scam";
+  for (int i = 0; i < 10000; ++i) many_tags.tags.push_back(absl::StrCat("t", i));
+  EXPECT_THAT(ValidateIngestOptions(many_tags),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("UploadMetadata.tags has 10000 tags, more than the limit "
+                                       "of 32"),
+                             HasSubstr("--max_tags"))));
+  IngestPipeline refused(many_tags, &sink);
+  EXPECT_THAT(Ingest(refused, list), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(sink.bytes, 0u);
+
+  // The limits are settings.
+  many_tags.max_tags = 10000;
+  EXPECT_THAT(ValidateIngestOptions(many_tags), IsOk());
+  long_tag.max_tag_chars = 100000;
+  EXPECT_THAT(ValidateIngestOptions(long_tag), IsOk());
+}
+
+TEST(IngestPipelineTest, TagsWithinTheLimitsKeepTheStoredSizeBounded) {
+  IngestOptions options = Options("list");
+  options.label = "Scam";
+  for (int i = 0; i < 32; ++i) options.tags.push_back(std::string(128, 'a' + i % 26));
+  SizeSink sink;
+  IngestPipeline pipeline(options, &sink);
+  const std::string list = AddressList(500);
+  ASSERT_THAT(Ingest(pipeline, list), IsOk());
+  EXPECT_EQ(sink.records, 500u);
+  // Address, label, source and at most 32 tags of 128 characters each.
+  EXPECT_LT(sink.largest, 32u * 131 + 100);
+}
+
+TEST(IngestPipelineTest, MappingConstantsOverTheLimitsAreRefused) {
+  v1::ColumnMapping mapping = LabelTagsMapping();
+  mapping.mutable_tags()->clear_column();
+  std::vector<std::string> tags;
+  for (int i = 0; i < 10000; ++i) tags.push_back(absl::StrCat("t", i));
+  mapping.mutable_tags()->set_value(absl::StrJoin(tags, ";"));
+  EXPECT_THAT(ValidateIngestOptions(LenientMappingOptions(mapping)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("UploadMetadata.column_mapping.tags.value holds 10000 tags")));
+  mapping = LabelTagsMapping();
+  mapping.mutable_name()->set_column("");
+  mapping.mutable_name()->set_value(std::string(300, 'n'));
+  EXPECT_THAT(ValidateIngestOptions(LenientMappingOptions(mapping)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("UploadMetadata.column_mapping.name.value is 300 characters")));
+  mapping = LabelTagsMapping();
+  (*mapping.mutable_label()->mutable_values())["x"] = std::string(100000, 'l');
+  EXPECT_THAT(ValidateIngestOptions(LenientMappingOptions(mapping)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("column_mapping.label.values[\"x\"] is 100000 characters")));
+}
+
+TEST(IngestPipelineTest, CellsOverTheLimitsSkipTheirLine) {
+  std::string data = "address,label,name,tags\n";
+  std::vector<std::string> tags;
+  for (int i = 0; i < 10000; ++i) tags.push_back(absl::StrCat("t", i));
+  for (int i = 0; i < 50; ++i) {
+    std::string name = "ok";
+    std::string tag_cell = "a;b";
+    if (i == 10) tag_cell = absl::StrJoin(tags, ";");  // Line 12.
+    if (i == 20) tag_cell = std::string(100000, 't');  // Line 22.
+    if (i == 30) name = std::string(300, 'n');         // Line 32.
+    absl::StrAppend(&data, absl::StrFormat("0x%040x", 0xabc + i), ",Scam,", name, ",", tag_cell,
+                    "\n");
+  }
+  SizeSink sink;
+  IngestPipeline pipeline(LenientMappingOptions(LabelTagsMapping()), &sink);
+  ASSERT_THAT(Ingest(pipeline, data), IsOk());
+  EXPECT_EQ(pipeline.result().dataset.invalid_line_count(), 3u);
+  EXPECT_EQ(sink.records, 47u);
+  EXPECT_LT(sink.largest, 200u);
+  v1::ValidationIssue many = IssueOn(pipeline, 12);
+  EXPECT_EQ(many.kind(), "too_many_tags");
+  EXPECT_EQ(many.field(), "tags");
+  EXPECT_THAT(many.reason(), HasSubstr("10000 tags, more than the limit of 32"));
+  v1::ValidationIssue long_tag = IssueOn(pipeline, 22);
+  EXPECT_EQ(long_tag.kind(), "tag_too_long");
+  EXPECT_EQ(long_tag.file(), "m.csv");
+  EXPECT_THAT(long_tag.reason(), HasSubstr("is 100000 characters long"));
+  ExpectShortLine(long_tag.reason());
+  v1::ValidationIssue long_name = IssueOn(pipeline, 32);
+  EXPECT_EQ(long_name.kind(), "field_too_long");
+  EXPECT_EQ(long_name.field(), "name");
+  EXPECT_EQ(long_name.severity(), v1::ValidationIssue::SEVERITY_ERROR);
 }
 
 TEST(IngestPipelineTest, ErrorsAreKeptInPreferenceToWarningsAndAllAreCounted) {
