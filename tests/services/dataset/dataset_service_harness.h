@@ -28,6 +28,8 @@ class DatasetServiceHarness {
   ~DatasetServiceHarness();
 
   v1::DatasetService::Stub& stub() { return *stub_; }
+  // A new in-process channel to the server, for clients that make their own stubs.
+  std::shared_ptr<grpc::Channel> NewChannel();
   FakeDatasetIndex& index() { return *index_; }
   common::FakeClock& clock() { return clock_; }
   const std::string& data_dir() const { return data_dir_; }
