@@ -15,10 +15,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/status/status_macros.h"
+#include "common/text/quote.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 #include "services/dataset/canonical_csv.h"
+#include "services/dataset/dataset_format.h"
 #include "services/dataset/jsonl_mapper.h"
 #include "services/dataset/record_merge.h"
 
@@ -115,7 +117,10 @@ constexpr char kPhishMapping[] = R"pb(
   }
 )pb";
 
-std::string Quote(absl::string_view text) { return absl::StrCat("\"", text, "\""); }
+using text::Quote;
+
+// A header column's name inside a message (escaped and cut, without quotes).
+std::string Column(absl::string_view name) { return text::Escape(name, 40); }
 
 std::string Normalize(absl::string_view text) {
   return absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
@@ -489,7 +494,7 @@ absl::StatusOr<int> ColumnMapper::FindColumn(absl::string_view name, absl::strin
     if (Normalize(header()[i]) == wanted) matches.push_back(static_cast<int>(i));
   }
   if (matches.size() == 1) return matches[0];
-  const std::string header_text = absl::StrJoin(header(), ",");
+  const std::string header_text = ColumnList(header());
   if (matches.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         context().file, ": ", path, " names column ", Quote(absl::StripAsciiWhitespace(name)),
@@ -530,7 +535,15 @@ absl::Status ColumnMapper::CompileField(const FieldMapping& mapping, FieldKind k
     keys.push_back(key.empty() ? "(empty)" : std::string(absl::StripAsciiWhitespace(key)));
   }
   std::sort(keys.begin(), keys.end());
-  field->allowed_keys = absl::StrJoin(keys, ", ");
+  // A message names a few keys, each cut short.
+  constexpr size_t kShownKeys = 20;
+  const size_t shown = std::min(keys.size(), kShownKeys);
+  for (size_t i = 0; i < shown; ++i) {
+    absl::StrAppend(&field->allowed_keys, i == 0 ? "" : ", ", text::Escape(keys[i], 40));
+  }
+  if (keys.size() > shown) {
+    absl::StrAppend(&field->allowed_keys, " and ", keys.size() - shown, " more");
+  }
   if (!mapping.separator().empty()) field->separator = mapping.separator();
   return absl::OkStatus();
 }
@@ -557,9 +570,10 @@ bool ColumnMapper::Resolve(const CsvRow& row, const Field& field, LineResult* re
   if (!field.values.empty()) {
     auto it = field.values.find(absl::AsciiStrToLower(cell));
     if (it == field.values.end()) {
-      AddIssue(row.line, field.column,
-               absl::StrCat("unknown value ", Quote(cell), " in column ", HeaderName(field.column),
-                            "; the mapping allows ", field.allowed_keys),
+      AddIssue(row.line, field.column, issue_kind::kUnknownValue,
+               absl::StrCat("unknown value ", Quote(cell), " in column ",
+                            Column(HeaderName(field.column)), "; the mapping allows ",
+                            field.allowed_keys),
                kError, result);
       return false;
     }
@@ -570,8 +584,8 @@ bool ColumnMapper::Resolve(const CsvRow& row, const Field& field, LineResult* re
     case FieldKind::kLabel: {
       std::string label = common::CanonicalReportLabel(cell);
       if (label.empty()) {
-        AddIssue(row.line, field.column,
-                 absl::StrCat("unknown label in column ", HeaderName(field.column), ": ",
+        AddIssue(row.line, field.column, issue_kind::kUnknownLabel,
+                 absl::StrCat("unknown label in column ", Column(HeaderName(field.column)), ": ",
                               NotALabel(cell)),
                  kError, result);
         return false;
@@ -582,9 +596,9 @@ bool ColumnMapper::Resolve(const CsvRow& row, const Field& field, LineResult* re
     case FieldKind::kAccountType: {
       std::optional<std::string> type = CanonicalAccountType(cell);
       if (!type.has_value()) {
-        AddIssue(row.line, field.column,
-                 absl::StrCat("unknown account type in column ", HeaderName(field.column), ": ",
-                              NotAnAccountType(cell),
+        AddIssue(row.line, field.column, issue_kind::kUnknownAccountType,
+                 absl::StrCat("unknown account type in column ", Column(HeaderName(field.column)),
+                              ": ", NotAnAccountType(cell),
                               " (translate other values with account_type.values)"),
                  kError, result);
         return false;
@@ -618,7 +632,7 @@ void ColumnMapper::MapFeatures(const CsvRow& row, AddressRecord* record, LineRes
       case FeatureSlot::Kind::kNumber:
         if (!ParseNumber(cell, &number)) {
           AddIssue(
-              row.line, slot.column,
+              row.line, slot.column, issue_kind::kBadNumber,
               absl::StrCat("feature column ", Quote(HeaderName(slot.column)), ": ", Quote(cell),
                            " is not a finite number (plain decimal or scientific notation "
                            "such as 1.5E+12); list placeholders in missing_values or make "
@@ -652,10 +666,10 @@ void ColumnMapper::MapCanonicalColumns(const CsvRow& row, AddressRecord* record,
   if (!chain.empty()) {
     uint64_t chain_id = 0;
     if (!absl::SimpleAtoi(chain, &chain_id)) {
-      AddIssue(row.line, chain_id_column_,
+      AddIssue(row.line, chain_id_column_, issue_kind::kBadChainId,
                absl::StrCat("chain id ", Quote(chain), " is not a number"), kError, result);
     } else if (chain_id != context().chain_id) {
-      AddIssue(row.line, chain_id_column_,
+      AddIssue(row.line, chain_id_column_, issue_kind::kBadChainId,
                absl::StrCat("chain id ", chain_id, " differs from the dataset's chain id ",
                             context().chain_id, "; upload the file with chain_id ", chain_id),
                kError, result);
@@ -676,8 +690,8 @@ void ColumnMapper::MapRow(const CsvRow& row, LineResult* result) const {
   std::string original_label;
   if (Resolve(row, label_, result, &label, &original_label)) {
     if (label.empty()) {
-      AddIssue(row.line, label_.column,
-               absl::StrCat("empty label in column ", HeaderName(label_.column),
+      AddIssue(row.line, label_.column, issue_kind::kEmptyLabel,
+               absl::StrCat("empty label in column ", Column(HeaderName(label_.column)),
                             "; every row needs one (or give the mapping's label.value as the "
                             "default)"),
                kError, result);

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/text/quote.h"
 
 namespace ethscan::dataset {
 namespace {
@@ -235,7 +236,7 @@ absl::Status CsvReader::EndRow(bool at_end_of_input) {
         return Error(line, absl::StrCat("header column ", k + 1, " has an empty name"));
       }
       if (!seen.insert(absl::AsciiStrToLower(name)).second) {
-        return Error(line, absl::StrCat("header column \"", name, "\" appears twice"));
+        return Error(line, absl::StrCat("header column ", text::Quote(name), " appears twice"));
       }
     }
     header_seen_ = true;

@@ -38,7 +38,8 @@ struct CsvRow {
 
 // Limits and names for one reader.
 struct CsvReaderOptions {
-  // Name of the file, used in error messages.
+  // Name of the file, used in error messages as given (the ingest pipeline passes it through
+  // text::Escape).
   std::string filename = "input";
   // Longest row accepted, in bytes (a guard against an unterminated quote swallowing a file).
   size_t max_row_bytes = 1 << 20;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/eth/address.h"
+#include "common/text/quote.h"
 #include "services/dataset/column_mapping.h"
 
 namespace ethscan::dataset {
@@ -62,9 +63,9 @@ std::string HeaderError(absl::string_view file, uint64_t line, absl::string_view
 
 // The columns joined by ',', shortened after the first few when there are many.
 std::string ShortColumns(const std::vector<std::string>& columns) {
-  if (columns.size() <= kShortHeaderColumns) return absl::StrJoin(columns, ",");
+  if (columns.size() <= kShortHeaderColumns) return ColumnList(columns);
   std::vector<std::string> head(columns.begin(), columns.begin() + 3);
-  return absl::StrCat(absl::StrJoin(head, ","), " and ", columns.size() - 3, " more columns");
+  return absl::StrCat(ColumnList(head), " and ", columns.size() - 3, " more columns");
 }
 
 // The single column of an address list's first line: the header or an address.
@@ -77,7 +78,7 @@ bool IsAddressListFirstLine(const std::vector<std::string>& header) {
 // How an address list's first line was read, for the explanation.
 std::string DescribeAddressListStart(const std::string& column, uint64_t line) {
   return IsAddressListHeader(column)
-             ? absl::StrCat("line ", line, " is the single header column \"", column, "\"")
+             ? absl::StrCat("line ", line, " is the single header column ", text::Quote(column))
              : absl::StrCat("line ", line, " is a single address and there is no header");
 }
 
@@ -109,6 +110,18 @@ std::string FeatureLayoutMismatch(const absl::flat_hash_set<std::string>& presen
 
 }  // namespace
 
+std::string ColumnList(const std::vector<std::string>& columns, size_t max_columns) {
+  constexpr size_t kColumnChars = 40;
+  std::string out;
+  for (size_t i = 0; i < columns.size() && i < max_columns; ++i) {
+    absl::StrAppend(&out, i == 0 ? "" : ",", text::Escape(columns[i], kColumnChars));
+  }
+  if (columns.size() > max_columns) {
+    absl::StrAppend(&out, " and ", columns.size() - max_columns, " more columns");
+  }
+  return out;
+}
+
 std::string FormatName(DatasetFormat format) {
   std::string name = v1::DatasetFormat_Name(format);
   if (name.empty()) return absl::StrCat("format_", static_cast<int>(format));
@@ -136,7 +149,7 @@ absl::StatusOr<FormatChoice> ChooseFormat(DatasetFormat requested,
                                           absl::string_view file, uint64_t header_line) {
   absl::flat_hash_set<std::string> present;
   for (const std::string& column : header) present.insert(absl::AsciiStrToLower(column));
-  const std::string header_text = absl::StrJoin(header, ",");
+  const std::string header_text = ColumnList(header);
 
   if (requested != v1::DATASET_FORMAT_UNSPECIFIED) {
     if (!v1::DatasetFormat_IsValid(requested)) {
@@ -173,8 +186,8 @@ absl::StatusOr<FormatChoice> ChooseFormat(DatasetFormat requested,
         return absl::InvalidArgumentError(HeaderError(
             file, header_line,
             absl::StrCat("format address_list starts with the header \"address\" or with an "
-                         "address, not \"",
-                         header[0], "\"")));
+                         "address, not ",
+                         text::Quote(header[0]))));
       }
       return FormatChoice{requested,
                           absl::StrCat("format address_list given in the upload "

@@ -36,6 +36,11 @@ const std::vector<std::string>& RequiredColumns(DatasetFormat format);
 // letter case) rather than the first address.
 bool IsAddressListHeader(absl::string_view column);
 
+// A file's columns for a message: each through text::Escape (control characters and quotes
+// escaped, cut after 40 characters), joined by ',', and after the first `max_columns` the count
+// of the others, so that a hostile header gives a short message.
+std::string ColumnList(const std::vector<std::string>& columns, size_t max_columns = 24);
+
 // The chosen format and the reason, in words.
 struct FormatChoice {
   DatasetFormat format = v1::DATASET_FORMAT_UNSPECIFIED;

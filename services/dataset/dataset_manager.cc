@@ -159,7 +159,7 @@ absl::Status ReferencedError(absl::string_view id, const std::vector<std::string
 // A stored record that the logic cannot use means the dataset is damaged.
 absl::Status BadRecord(absl::string_view id, const absl::Status& status) {
   return absl::DataLossError(
-      absl::StrCat("dataset \"", id, "\" holds a bad record: ", status.message()));
+      absl::StrCat("dataset ", text::Quote(id), " holds a bad record: ", status.message()));
 }
 
 // One side of a split while its records are written.
@@ -200,8 +200,8 @@ absl::Status ValidateDatasetName(absl::string_view name) {
   }
   if (!ok) {
     return absl::InvalidArgumentError(
-        absl::StrCat("invalid dataset name \"", name,
-                     "\": use 1 to 128 characters of letters, digits, '.', '_' and '-'"));
+        absl::StrCat("invalid dataset name ", text::Quote(name),
+                     ": use 1 to 128 characters of letters, digits, '.', '_' and '-'"));
   }
   return absl::OkStatus();
 }
@@ -260,6 +260,10 @@ absl::StatusOr<IngestOptions> DatasetManager::MakeIngestOptions(
   ingest.max_issues = options_.max_issues;
   ingest.max_row_bytes = options_.max_row_bytes;
   ingest.max_records = options_.max_records;
+  ingest.max_tag_chars = options_.max_tag_chars;
+  ingest.max_tags = options_.max_tags;
+  ingest.max_field_chars = options_.max_field_chars;
+  ingest.max_note_chars = options_.max_note_chars;
   if (metadata.has_column_mapping()) ingest.column_mapping = metadata.column_mapping();
   ingest.label = metadata.label();
   ingest.tags.assign(metadata.tags().begin(), metadata.tags().end());
@@ -284,6 +288,7 @@ absl::StatusOr<v1::UploadDatasetResponse> DatasetManager::Upload(const v1::Uploa
   v1::UploadDatasetResponse response;
   response.set_format_detection(result.format_detection);
   for (const v1::ValidationIssue& issue : result.issues) *response.add_issues() = issue;
+  for (const v1::IssueCount& count : result.issue_counts) *response.add_issue_counts() = count;
 
   const std::string& id = result.dataset.id();
   absl::StatusOr<std::optional<v1::Dataset>> existing = index_->Get(id);
@@ -341,6 +346,7 @@ absl::StatusOr<v1::ValidateDatasetResponse> DatasetManager::Validate(
   *response.mutable_dataset() = result.dataset;
   response.set_format_detection(result.format_detection);
   for (const v1::ValidationIssue& issue : result.issues) *response.add_issues() = issue;
+  for (const v1::IssueCount& count : result.issue_counts) *response.add_issue_counts() = count;
   response.set_rejection(result.rejection);
   return response;
 }
@@ -364,7 +370,7 @@ absl::StatusOr<v1::ListDatasetsResponse> DatasetManager::ListDatasets(
                                          : std::min(request.page_size(), options_.max_page_size);
   if (!request.page_token().empty() && !absl::SimpleAtoi(request.page_token(), &query.offset)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("invalid page token \"", request.page_token(), "\""));
+        absl::StrCat("invalid page token ", text::Quote(request.page_token())));
   }
   ASSIGN_OR_RETURN(ListPage page, index_->List(query));
   v1::ListDatasetsResponse response;
@@ -806,7 +812,7 @@ absl::StatusOr<v1::MergeDatasetsResponse> DatasetManager::Merge(
     if (id.empty()) return absl::InvalidArgumentError(absl::StrCat("ids[", i, "] is empty"));
     if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("dataset \"", id, "\" is given twice (ids[", i, "])"));
+          absl::StrCat("dataset ", text::Quote(id), " is given twice (ids[", i, "])"));
     }
     ids.push_back(id);
   }

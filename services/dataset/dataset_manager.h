@@ -78,6 +78,13 @@ struct DatasetManagerOptions {
   size_t max_row_bytes = 1 << 20;
   // Most records one upload may yield (RESOURCE_EXHAUSTED beyond it, while streaming).
   uint64_t max_records = uint64_t{100} << 20;
+  // Size limits of one record, in characters (IngestOptions): a record over one is an ERROR
+  // that skips its line; a label, tag or mapping constant of the request over one makes the
+  // request INVALID_ARGUMENT.
+  size_t max_tag_chars = 128;
+  size_t max_tags = 32;
+  size_t max_field_chars = 256;
+  size_t max_note_chars = 1024;
   // ReadRecords batch size when the request gives 0, and the largest one accepted.
   int default_batch_size = 1000;
   int max_batch_size = 10000;

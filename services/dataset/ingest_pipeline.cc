@@ -12,8 +12,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "common/report/labels.h"
 #include "common/status/status_macros.h"
+#include "common/text/quote.h"
 #include "services/dataset/column_mapping.h"
 #include "services/dataset/dataset_format.h"
 #include "services/dataset/record_merge.h"
@@ -58,23 +60,88 @@ size_t FirstInvalidUtf8(absl::string_view text) {
   return text.size();
 }
 
-// Rewrites every byte of `*text` that is not part of well-formed UTF-8 as "\xNN", so that
-// messages quoting a file's bytes stay valid protobuf strings. Returns false when nothing
-// needed rewriting (the common case, one scan).
-bool EscapeInvalidUtf8(std::string* text) {
-  size_t bad = FirstInvalidUtf8(*text);
-  if (bad == text->size()) return false;
-  std::string out;
-  absl::string_view rest = *text;
-  while (bad < rest.size()) {
-    absl::StrAppend(&out, rest.substr(0, bad),
-                    absl::StrFormat("\\x%02X", static_cast<unsigned char>(rest[bad])));
-    rest.remove_prefix(bad + 1);
-    bad = FirstInvalidUtf8(rest);
+// The longest rejection message, in characters; the parts quoting the file are capped on their
+// own, so this only bounds what a bug could let through.
+constexpr size_t kMaxMessageChars = 2048;
+// The longest issue reason and field name kept, in characters.
+constexpr size_t kMaxReasonChars = 512;
+constexpr size_t kMaxFieldChars = 64;
+
+// Characters (UTF-8 code points, counting a stray byte as one) in `text`.
+size_t CountChars(absl::string_view text) {
+  size_t count = 0;
+  for (const char c : text) count += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return count;
+}
+
+// "is 100000 characters long, more than the limit of 128 (the dataset service's
+// --max_tag_chars)".
+std::string OverLimit(size_t chars, size_t limit, absl::string_view flag) {
+  return absl::StrCat("is ", chars, " characters long, more than the limit of ", limit,
+                      " (the dataset service's --", flag, ")");
+}
+
+// Checks one constant of the request that every record gets (`where` names it).
+absl::Status CheckConstant(absl::string_view value, size_t limit, absl::string_view flag,
+                           absl::string_view where) {
+  const size_t chars = CountChars(absl::StripAsciiWhitespace(value));
+  if (chars <= limit) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(where, " ", OverLimit(chars, limit, flag)));
+}
+
+// Checks constant tags that every record gets: `joined` split on `separator` (`where` names
+// them).
+absl::Status CheckConstantTags(absl::string_view joined, absl::string_view separator,
+                               const IngestOptions& options, absl::string_view where) {
+  size_t count = 0;
+  for (absl::string_view tag : absl::StrSplit(joined, separator)) {
+    tag = absl::StripAsciiWhitespace(tag);
+    if (tag.empty()) continue;
+    RETURN_IF_ERROR(CheckConstant(tag, options.max_tag_chars, "max_tag_chars",
+                                  absl::StrCat(where, " tag ", count + 1)));
+    ++count;
   }
-  absl::StrAppend(&out, rest);
-  *text = std::move(out);
-  return true;
+  if (count > options.max_tags) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, " holds ", count, " tags, more than the limit of ", options.max_tags,
+                     " tags per record (the dataset service's --max_tags)"));
+  }
+  return absl::OkStatus();
+}
+
+// Checks the constants and translated values of a column mapping against the size limits.
+absl::Status CheckMappingLimits(const v1::ColumnMapping& mapping, const IngestOptions& options) {
+  struct Named {
+    absl::string_view name;
+    const v1::FieldMapping* field;
+  };
+  const Named fields[] = {{"name", &mapping.name()},
+                          {"account_type", &mapping.account_type()},
+                          {"contract_type", &mapping.contract_type()},
+                          {"entity", &mapping.entity()},
+                          {"label", &mapping.label()},
+                          {"tags", &mapping.tags()},
+                          {"note", &mapping.note()}};
+  for (const Named& named : fields) {
+    const std::string path = absl::StrCat("UploadMetadata.column_mapping.", named.name);
+    std::vector<std::pair<std::string, absl::string_view>> values = {
+        {absl::StrCat(path, ".value"), named.field->value()}};
+    for (const auto& [key, target] : named.field->values()) {
+      values.emplace_back(absl::StrCat(path, ".values[", text::Quote(key), "]"), target);
+    }
+    for (const auto& [where, value] : values) {
+      if (named.name == "tags") {
+        const std::string& separator = named.field->separator();
+        RETURN_IF_ERROR(
+            CheckConstantTags(value, separator.empty() ? ";" : separator, options, where));
+      } else if (named.name == "note") {
+        RETURN_IF_ERROR(CheckConstant(value, options.max_note_chars, "max_note_chars", where));
+      } else {
+        RETURN_IF_ERROR(CheckConstant(value, options.max_field_chars, "max_field_chars", where));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 std::string DescribeIssue(const v1::ValidationIssue& issue) {
@@ -139,6 +206,23 @@ absl::Status ValidateIngestOptions(const IngestOptions& options) {
         "the upload names format ",
         FormatName(format), "; the file's own columns give its labels"));
   }
+  if (options.max_tag_chars == 0 || options.max_tags == 0 || options.max_field_chars == 0 ||
+      options.max_note_chars == 0) {
+    return absl::InvalidArgumentError("the record size limits must be positive");
+  }
+  // The size limits come before the checks that quote the value or compare it with others.
+  RETURN_IF_ERROR(CheckConstant(options.label, options.max_field_chars, "max_field_chars",
+                                "UploadMetadata.label"));
+  if (options.tags.size() > options.max_tags) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "UploadMetadata.tags has ", options.tags.size(), " tags, more than the limit of ",
+        options.max_tags, " tags per record (the dataset service's --max_tags)"));
+  }
+  for (size_t i = 0; i < options.tags.size(); ++i) {
+    RETURN_IF_ERROR(CheckConstant(options.tags[i], options.max_tag_chars, "max_tag_chars",
+                                  absl::StrCat("UploadMetadata.tags[", i, "]")));
+  }
+  if (has_mapping) RETURN_IF_ERROR(CheckMappingLimits(*options.column_mapping, options));
   if (has_mapping) {
     absl::Status status = ValidateColumnMapping(*options.column_mapping);
     if (!status.ok()) {
@@ -160,7 +244,8 @@ v1::DatasetFormat IngestPipeline::EffectiveFormat(const IngestOptions& options) 
 
 IngestPipeline::IngestPipeline(IngestOptions options, RecordSink* sink)
     : options_(std::move(options)),
-      display_name_(options_.filename.empty() ? options_.name : options_.filename),
+      // Messages and issues name the file escaped and cut short: the name is the client's.
+      display_name_(text::Escape(options_.filename.empty() ? options_.name : options_.filename)),
       sink_(sink),
       format_(EffectiveFormat(options_)),
       mode_(ModeFor(format_)),
@@ -175,8 +260,10 @@ IngestPipeline::IngestPipeline(IngestOptions options, RecordSink* sink)
 
 absl::Status IngestPipeline::Reject(absl::Status status) {
   FlushLabelCounts();
-  std::string message(status.message());
-  if (EscapeInvalidUtf8(&message)) status = absl::Status(status.code(), message);
+  FillIssueCounts();
+  // One line, of valid UTF-8, whatever part of the file a message quotes.
+  std::string message = text::SingleLine(status.message(), kMaxMessageChars);
+  if (message != status.message()) status = absl::Status(status.code(), message);
   if (error_.ok()) error_ = status;
   if (status.code() == absl::StatusCode::kInvalidArgument && result_.rejection.empty()) {
     result_.rejection = static_cast<std::string>(status.message());
@@ -276,6 +363,7 @@ absl::Status IngestPipeline::Finish() {
         display_name_, invalid, dataset.line_count(), share * 100,
         options_.max_invalid_fraction * 100, first_error_)));
   }
+  FillIssueCounts();
   return absl::OkStatus();
 }
 
@@ -402,6 +490,7 @@ bool IngestPipeline::CheckUtf8(const CsvRow& row) {
     const size_t offset = std::min(FirstInvalidUtf8(field), field.size() - 1);
     AddIssue(MakeIssue(
         display_name_, row.line, i < header_.size() ? header_[i] : absl::StrCat("column ", i + 1),
+        issue_kind::kNotUtf8,
         absl::StrFormat("not UTF-8: byte 0x%02X at byte %d of the field does not start a valid "
                         "UTF-8 sequence; save the file as UTF-8",
                         static_cast<unsigned char>(field[offset]), offset + 1),
@@ -414,6 +503,10 @@ bool IngestPipeline::CheckUtf8(const CsvRow& row) {
 absl::Status IngestPipeline::AcceptLine() {
   v1::Dataset& dataset = result_.dataset;
   dataset.set_line_count(dataset.line_count() + 1);
+  if (!line_result_.invalid && !CheckLimits()) {
+    line_result_.invalid = true;
+    line_result_.records.clear();
+  }
   for (v1::ValidationIssue& issue : line_result_.issues) AddIssue(std::move(issue));
   if (line_result_.invalid) {
     dataset.set_invalid_line_count(dataset.invalid_line_count() + 1);
@@ -485,17 +578,25 @@ void IngestPipeline::CheckDuplicate(const common::v1::AddressRecord& record, int
   }
   const uint64_t here = record.line();
   if (here == first.line) return;  // Two records of one line (a contract and its deployer).
-  // A warning past the issues kept is dropped unseen, so its text is not worth building.
-  if (result_.issues.size() >= options_.max_issues) return;
+  const bool label_differs = severity != first.label_severity;
+  if (!label_differs && std::equal(std::begin(fingerprints), std::end(fingerprints),
+                                   std::begin(first.fingerprints))) {
+    return;
+  }
+  // A warning past the issues kept is counted unseen, so its text is not worth building.
+  if (result_.issues.size() >= options_.max_issues) {
+    CountIssue(v1::ValidationIssue::SEVERITY_WARNING, issue_kind::kDuplicateConflict);
+    return;
+  }
   static constexpr absl::string_view kNames[4] = {"name", "account_type", "contract_type",
                                                   "entity"};
   std::vector<std::string> differing;
   std::string field;
-  if (severity != first.label_severity) {
+  if (label_differs) {
     const absl::string_view before =
         first.label_severity >= 0 ? common::kReportLabels[first.label_severity] : "(none)";
-    differing.push_back(
-        absl::StrCat("label (\"", record.label(), "\" here, \"", before, "\" there)"));
+    differing.push_back(absl::StrCat("label (", text::Quote(record.label()), " here, ",
+                                     text::Quote(before), " there)"));
     field = "label";
   }
   for (int i = 0; i < 4; ++i) {
@@ -504,7 +605,7 @@ void IngestPipeline::CheckDuplicate(const common::v1::AddressRecord& record, int
     if (field.empty()) field = std::string(kNames[i]);
   }
   if (differing.empty()) return;
-  AddIssue(MakeIssue(display_name_, here, field,
+  AddIssue(MakeIssue(display_name_, here, field, issue_kind::kDuplicateConflict,
                      absl::StrCat("duplicate address ", record.address(), " (first on line ",
                                   first.line, ") with conflicting ", absl::StrJoin(differing, ", "),
                                   "; both records are kept and the conflict policy decides"),
@@ -515,20 +616,120 @@ absl::Status IngestPipeline::OnMalformedRow(uint64_t line, absl::string_view rea
   v1::Dataset& dataset = result_.dataset;
   dataset.set_line_count(dataset.line_count() + 1);
   dataset.set_invalid_line_count(dataset.invalid_line_count() + 1);
-  AddIssue(MakeIssue(display_name_, line, "", absl::StrCat("wrong number of fields: ", reason),
+  AddIssue(MakeIssue(display_name_, line, "", issue_kind::kWrongFieldCount,
+                     absl::StrCat("wrong number of fields: ", reason),
                      v1::ValidationIssue::SEVERITY_ERROR));
   return absl::OkStatus();
 }
 
+void IngestPipeline::CountIssue(v1::ValidationIssue::Severity severity, absl::string_view kind) {
+  auto it = issue_counts_.find(std::make_pair(static_cast<int>(severity), std::string(kind)));
+  if (it == issue_counts_.end()) {
+    it = issue_counts_.emplace(std::make_pair(static_cast<int>(severity), std::string(kind)), 0)
+             .first;
+  }
+  ++it->second;
+}
+
 void IngestPipeline::AddIssue(v1::ValidationIssue issue) {
-  const bool first_error =
-      first_error_.empty() && issue.severity() == v1::ValidationIssue::SEVERITY_ERROR;
-  const bool kept = result_.issues.size() < options_.max_issues;
-  if (!first_error && !kept) return;  // Counted by the caller; its text is not needed.
-  EscapeInvalidUtf8(issue.mutable_reason());
-  EscapeInvalidUtf8(issue.mutable_field());
+  const bool error = issue.severity() == v1::ValidationIssue::SEVERITY_ERROR;
+  CountIssue(issue.severity(), issue.kind());
+  const bool first_error = error && first_error_.empty();
+  std::vector<v1::ValidationIssue>& issues = result_.issues;
+  // A full list takes an ERROR in place of its latest WARNING, so that warnings early in a
+  // file cannot hide the errors that drop lines later on.
+  const bool room = issues.size() < options_.max_issues;
+  const bool displace = !room && error && kept_warnings_ > 0;
+  if (!first_error && !room && !displace) return;  // Counted; its text is not needed.
+  // Whatever a mapper quoted, an issue is one capped line of valid UTF-8.
+  *issue.mutable_reason() = text::SingleLine(issue.reason(), kMaxReasonChars);
+  *issue.mutable_field() = text::SingleLine(issue.field(), kMaxFieldChars);
   if (first_error) first_error_ = DescribeIssue(issue);
-  if (kept) result_.issues.push_back(std::move(issue));
+  if (!room && !displace) return;
+  if (displace) {
+    auto last_warning =
+        std::find_if(issues.rbegin(), issues.rend(), [](const v1::ValidationIssue& kept) {
+          return kept.severity() != v1::ValidationIssue::SEVERITY_ERROR;
+        });
+    issues.erase(std::next(last_warning).base());
+    --kept_warnings_;
+  }
+  if (!error) ++kept_warnings_;
+  issues.push_back(std::move(issue));
+}
+
+void IngestPipeline::FillIssueCounts() {
+  std::vector<v1::IssueCount> counts;
+  counts.reserve(issue_counts_.size());
+  for (const auto& [key, count] : issue_counts_) {
+    v1::IssueCount& entry = counts.emplace_back();
+    entry.set_severity(static_cast<v1::ValidationIssue::Severity>(key.first));
+    entry.set_kind(key.second);
+    entry.set_count(count);
+  }
+  std::sort(counts.begin(), counts.end(), [](const v1::IssueCount& a, const v1::IssueCount& b) {
+    if (a.severity() != b.severity()) return a.severity() > b.severity();  // ERROR first.
+    if (a.count() != b.count()) return a.count() > b.count();
+    return a.kind() < b.kind();
+  });
+  result_.issue_counts = std::move(counts);
+}
+
+bool IngestPipeline::CheckLimits() {
+  bool within = true;
+  const uint64_t line = line_result_.records.empty() ? 0 : line_result_.records.front().line();
+  auto over = [&](absl::string_view field, absl::string_view kind, std::string reason) {
+    line_result_.issues.push_back(MakeIssue(display_name_, line, field, kind, std::move(reason),
+                                            v1::ValidationIssue::SEVERITY_ERROR));
+    within = false;
+  };
+  auto check = [&](absl::string_view field, absl::string_view value, size_t limit,
+                   absl::string_view flag) {
+    // A value has at most as many characters as bytes: most need no count.
+    if (value.size() <= limit) return;
+    const size_t chars = CountChars(value);
+    if (chars <= limit) return;
+    over(field, issue_kind::kFieldTooLong,
+         absl::StrCat(field, " ", text::Quote(value), " ", OverLimit(chars, limit, flag),
+                      "; the line is skipped"));
+  };
+  for (const common::v1::AddressRecord& record : line_result_.records) {
+    const size_t field_limit = options_.max_field_chars;
+    check("name", record.name(), field_limit, "max_field_chars");
+    check("account_type", record.account_type(), field_limit, "max_field_chars");
+    check("contract_type", record.contract_type(), field_limit, "max_field_chars");
+    check("entity", record.entity(), field_limit, "max_field_chars");
+    check("label", record.label(), field_limit, "max_field_chars");
+    check("original_label", record.original_label(), field_limit, "max_field_chars");
+    check("source", record.source(), field_limit, "max_field_chars");
+    check("note", record.note(), options_.max_note_chars, "max_note_chars");
+    for (const common::v1::Feature& feature : record.features()) {
+      check("feature name", feature.name(), field_limit, "max_field_chars");
+      if (feature.has_text()) {
+        check(absl::StrCat("feature ", text::Escape(feature.name(), 40)), feature.text(),
+              field_limit, "max_field_chars");
+      }
+    }
+    if (static_cast<size_t>(record.tags_size()) > options_.max_tags) {
+      over("tags", issue_kind::kTooManyTags,
+           absl::StrCat(record.tags_size(), " tags, more than the limit of ", options_.max_tags,
+                        " tags per record (the dataset service's --max_tags); the line is "
+                        "skipped"));
+    }
+    for (int i = 0; i < record.tags_size(); ++i) {
+      const std::string& tag = record.tags(i);
+      if (tag.size() <= options_.max_tag_chars) continue;
+      const size_t chars = CountChars(tag);
+      if (chars <= options_.max_tag_chars) continue;
+      over("tags", issue_kind::kTagTooLong,
+           absl::StrCat("tag ", i + 1, " ", text::Quote(tag), " ",
+                        OverLimit(chars, options_.max_tag_chars, "max_tag_chars"),
+                        "; the line is skipped"));
+      break;
+    }
+    if (!within) break;  // One record's problems are enough for the line.
+  }
+  return within;
 }
 
 }  // namespace ethscan::dataset

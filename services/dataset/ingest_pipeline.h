@@ -35,6 +35,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -67,7 +68,7 @@ struct IngestOptions {
   double max_invalid_fraction = 0.05;
   // Largest file accepted, in bytes.
   uint64_t max_bytes = uint64_t{1} << 30;
-  // Issues kept in the result (counts stay complete).
+  // Issues kept in the result, ERRORs in preference to WARNINGs (the counts stay complete).
   size_t max_issues = 1000;
   // Longest CSV row or JSON line accepted, in bytes.
   size_t max_row_bytes = 1 << 20;
@@ -79,13 +80,28 @@ struct IngestOptions {
   // every address.
   std::string label;
   std::vector<std::string> tags;
+  // Size limits of one record, in characters (UTF-8 code points), which keep the stored size
+  // proportional to the input: a constant of the request (a tag or the label of an address
+  // list, a mapping's constant or translated value) is copied into every record. A record over
+  // a limit is an ERROR issue naming the line and the field, and its line is skipped; a
+  // request value over a limit makes the request INVALID_ARGUMENT before anything is read.
+  // Longest tag.
+  size_t max_tag_chars = 128;
+  // Most tags of one record.
+  size_t max_tags = 32;
+  // Longest name, account type, contract type, entity, label, original label, source,
+  // feature name and text feature.
+  size_t max_field_chars = 256;
+  // Longest note.
+  size_t max_note_chars = 1024;
 };
 
 // Checks the format-specific options before any byte is read: a column mapping only with
 // DATASET_FORMAT_CSV_MAPPING (or no format) and valid (ValidateColumnMapping), which that
 // format requires; a label and tags only with DATASET_FORMAT_ADDRESS_LIST (or no format), the
 // label a report label (nearest one suggested), which that format requires; never
-// DATASET_FORMAT_MERGED. INVALID_ARGUMENT naming the UploadMetadata field.
+// DATASET_FORMAT_MERGED; the label, the tags and the mapping's constant and translated values
+// within the size limits. INVALID_ARGUMENT naming the UploadMetadata field.
 absl::Status ValidateIngestOptions(const IngestOptions& options);
 
 // What the ingest found so far (complete after Finish).
@@ -94,8 +110,12 @@ struct IngestResult {
   v1::Dataset dataset;
   // How the format was chosen, in words; empty before the header was read.
   std::string format_detection;
-  // The first `max_issues` issues, in line order.
+  // At most `max_issues` issues in line order: the first ones, with later ERRORs displacing
+  // the latest WARNINGs once the list is full.
   std::vector<v1::ValidationIssue> issues;
+  // Issues per severity and kind over the whole file (ERRORs first, then by descending count
+  // and kind); complete after Finish or a rejection.
+  std::vector<v1::IssueCount> issue_counts;
   // Why the file is rejected, with file, line and reason; empty when it is accepted.
   std::string rejection;
 };
@@ -144,7 +164,14 @@ class IngestPipeline : private CsvReader::Handler,
   void StartFormat(const FormatChoice& choice);
   // Counts the mapped line in line_result_ and writes its records.
   absl::Status AcceptLine();
+  // ERRORs for the records of line_result_ that pass a size limit; true when all are within.
+  bool CheckLimits();
+  // Counts the issue and keeps it while there is room (or a WARNING to displace).
   void AddIssue(v1::ValidationIssue issue);
+  // Counts an issue that is not kept (its text is not built).
+  void CountIssue(v1::ValidationIssue::Severity severity, absl::string_view kind);
+  // Fills result_.issue_counts from issue_counts_.
+  void FillIssueCounts();
   absl::Status Reject(absl::Status status);
   // Fails once the pipeline failed or finished, or when `size` more bytes pass max_bytes;
   // otherwise counts them.
@@ -208,6 +235,10 @@ class IngestPipeline : private CsvReader::Handler,
   uint64_t label_counts_[std::size(common::kReportLabels)] = {};
   // The first ERROR issue, quoted when too many lines are invalid.
   std::string first_error_;
+  // Issues per (severity, kind), over the whole file.
+  absl::flat_hash_map<std::pair<int, std::string>, uint64_t> issue_counts_;
+  // WARNINGs among result_.issues.
+  size_t kept_warnings_ = 0;
   IngestResult result_;
   absl::Status error_;
   bool finished_ = false;

@@ -21,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "common/eth/address.h"
 #include "common/eth/hash.h"
+#include "common/text/quote.h"
 #include "nlohmann/json.hpp"
 #include "services/dataset/chat_format.h"
 #include "services/dataset/record_merge.h"
@@ -56,6 +57,10 @@ std::string CleanMessage(absl::string_view what) {
   return static_cast<std::string>(what);
 }
 
+// The parser's message quotes the token it stopped at, which may be most of the line; messages
+// keep this many characters of it.
+constexpr size_t kMaxJsonReasonChars = 160;
+
 // Parses `text` as one JSON value. Exceptions stay inside this function.
 bool ParseJson(absl::string_view text, Json* out, ParseFailure* failure) {
   try {
@@ -63,10 +68,10 @@ bool ParseJson(absl::string_view text, Json* out, ParseFailure* failure) {
     return true;
   } catch (const Json::parse_error& e) {
     failure->column = e.byte;
-    failure->reason = CleanMessage(e.what());
+    failure->reason = text::SingleLine(CleanMessage(e.what()), kMaxJsonReasonChars);
   } catch (const Json::exception& e) {
     failure->column = 0;
-    failure->reason = CleanMessage(e.what());
+    failure->reason = text::SingleLine(CleanMessage(e.what()), kMaxJsonReasonChars);
   }
   return false;
 }
@@ -78,11 +83,17 @@ std::string DescribeColumn(size_t column, size_t size, absl::string_view what) {
   return absl::StrCat(" at byte column ", column);
 }
 
-// The keys of an object, for messages.
+// The keys of an object, for messages: the first few, each escaped and cut short.
 std::string KeysOf(const Json& object) {
-  std::vector<std::string> keys;
-  for (auto it = object.begin(); it != object.end(); ++it) keys.push_back(it.key());
-  return keys.empty() ? "none" : absl::StrJoin(keys, ", ");
+  constexpr size_t kShownKeys = 10;
+  std::string keys;
+  size_t count = 0;
+  for (auto it = object.begin(); it != object.end(); ++it, ++count) {
+    if (count < kShownKeys)
+      absl::StrAppend(&keys, count == 0 ? "" : ", ", text::Escape(it.key(), 40));
+  }
+  if (count > kShownKeys) absl::StrAppend(&keys, " and ", count - kShownKeys, " more");
+  return count == 0 ? "none" : keys;
 }
 
 size_t EditDistance(absl::string_view a, absl::string_view b) {
@@ -108,12 +119,14 @@ class LineIssues {
   LineIssues(const MapperContext& context, uint64_t line, LineResult* result)
       : context_(context), line_(line), result_(result) {}
 
-  void Add(std::string field, std::string reason, ValidationIssue::Severity severity) {
-    result_->issues.push_back(MakeIssue(context_.file, line_, field, std::move(reason), severity));
+  void Add(std::string field, absl::string_view kind, std::string reason,
+           ValidationIssue::Severity severity) {
+    result_->issues.push_back(
+        MakeIssue(context_.file, line_, field, kind, std::move(reason), severity));
     if (severity == kError) result_->invalid = true;
   }
-  void Error(std::string field, std::string reason) {
-    Add(std::move(field), std::move(reason), kError);
+  void Error(std::string field, absl::string_view kind, std::string reason) {
+    Add(std::move(field), kind, std::move(reason), kError);
   }
 
  private:
@@ -165,9 +178,9 @@ AddressLookup LookUpAddress(absl::string_view raw) {
     }
     if (distinct.empty()) {
       const bool hex_like = absl::StartsWith(text, "0x") || absl::StartsWith(text, "0X");
-      lookup.error = hex_like ? static_cast<std::string>(address.status().message())
-                              : absl::StrCat("holds no address (\"0x\" and 40 hex digits): \"",
-                                             text.substr(0, 80), "\"");
+      lookup.error = hex_like ? AddressError(text, address.status())
+                              : absl::StrCat("holds no address (\"0x\" and 40 hex digits): ",
+                                             text::Quote(text));
       return lookup;
     }
     if (distinct.size() > 1) {
@@ -178,7 +191,7 @@ AddressLookup LookUpAddress(absl::string_view raw) {
     found = tokens.front();
     address = eth::Address::Parse(found, eth::Address::ChecksumPolicy::kLenient);
     if (!address.ok()) {
-      lookup.error = static_cast<std::string>(address.status().message());
+      lookup.error = AddressError(found, address.status());
       return lookup;
     }
   }
@@ -193,14 +206,14 @@ std::optional<std::string> ExtractAddress(absl::string_view raw, const std::stri
                                           LineIssues& issues) {
   AddressLookup lookup = LookUpAddress(raw);
   if (!lookup.address.has_value()) {
-    issues.Error(field, std::move(lookup.error));
+    issues.Error(field, issue_kind::kInvalidAddress, std::move(lookup.error));
     return std::nullopt;
   }
   std::string checksummed = lookup.address->ToChecksumHex();
   if (!eth::Address::HasValidChecksum(lookup.found, checksummed)) {
-    issues.Add(field,
-               absl::StrCat("bad EIP-55 checksum in address \"", lookup.found,
-                            "\"; kept as the source published it, stored as ", checksummed),
+    issues.Add(field, issue_kind::kBadChecksum,
+               absl::StrCat("bad EIP-55 checksum in address ", text::Quote(lookup.found),
+                            "; kept as the source published it, stored as ", checksummed),
                kWarning);
   }
   return checksummed;
@@ -211,7 +224,8 @@ std::optional<std::string> StringField(const Json& value, const std::string& fie
                                        LineIssues& issues) {
   if (value.is_null()) return std::string();
   if (!value.is_string()) {
-    issues.Error(field, absl::StrCat("must be a string, not ", value.type_name()));
+    issues.Error(field, issue_kind::kBadExample,
+                 absl::StrCat("must be a string, not ", value.type_name()));
     return std::nullopt;
   }
   return std::string(absl::StripAsciiWhitespace(value.get_ref<const std::string&>()));
@@ -223,7 +237,7 @@ void ParseReportFields(absl::string_view raw, const std::string& field, LineIssu
   const absl::string_view text = absl::StripAsciiWhitespace(raw);
   const size_t leading = static_cast<size_t>(text.data() - raw.data());
   if (text.empty()) {
-    issues.Error(field, "empty; it must hold the report fields");
+    issues.Error(field, issue_kind::kBadExample, "empty; it must hold the report fields");
     return;
   }
   const bool object_form = text.front() == '{';
@@ -235,7 +249,7 @@ void ParseReportFields(absl::string_view raw, const std::string& field, LineIssu
     size_t column = failure.column;
     if (column > 0 && !object_form) column = column > 1 ? column - 1 : 1;
     if (column > 0 && column <= text.size()) column += leading;
-    issues.Error(field,
+    issues.Error(field, issue_kind::kMalformedJson,
                  absl::StrCat(object_form ? "malformed JSON in the report fields"
                                           : "malformed report fields (expected JSON or "
                                             "\"Name\": \"…\", \"Label\": \"…\" text)",
@@ -243,7 +257,7 @@ void ParseReportFields(absl::string_view raw, const std::string& field, LineIssu
     return;
   }
   if (!fields.is_object()) {
-    issues.Error(field,
+    issues.Error(field, issue_kind::kBadExample,
                  absl::StrCat("the report fields must be a JSON object, not ", fields.type_name()));
     return;
   }
@@ -251,7 +265,7 @@ void ParseReportFields(absl::string_view raw, const std::string& field, LineIssu
   bool label_present = false;
   for (auto it = fields.begin(); it != fields.end(); ++it) {
     const std::string key(absl::StripAsciiWhitespace(it.key()));
-    const std::string subfield = absl::StrCat(field, ".", key);
+    const std::string subfield = absl::StrCat(field, ".", text::Escape(key, 40));
     if (absl::EqualsIgnoreCase(key, "Tags")) {
       const Json& tags = it.value();
       if (tags.is_string()) {
@@ -262,7 +276,7 @@ void ParseReportFields(absl::string_view raw, const std::string& field, LineIssu
       } else if (tags.is_array()) {
         for (size_t i = 0; i < tags.size(); ++i) {
           if (!tags[i].is_string()) {
-            issues.Error(absl::StrCat(subfield, "[", i, "]"),
+            issues.Error(absl::StrCat(subfield, "[", i, "]"), issue_kind::kBadExample,
                          absl::StrCat("a tag must be a string, not ", tags[i].type_name()));
             continue;
           }
@@ -270,8 +284,9 @@ void ParseReportFields(absl::string_view raw, const std::string& field, LineIssu
           if (!tag.empty()) record->add_tags(static_cast<std::string>(tag));
         }
       } else if (!tags.is_null()) {
-        issues.Error(subfield, absl::StrCat("must be an array of strings or a string, not ",
-                                            tags.type_name()));
+        issues.Error(
+            subfield, issue_kind::kBadExample,
+            absl::StrCat("must be an array of strings or a string, not ", tags.type_name()));
       }
       continue;
     }
@@ -287,9 +302,9 @@ void ParseReportFields(absl::string_view raw, const std::string& field, LineIssu
     } else if (absl::EqualsIgnoreCase(key, "Label")) {
       label_present = true;
     } else {
-      issues.Add(subfield,
-                 absl::StrCat("unknown report field \"", key,
-                              "\" ignored; known: ", absl::StrJoin(kReportFieldNames, ", ")),
+      issues.Add(subfield, issue_kind::kUnknownField,
+                 absl::StrCat("unknown report field ", text::Quote(key),
+                              " ignored; known: ", absl::StrJoin(kReportFieldNames, ", ")),
                  kWarning);
       continue;
     }
@@ -304,15 +319,16 @@ void ParseReportFields(absl::string_view raw, const std::string& field, LineIssu
   const std::string label_field = absl::StrCat(field, ".Label");
   // A Label of the wrong type was reported by StringField.
   if (!label_present) {
-    issues.Error(label_field, "missing required report field Label");
+    issues.Error(label_field, issue_kind::kEmptyLabel, "missing required report field Label");
   } else if (label.has_value() && label->empty()) {
-    issues.Error(label_field, "the required report field Label is empty");
+    issues.Error(label_field, issue_kind::kEmptyLabel, "the required report field Label is empty");
   } else if (label.has_value()) {
     const std::string canonical = common::CanonicalReportLabel(*label);
     if (canonical.empty()) {
-      issues.Error(label_field, absl::StrCat("unknown label \"", *label, "\"; did you mean \"",
-                                             NearestValue(*label, ReportLabels()),
-                                             "\"? allowed: ", absl::StrJoin(ReportLabels(), ", ")));
+      issues.Error(label_field, issue_kind::kUnknownLabel,
+                   absl::StrCat("unknown label ", text::Quote(*label), "; did you mean ",
+                                text::Quote(NearestValue(*label, ReportLabels())),
+                                "? allowed: ", absl::StrJoin(ReportLabels(), ", ")));
     } else {
       record->set_label(canonical);
       record->set_original_label(*label);
@@ -323,11 +339,11 @@ void ParseReportFields(absl::string_view raw, const std::string& field, LineIssu
     if (type.has_value()) {
       record->set_account_type(*std::move(type));
     } else {
-      issues.Error(
-          absl::StrCat(field, ".Account Type"),
-          absl::StrCat("unknown account type \"", record->account_type(), "\"; did you mean \"",
-                       NearestValue(record->account_type(), AccountTypes()),
-                       "\"? allowed: EOA, Smart Contract, or empty"));
+      issues.Error(absl::StrCat(field, ".Account Type"), issue_kind::kUnknownAccountType,
+                   absl::StrCat("unknown account type ", text::Quote(record->account_type()),
+                                "; did you mean ",
+                                text::Quote(NearestValue(record->account_type(), AccountTypes())),
+                                "? allowed: EOA, Smart Contract, or empty"));
     }
   }
 }
@@ -335,6 +351,10 @@ void ParseReportFields(absl::string_view raw, const std::string& field, LineIssu
 }  // namespace
 
 std::string NearestValue(absl::string_view value, const std::vector<std::string>& allowed) {
+  // The allowed values are short: only the start of a long value is compared, which is far
+  // from all of them either way, so that a megabyte cell costs no more than a word.
+  constexpr size_t kComparedChars = 64;
+  value = value.substr(0, kComparedChars);
   const std::string* best = nullptr;
   size_t best_distance = 0;
   auto consider = [&](absl::string_view spelling, const std::string& candidate) {
@@ -365,9 +385,9 @@ absl::StatusOr<FormatChoice> ChooseJsonlFormat(DatasetFormat requested, absl::st
     }
     const absl::string_view start = absl::StripLeadingAsciiWhitespace(text);
     if (start.empty() || start.front() != '{') {
-      return absl::InvalidArgumentError(absl::StrCat(
-          file, " line ", line, ": format ", FormatName(requested),
-          " is JSON Lines, but the line is not a JSON object: \"", start.substr(0, 80), "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat(file, " line ", line, ": format ", FormatName(requested),
+                       " is JSON Lines, but the line is not a JSON object: ", text::Quote(start)));
     }
     return FormatChoice{
         requested, absl::StrCat("format ", FormatName(requested), " given in the upload metadata")};
@@ -989,7 +1009,7 @@ void JsonlMapper::MapWithReferenceParser(uint64_t line, absl::string_view text, 
   Json example;
   ParseFailure failure;
   if (!ParseJson(text, &example, &failure)) {
-    issues.Error("",
+    issues.Error("", issue_kind::kMalformedJson,
                  absl::StrCat("malformed JSON", DescribeColumn(failure.column, text.size(), "line"),
                               ": ", failure.reason,
                               has_line_break ? ""
@@ -998,7 +1018,8 @@ void JsonlMapper::MapWithReferenceParser(uint64_t line, absl::string_view text, 
     return;
   }
   if (!example.is_object()) {
-    issues.Error("", absl::StrCat("the line is a JSON ", example.type_name(), ", not an object"));
+    issues.Error("", issue_kind::kBadExample,
+                 absl::StrCat("the line is a JSON ", example.type_name(), ", not an object"));
     return;
   }
   AddressRecord record;
@@ -1007,7 +1028,7 @@ void JsonlMapper::MapWithReferenceParser(uint64_t line, absl::string_view text, 
     auto messages_it = example.find("messages");
     if (messages_it == example.end()) {
       const bool legacy = example.contains("prompt") || example.contains("completion");
-      issues.Error("messages",
+      issues.Error("messages", issue_kind::kBadExample,
                    absl::StrCat("missing the \"messages\" array (keys: ", KeysOf(example), ")",
                                 legacy ? "; this looks like legacy prompt/completion: "
                                          "upload it with that format or let the "
@@ -1017,7 +1038,7 @@ void JsonlMapper::MapWithReferenceParser(uint64_t line, absl::string_view text, 
     }
     const Json& messages = *messages_it;
     if (!messages.is_array() || messages.empty()) {
-      issues.Error("messages",
+      issues.Error("messages", issue_kind::kBadExample,
                    messages.is_array()
                        ? std::string("the \"messages\" array is empty")
                        : absl::StrCat("\"messages\" must be an array, not ", messages.type_name()));
@@ -1028,24 +1049,26 @@ void JsonlMapper::MapWithReferenceParser(uint64_t line, absl::string_view text, 
       const std::string prefix = absl::StrCat("messages[", i, "]");
       const Json& message = messages[i];
       if (!message.is_object()) {
-        issues.Error(prefix,
+        issues.Error(prefix, issue_kind::kBadExample,
                      absl::StrCat("a message must be an object, not ", message.type_name()));
         continue;
       }
       auto role_it = message.find("role");
       if (role_it == message.end() || !role_it->is_string()) {
-        issues.Error(absl::StrCat(prefix, ".role"), "missing role (a string)");
+        issues.Error(absl::StrCat(prefix, ".role"), issue_kind::kBadExample,
+                     "missing role (a string)");
         continue;
       }
       const std::string& role = role_it->get_ref<const std::string&>();
       if (role != "system" && role != "user" && role != "assistant") {
-        issues.Error(absl::StrCat(prefix, ".role"),
-                     absl::StrCat("unknown role \"", role, "\"; allowed: system, user, assistant"));
+        issues.Error(
+            absl::StrCat(prefix, ".role"), issue_kind::kBadExample,
+            absl::StrCat("unknown role ", text::Quote(role), "; allowed: system, user, assistant"));
         continue;
       }
       auto content_it = message.find("content");
       if (content_it == message.end() || !content_it->is_string()) {
-        issues.Error(absl::StrCat(prefix, ".content"),
+        issues.Error(absl::StrCat(prefix, ".content"), issue_kind::kBadExample,
                      content_it == message.end()
                          ? std::string("missing content")
                          : absl::StrCat("content must be a string, not ", content_it->type_name()));
@@ -1053,17 +1076,20 @@ void JsonlMapper::MapWithReferenceParser(uint64_t line, absl::string_view text, 
       }
       if (role != "system" &&
           absl::StripAsciiWhitespace(content_it->get_ref<const std::string&>()).empty()) {
-        issues.Error(absl::StrCat(prefix, ".content"), absl::StrCat("empty ", role, " content"));
+        issues.Error(absl::StrCat(prefix, ".content"), issue_kind::kBadExample,
+                     absl::StrCat("empty ", role, " content"));
         continue;
       }
       auto weight_it = message.find("weight");
       if (weight_it != message.end()) {
         if (role != "assistant") {
-          issues.Error(absl::StrCat(prefix, ".weight"), "only assistant messages take a weight");
+          issues.Error(absl::StrCat(prefix, ".weight"), issue_kind::kBadExample,
+                       "only assistant messages take a weight");
         } else if (!weight_it->is_number_integer() ||
                    (weight_it->get<int64_t>() != 0 && weight_it->get<int64_t>() != 1)) {
-          issues.Error(absl::StrCat(prefix, ".weight"),
-                       absl::StrCat("weight must be 0 or 1, not ", weight_it->dump()));
+          issues.Error(
+              absl::StrCat(prefix, ".weight"), issue_kind::kBadExample,
+              absl::StrCat("weight must be 0 or 1, not ", text::Escape(weight_it->dump())));
         }
       }
       if (role == "user") last_user = i;
@@ -1071,13 +1097,15 @@ void JsonlMapper::MapWithReferenceParser(uint64_t line, absl::string_view text, 
     if (result->invalid) return;
     const size_t last = messages.size() - 1;
     if (messages[last]["role"] != "assistant") {
-      issues.Error("messages", absl::StrCat("the last message is the ",
-                                            messages[last]["role"].get<std::string>(),
-                                            "'s; an example must end with the assistant's answer"));
+      issues.Error(
+          "messages", issue_kind::kBadExample,
+          absl::StrCat("the last message is the ", messages[last]["role"].get<std::string>(),
+                       "'s; an example must end with the assistant's answer"));
       return;
     }
     if (!last_user.has_value()) {
-      issues.Error("messages", "no user message; the user message holds the address");
+      issues.Error("messages", issue_kind::kBadExample,
+                   "no user message; the user message holds the address");
       return;
     }
     address = ExtractAddress(messages[*last_user]["content"].get_ref<const std::string&>(),
@@ -1088,7 +1116,7 @@ void JsonlMapper::MapWithReferenceParser(uint64_t line, absl::string_view text, 
     for (const char* key : {"prompt", "completion"}) {
       auto it = example.find(key);
       if (it == example.end() || !it->is_string()) {
-        issues.Error(key,
+        issues.Error(key, issue_kind::kBadExample,
                      it == example.end()
                          ? absl::StrCat("missing \"", key, "\" (keys: ", KeysOf(example), ")")
                          : absl::StrCat("\"", key, "\" must be a string, not ", it->type_name()));

@@ -211,7 +211,8 @@ class JsonlLookahead {
 // The allowed value closest to `value` by edit distance, compared without letter case, where
 // each single word of a several-word value also counts as that value ("phish" suggests
 // "Phish / Hack", "contract" "Smart Contract"); on a tie the whole spelling and then the
-// earlier value win. Empty when `allowed` is empty. Used to suggest a fix for an unknown label.
+// earlier value win. Only the first 64 bytes of `value` are compared. Empty when `allowed` is
+// empty. Used to suggest a fix for an unknown label.
 std::string NearestValue(absl::string_view value, const std::vector<std::string>& allowed);
 
 }  // namespace ethscan::dataset

@@ -28,6 +28,14 @@ ABSL_FLAG(int64_t, max_upload_bytes, int64_t{1} << 30, "largest accepted upload,
 ABSL_FLAG(int64_t, max_line_bytes, int64_t{1} << 20,
           "longest accepted CSV row or JSON line, in bytes");
 ABSL_FLAG(int64_t, max_records, int64_t{100} << 20, "most records one upload may yield");
+ABSL_FLAG(int64_t, max_tag_chars, 128,
+          "longest tag of a record, in characters; a longer one skips its line, or refuses "
+          "the upload when it is a --tag of the request");
+ABSL_FLAG(int64_t, max_tags, 32, "most tags of a record (as --max_tag_chars)");
+ABSL_FLAG(int64_t, max_field_chars, 256,
+          "longest name, account type, contract type, entity, label, source or text feature "
+          "of a record, in characters (as --max_tag_chars)");
+ABSL_FLAG(int64_t, max_note_chars, 1024, "longest note of a record, in characters");
 
 namespace ethscan::dataset {
 namespace {
@@ -50,6 +58,21 @@ absl::Status Run() {
     return absl::InvalidArgumentError("--max_records must be positive");
   }
   options.max_records = static_cast<uint64_t>(absl::GetFlag(FLAGS_max_records));
+  struct Limit {
+    const char* flag;
+    int64_t value;
+    size_t* field;
+  };
+  for (const Limit& limit :
+       {Limit{"max_tag_chars", absl::GetFlag(FLAGS_max_tag_chars), &options.max_tag_chars},
+        Limit{"max_tags", absl::GetFlag(FLAGS_max_tags), &options.max_tags},
+        Limit{"max_field_chars", absl::GetFlag(FLAGS_max_field_chars), &options.max_field_chars},
+        Limit{"max_note_chars", absl::GetFlag(FLAGS_max_note_chars), &options.max_note_chars}}) {
+    if (limit.value <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--", limit.flag, " must be positive"));
+    }
+    *limit.field = static_cast<size_t>(limit.value);
+  }
   FileRecordStoreOptions store_options;
   store_options.data_dir = config::FlagOrEnv(absl::GetFlag(FLAGS_data_dir), "ETHSCAN_DATASET_DIR",
                                              ".ethscan/data/dataset");

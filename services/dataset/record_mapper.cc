@@ -45,8 +45,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/eth/address.h"
+#include "common/text/quote.h"
 #include "services/dataset/column_mapping.h"
 #include "services/dataset/dataset_format.h"
 
@@ -106,10 +108,11 @@ class MapperBase : public RecordMapper {
       if (absl::EqualsIgnoreCase(value, entry.value)) return static_cast<std::string>(entry.label);
       allowed.push_back(entry.value.empty() ? "(empty)" : static_cast<std::string>(entry.value));
     }
-    AddIssue(row.line, column,
-             absl::StrCat("unknown value \"", value, "\" in column ", FieldName(column),
-                          "; allowed: ", absl::StrJoin(allowed, ", ")),
-             kError, result);
+    AddIssue(
+        row.line, column, issue_kind::kUnknownValue,
+        absl::StrCat("unknown value ", text::Quote(value), " in column ",
+                     text::Escape(FieldName(column)), "; allowed: ", absl::StrJoin(allowed, ", ")),
+        kError, result);
     return std::nullopt;
   }
 };
@@ -304,10 +307,11 @@ class UniswapTokensMapper final : public MapperBase {
     const std::string chain_text = Value(row, chain_col);
     uint64_t chain_id = 0;
     if (!absl::SimpleAtoi(chain_text, &chain_id)) {
-      AddIssue(row.line, chain_col, absl::StrCat("chain id \"", chain_text, "\" is not a number"),
-               kError, result);
+      AddIssue(row.line, chain_col, issue_kind::kBadChainId,
+               absl::StrCat("chain id ", text::Quote(chain_text), " is not a number"), kError,
+               result);
     } else if (chain_id != context().chain_id) {
-      AddIssue(row.line, chain_col,
+      AddIssue(row.line, chain_col, issue_kind::kBadChainId,
                absl::StrCat("chain id ", chain_id, " differs from the dataset's chain id ",
                             context().chain_id),
                kError, result);
@@ -415,7 +419,7 @@ absl::StatusOr<std::unique_ptr<RecordMapper>> RecordMapper::Create(
     if (std::find(lowercase.begin(), lowercase.end(), column) == lowercase.end()) {
       return absl::InvalidArgumentError(absl::StrCat(context.file, ": format ", FormatName(format),
                                                      " needs column ", column,
-                                                     "; header: ", absl::StrJoin(header, ",")));
+                                                     "; header: ", ColumnList(header)));
     }
   }
   std::unique_ptr<RecordMapper> mapper;
@@ -474,14 +478,21 @@ absl::StatusOr<std::unique_ptr<RecordMapper>> RecordMapper::Create(
 }
 
 v1::ValidationIssue MakeIssue(absl::string_view file, uint64_t line, absl::string_view field,
-                              std::string reason, v1::ValidationIssue::Severity severity) {
+                              absl::string_view kind, std::string reason,
+                              v1::ValidationIssue::Severity severity) {
   v1::ValidationIssue issue;
   issue.set_file(file.data(), file.size());
   issue.set_line(line);
   issue.set_field(field.data(), field.size());
+  issue.set_kind(kind.data(), kind.size());
   issue.set_reason(std::move(reason));
   issue.set_severity(severity);
   return issue;
+}
+
+std::string AddressError(absl::string_view text, const absl::Status& parse_error) {
+  // eth::Address::Parse quotes its input with text::Quote, so the message is short already.
+  return text::SingleLine(parse_error.message(), 256);
 }
 
 void RecordMapper::Map(const CsvRow& row, LineResult* result) const {
@@ -502,7 +513,7 @@ int RecordMapper::ColumnIndex(absl::string_view lowercase_name) const {
 
 const std::string& RecordMapper::HeaderName(int column) const { return header_[column]; }
 
-void RecordMapper::AddIssue(uint64_t line, int column, std::string reason,
+void RecordMapper::AddIssue(uint64_t line, int column, absl::string_view kind, std::string reason,
                             ValidationIssue::Severity severity, LineResult* result) const {
   if (severity == kError) result->invalid = true;
   // One cell read for two fields (a label and tags from one column) is reported once.
@@ -513,7 +524,7 @@ void RecordMapper::AddIssue(uint64_t line, int column, std::string reason,
     }
   }
   result->issues.push_back(MakeIssue(context_.file, line, column >= 0 ? HeaderName(column) : "",
-                                     std::move(reason), severity));
+                                     kind, std::move(reason), severity));
 }
 
 std::optional<std::string> RecordMapper::ParseAddress(const CsvRow& row, int column,
@@ -524,33 +535,35 @@ std::optional<std::string> RecordMapper::ParseAddress(const CsvRow& row, int col
   absl::string_view raw = row.fields[column];
   absl::string_view text = absl::StripAsciiWhitespace(raw);
   if (text.empty()) {
-    AddIssue(row.line, column, absl::StrCat("empty address", failure_suffix), failure_severity,
-             result);
+    AddIssue(row.line, column, issue_kind::kInvalidAddress,
+             absl::StrCat("empty address", failure_suffix), failure_severity, result);
     return std::nullopt;
   }
   absl::StatusOr<eth::Address> address =
       eth::Address::Parse(text, eth::Address::ChecksumPolicy::kLenient);
   if (!address.ok()) {
-    AddIssue(row.line, column, absl::StrCat(address.status().message(), failure_suffix),
-             failure_severity, result);
+    AddIssue(row.line, column, issue_kind::kInvalidAddress,
+             absl::StrCat(AddressError(text, address.status()), failure_suffix), failure_severity,
+             result);
     return std::nullopt;
   }
   if (text.size() != raw.size()) {
-    AddIssue(row.line, column, absl::StrCat("whitespace around address \"", text, "\" removed"),
-             kWarning, result);
+    AddIssue(row.line, column, issue_kind::kAddressWhitespace,
+             absl::StrCat("whitespace around address ", text::Quote(text), " removed"), kWarning,
+             result);
   }
   std::string checksummed = address->ToChecksumHex();
   if (!eth::Address::HasValidChecksum(text, checksummed)) {
     if (strict_checksum) {
-      AddIssue(row.line, column,
-               absl::StrCat("bad EIP-55 checksum in address \"", text, "\" (should be ",
+      AddIssue(row.line, column, issue_kind::kBadChecksum,
+               absl::StrCat("bad EIP-55 checksum in address ", text::Quote(text), " (should be ",
                             checksummed, "); the mapping sets strict_checksum"),
                kError, result);
       return std::nullopt;
     }
-    AddIssue(row.line, column,
-             absl::StrCat("bad EIP-55 checksum in address \"", text,
-                          "\"; kept as the source published it, stored as ", checksummed),
+    AddIssue(row.line, column, issue_kind::kBadChecksum,
+             absl::StrCat("bad EIP-55 checksum in address ", text::Quote(text),
+                          "; kept as the source published it, stored as ", checksummed),
              kWarning, result);
   }
   return checksummed;

@@ -64,9 +64,39 @@ struct LineResult {
   bool invalid = false;
 };
 
-// One validation issue: `file`, `line`, `field` (empty for the whole line), `reason`, severity.
+// The kinds of validation issue (ValidationIssue.kind): stable short names that clients group
+// and count by.
+namespace issue_kind {
+inline constexpr char kInvalidAddress[] = "invalid_address";
+inline constexpr char kBadChecksum[] = "bad_checksum";
+inline constexpr char kAddressWhitespace[] = "address_whitespace";
+inline constexpr char kUnknownValue[] = "unknown_value";
+inline constexpr char kUnknownLabel[] = "unknown_label";
+inline constexpr char kEmptyLabel[] = "empty_label";
+inline constexpr char kUnknownAccountType[] = "unknown_account_type";
+inline constexpr char kBadNumber[] = "bad_number";
+inline constexpr char kBadChainId[] = "bad_chain_id";
+inline constexpr char kDuplicateConflict[] = "duplicate_conflict";
+inline constexpr char kNotUtf8[] = "not_utf8";
+inline constexpr char kWrongFieldCount[] = "wrong_field_count";
+inline constexpr char kMalformedJson[] = "malformed_json";
+inline constexpr char kBadExample[] = "bad_example";
+inline constexpr char kUnknownField[] = "unknown_field";
+inline constexpr char kFieldTooLong[] = "field_too_long";
+inline constexpr char kTagTooLong[] = "tag_too_long";
+inline constexpr char kTooManyTags[] = "too_many_tags";
+}  // namespace issue_kind
+
+// One validation issue: `file`, `line`, `field` (empty for the whole line), `kind` (one of
+// issue_kind), `reason`, severity.
 v1::ValidationIssue MakeIssue(absl::string_view file, uint64_t line, absl::string_view field,
-                              std::string reason, v1::ValidationIssue::Severity severity);
+                              absl::string_view kind, std::string reason,
+                              v1::ValidationIssue::Severity severity);
+
+// Why `text` is no address, from the error of eth::Address::Parse(text), which quotes the
+// address through text::Quote, so that a megabyte cell gives a short message; kept to one
+// line of at most 256 characters.
+std::string AddressError(absl::string_view text, const absl::Status& parse_error);
 
 // What the formats that need more than the header are read with.
 struct FormatParameters {
@@ -108,9 +138,9 @@ class RecordMapper {
   const std::string& HeaderName(int column) const;
   const std::vector<std::string>& header() const { return header_; }
 
-  // Adds an issue on `line` about column `column` (-1 for the whole line) to `result`; an
-  // ERROR marks the line invalid.
-  void AddIssue(uint64_t line, int column, std::string reason,
+  // Adds an issue of `kind` (issue_kind) on `line` about column `column` (-1 for the whole
+  // line) to `result`; an ERROR marks the line invalid.
+  void AddIssue(uint64_t line, int column, absl::string_view kind, std::string reason,
                 v1::ValidationIssue::Severity severity, LineResult* result) const;
 
   // Parses the address in `column` under the shared rules (file comment) and returns it in

@@ -74,6 +74,9 @@ std::vector<CommandSpec> BuildCommands() {
       {"progress", "",
        "draw the progress bar on stderr even when it is not a terminal or with --json"},
       {"no-progress", "", "never draw the progress bar"},
+      {"all-issues", "",
+       "print every issue the service kept (errors first, then warnings) instead of a summary "
+       "by kind with a few examples each"},
   };
   const std::string upload_details =
       "A --mapping file is the protobuf JSON form of ethscan.dataset.v1.ColumnMapping; see "
@@ -87,7 +90,9 @@ std::vector<CommandSpec> BuildCommands() {
       {"datasets", "upload", "FILE", "upload a labelled address file as a dataset",
        absl::StrCat("Streams the file in 1 MiB chunks to DatasetService.UploadDataset and prints "
                     "the validation report: the dataset, how its format was chosen, the counts "
-                    "and up to 20 issues (file:line: field: reason, with their severity). "
+                    "and the issues, errors first, then warnings, each grouped by kind with its "
+                    "count and a few examples (file:line: field: reason); --all-issues prints "
+                    "every issue the service kept. "
                     "Uploading the same bytes again returns the existing dataset. ",
                     upload_details, "\n\n", admin_note),
        1, 1, upload_flags});

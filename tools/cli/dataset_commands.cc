@@ -28,8 +28,13 @@ using Stub = dsv1::DatasetService::StubInterface;
 
 // Size of each upload chunk.
 constexpr size_t kChunkBytes = 1 << 20;
-// Issues shown after an upload or a validation.
-constexpr int kShownIssues = 20;
+// How the issues of an upload or a validation are printed: grouped by kind, or every one with
+// --all-issues.
+IssueReportOptions IssueOptions(const CommandContext& c) {
+  IssueReportOptions options;
+  options.all_issues = c.invocation.Has("all-issues");
+  return options;
+}
 // Conflicts `datasets merge` prints unless --show-conflicts says otherwise.
 constexpr uint64_t kShownConflicts = 50;
 
@@ -278,7 +283,7 @@ int DatasetsUpload(const CommandContext& c) {
         << (response.already_existed() ? " (already stored; nothing new written)" : " (new)")
         << "\n"
         << FormatValidationReport(response.format_detection(), response.dataset(),
-                                  response.issues(), kShownIssues);
+                                  response.issues(), response.issue_counts(), IssueOptions(c));
   return kExitOk;
 }
 
@@ -300,7 +305,7 @@ int DatasetsValidate(const CommandContext& c) {
           << (response.valid() ? ": valid" : absl::StrCat(": rejected: ", response.rejection()))
           << "\n"
           << FormatValidationReport(response.format_detection(), response.dataset(),
-                                    response.issues(), kShownIssues);
+                                    response.issues(), response.issue_counts(), IssueOptions(c));
   }
   return response.valid() ? kExitOk : kExitFailure;
 }

@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "common/text/quote.h"
 
 namespace ethscan::cli {
 namespace {
@@ -326,24 +327,104 @@ std::string FormatDataset(const dataset::v1::Dataset& d) {
   return out;
 }
 
-std::string FormatIssues(
-    const google::protobuf::RepeatedPtrField<dataset::v1::ValidationIssue>& issues, int limit) {
-  if (issues.empty()) return "";
-  std::string out;
-  int shown = 0;
+namespace {
+
+using IssueList = google::protobuf::RepeatedPtrField<dataset::v1::ValidationIssue>;
+using IssueCountList = google::protobuf::RepeatedPtrField<dataset::v1::IssueCount>;
+
+bool IsWarning(dataset::v1::ValidationIssue::Severity severity) {
+  return severity == dataset::v1::ValidationIssue::SEVERITY_WARNING;
+}
+
+// A string the service sent, as one printable line of bounded length.
+std::string Printable(absl::string_view text) { return text::SingleLine(text, 1024); }
+
+std::string KindName(absl::string_view kind) {
+  return kind.empty() ? std::string("other") : text::Escape(kind);
+}
+
+// "file:line: field: reason (error)" after `indent`.
+std::string IssueLine(const dataset::v1::ValidationIssue& issue, absl::string_view indent) {
+  return absl::StrCat(indent, OrDash(Printable(issue.file())), ":", issue.line(), ": ",
+                      issue.field().empty() ? "" : absl::StrCat(Printable(issue.field()), ": "),
+                      Printable(issue.reason()), " (",
+                      IsWarning(issue.severity()) ? "warning" : "error", ")\n");
+}
+
+// The issues of one kind and severity.
+struct KindGroup {
+  std::string kind;
+  uint64_t count = 0;
+  std::vector<const dataset::v1::ValidationIssue*> kept;
+};
+
+// The kinds of the warnings (or of the errors), by descending count, then kind.
+std::vector<KindGroup> GroupByKind(const IssueList& issues, const IssueCountList& counts,
+                                   bool warnings) {
+  std::map<std::string, KindGroup> groups;
+  for (const dataset::v1::IssueCount& count : counts) {
+    if (IsWarning(count.severity()) != warnings) continue;
+    KindGroup& group = groups[KindName(count.kind())];
+    group.kind = KindName(count.kind());
+    group.count += count.count();
+  }
   for (const dataset::v1::ValidationIssue& issue : issues) {
-    if (shown == limit) break;
-    ++shown;
-    std::string severity =
-        issue.severity() == dataset::v1::ValidationIssue::SEVERITY_WARNING ? "warning" : "error";
-    absl::StrAppend(&out, "  ", OrDash(issue.file()), ":", issue.line(), ": ",
-                    issue.field().empty() ? "" : absl::StrCat(issue.field(), ": "), issue.reason(),
-                    " (", severity, ")\n");
+    if (IsWarning(issue.severity()) != warnings) continue;
+    KindGroup& group = groups[KindName(issue.kind())];
+    group.kind = KindName(issue.kind());
+    group.kept.push_back(&issue);
   }
-  if (issues.size() > shown) {
-    absl::StrAppend(&out, "  … and ", issues.size() - shown, " more",
-                    issues.size() >= 1000 ? " (the service reports at most 1000)" : "", "\n");
+  std::vector<KindGroup> sorted;
+  for (auto& [kind, group] : groups) {
+    // Without counts from the service (or for a kind it did not count) the kept ones count.
+    group.count = std::max<uint64_t>(group.count, group.kept.size());
+    sorted.push_back(std::move(group));
   }
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const KindGroup& a, const KindGroup& b) { return a.count > b.count; });
+  return sorted;
+}
+
+}  // namespace
+
+std::string FormatIssues(const IssueList& issues, const IssueCountList& counts,
+                         const IssueReportOptions& options) {
+  std::string out;
+  bool omitted = false;
+  for (const bool warnings : {false, true}) {
+    const std::vector<KindGroup> groups = GroupByKind(issues, counts, warnings);
+    if (groups.empty()) continue;
+    absl::StrAppend(&out, warnings ? "Warnings (lines kept):\n" : "Errors (lines skipped):\n");
+    if (options.all_issues) {
+      uint64_t total = 0;
+      uint64_t kept = 0;
+      for (const KindGroup& group : groups) total += group.count;
+      for (const dataset::v1::ValidationIssue& issue : issues) {
+        if (IsWarning(issue.severity()) != warnings) continue;
+        absl::StrAppend(&out, IssueLine(issue, "  "));
+        ++kept;
+      }
+      if (total > kept) {
+        absl::StrAppend(&out, "  … and ", total - kept,
+                        " more that the service did not keep (it keeps at most 1000 issues, "
+                        "errors first)\n");
+      }
+      continue;
+    }
+    for (const KindGroup& group : groups) {
+      absl::StrAppend(&out, "  ", group.kind, ": ", group.count, "\n");
+      const size_t shown =
+          std::min(group.kept.size(), static_cast<size_t>(std::max(0, options.examples_per_kind)));
+      for (size_t i = 0; i < shown; ++i) absl::StrAppend(&out, IssueLine(*group.kept[i], "    "));
+      if (shown == 0) {
+        absl::StrAppend(&out, "    (none among the issues the service kept)\n");
+      } else if (group.count > shown) {
+        absl::StrAppend(&out, "    … and ", group.count - shown, " more\n");
+        omitted = omitted || group.kept.size() > shown;
+      }
+    }
+  }
+  if (omitted) absl::StrAppend(&out, "(--all-issues prints every issue the service kept)\n");
   return out;
 }
 
@@ -391,25 +472,28 @@ std::string FormatDatasetStats(const dataset::v1::GetDatasetStatsResponse& s) {
   return out;
 }
 
-std::string FormatValidationReport(
-    absl::string_view format_detection, const dataset::v1::Dataset& dataset,
-    const google::protobuf::RepeatedPtrField<dataset::v1::ValidationIssue>& issues, int limit) {
+std::string FormatValidationReport(absl::string_view format_detection,
+                                   const dataset::v1::Dataset& dataset, const IssueList& issues,
+                                   const IssueCountList& counts,
+                                   const IssueReportOptions& options) {
   std::string out;
   if (!format_detection.empty())
     absl::StrAppend(&out, "Format detection: ", format_detection, "\n");
   absl::StrAppend(&out, FormatDataset(dataset));
-  if (issues.empty()) {
+  if (issues.empty() && counts.empty()) {
     absl::StrAppend(&out, "Issues: none\n");
     return out;
   }
+  uint64_t errors = 0;
   uint64_t warnings = 0;
-  for (const dataset::v1::ValidationIssue& issue : issues) {
-    if (issue.severity() == dataset::v1::ValidationIssue::SEVERITY_WARNING) ++warnings;
+  for (const bool warning : {false, true}) {
+    for (const KindGroup& group : GroupByKind(issues, counts, warning)) {
+      (warning ? warnings : errors) += group.count;
+    }
   }
-  const uint64_t errors = static_cast<uint64_t>(issues.size()) - warnings;
-  absl::StrAppend(&out, "Issues: ", issues.size(), " reported (", Plural(errors, "error"),
+  absl::StrAppend(&out, "Issues: ", errors + warnings, " reported (", Plural(errors, "error"),
                   ": lines skipped, ", Plural(warnings, "warning"), ": lines kept)\n",
-                  FormatIssues(issues, limit));
+                  FormatIssues(issues, counts, options));
   return out;
 }
 

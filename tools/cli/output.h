@@ -64,16 +64,32 @@ std::string FormatBytes(double bytes);
 // A dataset's metadata, one "  Key: value" line per field; the split origin, merge origin and
 // referencing jobs and models when set.
 std::string FormatDataset(const dataset::v1::Dataset& dataset);
-// Up to `limit` issues as "  file:line: field: reason (error|warning)", then how many were
-// left out. Empty when there are none.
-std::string FormatIssues(
-    const google::protobuf::RepeatedPtrField<dataset::v1::ValidationIssue>& issues, int limit);
-// The report of an upload or a validation: "Format detection: …", the dataset, then
-// "Issues: N reported (E errors: lines skipped, W warnings: lines kept)" and up to `limit`
+// How a validation report prints its issues.
+struct IssueReportOptions {
+  // Examples printed under each kind in the grouped summary.
+  int examples_per_kind = 3;
+  // Every issue the service kept instead of the grouped summary (errors first, then
+  // warnings, each in line order).
+  bool all_issues = false;
+};
+// The issues of an upload or a validation, errors first ("Errors (lines skipped):"), then
+// warnings ("Warnings (lines kept):"). By default each is grouped by kind, "  kind: count"
+// (counts from `counts`, the service's complete IssueCounts, or from the kept issues when it
+// sent none) by descending count, with the first `examples_per_kind` kept issues of the kind
+// as "    file:line: field: reason (error|warning)". With `all_issues` every kept issue is
+// printed. The service's strings are printed escaped, one line each. Empty when there are no
 // issues.
+std::string FormatIssues(
+    const google::protobuf::RepeatedPtrField<dataset::v1::ValidationIssue>& issues,
+    const google::protobuf::RepeatedPtrField<dataset::v1::IssueCount>& counts,
+    const IssueReportOptions& options);
+// The report of an upload or a validation: "Format detection: …", the dataset, then
+// "Issues: N reported (E errors: lines skipped, W warnings: lines kept)" and FormatIssues.
 std::string FormatValidationReport(
     absl::string_view format_detection, const dataset::v1::Dataset& dataset,
-    const google::protobuf::RepeatedPtrField<dataset::v1::ValidationIssue>& issues, int limit);
+    const google::protobuf::RepeatedPtrField<dataset::v1::ValidationIssue>& issues,
+    const google::protobuf::RepeatedPtrField<dataset::v1::IssueCount>& counts,
+    const IssueReportOptions& options);
 // Statistics of a dataset: counts and distributions, sources and their overlap, feature
 // coverage, and the chat export's tokens and estimated cost per epoch.
 std::string FormatDatasetStats(const dataset::v1::GetDatasetStatsResponse& stats);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <vector>
@@ -911,6 +912,126 @@ TEST_F(DatasetManagerTest, LegacyUploadWithAStrayDoubleColonNamesLineAndColumn) 
   EXPECT_EQ(dry.issues(0).file(), "legacy.jsonl");
   EXPECT_EQ(dry.issues(0).line(), 1u);
   EXPECT_EQ(dry.issues(0).field(), "completion");
+}
+
+// --- Untrusted input in the log, record size limits, issue counts ----------------------------
+
+// Every line `log` holds is one log line ("I 2026-…", "W …", "E …") of at most `max_bytes`.
+void ExpectOnlyShortLogLines(const std::string& log, size_t max_bytes) {
+  for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+    EXPECT_TRUE(line.size() > 2 && (line[0] == 'I' || line[0] == 'W' || line[0] == 'E') &&
+                line[1] == ' ' && absl::ascii_isdigit(static_cast<unsigned char>(line[2])))
+        << "forged log line: " << line.substr(0, 200);
+    EXPECT_LE(line.size(), max_bytes) << line.substr(0, 300);
+  }
+}
+
+TEST_F(DatasetManagerTest, HostileFileNamesAndHeaderCellsForgeNoLogLine) {
+  const std::string filename = "evil\nE 2026-01-01T00:00:00.000Z dataset] forged";
+  const std::string nul_header = std::string(100 << 10, '\0') + "\n0x1\n";
+  const std::string newline_header =
+      "\"address\nI 2026-01-01T00:00:00.000Z dataset] forged\",x\n0x1,a\n";
+  ::testing::internal::CaptureStderr();
+  for (const std::string* data : {&nul_header, &newline_header}) {
+    for (const v1::DatasetFormat format :
+         {v1::DATASET_FORMAT_UNSPECIFIED, v1::DATASET_FORMAT_MEW_DARKLIST}) {
+      v1::UploadMetadata metadata = Metadata("evil", filename);
+      metadata.set_format(format);
+      absl::StatusOr<v1::UploadDatasetResponse> upload =
+          manager_->Upload(metadata, Chunks(*data, 4096));
+      EXPECT_THAT(upload.status(), StatusIs(absl::StatusCode::kInvalidArgument));
+      absl::StatusOr<v1::ValidateDatasetResponse> dry =
+          manager_->Validate(metadata, Chunks(*data, 4096));
+      ASSERT_TRUE(dry.ok()) << dry.status();
+      EXPECT_FALSE(dry->valid());
+      EXPECT_EQ(dry->rejection().find('\n'), std::string::npos);
+      // The message of an unknown format lists the known ones (about 1 KB); the file's part
+      // of it is a few dozen characters.
+      const size_t budget = format == v1::DATASET_FORMAT_UNSPECIFIED ? 1600 : 600;
+      EXPECT_LE(dry->rejection().size(), budget) << dry->rejection().substr(0, 300);
+      EXPECT_LE(upload.status().message().size(), budget);
+    }
+  }
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(log, HasSubstr("evil\\n"));  // The file name, escaped, in the failure lines.
+  ExpectOnlyShortLogLines(log, 1800);
+  ExpectNothingStored();
+}
+
+TEST_F(DatasetManagerTest, RequestTagsOverTheLimitsStoreNothing) {
+  std::string list = "address\n";
+  for (int i = 0; i < 500; ++i) absl::StrAppend(&list, absl::StrFormat("0x%040x\n", 0xbeef + i));
+  ASSERT_LT(list.size(), 22000u);  // The 21 KB list of the report.
+  v1::UploadMetadata long_tag = Metadata("list");
+  long_tag.set_label("Scam");
+  long_tag.add_tags(std::string(100000, 't'));
+  EXPECT_THAT(manager_->Upload(long_tag, Chunks(list, 4096)).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("UploadMetadata.tags[0] is 100000 characters long")));
+  ExpectNothingStored();
+
+  v1::UploadMetadata many_tags = Metadata("list");
+  many_tags.set_label("Scam");
+  for (int i = 0; i < 10000; ++i) many_tags.add_tags(absl::StrCat("t", i));
+  EXPECT_THAT(manager_->Upload(many_tags, Chunks(list, 4096)).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("UploadMetadata.tags has 10000 tags, more than the limit of 32")));
+  ExpectNothingStored();
+
+  // Within the limits the stored records stay a small multiple of the list.
+  v1::UploadMetadata tagged = Metadata("list");
+  tagged.set_label("Scam");
+  tagged.add_tags("giveaway");
+  ASSERT_OK_AND_ASSIGN(v1::UploadDatasetResponse response,
+                       manager_->Upload(tagged, Chunks(list, 4096)));
+  EXPECT_EQ(response.dataset().record_count(), 500u);
+  const uint64_t stored =
+      fs::file_size(fs::path(store_->DatasetDir(response.dataset().id())) / "records.pb");
+  EXPECT_LT(stored, 3 * list.size());
+
+  // The limits are the service's settings.
+  DatasetManagerOptions options;
+  options.max_tags = 20000;
+  options.max_tag_chars = 100;
+  MakeManager(options);
+  EXPECT_THAT(manager_->Validate(many_tags, Chunks(list, 4096)).status(), IsOk());
+  EXPECT_THAT(manager_->Validate(tagged, Chunks(list, 4096)).status(), IsOk());
+  EXPECT_THAT(manager_->Validate(long_tag, Chunks(list, 4096)).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("limit of 100")));
+}
+
+TEST_F(DatasetManagerTest, ValidationKeepsEveryErrorOfTheRealCryptoScamDbList) {
+  const std::string data_dir = ethscan::testing::SharedDataDir();
+  if (data_dir.empty()) GTEST_SKIP() << "shared data folder (../shared/data) is absent";
+  std::ifstream in(data_dir + "/cryptoscamdb/cryptoscamdb_eth_addresses.csv", std::ios::binary);
+  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(data.empty());
+  DatasetManagerOptions options;
+  options.max_issues = 25;  // Fewer than the file's issues.
+  MakeManager(options);
+  ASSERT_OK_AND_ASSIGN(v1::ValidateDatasetResponse dry,
+                       manager_->Validate(Metadata("scamdb", "cryptoscamdb_eth_addresses.csv"),
+                                          Chunks(data, 1 << 16)));
+  EXPECT_TRUE(dry.valid());
+  EXPECT_EQ(dry.dataset().invalid_line_count(), 21u);
+  int errors = 0;
+  for (const v1::ValidationIssue& issue : dry.issues()) {
+    if (issue.severity() != v1::ValidationIssue::SEVERITY_ERROR) continue;
+    ++errors;
+    EXPECT_EQ(issue.kind(), "invalid_address");
+    EXPECT_EQ(issue.field(), "address");
+  }
+  EXPECT_EQ(errors, 21);
+  EXPECT_EQ(dry.issues_size(), 25);
+  ASSERT_GE(dry.issue_counts_size(), 2);
+  EXPECT_EQ(dry.issue_counts(0).severity(), v1::ValidationIssue::SEVERITY_ERROR);
+  EXPECT_EQ(dry.issue_counts(0).kind(), "invalid_address");
+  EXPECT_EQ(dry.issue_counts(0).count(), 21u);
+  uint64_t warnings = 0;
+  for (const v1::IssueCount& count : dry.issue_counts()) {
+    if (count.severity() == v1::ValidationIssue::SEVERITY_WARNING) warnings += count.count();
+  }
+  EXPECT_GT(warnings, 4u);  // So some warnings gave way to errors.
 }
 
 }  // namespace

@@ -59,6 +59,10 @@ absl::StatusOr<std::unique_ptr<DatasetServiceHarness>> DatasetServiceHarness::St
   return harness;
 }
 
+std::shared_ptr<grpc::Channel> DatasetServiceHarness::NewChannel() {
+  return server_->grpc_server()->InProcessChannel(grpc::ChannelArguments());
+}
+
 DatasetServiceHarness::~DatasetServiceHarness() {
   Shutdown();
   std::error_code ec;

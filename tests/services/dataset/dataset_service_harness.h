@@ -35,6 +35,8 @@ class DatasetServiceHarness {
   v1::DatasetService::Stub& stub() { return *stub_; }
   // A stub over a TCP connection to the server's loopback port.
   v1::DatasetService::Stub& loopback_stub() { return *loopback_stub_; }
+  // A new in-process channel to the server, for clients that make their own stubs.
+  std::shared_ptr<grpc::Channel> NewChannel();
   FakeDatasetIndex& index() { return *index_; }
   common::FakeClock& clock() { return clock_; }
   const std::string& data_dir() const { return data_dir_; }

@@ -1,9 +1,12 @@
 #include "services/dataset/ingest_pipeline.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "common/eth/hash.h"
 #include "gmock/gmock.h"
@@ -765,6 +768,297 @@ TEST(IngestPipelineTest, RecordLimitIsEnforcedWhileStreaming) {
                              HasSubstr("--max_records"))));
   EXPECT_EQ(sink.records.size(), 2u);
   EXPECT_THAT(pipeline.Finish(), StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+// --- Untrusted input in messages, record size limits, issue kinds ----------------------------
+
+// A message or issue that quotes the file or the request: one line, a few hundred bytes.
+void ExpectShortLine(absl::string_view text) {
+  EXPECT_LT(text.size(), 600u) << text.substr(0, 300);
+  EXPECT_EQ(text.find('\n'), absl::string_view::npos) << text.substr(0, 300);
+}
+
+// The issue of `line`, or a default one (with a test failure) when there is none.
+v1::ValidationIssue IssueOn(const IngestPipeline& pipeline, uint64_t line) {
+  for (const v1::ValidationIssue& issue : pipeline.result().issues) {
+    if (issue.line() == line) return issue;
+  }
+  ADD_FAILURE() << "no issue on line " << line;
+  return v1::ValidationIssue();
+}
+
+// A mapping with the address, a label column and the columns `name` and `tags`.
+v1::ColumnMapping LabelTagsMapping() {
+  v1::ColumnMapping mapping;
+  mapping.set_address_column("address");
+  mapping.mutable_label()->set_column("label");
+  mapping.mutable_name()->set_column("name");
+  mapping.mutable_tags()->set_column("tags");
+  return mapping;
+}
+
+IngestOptions LenientMappingOptions(const v1::ColumnMapping& mapping) {
+  IngestOptions options = Options("mapped");
+  options.filename = "m.csv";
+  options.format = v1::DATASET_FORMAT_CSV_MAPPING;
+  options.column_mapping = mapping;
+  options.max_invalid_fraction = 1;
+  return options;
+}
+
+// `n` distinct lowercase addresses, one per line: a 21 KB list for n = 500.
+std::string AddressList(int n) {
+  std::string data = "address\n";
+  for (int i = 0; i < n; ++i) absl::StrAppend(&data, absl::StrFormat("0x%040x\n", 0x5eed00 + i));
+  return data;
+}
+
+// Counts the bytes of the records as the record store writes them.
+class SizeSink : public RecordSink {
+ public:
+  absl::Status Write(const common::v1::AddressRecord& record) override {
+    bytes += record.ByteSizeLong();
+    largest = std::max<size_t>(largest, record.ByteSizeLong());
+    ++records;
+    return absl::OkStatus();
+  }
+  size_t bytes = 0;
+  size_t largest = 0;
+  size_t records = 0;
+};
+
+TEST(IngestPipelineTest, HugeAddressCellGivesAShortIssueNamingLineAndField) {
+  IngestOptions options = Options();
+  options.max_row_bytes = 8 << 20;
+  options.max_invalid_fraction = 1;
+  const std::string address = absl::StrCat("0x", std::string(5 << 20, 'a'));
+  IngestPipeline pipeline(options, nullptr);
+  ASSERT_THAT(Ingest(pipeline, absl::StrCat(kDarklist, address, ",comment,2018-01-01\n")), IsOk());
+  const v1::ValidationIssue issue = IssueOn(pipeline, 5);
+  EXPECT_EQ(issue.file(), "dark.csv");
+  EXPECT_EQ(issue.field(), "address");
+  EXPECT_EQ(issue.kind(), "invalid_address");
+  EXPECT_EQ(issue.severity(), v1::ValidationIssue::SEVERITY_ERROR);
+  EXPECT_THAT(issue.reason(), AllOf(HasSubstr("invalid address \"0xaaaa"),
+                                    HasSubstr("…\" (5242882 bytes)"), HasSubstr("need 40")));
+  ExpectShortLine(issue.reason());
+  EXPECT_EQ(pipeline.result().dataset.invalid_line_count(), 1u);
+}
+
+TEST(IngestPipelineTest, HugeLabelCellGivesAShortIssueNamingLineAndField) {
+  IngestOptions options = LenientMappingOptions(LabelTagsMapping());
+  options.max_row_bytes = 8 << 20;
+  const std::string label(5 << 20, 'x');
+  IngestPipeline pipeline(options, nullptr);
+  ASSERT_THAT(Ingest(pipeline, absl::StrCat("address,label,name,tags\n"
+                                            "0x098b716b8aaf21512996dc57eb0615e2383e2f96,Scam,,\n"
+                                            "0x098b716b8aaf21512996dc57eb0615e2383e2f97,",
+                                            label, ",,\n")),
+              IsOk());
+  const v1::ValidationIssue issue = IssueOn(pipeline, 3);
+  EXPECT_EQ(issue.field(), "label");
+  EXPECT_EQ(issue.kind(), "unknown_label");
+  EXPECT_THAT(issue.reason(),
+              AllOf(HasSubstr("\"xxxx"), HasSubstr("(5242880 bytes)"), HasSubstr("did you mean")));
+  ExpectShortLine(issue.reason());
+}
+
+TEST(IngestPipelineTest, HugeJsonLabelGivesAShortIssueNamingLineAndField) {
+  IngestOptions options = Options("legacy");
+  options.filename = "legacy.jsonl";
+  options.max_row_bytes = 8 << 20;
+  options.max_invalid_fraction = 1;
+  const std::string label(5 << 20, 'x');
+  IngestPipeline pipeline(options, nullptr);
+  ASSERT_THAT(
+      Ingest(pipeline, absl::StrCat(R"({"prompt": "0x098B716B8Aaf21512996dC57EB0615e2383E2f96", )",
+                                    R"("completion": "\"Label\": \"Scam\""})", "\n",
+                                    R"({"prompt": "0x098B716B8Aaf21512996dC57EB0615e2383E2f96", )",
+                                    R"("completion": "\"Label\": \")", label, R"(\""})", "\n")),
+      IsOk());
+  const v1::ValidationIssue issue = IssueOn(pipeline, 2);
+  EXPECT_EQ(issue.field(), "completion.Label");
+  EXPECT_EQ(issue.kind(), "unknown_label");
+  EXPECT_THAT(issue.reason(), HasSubstr("(5242880 bytes)"));
+  ExpectShortLine(issue.reason());
+}
+
+TEST(IngestPipelineTest, HugeRequestLabelIsRefusedWithAShortMessage) {
+  IngestOptions options = Options("list");
+  options.label = std::string(5 << 20, 'x');
+  const absl::Status status = ValidateIngestOptions(options);
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument,
+                               AllOf(HasSubstr("UploadMetadata.label is 5242880 characters long"),
+                                     HasSubstr("--max_field_chars"))));
+  ExpectShortLine(status.message());
+}
+
+TEST(IngestPipelineTest, HostileHeaderCellsAndFileNamesGiveShortOneLineMessages) {
+  IngestOptions options = Options();
+  options.filename = std::string("evil\nE 2026-01-01T00:00:00.000Z dataset] forged.csv");
+  // With the format given, the message is short apart from what it quotes of the file.
+  options.format = v1::DATASET_FORMAT_MEW_DARKLIST;
+  {
+    IngestPipeline pipeline(options, nullptr);
+    const absl::Status status = Ingest(pipeline, std::string(100 << 10, '\0') + "\n0x1\n");
+    EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("evil\\n")));
+    ExpectShortLine(status.message());
+    ExpectShortLine(pipeline.result().rejection);
+  }
+  {
+    IngestPipeline pipeline(options, nullptr);
+    const absl::Status status = Ingest(pipeline, "\"address\nI forged\",name\n0x1,a\n");
+    EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("address\\nI")));
+    ExpectShortLine(status.message());
+  }
+}
+
+TEST(IngestPipelineTest, RequestTagsOverTheLimitsAreRefusedBeforeAnyRecord) {
+  const std::string list = AddressList(500);
+  ASSERT_LT(list.size(), 22000u);
+  IngestOptions long_tag = Options("list");
+  long_tag.label = "Scam";
+  long_tag.tags = {std::string(100000, 't')};
+  SizeSink sink;
+  IngestPipeline pipeline(long_tag, &sink);
+  EXPECT_THAT(Ingest(pipeline, list),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("UploadMetadata.tags[0] is 100000 characters long, more "
+                                       "than the limit of 128"),
+                             HasSubstr("--max_tag_chars"))));
+  EXPECT_EQ(sink.bytes, 0u);
+
+  IngestOptions many_tags = Options("list");
+  many_tags.label = "Scam";
+  for (int i = 0; i < 10000; ++i) many_tags.tags.push_back(absl::StrCat("t", i));
+  EXPECT_THAT(ValidateIngestOptions(many_tags),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("UploadMetadata.tags has 10000 tags, more than the limit "
+                                       "of 32"),
+                             HasSubstr("--max_tags"))));
+  IngestPipeline refused(many_tags, &sink);
+  EXPECT_THAT(Ingest(refused, list), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(sink.bytes, 0u);
+
+  // The limits are settings.
+  many_tags.max_tags = 10000;
+  EXPECT_THAT(ValidateIngestOptions(many_tags), IsOk());
+  long_tag.max_tag_chars = 100000;
+  EXPECT_THAT(ValidateIngestOptions(long_tag), IsOk());
+}
+
+TEST(IngestPipelineTest, TagsWithinTheLimitsKeepTheStoredSizeBounded) {
+  IngestOptions options = Options("list");
+  options.label = "Scam";
+  for (int i = 0; i < 32; ++i) options.tags.push_back(std::string(128, 'a' + i % 26));
+  SizeSink sink;
+  IngestPipeline pipeline(options, &sink);
+  const std::string list = AddressList(500);
+  ASSERT_THAT(Ingest(pipeline, list), IsOk());
+  EXPECT_EQ(sink.records, 500u);
+  // Address, label, source and at most 32 tags of 128 characters each.
+  EXPECT_LT(sink.largest, 32u * 131 + 100);
+}
+
+TEST(IngestPipelineTest, MappingConstantsOverTheLimitsAreRefused) {
+  v1::ColumnMapping mapping = LabelTagsMapping();
+  mapping.mutable_tags()->clear_column();
+  std::vector<std::string> tags;
+  for (int i = 0; i < 10000; ++i) tags.push_back(absl::StrCat("t", i));
+  mapping.mutable_tags()->set_value(absl::StrJoin(tags, ";"));
+  EXPECT_THAT(ValidateIngestOptions(LenientMappingOptions(mapping)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("UploadMetadata.column_mapping.tags.value holds 10000 tags")));
+  mapping = LabelTagsMapping();
+  mapping.mutable_name()->set_column("");
+  mapping.mutable_name()->set_value(std::string(300, 'n'));
+  EXPECT_THAT(ValidateIngestOptions(LenientMappingOptions(mapping)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("UploadMetadata.column_mapping.name.value is 300 characters")));
+  mapping = LabelTagsMapping();
+  (*mapping.mutable_label()->mutable_values())["x"] = std::string(100000, 'l');
+  EXPECT_THAT(ValidateIngestOptions(LenientMappingOptions(mapping)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("column_mapping.label.values[\"x\"] is 100000 characters")));
+}
+
+TEST(IngestPipelineTest, CellsOverTheLimitsSkipTheirLine) {
+  std::string data = "address,label,name,tags\n";
+  std::vector<std::string> tags;
+  for (int i = 0; i < 10000; ++i) tags.push_back(absl::StrCat("t", i));
+  for (int i = 0; i < 50; ++i) {
+    std::string name = "ok";
+    std::string tag_cell = "a;b";
+    if (i == 10) tag_cell = absl::StrJoin(tags, ";");  // Line 12.
+    if (i == 20) tag_cell = std::string(100000, 't');  // Line 22.
+    if (i == 30) name = std::string(300, 'n');         // Line 32.
+    absl::StrAppend(&data, absl::StrFormat("0x%040x", 0xabc + i), ",Scam,", name, ",", tag_cell,
+                    "\n");
+  }
+  SizeSink sink;
+  IngestPipeline pipeline(LenientMappingOptions(LabelTagsMapping()), &sink);
+  ASSERT_THAT(Ingest(pipeline, data), IsOk());
+  EXPECT_EQ(pipeline.result().dataset.invalid_line_count(), 3u);
+  EXPECT_EQ(sink.records, 47u);
+  EXPECT_LT(sink.largest, 200u);
+  v1::ValidationIssue many = IssueOn(pipeline, 12);
+  EXPECT_EQ(many.kind(), "too_many_tags");
+  EXPECT_EQ(many.field(), "tags");
+  EXPECT_THAT(many.reason(), HasSubstr("10000 tags, more than the limit of 32"));
+  v1::ValidationIssue long_tag = IssueOn(pipeline, 22);
+  EXPECT_EQ(long_tag.kind(), "tag_too_long");
+  EXPECT_EQ(long_tag.file(), "m.csv");
+  EXPECT_THAT(long_tag.reason(), HasSubstr("is 100000 characters long"));
+  ExpectShortLine(long_tag.reason());
+  v1::ValidationIssue long_name = IssueOn(pipeline, 32);
+  EXPECT_EQ(long_name.kind(), "field_too_long");
+  EXPECT_EQ(long_name.field(), "name");
+  EXPECT_EQ(long_name.severity(), v1::ValidationIssue::SEVERITY_ERROR);
+}
+
+TEST(IngestPipelineTest, ErrorsAreKeptInPreferenceToWarningsAndAllAreCounted) {
+  std::string data = "address,comment,date\n";
+  for (int i = 0; i < 5; ++i) {  // Lines 2-6: bad checksums (warnings).
+    absl::StrAppend(&data, "0x1F9840a85d5aF5bf1D1762F925BDADdC4201F984,c", i, ",2018-01-01\n");
+  }
+  absl::StrAppend(&data, "0x12,bad,2018-01-01\n0x34,bad,2018-01-01\n");  // Lines 7, 8.
+  IngestOptions options = Options();
+  options.max_issues = 3;
+  options.max_invalid_fraction = 1;
+  IngestPipeline pipeline(options, nullptr);
+  ASSERT_THAT(Ingest(pipeline, data), IsOk());
+  const std::vector<v1::ValidationIssue>& issues = pipeline.result().issues;
+  ASSERT_EQ(issues.size(), 3u);
+  EXPECT_EQ(issues[0].line(), 2u);
+  EXPECT_EQ(issues[0].kind(), "bad_checksum");
+  EXPECT_EQ(issues[1].line(), 7u);
+  EXPECT_EQ(issues[1].kind(), "invalid_address");
+  EXPECT_EQ(issues[2].line(), 8u);
+  const std::vector<v1::IssueCount>& counts = pipeline.result().issue_counts;
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_EQ(counts[0].severity(), v1::ValidationIssue::SEVERITY_ERROR);
+  EXPECT_EQ(counts[0].kind(), "invalid_address");
+  EXPECT_EQ(counts[0].count(), 2u);
+  EXPECT_EQ(counts[1].severity(), v1::ValidationIssue::SEVERITY_WARNING);
+  EXPECT_EQ(counts[1].kind(), "bad_checksum");
+  EXPECT_EQ(counts[1].count(), 5u);
+}
+
+TEST(IngestPipelineTest, DuplicateConflictsPastTheKeptIssuesAreCounted) {
+  IngestOptions options = LenientMappingOptions(LabelTagsMapping());
+  options.max_issues = 1;
+  IngestPipeline pipeline(options, nullptr);
+  ASSERT_THAT(Ingest(pipeline,
+                     "address,label,name,tags\n"
+                     "0x098b716b8aaf21512996dc57eb0615e2383e2f96,Scam,,\n"
+                     "0x098b716b8aaf21512996dc57eb0615e2383e2f96,Legit,,\n"
+                     "0x098b716b8aaf21512996dc57eb0615e2383e2f96,Heist,,\n"),
+              IsOk());
+  ASSERT_EQ(pipeline.result().issues.size(), 1u);
+  EXPECT_EQ(pipeline.result().issues[0].kind(), "duplicate_conflict");
+  ASSERT_EQ(pipeline.result().issue_counts.size(), 1u);
+  EXPECT_EQ(pipeline.result().issue_counts[0].kind(), "duplicate_conflict");
+  EXPECT_EQ(pipeline.result().issue_counts[0].count(), 2u);
 }
 
 }  // namespace

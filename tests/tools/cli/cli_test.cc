@@ -224,12 +224,13 @@ TEST_F(CliTest, UploadPassesNameFormatAndLimits) {
   EXPECT_DOUBLE_EQ(uploads[0].metadata.max_invalid_fraction(), 0.2);
 }
 
-TEST_F(CliTest, UploadPrintsAtMostTwentyIssues) {
+TEST_F(CliTest, UploadPrintsIssuesByKindAndAllOfThemOnRequest) {
   std::vector<dataset::v1::ValidationIssue> issues(30);
   for (size_t i = 0; i < issues.size(); ++i) {
     issues[i].set_file("f.csv");
     issues[i].set_line(i + 2);
     issues[i].set_field("address");
+    issues[i].set_kind("invalid_address");
     issues[i].set_reason("not an address");
     issues[i].set_severity(dataset::v1::ValidationIssue::SEVERITY_ERROR);
   }
@@ -238,10 +239,14 @@ TEST_F(CliTest, UploadPrintsAtMostTwentyIssues) {
   ASSERT_EQ(Run({"datasets", "upload", path}), kExitOk);
   EXPECT_THAT(out_.str(),
               HasSubstr("Issues: 30 reported (30 errors: lines skipped, 0 warnings: lines "
-                        "kept)\n"));
-  EXPECT_THAT(out_.str(), HasSubstr("  f.csv:21: address: not an address (error)\n"));
-  EXPECT_THAT(out_.str(), Not(HasSubstr("f.csv:22:")));
-  EXPECT_THAT(out_.str(), HasSubstr("… and 10 more\n"));
+                        "kept)\nErrors (lines skipped):\n  invalid_address: 30\n"
+                        "    f.csv:2: address: not an address (error)\n"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("f.csv:5:")));
+  EXPECT_THAT(out_.str(), HasSubstr("    … and 27 more\n"));
+
+  ASSERT_EQ(Run({"datasets", "upload", path, "--all-issues"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("  f.csv:31: address: not an address (error)\n"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("… and")));
 }
 
 TEST_F(CliTest, UploadJsonPrintsTheResponseOnly) {

@@ -248,19 +248,29 @@ TEST(OutputTest, ValidationReportCountsErrorsAndWarnings) {
     issue->set_file("f.csv");
     issue->set_line(static_cast<uint64_t>(i) + 2);
     issue->set_field("label");
+    issue->set_kind("unknown_label");
     issue->set_reason("unknown label \"phising\"; did you mean \"Phish / Hack\"?");
     issue->set_severity(i == 0 ? dataset::v1::ValidationIssue::SEVERITY_WARNING
                                : dataset::v1::ValidationIssue::SEVERITY_ERROR);
   }
   dataset::v1::Dataset d;
   d.set_invalid_line_count(2);
-  const std::string text = FormatValidationReport("given by the client", d, issues, 2);
+  IssueReportOptions options;
+  options.examples_per_kind = 1;
+  const std::string text = FormatValidationReport("given by the client", d, issues, {}, options);
   EXPECT_THAT(text, ::testing::StartsWith("Format detection: given by the client\n  ID:"));
   EXPECT_THAT(text, HasSubstr("Issues: 3 reported (2 errors: lines skipped, 1 warning: lines "
-                              "kept)\n  f.csv:2: label: unknown label \"phising\"; did you mean "
-                              "\"Phish / Hack\"? (warning)\n"));
-  EXPECT_THAT(text, HasSubstr("… and 1 more\n"));
-  EXPECT_THAT(FormatValidationReport("", d, {}, 20), ::testing::EndsWith("Issues: none\n"));
+                              "kept)\n"
+                              "Errors (lines skipped):\n"
+                              "  unknown_label: 2\n"
+                              "    f.csv:3: label: unknown label \"phising\"; did you mean "
+                              "\"Phish / Hack\"? (error)\n"
+                              "    … and 1 more\n"
+                              "Warnings (lines kept):\n"
+                              "  unknown_label: 1\n"
+                              "    f.csv:2: label: unknown label"));
+  EXPECT_THAT(FormatValidationReport("", d, {}, {}, IssueReportOptions()),
+              ::testing::EndsWith("Issues: none\n"));
 }
 
 TEST(OutputTest, MergeConflictsAreATableWithSources) {
@@ -299,24 +309,74 @@ TEST(OutputTest, StatsWithoutPriceSayHowToGetACost) {
   EXPECT_THAT(text, HasSubstr("  Feature coverage:   none\n"));
 }
 
-TEST(OutputTest, IssuesAreCappedWithACountOfTheRest) {
+// 24 invalid addresses (errors, of 5000 the service counted) after a bad checksum (a warning).
+google::protobuf::RepeatedPtrField<dataset::v1::ValidationIssue> DarklistIssues() {
   google::protobuf::RepeatedPtrField<dataset::v1::ValidationIssue> issues;
   for (int i = 0; i < 25; ++i) {
     dataset::v1::ValidationIssue* issue = issues.Add();
     issue->set_file("darklist.csv");
     issue->set_line(static_cast<uint64_t>(i) + 2);
     issue->set_field("address");
-    issue->set_reason("invalid address: 39 hex digits, need 40");
+    issue->set_kind(i == 0 ? "bad_checksum" : "invalid_address");
+    issue->set_reason(i == 0 ? "bad EIP-55 checksum" : "invalid address: 39 hex digits, need 40");
     issue->set_severity(i == 0 ? dataset::v1::ValidationIssue::SEVERITY_WARNING
                                : dataset::v1::ValidationIssue::SEVERITY_ERROR);
   }
-  const std::string text = FormatIssues(issues, 20);
-  EXPECT_THAT(text, HasSubstr("  darklist.csv:2: address: invalid address: 39 hex digits, need "
-                              "40 (warning)\n"));
-  EXPECT_THAT(text, HasSubstr("  darklist.csv:21: address:"));
-  EXPECT_THAT(text, Not(HasSubstr("darklist.csv:22:")));
-  EXPECT_THAT(text, HasSubstr("… and 5 more\n"));
-  EXPECT_EQ(FormatIssues({}, 20), "");
+  return issues;
+}
+
+google::protobuf::RepeatedPtrField<dataset::v1::IssueCount> DarklistCounts() {
+  google::protobuf::RepeatedPtrField<dataset::v1::IssueCount> counts;
+  dataset::v1::IssueCount* errors = counts.Add();
+  errors->set_severity(dataset::v1::ValidationIssue::SEVERITY_ERROR);
+  errors->set_kind("invalid_address");
+  errors->set_count(5000);
+  dataset::v1::IssueCount* warnings = counts.Add();
+  warnings->set_severity(dataset::v1::ValidationIssue::SEVERITY_WARNING);
+  warnings->set_kind("bad_checksum");
+  warnings->set_count(1);
+  return counts;
+}
+
+TEST(OutputTest, IssuesAreGroupedByKindErrorsFirstWithTheServiceCounts) {
+  const std::string text = FormatIssues(DarklistIssues(), DarklistCounts(), IssueReportOptions());
+  EXPECT_EQ(text,
+            "Errors (lines skipped):\n"
+            "  invalid_address: 5000\n"
+            "    darklist.csv:3: address: invalid address: 39 hex digits, need 40 (error)\n"
+            "    darklist.csv:4: address: invalid address: 39 hex digits, need 40 (error)\n"
+            "    darklist.csv:5: address: invalid address: 39 hex digits, need 40 (error)\n"
+            "    … and 4997 more\n"
+            "Warnings (lines kept):\n"
+            "  bad_checksum: 1\n"
+            "    darklist.csv:2: address: bad EIP-55 checksum (warning)\n"
+            "(--all-issues prints every issue the service kept)\n");
+  EXPECT_EQ(FormatIssues({}, {}, IssueReportOptions()), "");
+}
+
+TEST(OutputTest, AllIssuesPrintsEveryKeptIssueErrorsFirst) {
+  IssueReportOptions options;
+  options.all_issues = true;
+  const std::string text = FormatIssues(DarklistIssues(), DarklistCounts(), options);
+  EXPECT_THAT(text, ::testing::StartsWith("Errors (lines skipped):\n  darklist.csv:3: address:"));
+  EXPECT_THAT(text, HasSubstr("  darklist.csv:26: address: invalid address: 39 hex digits, need "
+                              "40 (error)\n"
+                              "  … and 4976 more that the service did not keep"));
+  EXPECT_THAT(text, ::testing::EndsWith("Warnings (lines kept):\n"
+                                        "  darklist.csv:2: address: bad EIP-55 checksum "
+                                        "(warning)\n"));
+}
+
+TEST(OutputTest, IssueTextFromTheServiceIsPrintedOnOneLine) {
+  google::protobuf::RepeatedPtrField<dataset::v1::ValidationIssue> issues;
+  dataset::v1::ValidationIssue* issue = issues.Add();
+  issue->set_file("a\nb.csv");
+  issue->set_line(2);
+  issue->set_reason(absl::StrCat("x\ny", std::string(5000, 'z')));
+  issue->set_severity(dataset::v1::ValidationIssue::SEVERITY_ERROR);
+  const std::string text = FormatIssues(issues, {}, IssueReportOptions());
+  EXPECT_THAT(text, HasSubstr("  other: 1\n    a\\nb.csv:2: x\\nyzzz"));
+  EXPECT_LT(text.size(), 1500u);
 }
 
 TEST(OutputTest, JobStatusUsesFineTuningVocabulary) {
