@@ -137,22 +137,24 @@ std::string RedactUrl(absl::string_view url) {
   if (scheme_end == absl::string_view::npos) return std::string(url);
   std::string out(url.substr(0, scheme_end + 3));
   absl::string_view rest = url.substr(scheme_end + 3);
-  // The authority ends at the first '/', '?' or '#'.
-  const size_t authority_end = rest.find_first_of("/?#");
-  absl::string_view authority = rest.substr(0, authority_end);
-  absl::string_view tail =
-      authority_end == absl::string_view::npos ? absl::string_view() : rest.substr(authority_end);
-  if (size_t at = authority.rfind('@'); at != absl::string_view::npos) {
-    absl::string_view userinfo = authority.substr(0, at);
+  // User information ends at the last '@' before any query or fragment: a password may hold
+  // '/' (parsers that take the last '@' accept it), so the authority is not cut at '/' first.
+  const absl::string_view before_query = rest.substr(0, rest.find_first_of("?#"));
+  if (size_t at = before_query.rfind('@'); at != absl::string_view::npos) {
+    absl::string_view userinfo = rest.substr(0, at);
     if (size_t colon = userinfo.find(':'); colon != absl::string_view::npos) {
       absl::StrAppend(&out, userinfo.substr(0, colon), ":***");
     } else {
       out.append("***");
     }
-    absl::StrAppend(&out, authority.substr(at));
-  } else {
-    out.append(authority.data(), authority.size());
+    out.push_back('@');
+    rest.remove_prefix(at + 1);
   }
+  // The host ends at the first '/', '?' or '#'.
+  const size_t host_end = rest.find_first_of("/?#");
+  out.append(rest.data(), host_end == absl::string_view::npos ? rest.size() : host_end);
+  absl::string_view tail =
+      host_end == absl::string_view::npos ? absl::string_view() : rest.substr(host_end);
   const size_t query = tail.find('?');
   if (query == absl::string_view::npos) {
     out.append(tail.data(), tail.size());

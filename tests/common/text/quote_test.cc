@@ -46,6 +46,10 @@ TEST(QuoteTest, RedactsCredentialsInUrls) {
   EXPECT_EQ(RedactUrl("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
   EXPECT_EQ(RedactUrl("http://user:p@ss@host/"), "http://user:***@host/");
   EXPECT_EQ(RedactUrl("not a url"), "not a url");
+  // A password with '/', '?' or '#' in it, as a parser that takes the last '@' accepts.
+  EXPECT_EQ(RedactUrl("redis://:pa/ss@h:6379"), "redis://:***@h:6379");
+  EXPECT_EQ(RedactUrl("redis://:pa/ss@h:6379/2"), "redis://:***@h:6379/2");
+  EXPECT_EQ(RedactUrl("redis://u:a/b@c@h:1"), "redis://u:***@h:1");
 }
 
 }  // namespace
