@@ -209,7 +209,12 @@ absl::StatusOr<std::vector<Reply>> HiredisClient::Pipeline(
       if (!status.ok()) return status;
     }
     absl::StatusOr<std::vector<Reply>> replies = RunLocked(commands);
-    if (replies.ok() || !absl::IsUnavailable(replies.status()) || attempt == 1) return replies;
+    // Only a broken connection (RunLocked dropped it) is tried again; a reply such as LOADING
+    // came over a working one, and running the batch again would repeat its other commands.
+    if (replies.ok() || !absl::IsUnavailable(replies.status()) || context_ != nullptr ||
+        attempt == 1) {
+      return replies;
+    }
     log::Warning("redis connection lost (", replies.status().message(), "); reconnecting");
   }
   return absl::UnavailableError("redis: unreachable");
