@@ -31,10 +31,25 @@ namespace fs = std::filesystem;
 
 constexpr char kRecordsFile[] = "records.pb";
 constexpr char kManifestFile[] = "manifest.json";
-// Held locked (flock LOCK_EX) by the writer of an upload directory for the writer's life.
+// Held locked (an open file description lock) by the writer of an upload directory for the
+// writer's life.
 constexpr char kLockFile[] = "writer.lock";
 constexpr char kUploadPrefix[] = "upload-";
 constexpr size_t kFlushBytes = 1 << 20;
+
+// Takes an exclusive open file description lock on the whole of `fd` (open for writing)
+// without waiting: 0, or the errno (EAGAIN or EACCES while another open file holds it). Not
+// flock(2): over NFS Linux emulates flock with per-process locks, so a sweep in the writer's
+// own process would take a live writer's lock, and its close would drop it.
+int TryLock(int fd) {
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = 0;
+  lock.l_len = 0;  // The whole file.
+  lock.l_pid = 0;  // Required for open file description locks.
+  return ::fcntl(fd, F_OFD_SETLK, &lock) == 0 ? 0 : errno;
+}
 
 absl::Status ErrnoStatus(int err, absl::string_view what) {
   std::string message = absl::StrCat(what, ": ", std::strerror(err));
@@ -147,7 +162,7 @@ class FileRecordWriter final : public RecordWriter {
  private:
   void ReleaseLock() {
     if (lock_fd_ < 0) return;
-    ::close(lock_fd_);  // Drops the flock.
+    ::close(lock_fd_);  // Drops the lock.
     lock_fd_ = -1;
   }
 
@@ -233,13 +248,15 @@ bool RemoveIfAbandoned(const fs::path& dir, absl::Duration min_age) {
   const absl::Time modified = absl::TimeFromTimespec(info.st_mtim);
   if (absl::Now() - modified < min_age) return false;  // Maybe not locked yet.
   const std::string lock_path = (dir / kLockFile).string();
-  const int lock_fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (lock_fd < 0) {
     // No lock file in an old directory: its writer died before it made one (or a version
-    // without locks left it). Anything else (EACCES, …) is left alone.
+    // without locks left it). Anything else (EACCES, …) is left alone, and so is a directory
+    // that is gone meanwhile (its writer committed it).
     if (errno != ENOENT) return false;
-  } else if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(lock_fd);  // EWOULDBLOCK: the writer is alive.
+    if (::lstat(dir.c_str(), &info) != 0) return false;
+  } else if (TryLock(lock_fd) != 0) {
+    ::close(lock_fd);  // The writer is alive.
     return false;
   }
   // Holding the lock (or with no lock file): no writer can come back to this directory.
@@ -329,8 +346,8 @@ absl::StatusOr<std::unique_ptr<RecordWriter>> FileRecordStore::NewWriter() {
   const std::string lock_path = absl::StrCat(dir, "/", kLockFile);
   const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (lock_fd < 0) return fail(ErrnoStatus(errno, absl::StrCat("create ", lock_path)), -1);
-  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    return fail(ErrnoStatus(errno, absl::StrCat("lock ", lock_path)), lock_fd);
+  if (const int error = TryLock(lock_fd); error != 0) {
+    return fail(ErrnoStatus(error, absl::StrCat("lock ", lock_path)), lock_fd);
   }
   const std::string path = absl::StrCat(dir, "/", kRecordsFile);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

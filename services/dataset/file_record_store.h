@@ -7,14 +7,16 @@
 // directory to datasets/<id> in one step, so a dataset is either complete or absent. Readers
 // verify records.pb against the manifest's SHA-256 before returning any record.
 //
-// Abandoned uploads: every writer holds an exclusive flock(2) on tmp/upload-XXXXXX/writer.lock
+// Abandoned uploads: every writer holds an exclusive open file description lock
+// (fcntl F_OFD_SETLK) on tmp/upload-XXXXXX/writer.lock
 // from just after the directory is made until it commits or aborts, and the kernel drops the
 // lock when the process dies, however it dies. The sweep (SweepAbandonedUploads: at Create,
 // then every `sweep_interval` on a background thread) removes an upload directory only when it
 // can take that lock without waiting, so its writer is gone, and the directory is at least
 // `min_abandoned_age` old, which covers the moment between making the directory and locking
 // it. A live writer's directory is never removed, however old, so several processes may share
-// one data directory (flock works across processes and, on Linux, over NFS).
+// one data directory (such locks hold between processes and between the threads of one, and on
+// Linux over NFS too, unlike flock(2), which NFS emulates with per-process locks).
 //
 // Thread-safety: thread-safe; uploads use distinct temporary directories.
 #ifndef ETHSCAN_SERVICES_DATASET_FILE_RECORD_STORE_H_
@@ -36,7 +38,7 @@ struct FileRecordStoreOptions {
   // Root directory; created when missing.
   std::string data_dir = ".ethscan/data/dataset";
   // An upload directory whose writer is gone is removed once its modification time is at
-  // least this old (it must cover the moment between mkdtemp and the writer's flock, and
+  // least this old (it must cover the moment between mkdtemp and the writer's lock, and
   // clock differences between hosts that share the directory).
   absl::Duration min_abandoned_age = absl::Minutes(1);
   // How often a background thread sweeps tmp/ for abandoned uploads; zero or negative: never
