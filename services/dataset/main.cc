@@ -97,6 +97,8 @@ absl::Status Run() {
 }  // namespace ethscan::dataset
 
 int main(int argc, char** argv) {
+  // First, so that every thread started later (the upload sweep, gRPC's) has them blocked too.
+  ethscan::common::BlockTerminationSignals();
   absl::ParseCommandLine(argc, argv);
   ethscan::log::SetComponent("dataset");
   // Uploads arrive as 1 MiB messages, each allocated and freed in turn. By default glibc would

@@ -3,6 +3,7 @@
 // longer than a connection lives and comes back; SIGPIPE is delivered; a second process asks
 // for a port in use; and no log line of any of it carries the Redis password.
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <fstream>
 #include <map>
@@ -195,6 +196,49 @@ TEST_F(FaultsIntegrationTest, ASecondServiceOnABusyPortRefusesToStart) {
             std::string::npos)
       << (*second)->LogTail();
   EXPECT_TRUE(ListDatasets().ok());
+}
+
+// SIGTERM reaches the thread that waits for it, whatever threads a service started before
+// (the dataset store's sweep, say), so every service stops gracefully, with exit status 0.
+TEST_F(FaultsIntegrationTest, EveryServiceStopsGracefullyOnSigterm) {
+  for (auto& [name, process] : processes_) {
+    const int status = process->Stop(absl::Seconds(15));
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << name << " ended with wait status " << status << "\n"
+        << process->LogTail();
+  }
+}
+
+// A second SIGTERM while the first one's graceful shutdown waits for a call still in flight
+// must not kill the process: every thread a service starts (the dataset store's upload sweep
+// among them) has the termination signals blocked.
+TEST_F(FaultsIntegrationTest, ASecondSigtermDuringShutdownDoesNotKillTheDatasetService) {
+  ports_["stopping-dataset"] = PickFreePort();
+  ASSERT_TRUE(Start("stopping-dataset",
+                    {"ethscan_dataset", Listen("stopping-dataset"), "--shutdown_deadline=3s",
+                     absl::StrCat("--data_dir=", dir_, "/stopping-dataset")})
+                  .ok());
+  ChildProcess& process = *processes_["stopping-dataset"];
+  auto stub =
+      dataset::v1::DatasetService::NewStub(common::CreateChannel(Target("stopping-dataset")));
+  grpc::ClientContext context;
+  common::SetDeadline(&context, absl::Seconds(30));
+  dataset::v1::UploadDatasetResponse response;
+  auto upload = stub->UploadDataset(&context, &response);
+  dataset::v1::UploadDatasetRequest request;
+  request.mutable_metadata()->set_name("held-open");
+  request.mutable_metadata()->set_label("Scam");  // a plain address list
+  ASSERT_TRUE(upload->Write(request));
+  request.set_chunk("address\n0x52908400098527886e0f7030069857d2e4169ee7\n");
+  ASSERT_TRUE(upload->Write(request));
+  absl::SleepFor(absl::Milliseconds(300));  // The upload is in flight on the server.
+  kill(process.pid(), SIGTERM);
+  absl::SleepFor(absl::Milliseconds(300));  // Shutting down, waiting for the upload.
+  kill(process.pid(), SIGTERM);
+  const int status = process.Stop(absl::Seconds(15));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status << "\n"
+                                                             << process.LogTail();
+  context.TryCancel();
 }
 
 TEST_F(FaultsIntegrationTest, TheRedisUrlIsLoggedWithItsPasswordRedacted) {
