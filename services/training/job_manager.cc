@@ -207,13 +207,21 @@ absl::StatusOr<uint64_t> JobManager::CheckDatasets(const std::vector<JobDataset>
 
 void JobManager::UndoCreate(const v1::Job& job, const std::vector<std::string>& referenced,
                             const std::string& error) {
-  datasets_->RemoveReferencesLogged(referenced, JobHolder(job.id()));
+  // The job goes first: its references are dropped only once no worker can run it, so a job
+  // that was queued after all (a timed-out enqueue) never trains on a dataset deleted under it.
   absl::Status removed = store_->Delete(job.id());
-  if (removed.ok() || absl::IsNotFound(removed)) return;
-  log::Warning("job ", text::Quote(job.id()), ": cannot remove it after its creation failed (",
-               removed.message(), "); marking it failed");
-  absl::StatusOr<v1::Job> stored = store_->Get(job.id());
-  if (stored.ok() && !IsFinished(stored->status())) FailJob(*stored, error);
+  if (!removed.ok() && !absl::IsNotFound(removed)) {
+    log::Warning("job ", text::Quote(job.id()), ": cannot remove it after its creation failed (",
+                 removed.message(), "); marking it failed");
+    absl::StatusOr<v1::Job> stored = store_->Get(job.id());
+    if (!stored.ok()) {
+      log::Warning("job ", text::Quote(job.id()), ": cannot read it (", stored.status().message(),
+                   "); its dataset references are kept until it finishes");
+      return;
+    }
+    if (!IsFinished(stored->status())) FailJob(*stored, error);
+  }
+  datasets_->RemoveReferencesLogged(referenced, JobHolder(job.id()));
 }
 
 absl::StatusOr<v1::Job> JobManager::CreateJob(const v1::CreateJobRequest& request) {
