@@ -20,6 +20,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/eth/hash.h"
+#include "common/file/lock.h"
 #include "common/log/log.h"
 #include "common/text/quote.h"
 #include "nlohmann/json.hpp"
@@ -36,20 +37,6 @@ constexpr char kManifestFile[] = "manifest.json";
 constexpr char kLockFile[] = "writer.lock";
 constexpr char kUploadPrefix[] = "upload-";
 constexpr size_t kFlushBytes = 1 << 20;
-
-// Takes an exclusive open file description lock on the whole of `fd` (open for writing)
-// without waiting: 0, or the errno (EAGAIN or EACCES while another open file holds it). Not
-// flock(2): over NFS Linux emulates flock with per-process locks, so a sweep in the writer's
-// own process would take a live writer's lock, and its close would drop it.
-int TryLock(int fd) {
-  struct flock lock {};
-  lock.l_type = F_WRLCK;
-  lock.l_whence = SEEK_SET;
-  lock.l_start = 0;
-  lock.l_len = 0;  // The whole file.
-  lock.l_pid = 0;  // Required for open file description locks.
-  return ::fcntl(fd, F_OFD_SETLK, &lock) == 0 ? 0 : errno;
-}
 
 absl::Status ErrnoStatus(int err, absl::string_view what) {
   std::string message = absl::StrCat(what, ": ", std::strerror(err));
@@ -255,7 +242,7 @@ bool RemoveIfAbandoned(const fs::path& dir, absl::Duration min_age) {
     // that is gone meanwhile (its writer committed it).
     if (errno != ENOENT) return false;
     if (::lstat(dir.c_str(), &info) != 0) return false;
-  } else if (TryLock(lock_fd) != 0) {
+  } else if (file::TryLockExclusive(lock_fd) != 0) {
     ::close(lock_fd);  // The writer is alive.
     return false;
   }
@@ -346,7 +333,7 @@ absl::StatusOr<std::unique_ptr<RecordWriter>> FileRecordStore::NewWriter() {
   const std::string lock_path = absl::StrCat(dir, "/", kLockFile);
   const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (lock_fd < 0) return fail(ErrnoStatus(errno, absl::StrCat("create ", lock_path)), -1);
-  if (const int error = TryLock(lock_fd); error != 0) {
+  if (const int error = file::TryLockExclusive(lock_fd); error != 0) {
     return fail(ErrnoStatus(error, absl::StrCat("lock ", lock_path)), lock_fd);
   }
   const std::string path = absl::StrCat(dir, "/", kRecordsFile);

@@ -12,6 +12,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/file/lock.h"
 #include "common/log/log.h"
 #include "common/text/quote.h"
 
@@ -23,18 +24,6 @@ namespace fs = std::filesystem;
 absl::Status ErrnoError(absl::string_view what, const std::string& path, int error) {
   return absl::InternalError(
       absl::StrCat(what, " ", text::Quote(path, 256), ": ", std::strerror(error)));
-}
-
-// Takes an exclusive open file description lock on the whole of `fd` without waiting.
-// Returns 0, or the errno (EAGAIN or EACCES while another open file holds a lock).
-int TryLock(int fd) {
-  struct flock lock {};
-  lock.l_type = F_WRLCK;
-  lock.l_whence = SEEK_SET;
-  lock.l_start = 0;
-  lock.l_len = 0;  // The whole file.
-  lock.l_pid = 0;  // Required for open file description locks.
-  return fcntl(fd, F_OFD_SETLK, &lock) == 0 ? 0 : errno;
 }
 
 // Makes a rename in `dir` durable. Best effort: some file systems cannot sync a folder.
@@ -53,7 +42,7 @@ absl::StatusOr<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::Open(const s
       absl::StrCat(path, kTemporaryInfix, getpid(), "-", absl::Uniform<uint64_t>(gen));
   int fd = open(temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("cannot create", temp, errno);
-  if (int error = TryLock(fd); error != 0) {
+  if (int error = file::TryLockExclusive(fd); error != 0) {
     close(fd);
     unlink(temp.c_str());
     return ErrnoError("cannot lock", temp, error);
@@ -139,8 +128,9 @@ int SweepDeadTemporaryFiles(const std::string& dir, absl::Duration min_age) {
     if (fd < 0) continue;  // Renamed or removed meanwhile.
     struct stat locked {};
     // The lock must be ours, and the name must still be the file that was locked.
-    if (TryLock(fd) == 0 && fstat(fd, &locked) == 0 && lstat(path.c_str(), &before) == 0 &&
-        locked.st_dev == before.st_dev && locked.st_ino == before.st_ino) {
+    if (file::TryLockExclusive(fd) == 0 && fstat(fd, &locked) == 0 &&
+        lstat(path.c_str(), &before) == 0 && locked.st_dev == before.st_dev &&
+        locked.st_ino == before.st_ino) {
       if (unlink(path.c_str()) == 0) {
         ++removed;
         log::Info("removed ", text::Quote(path, 256), " (", locked.st_size,
