@@ -105,6 +105,15 @@ void ParseEval(absl::string_view text, RoundMetrics* metrics) {
   }
 }
 
+// The model in XGBoost's JSON format (portable across XGBoost versions).
+absl::StatusOr<std::string> SaveBooster(BoosterHandle booster) {
+  bst_ulong size = 0;
+  const char* data = nullptr;
+  XGB_RETURN_IF_ERROR(XGBoosterSaveModelToBuffer(booster, R"({"format": "json"})", &size, &data),
+                      "save");
+  return std::string(data, size);
+}
+
 absl::Status CheckMatrix(const FeatureMatrix& m, absl::string_view what, bool labelled) {
   if (m.columns == 0 || m.rows() == 0) {
     return absl::InvalidArgumentError(absl::StrCat(what, " set has no rows"));
@@ -175,11 +184,7 @@ Classifier::~Classifier() {
 
 absl::StatusOr<std::string> Classifier::Save() const {
   absl::MutexLock lock(&mu_);
-  bst_ulong size = 0;
-  const char* data = nullptr;
-  XGB_RETURN_IF_ERROR(XGBoosterSaveModelToBuffer(booster_, R"({"format": "json"})", &size, &data),
-                      "save");
-  return std::string(data, size);
+  return SaveBooster(booster_);
 }
 
 absl::StatusOr<std::vector<float>> Classifier::Run(const FeatureMatrix& rows, int type) const {
@@ -263,14 +268,7 @@ absl::StatusOr<TrainResult> Train(const BoosterParams& params, const FeatureMatr
     } else {
       result.best_round = metrics.round;
     }
-    const SnapshotFn snapshot = [&booster]() -> absl::StatusOr<std::string> {
-      bst_ulong size = 0;
-      const char* data = nullptr;
-      XGB_RETURN_IF_ERROR(
-          XGBoosterSaveModelToBuffer(booster.get(), R"({"format": "json"})", &size, &data),
-          "snapshot");
-      return std::string(data, size);
-    };
+    const SnapshotFn snapshot = [&booster] { return SaveBooster(booster.get()); };
     if (on_round && !on_round(metrics, snapshot)) {
       result.cancelled = true;
       break;
@@ -292,14 +290,12 @@ absl::StatusOr<TrainResult> Train(const BoosterParams& params, const FeatureMatr
   }
   // The model is kept as saved bytes loaded anew, so it carries no reference to the training
   // matrices (the booster's cache holds them).
-  bst_ulong size = 0;
-  const char* data = nullptr;
-  XGB_RETURN_IF_ERROR(
-      XGBoosterSaveModelToBuffer(final_handle, R"({"format": "json"})", &size, &data), "save");
-  absl::StatusOr<std::unique_ptr<Classifier>> model =
-      Classifier::Load(absl::string_view(data, size));
+  absl::StatusOr<std::string> bytes = SaveBooster(final_handle);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<std::unique_ptr<Classifier>> model = Classifier::Load(*bytes);
   if (!model.ok()) return model.status();
   result.model = *std::move(model);
+  result.saved_model = *std::move(bytes);
   return result;
 }
 

@@ -120,6 +120,8 @@ using RoundCallback = std::function<bool(const RoundMetrics&, const SnapshotFn& 
 struct TrainResult {
   // The model cut at `best_round` when early stopping found one, else with every round.
   std::unique_ptr<Classifier> model;
+  // `model` as Classifier::Save bytes.
+  std::string saved_model;
   std::vector<RoundMetrics> history;
   // Round with the lowest validation loss (the last round without a validation set).
   int best_round = 0;

@@ -140,9 +140,7 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::Train(const ProgressFn& pro
       ml::Train(hp->booster, train_, has_validation ? &valid : nullptr, on_round);
   if (!result.ok()) return result.status();
   if (result->cancelled) return stop;
-  absl::StatusOr<std::string> bytes = result->model->Save();
-  if (!bytes.ok()) return bytes.status();
-  out.model = *std::move(bytes);
+  out.model = std::move(result->saved_model);
   out.history = std::move(result->history);
   out.best_round = result->best_round;
   out.stopped_early = result->stopped_early;
