@@ -219,7 +219,8 @@ absl::StatusOr<std::vector<float>> Classifier::Contributions(const FeatureMatrix
 }
 
 absl::StatusOr<TrainResult> Train(const BoosterParams& params, const FeatureMatrix& train,
-                                  const FeatureMatrix* valid, const RoundCallback& on_round) {
+                                  const FeatureMatrix* valid, const RoundCallback& on_round,
+                                  absl::string_view initial_model) {
   if (absl::Status s = ValidateParams(params); !s.ok()) return s;
   if (absl::Status s = CheckMatrix(train, "training", true); !s.ok()) return s;
   if (valid != nullptr) {
@@ -246,11 +247,22 @@ absl::StatusOr<TrainResult> Train(const BoosterParams& params, const FeatureMatr
   BoosterHandle raw = nullptr;
   XGB_RETURN_IF_ERROR(XGBoosterCreate(cache.data(), cache.size(), &raw), "booster");
   BoosterHandleOwner booster(raw);
+  int start = 0;
+  if (!initial_model.empty()) {
+    if (XGBoosterLoadModelFromBuffer(booster.get(), initial_model.data(), initial_model.size()) !=
+        0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the model to continue is not an XGBoost model: ", XGBGetLastError()));
+    }
+    XGB_RETURN_IF_ERROR(XGBoosterBoostedRounds(booster.get(), &start), "rounds");
+  }
   if (absl::Status s = SetParams(booster.get(), params); !s.ok()) return s;
 
   TrainResult result;
+  result.initial_rounds = start;
+  result.best_round = start;
   double best_loss = std::numeric_limits<double>::infinity();
-  for (int i = 0; i < params.rounds; ++i) {
+  for (int i = start; i < start + params.rounds; ++i) {
     XGB_RETURN_IF_ERROR(XGBoosterUpdateOneIter(booster.get(), i, dtrain->get()), "training round");
     const char* eval = nullptr;
     XGB_RETURN_IF_ERROR(
@@ -279,7 +291,7 @@ absl::StatusOr<TrainResult> Train(const BoosterParams& params, const FeatureMatr
       break;
     }
   }
-  const int trained = static_cast<int>(result.history.size());
+  const int trained = start + static_cast<int>(result.history.size());
   BoosterHandle final_handle = booster.get();
   BoosterHandleOwner sliced;
   if (result.best_round > 0 && result.best_round < trained) {

@@ -99,7 +99,8 @@ class Classifier {
   friend absl::StatusOr<struct TrainResult> Train(
       const BoosterParams& params, const FeatureMatrix& train, const FeatureMatrix* valid,
       const std::function<bool(const RoundMetrics&,
-                               const std::function<absl::StatusOr<std::string>()>&)>&);
+                               const std::function<absl::StatusOr<std::string>()>&)>&,
+      absl::string_view);
   Classifier(void* booster, int rounds, size_t columns)
       : booster_(booster), rounds_(rounds), columns_(columns) {}
   absl::StatusOr<std::vector<float>> Run(const FeatureMatrix& rows, int type) const;
@@ -123,17 +124,24 @@ struct TrainResult {
   // `model` as Classifier::Save bytes.
   std::string saved_model;
   std::vector<RoundMetrics> history;
-  // Round with the lowest validation loss (the last round without a validation set).
+  // Round with the lowest validation loss (the last round without a validation set); counts
+  // the initial model's rounds, and is `initial_rounds` when no new round improved on it.
   int best_round = 0;
+  // Rounds of the model training continued from (0 for a new model).
+  int initial_rounds = 0;
   bool stopped_early = false;
   bool cancelled = false;
 };
 
 // Trains on `train` (labels required), with `valid` (optional) for validation losses and
-// early stopping. INVALID_ARGUMENT for bad parameters, an empty or unlabelled matrix, or
-// widths that differ; INTERNAL with XGBoost's message when XGBoost fails.
+// early stopping. With `initial_model` (Classifier::Save bytes of a model over the same
+// columns) training continues it: `params.rounds` more rounds are added to its trees, and
+// round numbers go on from its count. INVALID_ARGUMENT for bad parameters, an empty or
+// unlabelled matrix, widths that differ or an initial model that does not load; INTERNAL
+// with XGBoost's message when XGBoost fails.
 absl::StatusOr<TrainResult> Train(const BoosterParams& params, const FeatureMatrix& train,
-                                  const FeatureMatrix* valid, const RoundCallback& on_round);
+                                  const FeatureMatrix* valid, const RoundCallback& on_round,
+                                  absl::string_view initial_model = {});
 
 // How well scores separate the labels.
 struct BinaryMetrics {

@@ -1,8 +1,13 @@
 #include "services/inference/inference_service.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/eth/address.h"
+#include "common/features/vector.h"
+#include "common/text/quote.h"
 #include "common/grpc/streams.h"
 #include "common/status/grpc_status.h"
 #include "services/inference/report.h"
@@ -18,9 +23,30 @@ absl::StatusOr<v1::PredictResponse> InferenceServiceImpl::PredictOne(
     return absl::InvalidArgumentError(absl::StrCat("chain_id ", request.chain_id(),
                                                    " is not supported yet: models cover chain 1"));
   }
+  PredictInput input{*address, {}};
+  if (!request.features().empty()) {
+    std::vector<std::pair<std::string, double>> values(request.features().begin(),
+                                                       request.features().end());
+    // Map order is unspecified; sorted, an error always names the same feature first.
+    std::sort(values.begin(), values.end());
+    for (const auto& [name, value] : values) {
+      if (!std::isfinite(value)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "features: ", text::Quote(name), " is ", value,
+            "; give finite numbers, and leave a missing feature out"));
+      }
+    }
+    absl::StatusOr<std::vector<float>> dense = features::DenseVector(values);
+    if (!dense.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("features: ", dense.status().message()));
+    }
+    input.features = *std::move(dense);
+  }
   absl::StatusOr<std::shared_ptr<const LoadedModel>> model = models_->Get(request.model());
   if (!model.ok()) return model.status();
-  return BuildPrediction(*address, (*model)->Find(*address), (*model)->name());
+  absl::StatusOr<Assessment> assessment = (*model)->Assess(input);
+  if (!assessment.ok()) return assessment.status();
+  return BuildReport(*address, *assessment, (*model)->name());
 }
 
 grpc::Status InferenceServiceImpl::Predict(grpc::ServerContext* context,

@@ -1,36 +1,41 @@
 #include "services/inference/loaded_model.h"
 
-#include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
-#include "common/text/quote.h"
+#include "common/model/package.h"
 
 namespace ethscan::inference {
 
-absl::StatusOr<std::unique_ptr<LoadedModel>> LoadedModel::Create(training::v1::KnowledgeModel model,
+absl::StatusOr<std::unique_ptr<LoadedModel>> LoadedModel::Create(model::v1::ModelPackage package,
                                                                  uint64_t size_bytes) {
-  std::unique_ptr<LoadedModel> loaded(new LoadedModel(std::move(model), size_bytes));
-  loaded->index_.reserve(loaded->model_.entries_size());
-  for (int i = 0; i < loaded->model_.entries_size(); ++i) {
-    const training::v1::KnowledgeEntry& entry = loaded->model_.entries(i);
-    absl::StatusOr<eth::Address> address =
-        eth::Address::Parse(entry.merged().address(), eth::Address::ChecksumPolicy::kLenient);
-    if (!address.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("model ", text::Quote(loaded->model_.name()),
-                                                     " entry ", i, ": ",
-                                                     address.status().message()));
-    }
-    if (!loaded->index_.emplace(*address, &entry).second) {
-      return absl::InvalidArgumentError(absl::StrCat("model ", text::Quote(loaded->model_.name()),
-                                                     " lists address ", address->ToChecksumHex(),
-                                                     " twice"));
+  absl::StatusOr<std::vector<std::unique_ptr<Predictor>>> predictors = MakePredictors(package);
+  if (!predictors.ok()) return predictors.status();
+  std::unique_ptr<LoadedModel> loaded(
+      new LoadedModel(std::move(*package.mutable_manifest()), size_bytes));
+  loaded->predictors_ = *std::move(predictors);
+  for (const std::unique_ptr<Predictor>& p : loaded->predictors_) {
+    if (p->kind() == model::kKnowledgeKind) {
+      loaded->knowledge_ = static_cast<const KnowledgePredictor*>(p.get());
+    } else if (p->kind() == model::kClassifierKind) {
+      loaded->classifier_ = static_cast<const ClassifierPredictor*>(p.get());
     }
   }
   return loaded;
 }
 
-const training::v1::KnowledgeEntry* LoadedModel::Find(const eth::Address& address) const {
-  auto it = index_.find(address);
-  return it == index_.end() ? nullptr : it->second;
+absl::StatusOr<Assessment> LoadedModel::Assess(const PredictInput& input) const {
+  Assessment out;
+  for (const std::unique_ptr<Predictor>& p : predictors_) {
+    absl::Status status = p->Assess(input, &out);
+    if (!status.ok()) return status;
+  }
+  return out;
+}
+
+const model::v1::KnowledgeEntry* LoadedModel::Find(const eth::Address& address) const {
+  return knowledge_ == nullptr ? nullptr : knowledge_->Find(address);
+}
+
+size_t LoadedModel::address_count() const {
+  return knowledge_ == nullptr ? 0 : knowledge_->address_count();
 }
 
 }  // namespace ethscan::inference

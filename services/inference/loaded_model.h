@@ -1,41 +1,49 @@
-// A knowledge model held in memory with an exact address index.
+// A fine-tuned model held in memory: its manifest and one predictor per kind
+// (predictor.h), built by MakePredictors from the model's package. The composite's Assess
+// asks every kind about one address.
 #ifndef ETHSCAN_SERVICES_INFERENCE_LOADED_MODEL_H_
 #define ETHSCAN_SERVICES_INFERENCE_LOADED_MODEL_H_
 
 #include <memory>
 #include <string>
+#include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
-#include "common/eth/address.h"
-#include "ethscan/training/v1/knowledge_model.pb.h"
+#include "ethscan/model/v1/model.pb.h"
+#include "services/inference/predictor.h"
 
 namespace ethscan::inference {
 
 // Immutable after creation, so safe to share between threads.
 class LoadedModel {
  public:
-  // Indexes every entry by address. INVALID_ARGUMENT (DATA_LOSS for the caller) when an entry's
-  // address does not parse, or an address appears twice.
-  static absl::StatusOr<std::unique_ptr<LoadedModel>> Create(training::v1::KnowledgeModel model,
+  // Builds the predictors of every kind. DATA_LOSS or FAILED_PRECONDITION as MakePredictors.
+  static absl::StatusOr<std::unique_ptr<LoadedModel>> Create(model::v1::ModelPackage package,
                                                              uint64_t size_bytes);
 
-  // The entry for `address`, or null when the model does not know it.
-  const training::v1::KnowledgeEntry* Find(const eth::Address& address) const;
+  // Every kind's assessment of `input`.
+  absl::StatusOr<Assessment> Assess(const PredictInput& input) const;
 
-  const std::string& name() const { return model_.name(); }
-  size_t address_count() const { return index_.size(); }
+  // The knowledge entry for `address`, or null (no index, or not listed).
+  const model::v1::KnowledgeEntry* Find(const eth::Address& address) const;
+
+  const std::string& name() const { return manifest_.name(); }
+  const model::v1::Manifest& manifest() const { return manifest_; }
+  // Addresses in the knowledge index (0 without one).
+  size_t address_count() const;
   uint64_t size_bytes() const { return size_bytes_; }
-  const training::v1::KnowledgeModel& model() const { return model_; }
+  // The classifier, or null when the model has none.
+  const ClassifierPredictor* classifier() const { return classifier_; }
 
  private:
-  explicit LoadedModel(training::v1::KnowledgeModel model, uint64_t size_bytes)
-      : model_(std::move(model)), size_bytes_(size_bytes) {}
+  LoadedModel(model::v1::Manifest manifest, uint64_t size_bytes)
+      : manifest_(std::move(manifest)), size_bytes_(size_bytes) {}
 
-  const training::v1::KnowledgeModel model_;
+  const model::v1::Manifest manifest_;
   const uint64_t size_bytes_;
-  absl::flat_hash_map<eth::Address, const training::v1::KnowledgeEntry*> index_;
+  std::vector<std::unique_ptr<Predictor>> predictors_;
+  const KnowledgePredictor* knowledge_ = nullptr;
+  const ClassifierPredictor* classifier_ = nullptr;
 };
 
 }  // namespace ethscan::inference

@@ -62,7 +62,7 @@ absl::StatusOr<training::v1::Model> ModelManager::Resolve(const std::string& nam
 
 absl::StatusOr<ModelManager::Entry> ModelManager::FetchAndIndex(const training::v1::Model& model) {
   absl::Time start = absl::Now();
-  absl::StatusOr<training::v1::KnowledgeModel> fetched = source_->Fetch(model);
+  absl::StatusOr<model::v1::ModelPackage> fetched = source_->Fetch(model);
   if (!fetched.ok()) return fetched.status();
   absl::StatusOr<std::unique_ptr<LoadedModel>> loaded =
       LoadedModel::Create(*std::move(fetched), model.size_bytes());
@@ -155,6 +155,7 @@ inference::v1::LoadedModel ModelManager::Describe(const Entry& entry) {
   inference::v1::LoadedModel out;
   out.set_name(entry.model->name());
   out.set_address_count(entry.model->address_count());
+  for (const std::string& kind : entry.model->manifest().kinds()) out.add_kinds(kind);
   out.set_size_bytes(entry.model->size_bytes());
   out.set_load_seconds(entry.load_seconds);
   return out;

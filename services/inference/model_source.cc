@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/eth/hash.h"
 #include "common/grpc/channel.h"
+#include "common/model/package.h"
 #include "common/status/grpc_status.h"
 #include "common/text/quote.h"
 
@@ -20,7 +21,7 @@ absl::StatusOr<training::v1::Model> RegistryModelSource::Resolve(const std::stri
   return response.model();
 }
 
-absl::StatusOr<training::v1::KnowledgeModel> RegistryModelSource::Fetch(
+absl::StatusOr<model::v1::ModelPackage> RegistryModelSource::Fetch(
     const training::v1::Model& model) {
   grpc::ClientContext context;
   common::SetDeadline(&context, options_.download_timeout);
@@ -40,12 +41,10 @@ absl::StatusOr<training::v1::KnowledgeModel> RegistryModelSource::Fetch(
                                             ": downloaded bytes do not match SHA-256 ",
                                             model.sha256()));
   }
-  training::v1::KnowledgeModel parsed;
-  if (!parsed.ParseFromString(bytes)) {
-    return absl::DataLossError(
-        absl::StrCat("model ", text::Quote(model.name()), ": bytes do not parse"));
-  }
-  if (parsed.name().empty()) parsed.set_name(model.name());
+  absl::StatusOr<model::v1::ModelPackage> parsed =
+      model::ParsePackage(bytes, absl::StrCat("model ", text::Quote(model.name())));
+  if (!parsed.ok()) return parsed.status();
+  if (parsed->manifest().name().empty()) parsed->mutable_manifest()->set_name(model.name());
   return parsed;
 }
 

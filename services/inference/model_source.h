@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "ethscan/training/v1/knowledge_model.pb.h"
+#include "ethscan/model/v1/model.pb.h"
 #include "ethscan/training/v1/model_registry_service.grpc.pb.h"
 
 namespace ethscan::inference {
@@ -19,9 +19,10 @@ class ModelSource {
   // Resolves a model name or alias ("" means the default: alias "production", else the newest
   // model) to the registry's Model record. NOT_FOUND when there is no such model.
   virtual absl::StatusOr<training::v1::Model> Resolve(const std::string& name_or_alias) = 0;
-  // Downloads and parses the model called `name` (a resolved name, not an alias).
-  // DATA_LOSS when the bytes do not parse or do not match the registry's SHA-256.
-  virtual absl::StatusOr<training::v1::KnowledgeModel> Fetch(const training::v1::Model& model) = 0;
+  // Downloads and parses the model called `name` (a resolved name, not an alias): its
+  // package, every artefact checked against the manifest. DATA_LOSS when the bytes do not
+  // parse or do not match the registry's SHA-256 or the manifest's checksums.
+  virtual absl::StatusOr<model::v1::ModelPackage> Fetch(const training::v1::Model& model) = 0;
 };
 
 // ModelSource over ModelRegistryService (GetModel, DownloadModel).
@@ -39,7 +40,7 @@ class RegistryModelSource final : public ModelSource {
       : stub_(std::move(stub)), options_(options) {}
 
   absl::StatusOr<training::v1::Model> Resolve(const std::string& name_or_alias) override;
-  absl::StatusOr<training::v1::KnowledgeModel> Fetch(const training::v1::Model& model) override;
+  absl::StatusOr<model::v1::ModelPackage> Fetch(const training::v1::Model& model) override;
 
  private:
   const std::unique_ptr<training::v1::ModelRegistryService::StubInterface> stub_;

@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/report/conflict_policy.h"
@@ -19,8 +20,8 @@ namespace {
 
 using common::v1::AddressRecord;
 using common::v1::RiskLevel;
-using training::v1::KnowledgeEntry;
-using training::v1::SourceClaim;
+using model::v1::KnowledgeEntry;
+using model::v1::SourceClaim;
 
 constexpr const char* kRiskyTags[] = {"ofac delisted",       "tornado-cash",   "blocked",
                                       "high-risk",           "flagged-by-sec", "take-action",
@@ -298,7 +299,7 @@ bool IsRiskyTag(absl::string_view tag) {
   return false;
 }
 
-Risk RiskOf(absl::string_view label, const training::v1::KnowledgeEntry* entry) {
+Risk RiskOf(absl::string_view label, const model::v1::KnowledgeEntry* entry) {
   switch (common::LabelSeverity(label)) {
     case common::kSeveritySanctioned:
       return {RiskLevel::RISK_LEVEL_CRITICAL, 0.99};
@@ -322,7 +323,7 @@ Risk RiskOf(absl::string_view label, const training::v1::KnowledgeEntry* entry) 
 }
 
 inference::v1::PredictResponse BuildPrediction(const eth::Address& address,
-                                               const training::v1::KnowledgeEntry* entry,
+                                               const model::v1::KnowledgeEntry* entry,
                                                const std::string& model_name) {
   inference::v1::PredictResponse out;
   out.set_address(address.ToChecksumHex());
@@ -422,6 +423,96 @@ inference::v1::PredictResponse BuildPrediction(const eth::Address& address,
       e->set_overruled(!r.label().empty() && r.label() != "Unknown" && r.label() != label);
     }
     if (claim.has_observed_time()) *e->mutable_observed_time() = claim.observed_time();
+  }
+  return out;
+}
+
+namespace {
+
+std::string Figure(double v) { return absl::StrFormat("%.3g", v); }
+
+// "sent_tnx = 3 (+1.24), total_ether_received = 0.5 (-0.61)".
+std::string Weights(const inference::v1::BehaviouralScore& b) {
+  std::vector<std::string> parts;
+  for (const inference::v1::FeatureContribution& c : b.top_contributions()) {
+    parts.push_back(absl::StrCat(c.feature(), " = ",
+                                 c.has_value() ? Figure(c.value()) : std::string("missing"), " (",
+                                 c.contribution() >= 0 ? "+" : "", Figure(c.contribution()), ")"));
+  }
+  return absl::StrJoin(parts, ", ");
+}
+
+}  // namespace
+
+Risk BehaviouralRisk(const inference::v1::BehaviouralScore& b) {
+  if (b.flagged()) return {common::v1::RISK_LEVEL_HIGH, std::max(b.score(), 0.5)};
+  return {b.score() >= b.threshold() / 2 ? common::v1::RISK_LEVEL_MEDIUM
+                                          : common::v1::RISK_LEVEL_LOW,
+          b.score()};
+}
+
+inference::v1::PredictResponse BuildReport(const eth::Address& address,
+                                           const Assessment& assessment,
+                                           const std::string& model_name) {
+  inference::v1::PredictResponse out = BuildPrediction(address, assessment.entry, model_name);
+  if (assessment.has_knowledge) out.add_answered_by("knowledge");
+  if (!assessment.behaviour.has_value()) return out;
+  const inference::v1::BehaviouralScore& b = *assessment.behaviour;
+  out.add_answered_by("classifier");
+  *out.mutable_behaviour() = b;
+
+  const std::string verdict =
+      b.flagged() ? absl::StrCat("scores ", Figure(b.score()), ", at or above the threshold ",
+                                 Figure(b.threshold()), ", so the classifier estimates it as ",
+                                 b.label())
+                  : absl::StrCat("scores ", Figure(b.score()), ", below the threshold ",
+                                 Figure(b.threshold()), ", so the classifier does not flag it");
+  const std::string weights =
+      b.top_contributions_size() == 0
+          ? std::string()
+          : absl::StrCat(" The features that weighed most (contribution to the log-odds of "
+                         "flagged): ",
+                         Weights(b), ".");
+  common::v1::Evidence* e = out.add_evidence();
+  e->set_source(absl::StrCat("behavioural classifier of ", model_name));
+  e->add_fields("behaviour");
+  e->set_claim(absl::StrCat("probability of flagged ", Figure(b.score()), " (threshold ",
+                            Figure(b.threshold()), ", ", b.features_present(), " of ",
+                            b.features_present() + b.features_missing(), " features given, ",
+                            b.feature_set(), " feature set)"));
+
+  if (assessment.entry != nullptr) {
+    // The datasets decide the report; the behaviour is shown beside it.
+    out.set_description(absl::StrCat(out.description(), " Behaviourally it ", verdict,
+                                      " (a behavioural estimate; the datasets decide the "
+                                      "label).",
+                                      weights));
+    return out;
+  }
+  // No dataset lists the address: the report follows the classifier, marked as an estimate.
+  e->add_fields("label");
+  e->add_fields("risk_level");
+  const Risk risk = BehaviouralRisk(b);
+  out.set_label(b.label());
+  out.set_risk_level(risk.level);
+  out.set_risk_score(risk.score);
+  out.set_description(absl::StrCat(
+      "No dataset model ", model_name, " was trained on lists this address. On its behavioural "
+      "features it ", verdict, ". This is a behavioural estimate from the model's classifier, "
+      "not a listing", b.flagged() ? "." : ", and not being flagged is no evidence of legitimacy.",
+      weights));
+  out.clear_next_steps();
+  if (b.flagged()) {
+    out.add_next_steps(
+        "Treat it as high risk: do not send funds or sign approvals until it is verified.");
+    out.add_next_steps(
+        "Verify the estimate on a block explorer (its history, the counterparties behind the "
+        "features above) and report it if it is confirmed.");
+  } else {
+    out.add_next_steps(
+        "No dataset lists it and its behaviour is not flagged: treat it as unverified, not as "
+        "safe.");
+    out.add_next_steps("Check its history on a block explorer before sending large amounts.");
   }
   return out;
 }

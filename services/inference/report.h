@@ -26,7 +26,8 @@
 #include "common/eth/address.h"
 #include "ethscan/common/v1/common.pb.h"
 #include "ethscan/inference/v1/inference_service.pb.h"
-#include "ethscan/training/v1/knowledge_model.pb.h"
+#include "ethscan/model/v1/model.pb.h"
+#include "services/inference/predictor.h"
 
 namespace ethscan::inference {
 
@@ -42,15 +43,30 @@ struct Risk {
 //   Unknown, but known to a dataset: MEDIUM 0.50 when a tag signals risk (OFAC delisted,
 //   tornado-cash, blocked, high-risk, flagged-by-sec, take-action), else LOW 0.20.
 //   Not known to any dataset: UNSPECIFIED 0.50 (not assessed).
-Risk RiskOf(absl::string_view label, const training::v1::KnowledgeEntry* entry);
+Risk RiskOf(absl::string_view label, const model::v1::KnowledgeEntry* entry);
 
 // True when `tag` is one of the category tags that signal risk without a verdict.
 bool IsRiskyTag(absl::string_view tag);
 
-// The full prediction for `address`. `entry` is null when no dataset knows the address.
+// The knowledge part of a prediction for `address`. `entry` is null when no dataset knows
+// the address.
 inference::v1::PredictResponse BuildPrediction(const eth::Address& address,
-                                               const training::v1::KnowledgeEntry* entry,
+                                               const model::v1::KnowledgeEntry* entry,
                                                const std::string& model_name);
+
+// Risk of a behavioural score: flagged → HIGH with the score (at least 0.5); below the
+// threshold → MEDIUM from half the threshold up, else LOW, with the score.
+Risk BehaviouralRisk(const inference::v1::BehaviouralScore& score);
+
+// The one report builder: combines every kind's assessment (predictor.h). The knowledge
+// index decides the report of an address a dataset lists (BuildPrediction), and a behavioural
+// score is added beside it (field `behaviour`, one evidence item, a sentence). For an address
+// no dataset lists, a behavioural score decides label, risk, description and next steps, each
+// marked as a behavioural estimate with the features that weighed most; the classifier's
+// negative label is "Unknown", never "Legit". `answered_by` names the kinds that answered.
+inference::v1::PredictResponse BuildReport(const eth::Address& address,
+                                           const Assessment& assessment,
+                                           const std::string& model_name);
 
 }  // namespace ethscan::inference
 

@@ -4,10 +4,15 @@
 #include <cmath>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/features/schema.h"
 #include "common/features/vector.h"
+#include "common/model/package.h"
 #include "common/report/labels.h"
+#include "common/text/quote.h"
 
 namespace ethscan::training {
 namespace {
@@ -18,7 +23,31 @@ absl::Status OutOfRange(absl::string_view name, T value, absl::string_view range
       absl::StrCat("hyperparameter ", name, " = ", value, " is out of range: ", range));
 }
 
+ml::FeatureMatrix Project(const ml::FeatureMatrix& full, const std::vector<size_t>& columns) {
+  ml::FeatureMatrix out;
+  out.columns = columns.size();
+  out.values.reserve(full.rows() * columns.size());
+  for (size_t r = 0; r < full.rows(); ++r) {
+    for (size_t c : columns) out.values.push_back(full.values[r * full.columns + c]);
+  }
+  out.labels = full.labels;
+  return out;
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<std::string>> FeatureSetColumns(absl::string_view feature_set) {
+  const bool all = feature_set.empty() || feature_set == kFeatureSetAll;
+  if (!all && feature_set != kFeatureSetTransaction) {
+    return absl::InvalidArgumentError(absl::StrCat("feature_set ", text::Quote(feature_set),
+                                                   " is not \"all\" or \"transaction\""));
+  }
+  std::vector<std::string> names;
+  for (const features::FeatureDef* def : features::NumericFeatures()) {
+    if (all || def->block == features::Block::kTransactions) names.emplace_back(def->name);
+  }
+  return names;
+}
 
 std::map<std::string, double> ResolvedHyperparameters::AsMap() const {
   return {
@@ -33,6 +62,7 @@ std::map<std::string, double> ResolvedHyperparameters::AsMap() const {
       {"scale_pos_weight", booster.scale_pos_weight},
       {"early_stopping_patience", booster.early_stopping_patience},
       {"seed", static_cast<double>(booster.seed)},
+      {"erc20_features", feature_set == kFeatureSetTransaction ? 0.0 : 1.0},
   };
 }
 
@@ -40,11 +70,22 @@ absl::StatusOr<ResolvedHyperparameters> ResolveHyperparameters(const ClassifierH
                                                                size_t train_rows,
                                                                bool has_validation) {
   ResolvedHyperparameters out;
+  absl::StatusOr<std::vector<std::string>> columns = FeatureSetColumns(r.feature_set);
+  if (!columns.ok()) return columns.status();
+  out.feature_set = r.feature_set.empty() ? kFeatureSetAll : r.feature_set;
   out.n_epochs = r.n_epochs.value_or(has_validation ? 20 : 4);
   if (out.n_epochs < 1 || out.n_epochs > 50) return OutOfRange("n_epochs", out.n_epochs, "1 to 50");
   ml::BoosterParams& b = out.booster;
   b.rounds = out.n_epochs * kRoundsPerEpoch;
-  b.learning_rate = r.learning_rate.value_or(train_rows < 2000 ? 0.3 : 0.1);
+  if (r.learning_rate.has_value() && r.learning_rate_multiplier.has_value()) {
+    return absl::InvalidArgumentError(
+        "hyperparameters learning_rate and learning_rate_multiplier cannot both be set");
+  }
+  b.learning_rate = r.learning_rate.value_or((train_rows < 2000 ? 0.3 : 0.1) *
+                                             r.learning_rate_multiplier.value_or(1.0));
+  if (!(b.learning_rate > 0 && b.learning_rate <= 1)) {
+    return OutOfRange("learning_rate", b.learning_rate, "above 0, at most 1");
+  }
   const int64_t rows = static_cast<int64_t>(std::max<size_t>(train_rows, 1));
   out.batch_size = r.batch_size.value_or(train_rows <= 20000 ? rows : rows * 8 / 10);
   if (out.batch_size < 1) return OutOfRange("batch_size", out.batch_size, "at least 1");
@@ -58,6 +99,40 @@ absl::StatusOr<ResolvedHyperparameters> ResolveHyperparameters(const ClassifierH
   absl::Status valid = ml::ValidateParams(b);
   if (!valid.ok())
     return absl::InvalidArgumentError(absl::StrCat("hyperparameter ", valid.message()));
+  return out;
+}
+
+absl::StatusOr<ClassifierHyperparameters> HyperparametersFromProto(const v1::Hyperparameters& hp) {
+  ClassifierHyperparameters out;
+  if (hp.has_n_epochs() && hp.n_epochs() != 0) out.n_epochs = hp.n_epochs();
+  if (hp.has_learning_rate_multiplier() && hp.learning_rate_multiplier() != 0) {
+    if (!std::isfinite(hp.learning_rate_multiplier()) || hp.learning_rate_multiplier() < 0) {
+      return OutOfRange("learning_rate_multiplier", hp.learning_rate_multiplier(),
+                        "0 (automatic) or positive");
+    }
+    out.learning_rate_multiplier = hp.learning_rate_multiplier();
+  }
+  if (hp.has_learning_rate()) out.learning_rate = hp.learning_rate();
+  if (hp.has_batch_size()) out.batch_size = hp.batch_size();
+  if (hp.has_max_depth()) out.max_depth = hp.max_depth();
+  if (hp.has_min_child_weight()) out.min_child_weight = hp.min_child_weight();
+  if (hp.has_colsample()) out.colsample = hp.colsample();
+  if (hp.has_scale_pos_weight()) out.scale_pos_weight = hp.scale_pos_weight();
+  if (hp.has_early_stopping_patience()) {
+    if (hp.early_stopping_patience() < 1) {
+      return OutOfRange("early_stopping_patience", hp.early_stopping_patience(), "at least 1");
+    }
+    out.early_stopping_patience = hp.early_stopping_patience();
+  }
+  if (hp.seed() != 0) out.seed = hp.seed();
+  out.feature_set = hp.feature_set();
+  // The ranges: resolving for a typical run checks every value given.
+  absl::StatusOr<ResolvedHyperparameters> resolved = ResolveHyperparameters(out, 1000, true);
+  if (!resolved.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        absl::StartsWith(resolved.status().message(), "hyperparameter ") ? "" : "hyperparameters: ",
+        resolved.status().message()));
+  }
   return out;
 }
 
@@ -85,8 +160,31 @@ void ClassifierTrainer::AddValidationRecord(const common::v1::AddressRecord& rec
                     target == features::Target::kFlagged ? 1.f : 0.f});
 }
 
+void ClassifierTrainer::AddTestRecord(const common::v1::AddressRecord& record) {
+  const features::Target target = features::TargetOf(record);
+  std::string address = absl::AsciiStrToLower(record.address());
+  if (target == features::Target::kNone || !test_addresses_.insert(address).second) {
+    ++skipped_;
+    return;
+  }
+  test_.push_back({std::move(address), features::DenseVector(record),
+                   target == features::Target::kFlagged ? 1.f : 0.f});
+}
+
 absl::StatusOr<TrainedClassifier> ClassifierTrainer::Train(const ProgressFn& progress) {
   TrainedClassifier out;
+  absl::StatusOr<std::vector<std::string>> names = FeatureSetColumns(requested_.feature_set);
+  if (!names.ok()) return names.status();
+  const std::string feature_set =
+      requested_.feature_set.empty() ? kFeatureSetAll : requested_.feature_set;
+  if (!parent_booster_.empty() && parent_feature_set_ != feature_set) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the base model's classifier reads the feature set ", text::Quote(parent_feature_set_),
+        "; continuing it needs the same feature_set, not ", text::Quote(feature_set)));
+  }
+  std::vector<size_t> columns;
+  for (const std::string& name : *names) columns.push_back(*features::NumericIndexOf(name));
+  out.features = *names;
   size_t positives = 0;
   for (float label : train_.labels) positives += label > 0.5f ? 1 : 0;
   const size_t negatives = train_.rows() - positives;
@@ -97,15 +195,27 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::Train(const ProgressFn& pro
         positives, " flagged and ", negatives,
         " not flagged (feature files such as the Kaggle layout carry both)"));
   }
-  ml::FeatureMatrix valid;
-  valid.columns = train_.columns;
+  ml::FeatureMatrix valid_full;
+  valid_full.columns = train_.columns;
   for (const ValidationRow& row : valid_) {
     if (train_addresses_.contains(row.address)) {
       ++skipped_;
       continue;
     }
-    valid.AddRow(row.features, row.label);
+    valid_full.AddRow(row.features, row.label);
   }
+  ml::FeatureMatrix test_full;
+  test_full.columns = train_.columns;
+  for (const ValidationRow& row : test_) {
+    if (train_addresses_.contains(row.address) || valid_addresses_.contains(row.address)) {
+      ++skipped_;
+      continue;
+    }
+    test_full.AddRow(row.features, row.label);
+  }
+  const ml::FeatureMatrix train = Project(train_, columns);
+  const ml::FeatureMatrix valid = Project(valid_full, columns);
+  const ml::FeatureMatrix test = Project(test_full, columns);
   size_t valid_positives = 0;
   for (float label : valid.labels) valid_positives += label > 0.5f ? 1 : 0;
   // A validation side with one class only cannot choose a threshold or stop early well.
@@ -117,13 +227,24 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::Train(const ProgressFn& pro
   out.hyperparameters = *hp;
 
   absl::Status stop;
-  const int total = hp->booster.rounds;
+  int initial = 0;
+  if (!parent_booster_.empty()) {
+    absl::StatusOr<std::unique_ptr<ml::Classifier>> parent = ml::Classifier::Load(parent_booster_);
+    if (!parent.ok()) return parent.status();
+    if ((*parent)->columns() != columns.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the base model's classifier reads ", (*parent)->columns(),
+                       " features, this feature set has ", columns.size()));
+    }
+    initial = (*parent)->rounds();
+  }
+  const int total = initial + hp->booster.rounds;
   ml::RoundCallback on_round = [&](const ml::RoundMetrics& m, const ml::SnapshotFn& snapshot) {
     Progress p;
     p.step = m.round;
     p.total_steps = total;
-    p.epoch = (m.round + kRoundsPerEpoch - 1) / kRoundsPerEpoch;
-    p.epoch_end = m.round % kRoundsPerEpoch == 0;
+    p.epoch = (m.round - initial + kRoundsPerEpoch - 1) / kRoundsPerEpoch;
+    p.epoch_end = (m.round - initial) % kRoundsPerEpoch == 0;
     p.metrics = m;
     if (p.epoch_end) {
       absl::StatusOr<std::string> bytes = snapshot();
@@ -136,10 +257,12 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::Train(const ProgressFn& pro
     stop = progress ? progress(p) : absl::OkStatus();
     return stop.ok();
   };
-  absl::StatusOr<ml::TrainResult> result =
-      ml::Train(hp->booster, train_, has_validation ? &valid : nullptr, on_round);
+  absl::StatusOr<ml::TrainResult> result = ml::Train(
+      hp->booster, train, has_validation ? &valid : nullptr, on_round, parent_booster_);
   if (!result.ok()) return result.status();
   if (result->cancelled) return stop;
+  out.rounds = result->model->rounds();
+  out.initial_rounds = result->initial_rounds;
   out.model = std::move(result->saved_model);
   out.history = std::move(result->history);
   out.best_round = result->best_round;
@@ -147,12 +270,20 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::Train(const ProgressFn& pro
   out.train_rows = train_.rows();
   out.train_positives = positives;
   out.validation_rows = has_validation ? valid.rows() : 0;
+  out.validation_positives = has_validation ? valid_positives : 0;
   out.skipped_records = skipped_;
   if (has_validation) {
     absl::StatusOr<std::vector<float>> scores = result->model->Predict(valid);
     if (!scores.ok()) return scores.status();
     out.threshold = ml::ChooseThreshold(valid.labels, *scores);
     out.validation = ml::Evaluate(valid.labels, *scores, out.threshold);
+  }
+  if (test.rows() > 0) {
+    absl::StatusOr<std::vector<float>> scores = result->model->Predict(test);
+    if (!scores.ok()) return scores.status();
+    out.test = ml::Evaluate(test.labels, *scores, out.threshold);
+    out.test_rows = test.rows();
+    for (float label : test.labels) out.test_positives += label > 0.5f ? 1 : 0;
   }
   // The positives' most common label; a tie goes to the more severe.
   for (const auto& [label, count] : positive_labels_) {
@@ -163,6 +294,230 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::Train(const ProgressFn& pro
     }
   }
   return out;
+}
+
+model::v1::Evaluation ToEvaluation(const ml::BinaryMetrics& m, absl::string_view split,
+                                   absl::string_view source, absl::string_view feature_set,
+                                   size_t rows, size_t positives) {
+  model::v1::Evaluation e;
+  e.set_split(std::string(split));
+  e.set_source(std::string(source));
+  e.set_feature_set(std::string(feature_set));
+  e.set_rows(rows);
+  e.set_positives(positives);
+  e.set_threshold(m.threshold);
+  e.set_true_positives(m.true_positives);
+  e.set_false_positives(m.false_positives);
+  e.set_true_negatives(m.true_negatives);
+  e.set_false_negatives(m.false_negatives);
+  e.set_accuracy(m.accuracy);
+  e.set_precision(m.precision);
+  e.set_recall(m.recall);
+  e.set_f1(m.f1);
+  e.set_roc_auc(m.roc_auc);
+  e.set_pr_auc(m.pr_auc);
+  e.set_brier(m.brier);
+  e.set_log_loss(m.log_loss);
+  return e;
+}
+
+namespace {
+
+std::string DatasetSource(const dataset::v1::Dataset& d) {
+  return absl::StrCat(d.id(), " (", text::Quote(d.name()), ")");
+}
+
+std::string SourceText(const std::vector<std::string>& sources, bool held_out) {
+  std::string joined = absl::StrJoin(sources, ", ");
+  return held_out ? absl::StrCat("held out of the training datasets ", joined)
+                  : absl::StrCat("dataset ", joined);
+}
+
+// Notes that `dataset` lent held-out rows to a side.
+void NoteHeldOut(const dataset::v1::Dataset& dataset, std::vector<std::string>* sources,
+                 bool* held_out) {
+  *held_out = true;
+  std::string source = DatasetSource(dataset);
+  if (std::find(sources->begin(), sources->end(), source) == sources->end()) {
+    sources->push_back(std::move(source));
+  }
+}
+
+// "0.081" with up to 4 significant digits.
+std::string Figure(double v) { return absl::StrFormat("%.4g", v); }
+
+}  // namespace
+
+absl::string_view BehaviouralTrainer::kind() const { return model::kClassifierKind; }
+
+absl::Status BehaviouralTrainer::AddDataset(const dataset::v1::Dataset& dataset, Side side) {
+  // A training dataset may lend held-out rows to either side; NoteHeldOut records it when
+  // the first such record arrives.
+  if (side == Side::kValidation) validation_sources_.push_back(DatasetSource(dataset));
+  if (side == Side::kTest) test_sources_.push_back(DatasetSource(dataset));
+  return absl::OkStatus();
+}
+
+absl::Status BehaviouralTrainer::AddRecord(const RecordOrigin& origin,
+                                           const common::v1::AddressRecord& record) {
+  if (record.features_size() == 0) return absl::OkStatus();
+  ++feature_records_;
+  switch (origin.side) {
+    case Side::kTraining:
+      trainer_.AddTrainingRecord(record);
+      break;
+    case Side::kValidation:
+      if (origin.held_out) NoteHeldOut(*origin.dataset, &validation_sources_, &validation_held_out_);
+      trainer_.AddValidationRecord(record);
+      break;
+    case Side::kTest:
+      if (origin.held_out) NoteHeldOut(*origin.dataset, &test_sources_, &test_held_out_);
+      trainer_.AddTestRecord(record);
+      break;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BehaviouralTrainer::AddParent(const model::v1::Manifest& manifest,
+                                           const model::v1::Artefact* artefact) {
+  if (artefact == nullptr) return absl::OkStatus();
+  model::v1::ClassifierArtefact parent;
+  if (!parent.ParseFromString(artefact->data())) {
+    return absl::DataLossError(absl::StrCat("base model ", text::Quote(manifest.name()),
+                                            ": its classifier artefact does not parse"));
+  }
+  trainer_.SetParent(parent.booster(), parent.feature_set());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<TrainedArtefact>> BehaviouralTrainer::Train(TrainingSink* sink) {
+  if (trainer_.training_rows() == 0) {
+    sink->Message("info",
+                  feature_records_ == 0
+                      ? "no record has behavioural features: the model has no classifier (feature "
+                        "files such as the Kaggle layout train one)"
+                      : "no training record with behavioural features carries a flagged or "
+                        "not-flagged label: the model has no classifier");
+    return std::optional<TrainedArtefact>();
+  }
+  std::string results = "step,train_loss,train_accuracy,valid_loss,valid_accuracy\n";
+  ClassifierTrainer::ProgressFn progress = [&](const ClassifierTrainer::Progress& p) {
+    const ml::RoundMetrics& m = p.metrics;
+    std::map<std::string, double> metrics = {
+        {"step", p.step},
+        {"total_steps", p.total_steps},
+        {"epoch", p.epoch},
+        {"train_loss", m.train_loss},
+        {"train_accuracy", m.train_accuracy},
+    };
+    std::string text = absl::StrCat("Step ", p.step, "/", p.total_steps,
+                                    ": training loss=", Figure(m.train_loss));
+    absl::StrAppend(&results, p.step, ",", Figure(m.train_loss), ",", Figure(m.train_accuracy),
+                    ",");
+    if (m.valid_loss.has_value()) {
+      metrics["valid_loss"] = *m.valid_loss;
+      metrics["valid_accuracy"] = m.valid_accuracy.value_or(0);
+      absl::StrAppend(&text, ", validation loss=", Figure(*m.valid_loss));
+      absl::StrAppend(&results, Figure(*m.valid_loss), ",", Figure(m.valid_accuracy.value_or(0)));
+      if (p.epoch_end) {
+        // The validation side is scored whole every round, so the full figures are these.
+        metrics["full_valid_loss"] = *m.valid_loss;
+        metrics["full_valid_accuracy"] = m.valid_accuracy.value_or(0);
+      }
+    } else {
+      absl::StrAppend(&results, ",");
+    }
+    absl::StrAppend(&results, "\n");
+    sink->Metrics(text, p.step, p.total_steps, metrics);
+    if (p.epoch_end && !p.checkpoint.empty()) {
+      model::v1::ClassifierArtefact snapshot;
+      snapshot.set_feature_schema(std::string(features::kSchemaName));
+      snapshot.set_feature_schema_version(features::kSchemaVersion);
+      snapshot.set_feature_set(feature_set_);
+      absl::StatusOr<std::vector<std::string>> names = FeatureSetColumns(feature_set_);
+      if (names.ok()) {
+        for (const std::string& n : *names) snapshot.add_features(n);
+      }
+      snapshot.set_booster(p.checkpoint);
+      snapshot.set_threshold(0.5);
+      snapshot.set_rounds(p.step);
+      sink->Checkpoint(p.step, snapshot.SerializeAsString(), metrics);
+    }
+    return sink->Check();
+  };
+  absl::StatusOr<TrainedClassifier> trained = trainer_.Train(progress);
+  if (absl::IsFailedPrecondition(trained.status())) {
+    sink->Message("warning", absl::StrCat(trained.status().message(),
+                                          "; the model has no classifier"));
+    return std::optional<TrainedArtefact>();
+  }
+  if (!trained.ok()) return trained.status();
+
+  model::v1::ClassifierArtefact artefact;
+  artefact.set_feature_schema(std::string(features::kSchemaName));
+  artefact.set_feature_schema_version(features::kSchemaVersion);
+  artefact.set_feature_set(trained->hyperparameters.feature_set);
+  for (const std::string& n : trained->features) artefact.add_features(n);
+  artefact.set_booster(trained->model);
+  artefact.set_threshold(trained->threshold);
+  artefact.set_positive_label(trained->positive_label);
+  artefact.set_rounds(trained->rounds);
+
+  TrainedArtefact out;
+  out.kind = std::string(model::kClassifierKind);
+  out.format = std::string(model::kClassifierFormat);
+  out.data = artefact.SerializeAsString();
+  out.feature_set = trained->hyperparameters.feature_set;
+  out.hyperparameters = trained->hyperparameters.AsMap();
+  out.metrics = {
+      {"classifier_train_rows", static_cast<double>(trained->train_rows)},
+      {"classifier_train_positives", static_cast<double>(trained->train_positives)},
+      {"classifier_validation_rows", static_cast<double>(trained->validation_rows)},
+      {"classifier_test_rows", static_cast<double>(trained->test_rows)},
+      {"classifier_skipped_records", static_cast<double>(trained->skipped_records)},
+      {"classifier_rounds", static_cast<double>(trained->rounds)},
+      {"classifier_initial_rounds", static_cast<double>(trained->initial_rounds)},
+      {"best_round", static_cast<double>(trained->best_round)},
+      {"stopped_early", trained->stopped_early ? 1.0 : 0.0},
+      {"threshold", trained->threshold},
+  };
+  if (!trained->history.empty()) {
+    const ml::RoundMetrics& last = trained->history.back();
+    out.metrics["train_loss"] = last.train_loss;
+    out.metrics["train_accuracy"] = last.train_accuracy;
+    for (const ml::RoundMetrics& m : trained->history) {
+      if (m.round == trained->best_round && m.valid_loss.has_value()) {
+        out.metrics["valid_loss"] = *m.valid_loss;
+        out.metrics["valid_accuracy"] = m.valid_accuracy.value_or(0);
+      }
+    }
+  }
+  if (trained->validation.has_value()) {
+    out.validation = ToEvaluation(*trained->validation, "validation",
+                                  SourceText(validation_sources_, validation_held_out_),
+                                  out.feature_set, trained->validation_rows,
+                                  trained->validation_positives);
+  }
+  if (trained->test.has_value()) {
+    out.test = ToEvaluation(*trained->test, "test", SourceText(test_sources_, test_held_out_),
+                            out.feature_set, trained->test_rows, trained->test_positives);
+  } else {
+    sink->Message("warning",
+                  "no test record with behavioural features: the classifier is not evaluated on "
+                  "held-out data");
+  }
+  out.extras.push_back({std::string(model::kResultsKind), std::string(model::kCsvFormat),
+                        std::move(results)});
+  out.summary = absl::StrCat(
+      "classifier: ", trained->train_rows, " training rows (", trained->train_positives,
+      " flagged), ", trained->rounds, " trees",
+      trained->stopped_early ? absl::StrCat(", stopped early at step ", trained->best_round) : "",
+      ", threshold ", Figure(trained->threshold));
+  if (out.test.has_value()) {
+    absl::StrAppend(&out.summary, "; test: ROC-AUC ", Figure(out.test->roc_auc()), ", F1 ",
+                    Figure(out.test->f1()), " on ", out.test->rows(), " rows");
+  }
+  return std::optional<TrainedArtefact>(std::move(out));
 }
 
 }  // namespace ethscan::training

@@ -16,13 +16,20 @@
 //   early_stopping_patience  rounds without a better validation loss before training stops.
 //                            auto: 30 with a validation set; none without.
 //   seed                     auto: 42.
+//   feature_set              "all" (auto) or "transaction": the 22 transaction features only,
+//                            withholding the ERC-20 block (which leaks the label in the Kaggle
+//                            set: an empty block is always FLAG 1).
+//
+// Continued training: with a parent classifier (SetParent) the booster keeps the parent's
+// trees and gains `n_epochs` epochs of rounds; the step count goes on from the parent's.
 //
 // The target: a record is a positive when it is flagged (Phish / Hack, Scam, Exploit, Heist,
 // Sanctioned) and a negative when it is "not flagged" (Kaggle FLAG 0), which is no evidence of
 // legitimacy: the classifier's negative verdict is "Unknown", never "Legit". Records without
 // features or without such a label are counted and left out. An address seen twice on one
 // side keeps its first record; an address of the validation side that is also on the training
-// side is left out of validation, so validation never scores a row the model trained on.
+// side is left out of validation, and one of the test side that is on either is left out of
+// the test, so neither ever scores a row the model trained (or stopped) on.
 //
 // Thread-safety: not thread-safe; one trainer per job.
 #ifndef ETHSCAN_SERVICES_TRAINING_CLASSIFIER_TRAINER_H_
@@ -39,6 +46,8 @@
 #include "absl/status/statusor.h"
 #include "common/ml/classifier.h"
 #include "ethscan/common/v1/common.pb.h"
+#include "ethscan/training/v1/training_service.pb.h"
+#include "services/training/trainer.h"
 
 namespace ethscan::training {
 
@@ -56,17 +65,34 @@ struct ClassifierHyperparameters {
   std::optional<double> scale_pos_weight;
   std::optional<int> early_stopping_patience;
   std::optional<uint64_t> seed;
+  // Multiplies the automatic learning rate; not together with `learning_rate`.
+  std::optional<double> learning_rate_multiplier;
+  // "all" or "transaction"; empty means "all".
+  std::string feature_set;
 };
+
+inline constexpr char kFeatureSetAll[] = "all";
+inline constexpr char kFeatureSetTransaction[] = "transaction";
+
+// The canonical names of the classifier's input columns for `feature_set` ("all" or
+// "transaction"), in schema order. INVALID_ARGUMENT for another name.
+absl::StatusOr<std::vector<std::string>> FeatureSetColumns(absl::string_view feature_set);
 
 // The values a training run used.
 struct ResolvedHyperparameters {
   int n_epochs = 0;
   int64_t batch_size = 0;
+  std::string feature_set;
   ml::BoosterParams booster;
 
   // Name → value, in the fine-tuning vocabulary, for the job record and the model card.
   std::map<std::string, double> AsMap() const;
 };
+
+// The hyperparameters a job asks for (unset and 0 n_epochs / learning_rate_multiplier mean
+// auto), checked: INVALID_ARGUMENT names the field ("hyperparameters.max_depth 0 is out of
+// range: 1 to 16").
+absl::StatusOr<ClassifierHyperparameters> HyperparametersFromProto(const v1::Hyperparameters& hp);
 
 // Fills in the automatic values for a run on `train_rows` rows (with or without validation).
 // INVALID_ARGUMENT names a value out of range (n_epochs 1 to 50, batch_size ≥ 1, …).
@@ -85,11 +111,20 @@ struct TrainedClassifier {
   std::vector<ml::RoundMetrics> history;
   int best_round = 0;
   bool stopped_early = false;
-  // Metrics at `threshold` on the validation set; nullopt without one.
+  // Metrics at `threshold` on the validation set and on the test set; nullopt without one.
   std::optional<ml::BinaryMetrics> validation;
+  std::optional<ml::BinaryMetrics> test;
+  // Input column names (FeatureSetColumns).
+  std::vector<std::string> features;
+  // Trees in `model`, and those it started from (a parent's).
+  int rounds = 0;
+  int initial_rounds = 0;
   size_t train_rows = 0;
   size_t train_positives = 0;
   size_t validation_rows = 0;
+  size_t validation_positives = 0;
+  size_t test_rows = 0;
+  size_t test_positives = 0;
   // Records left out: no features or no usable label, a repeated address, or (validation) an
   // address of the training side.
   size_t skipped_records = 0;
@@ -114,12 +149,20 @@ class ClassifierTrainer {
 
   void AddTrainingRecord(const common::v1::AddressRecord& record);
   void AddValidationRecord(const common::v1::AddressRecord& record);
+  void AddTestRecord(const common::v1::AddressRecord& record);
+
+  // Continues the parent's classifier (Classifier::Save bytes) trained on `feature_set`.
+  void SetParent(std::string booster, std::string feature_set) {
+    parent_booster_ = std::move(booster);
+    parent_feature_set_ = std::move(feature_set);
+  }
 
   // Rows with a target on the training side so far.
   size_t training_rows() const { return train_.rows(); }
 
   // Trains. FAILED_PRECONDITION when the training side has no positive or no negative row
-  // (naming what is missing); the ProgressFn's error when it stops training.
+  // (naming what is missing); INVALID_ARGUMENT for bad hyperparameters or a parent trained
+  // on another feature set; the ProgressFn's error when it stops training.
   absl::StatusOr<TrainedClassifier> Train(const ProgressFn& progress);
 
  private:
@@ -135,9 +178,51 @@ class ClassifierTrainer {
   };
   std::vector<ValidationRow> valid_;
   absl::flat_hash_set<std::string> valid_addresses_;
+  std::vector<ValidationRow> test_;
+  absl::flat_hash_set<std::string> test_addresses_;
+  std::string parent_booster_;
+  std::string parent_feature_set_;
   std::map<std::string, size_t> positive_labels_;
   size_t skipped_ = 0;
 };
+
+// The "classifier" kind of the training contract (trainer.h): routes each side's records to a
+// ClassifierTrainer, reports every round as a metrics event ("Step 120/300: training
+// loss=0.081, validation loss=0.094", with full_valid_loss and full_valid_accuracy at epoch
+// ends), publishes a checkpoint at each epoch end, and returns the ClassifierArtefact with
+// its validation and test evaluations and the results CSV
+// (`step,train_loss,train_accuracy,valid_loss,valid_accuracy`). A job whose training side
+// has no record with features (label lists only) trains no classifier; one whose feature
+// records are all of one class neither, with a warning naming the counts.
+class BehaviouralTrainer final : public Trainer {
+ public:
+  explicit BehaviouralTrainer(ClassifierHyperparameters requested)
+      : feature_set_(requested.feature_set.empty() ? kFeatureSetAll : requested.feature_set),
+        trainer_(std::move(requested)) {}
+
+  absl::string_view kind() const override;
+  absl::Status AddDataset(const dataset::v1::Dataset& dataset, Side side) override;
+  absl::Status AddRecord(const RecordOrigin& origin,
+                         const common::v1::AddressRecord& record) override;
+  absl::Status AddParent(const model::v1::Manifest& manifest,
+                         const model::v1::Artefact* artefact) override;
+  absl::StatusOr<std::optional<TrainedArtefact>> Train(TrainingSink* sink) override;
+
+ private:
+  std::string feature_set_;
+  ClassifierTrainer trainer_;
+  // Where the validation and test rows come from, for the evaluations.
+  std::vector<std::string> validation_sources_;
+  std::vector<std::string> test_sources_;
+  bool validation_held_out_ = false;
+  bool test_held_out_ = false;
+  size_t feature_records_ = 0;
+};
+
+// An evaluation as the model card stores it.
+model::v1::Evaluation ToEvaluation(const ml::BinaryMetrics& metrics, absl::string_view split,
+                                   absl::string_view source, absl::string_view feature_set,
+                                   size_t rows, size_t positives);
 
 }  // namespace ethscan::training
 

@@ -13,6 +13,7 @@
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 #include "common/text/quote.h"
+#include "services/training/classifier_trainer.h"
 #include "services/training/paging.h"
 
 namespace ethscan::training {
@@ -84,6 +85,7 @@ std::vector<std::string> JobDatasetIds(const v1::Job& job) {
   add(job.training_dataset());
   for (const std::string& id : job.extra_training_datasets()) add(id);
   add(job.validation_dataset());
+  add(job.test_dataset());
   return ids;
 }
 
@@ -114,6 +116,15 @@ absl::StatusOr<v1::Job> JobManager::NewJob(const v1::CreateJobRequest& request) 
   if (!request.validation_dataset().empty()) {
     RETURN_IF_ERROR(ValidateDatasetId("validation_dataset", request.validation_dataset()));
   }
+  if (!request.test_dataset().empty()) {
+    RETURN_IF_ERROR(ValidateDatasetId("test_dataset", request.test_dataset()));
+    if (request.test_dataset() == request.training_dataset() ||
+        request.test_dataset() == request.validation_dataset()) {
+      return absl::InvalidArgumentError(
+          "test_dataset must differ from the training and validation datasets: a test set is "
+          "never trained or stopped on");
+    }
+  }
   std::string suffix = request.suffix().empty() ? kDefaultSuffix : request.suffix();
   RETURN_IF_ERROR(ValidateSuffix(suffix));
   std::string backend = request.backend().empty() ? kLocalBackend : request.backend();
@@ -138,6 +149,7 @@ absl::StatusOr<v1::Job> JobManager::NewJob(const v1::CreateJobRequest& request) 
                                                    hp.learning_rate_multiplier(),
                                                    " must be 0 (automatic) or positive"));
   }
+  RETURN_IF_ERROR(HyperparametersFromProto(hp).status());
 
   std::string base = request.base_model();
   if (base.empty() || base == kDefaultBaseModel) {
@@ -162,6 +174,7 @@ absl::StatusOr<v1::Job> JobManager::NewJob(const v1::CreateJobRequest& request) 
   job.set_suffix(suffix);
   job.set_training_dataset(request.training_dataset());
   job.set_validation_dataset(request.validation_dataset());
+  job.set_test_dataset(request.test_dataset());
   for (const std::string& d : request.extra_training_datasets()) job.add_extra_training_datasets(d);
   job.set_backend(backend);
   *job.mutable_hyperparameters() = hp;
@@ -230,6 +243,7 @@ absl::StatusOr<v1::Job> JobManager::CreateJob(const v1::CreateJobRequest& reques
   std::vector<JobDataset> wanted = {{"training", job.training_dataset()}};
   for (const std::string& d : job.extra_training_datasets()) wanted.push_back({"training", d});
   if (!job.validation_dataset().empty()) wanted.push_back({"validation", job.validation_dataset()});
+  if (!job.test_dataset().empty()) wanted.push_back({"test", job.test_dataset()});
   ASSIGN_OR_RETURN(uint64_t records, CheckDatasets(wanted));
 
   RETURN_IF_ERROR(store_->Create(
@@ -371,7 +385,19 @@ absl::Status JobManager::WatchJob(absl::string_view id,
 absl::StatusOr<std::vector<v1::Checkpoint>> JobManager::ListCheckpoints(absl::string_view id) {
   RETURN_IF_ERROR(ValidateJobId(id));
   RETURN_IF_ERROR(store_->Get(id).status());
-  return std::vector<v1::Checkpoint>();
+  ASSIGN_OR_RETURN(std::vector<v1::Model> models, registry_->ListCheckpoints(id));
+  std::vector<v1::Checkpoint> out;
+  for (const v1::Model& m : models) {
+    v1::Checkpoint c;
+    c.set_id(m.name());
+    c.set_job_id(m.job_id());
+    c.set_step(m.manifest().checkpoint_step());
+    c.set_model(m.name());
+    for (const auto& [name, value] : m.manifest().metrics()) (*c.mutable_metrics())[name] = value;
+    *c.mutable_create_time() = m.create_time();
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 }  // namespace ethscan::training

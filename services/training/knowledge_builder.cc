@@ -116,7 +116,9 @@ void KnowledgeBuilder::AddClaim(uint32_t dataset, const AddressRecord& record) {
   claims_[Key(address->ToLowerHex(), chain_id)].push_back(std::move(claim));
 }
 
-absl::Status KnowledgeBuilder::AddBaseModel(const v1::KnowledgeModel& base) {
+absl::Status KnowledgeBuilder::AddBaseModel(absl::string_view base_name,
+                                            const std::vector<std::string>& base_datasets,
+                                            const model::v1::KnowledgeIndex& base) {
   // Positions of the base's datasets follow its own priority order.
   auto register_dataset = [this](const std::string& id, const std::string& source,
                                  const std::string& format,
@@ -141,15 +143,15 @@ absl::Status KnowledgeBuilder::AddBaseModel(const v1::KnowledgeModel& base) {
     }
     return it->second;
   };
-  for (const std::string& id : base.training_datasets()) {
+  for (const std::string& id : base_datasets) {
     register_dataset(id, "", "", google::protobuf::Timestamp());
   }
-  for (const v1::KnowledgeEntry& entry : base.entries()) {
-    for (const v1::SourceClaim& claim : entry.claims()) {
+  for (const model::v1::KnowledgeEntry& entry : base.entries()) {
+    for (const model::v1::SourceClaim& claim : entry.claims()) {
       std::string id = claim.dataset_id().empty() ? IdOfSource(claim.source()) : claim.dataset_id();
       if (id.empty()) {
         return absl::InvalidArgumentError(
-            absl::StrCat("base model ", text::Quote(base.name()), ": a claim on ",
+            absl::StrCat("base model ", text::Quote(base_name), ": a claim on ",
                          text::Quote(entry.merged().address()), " names no dataset"));
       }
       uint32_t index =
@@ -162,7 +164,8 @@ absl::Status KnowledgeBuilder::AddBaseModel(const v1::KnowledgeModel& base) {
   return absl::OkStatus();
 }
 
-v1::KnowledgeEntry KnowledgeBuilder::MergeEntry(const Key& key, std::vector<const Claim*> claims) {
+model::v1::KnowledgeEntry KnowledgeBuilder::MergeEntry(const Key& key,
+                                                       std::vector<const Claim*> claims) {
   std::vector<common::PolicyClaim> policy_claims;
   policy_claims.reserve(claims.size());
   for (const Claim* c : claims) {
@@ -197,9 +200,9 @@ v1::KnowledgeEntry KnowledgeBuilder::MergeEntry(const Key& key, std::vector<cons
     return datasets_[claims[i]->dataset].source;
   };
 
-  v1::KnowledgeEntry entry;
+  model::v1::KnowledgeEntry entry;
   for (const Claim* c : claims) {
-    v1::SourceClaim* out = entry.add_claims();
+    model::v1::SourceClaim* out = entry.add_claims();
     const DatasetInfo& d = datasets_[c->dataset];
     out->set_source(d.source);
     *out->mutable_record() = c->record;
@@ -269,42 +272,36 @@ v1::KnowledgeEntry KnowledgeBuilder::MergeEntry(const Key& key, std::vector<cons
   return entry;
 }
 
-v1::KnowledgeModel KnowledgeBuilder::Build(const ModelIdentity& identity) {
-  v1::KnowledgeModel model;
-  model.set_name(identity.name);
-  model.set_base_model(identity.base_model);
-  model.set_job_id(identity.job_id);
-  SetTimestamp(identity.create_time, model.mutable_create_time());
-  for (const std::string& id : training_datasets_) model.add_training_datasets(id);
-  model.set_conflict_policy(common::kConflictPolicyText);
+model::v1::KnowledgeIndex KnowledgeBuilder::Build() {
+  model::v1::KnowledgeIndex index;
+  index.set_conflict_policy(common::kConflictPolicyText);
   stats_.addresses = 0;
   stats_.conflicts = 0;
   stats_.conflicting_addresses = 0;
-  model.mutable_entries()->Reserve(static_cast<int>(claims_.size()));
+  index.mutable_entries()->Reserve(static_cast<int>(claims_.size()));
   for (const auto& [key, claims] : claims_) {
     std::vector<const Claim*> pointers;
     pointers.reserve(claims.size());
     for (const Claim& c : claims) pointers.push_back(&c);
-    *model.add_entries() = MergeEntry(key, std::move(pointers));
-    const v1::KnowledgeEntry& entry = model.entries(model.entries_size() - 1);
+    *index.add_entries() = MergeEntry(key, std::move(pointers));
+    const model::v1::KnowledgeEntry& entry = index.entries(index.entries_size() - 1);
     ++stats_.addresses;
     stats_.conflicts += entry.conflicts_size();
     if (entry.conflicts_size() > 0) ++stats_.conflicting_addresses;
   }
-  return model;
+  return index;
 }
 
-absl::StatusOr<v1::KnowledgeModel> BuildKnowledgeModel(const std::vector<SourceDataset>& datasets,
-                                                       const ModelIdentity& identity,
-                                                       BuildStats* stats) {
+absl::StatusOr<model::v1::KnowledgeIndex> BuildKnowledgeIndex(
+    const std::vector<SourceDataset>& datasets, BuildStats* stats) {
   KnowledgeBuilder builder;
   for (const SourceDataset& d : datasets) RETURN_IF_ERROR(builder.AddDataset(d.dataset));
   for (const SourceDataset& d : datasets) {
     for (const AddressRecord& r : d.records) RETURN_IF_ERROR(builder.AddRecord(d.dataset.id(), r));
   }
-  v1::KnowledgeModel model = builder.Build(identity);
+  model::v1::KnowledgeIndex index = builder.Build();
   if (stats != nullptr) *stats = builder.stats();
-  return model;
+  return index;
 }
 
 }  // namespace ethscan::training

@@ -35,7 +35,7 @@
 #include "common/report/conflict_policy.h"
 #include "ethscan/common/v1/common.pb.h"
 #include "ethscan/dataset/v1/dataset_service.pb.h"
-#include "ethscan/training/v1/knowledge_model.pb.h"
+#include "ethscan/model/v1/model.pb.h"
 
 namespace ethscan::training {
 
@@ -60,14 +60,6 @@ struct BuildStats {
   uint64_t conflicting_addresses = 0;
 };
 
-// Identity of the model being built.
-struct ModelIdentity {
-  std::string name;
-  std::string base_model;
-  std::string job_id;
-  absl::Time create_time;
-};
-
 // Accumulates claims dataset by dataset (records may be streamed in) and builds the model.
 class KnowledgeBuilder {
  public:
@@ -84,14 +76,21 @@ class KnowledgeBuilder {
   // A record whose address does not parse is counted in stats().skipped_records and left out.
   absl::Status AddRecord(absl::string_view dataset_id, const common::v1::AddressRecord& record);
 
-  // Merges the knowledge of an earlier model under the datasets registered so far: its claims
-  // take part in the same policy, their datasets placed after this job's datasets. Claims
-  // from a dataset this job also registered are skipped (the job reads them afresh). Call
-  // after the last AddDataset. INVALID_ARGUMENT when a claim names no dataset.
-  absl::Status AddBaseModel(const v1::KnowledgeModel& base);
+  // Merges the knowledge of an earlier model (`base_name`, trained on `base_datasets` in
+  // priority order) under the datasets registered so far: its claims take part in the same
+  // policy, their datasets placed after this job's datasets. Claims from a dataset this job
+  // also registered are skipped (the job reads them afresh). Call after the last AddDataset.
+  // INVALID_ARGUMENT when a claim names no dataset.
+  absl::Status AddBaseModel(absl::string_view base_name,
+                            const std::vector<std::string>& base_datasets,
+                            const model::v1::KnowledgeIndex& base);
 
-  // Builds the model: entries sorted by lowercase address, then chain id.
-  v1::KnowledgeModel Build(const ModelIdentity& identity);
+  // Builds the index: entries sorted by lowercase address, then chain id.
+  model::v1::KnowledgeIndex Build();
+
+  // The datasets whose claims the index holds, in priority order: the job's, then the base
+  // model's.
+  const std::vector<std::string>& training_datasets() const { return training_datasets_; }
 
   // Statistics; `addresses` and the conflict counts are set by Build.
   const BuildStats& stats() const { return stats_; }
@@ -116,7 +115,7 @@ class KnowledgeBuilder {
 
   // Appends a claim, or counts the record as skipped when its address does not parse.
   void AddClaim(uint32_t dataset, const common::v1::AddressRecord& record);
-  v1::KnowledgeEntry MergeEntry(const Key& key, std::vector<const Claim*> claims);
+  model::v1::KnowledgeEntry MergeEntry(const Key& key, std::vector<const Claim*> claims);
 
   std::vector<DatasetInfo> datasets_;
   absl::flat_hash_map<std::string, uint32_t> dataset_index_;
@@ -128,16 +127,15 @@ class KnowledgeBuilder {
   BuildStats stats_;
 };
 
-// One dataset and its records, for BuildKnowledgeModel.
+// One dataset and its records, for BuildKnowledgeIndex.
 struct SourceDataset {
   dataset::v1::Dataset dataset;
   std::vector<common::v1::AddressRecord> records;
 };
 
 // One-shot build over datasets in job order. `stats` may be null.
-absl::StatusOr<v1::KnowledgeModel> BuildKnowledgeModel(const std::vector<SourceDataset>& datasets,
-                                                       const ModelIdentity& identity,
-                                                       BuildStats* stats = nullptr);
+absl::StatusOr<model::v1::KnowledgeIndex> BuildKnowledgeIndex(
+    const std::vector<SourceDataset>& datasets, BuildStats* stats = nullptr);
 
 }  // namespace ethscan::training
 

@@ -1,8 +1,6 @@
 #include "services/training/model_registry.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -12,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/eth/hash.h"
+#include "common/model/package.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 #include "common/text/quote.h"
@@ -71,17 +70,6 @@ std::string SanitiseModelName(absl::string_view name) {
   return out;
 }
 
-std::string SerializeDeterministic(const google::protobuf::Message& message) {
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    message.SerializeToCodedStream(&coded);
-  }
-  return bytes;
-}
-
 absl::StatusOr<std::unique_ptr<ModelRegistry>> ModelRegistry::Create(Options options,
                                                                      ModelStore* store,
                                                                      DatasetClient* datasets) {
@@ -136,42 +124,105 @@ std::string ModelRegistry::ModelPath(absl::string_view name) const {
   return absl::StrCat(options_.models_dir, "/", SanitiseModelName(name), "/", kModelFile);
 }
 
-absl::StatusOr<v1::Model> ModelRegistry::Publish(const v1::KnowledgeModel& model) {
-  if (model.name().empty()) return absl::InvalidArgumentError("model name is empty");
-  if (!absl::StartsWith(model.name(), kModelNamePrefix)) {
-    return absl::InvalidArgumentError(absl::StrCat("model name ", text::Quote(model.name()),
-                                                   " must start with ", kModelNamePrefix));
+namespace {
+
+absl::Status CheckModelName(absl::string_view name) {
+  if (name.empty()) return absl::InvalidArgumentError("model name is empty");
+  if (!absl::StartsWith(name, kModelNamePrefix)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model name ", text::Quote(name), " must start with ", kModelNamePrefix));
   }
-  const std::string holder = ModelHolder(model.name());
+  return absl::OkStatus();
+}
+
+// Every dataset the manifest names, once each, in manifest order.
+std::vector<std::string> ManifestDatasetIds(const model::v1::Manifest& manifest) {
+  std::vector<std::string> ids;
+  for (const model::v1::DatasetRef& d : manifest.datasets()) {
+    if (std::find(ids.begin(), ids.end(), d.id()) == ids.end()) ids.push_back(d.id());
+  }
+  return ids;
+}
+
+}  // namespace
+
+std::string CheckpointName(absl::string_view model_name, int step) {
+  return absl::StrCat(model_name, kCheckpointInfix, step);
+}
+
+absl::StatusOr<v1::Model> ModelRegistry::Publish(const model::v1::ModelPackage& package) {
+  const std::string& name = package.manifest().name();
+  RETURN_IF_ERROR(CheckModelName(name));
+  RETURN_IF_ERROR(model::Verify(package, absl::StrCat("model ", text::Quote(name))));
+  const std::string holder = ModelHolder(name);
   std::vector<std::string> referenced;
-  for (const std::string& id : model.training_datasets()) {
+  for (const std::string& id : ManifestDatasetIds(package.manifest())) {
     absl::StatusOr<dataset::v1::Dataset> dataset = datasets_->AddReference(id, holder);
     if (absl::IsNotFound(dataset.status())) {
-      log::Warning("model ", text::Quote(model.name()), ": dataset ", text::Quote(id),
+      log::Warning("model ", text::Quote(name), ": dataset ", text::Quote(id),
                    " no longer exists; the model keeps its knowledge without a reference");
       continue;
     }
     if (!dataset.ok()) {
-      if (absl::IsNotFound(store_->Get(model.name()).status())) {
+      if (absl::IsNotFound(store_->Get(name).status())) {
         datasets_->RemoveReferencesLogged(referenced, holder);
       }
-      return absl::Status(
-          dataset.status().code(),
-          absl::StrCat("cannot reference dataset ", text::Quote(id), " for model ",
-                       text::Quote(model.name()), ": ", dataset.status().message()));
+      return absl::Status(dataset.status().code(),
+                          absl::StrCat("cannot reference dataset ", text::Quote(id), " for model ",
+                                       text::Quote(name), ": ", dataset.status().message()));
     }
     referenced.push_back(id);
   }
-  absl::StatusOr<v1::Model> published = WriteAndRecord(model);
-  if (!published.ok() && absl::IsNotFound(store_->Get(model.name()).status())) {
+  absl::StatusOr<v1::Model> published = WriteAndRecord(package, /*checkpoint_step=*/0);
+  if (!published.ok() && absl::IsNotFound(store_->Get(name).status())) {
     datasets_->RemoveReferencesLogged(referenced, holder);
   }
   return published;
 }
 
-absl::StatusOr<v1::Model> ModelRegistry::WriteAndRecord(const v1::KnowledgeModel& model) {
-  std::string bytes = SerializeDeterministic(model);
-  std::string path = ModelPath(model.name());
+absl::StatusOr<v1::Model> ModelRegistry::PublishCheckpoint(model::v1::ModelPackage package,
+                                                           absl::string_view model_name,
+                                                           int step) {
+  RETURN_IF_ERROR(CheckModelName(model_name));
+  if (step <= 0) return absl::InvalidArgumentError("a checkpoint's step must be positive");
+  const std::string name = CheckpointName(model_name, step);
+  package.mutable_manifest()->set_name(name);
+  package.mutable_manifest()->set_checkpoint_step(step);
+  RETURN_IF_ERROR(model::Verify(package, absl::StrCat("checkpoint ", text::Quote(name))));
+  ASSIGN_OR_RETURN(v1::Model published, WriteAndRecord(package, step));
+  // Keep the newest kCheckpointsKept.
+  ASSIGN_OR_RETURN(std::vector<v1::Model> all, store_->ListCheckpoints(published.job_id()));
+  for (size_t i = 0; i + kCheckpointsKept < all.size(); ++i) {
+    absl::Status dropped = DeleteCheckpointFiles(all[i]);
+    if (!dropped.ok()) {
+      log::Warning("cannot drop the old checkpoint ", text::Quote(all[i].name()), ": ",
+                   dropped.message());
+    }
+  }
+  return published;
+}
+
+absl::StatusOr<std::vector<v1::Model>> ModelRegistry::ListCheckpoints(absl::string_view job_id) {
+  return store_->ListCheckpoints(job_id);
+}
+
+absl::Status ModelRegistry::DeleteCheckpointFiles(const v1::Model& checkpoint) {
+  absl::Status deleted = store_->DeleteCheckpoint(checkpoint.job_id(), checkpoint.name());
+  if (!deleted.ok() && !absl::IsNotFound(deleted)) return deleted;
+  std::error_code error;
+  fs::remove_all(fs::path(ModelPath(checkpoint.name())).parent_path(), error);
+  if (error) {
+    log::Warning("checkpoint ", text::Quote(checkpoint.name()),
+                 " deleted, but its files remain: ", error.message());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Model> ModelRegistry::WriteAndRecord(const model::v1::ModelPackage& package,
+                                                        int checkpoint_step) {
+  const model::v1::Manifest& manifest = package.manifest();
+  std::string bytes = model::SerializeDeterministic(package);
+  std::string path = ModelPath(manifest.name());
   std::error_code error;
   fs::create_directories(fs::path(path).parent_path(), error);
   if (error) {
@@ -180,16 +231,26 @@ absl::StatusOr<v1::Model> ModelRegistry::WriteAndRecord(const v1::KnowledgeModel
   }
   RETURN_IF_ERROR(WriteFileAtomically(path, bytes));
   v1::Model meta;
-  meta.set_name(model.name());
-  meta.set_job_id(model.job_id());
-  meta.set_base_model(model.base_model());
-  for (const std::string& d : model.training_datasets()) meta.add_training_datasets(d);
-  meta.set_address_count(static_cast<uint64_t>(model.entries_size()));
+  meta.set_name(manifest.name());
+  meta.set_job_id(manifest.job_id());
+  meta.set_base_model(manifest.base_model());
+  for (const model::v1::DatasetRef& d : manifest.datasets()) {
+    if (d.role() == "training") meta.add_training_datasets(d.id());
+  }
+  auto addresses = manifest.metrics().find("addresses");
+  meta.set_address_count(addresses == manifest.metrics().end()
+                             ? 0
+                             : static_cast<uint64_t>(addresses->second));
   meta.set_size_bytes(bytes.size());
   meta.set_sha256(eth::Sha256::HexDigest(bytes));
-  *meta.mutable_create_time() = model.create_time();
-  meta.set_kind("knowledge");
-  RETURN_IF_ERROR(store_->Put(meta));
+  *meta.mutable_create_time() = manifest.create_time();
+  meta.set_kind(model::KindsLabel(manifest));
+  *meta.mutable_manifest() = manifest;
+  if (checkpoint_step > 0) {
+    RETURN_IF_ERROR(store_->PutCheckpoint(meta, checkpoint_step));
+  } else {
+    RETURN_IF_ERROR(store_->Put(meta));
+  }
   return store_->Get(meta.name());
 }
 
@@ -243,8 +304,13 @@ absl::StatusOr<v1::Model> ModelRegistry::SetAlias(absl::string_view alias,
 absl::Status ModelRegistry::Delete(absl::string_view name) {
   if (name.empty()) return absl::InvalidArgumentError("name is required");
   ASSIGN_OR_RETURN(v1::Model model, store_->Get(name));
+  if (model.manifest().checkpoint_step() > 0) return DeleteCheckpointFiles(model);
   const std::string holder = ModelHolder(model.name());
-  for (const std::string& id : model.training_datasets()) {
+  std::vector<std::string> ids = ManifestDatasetIds(model.manifest());
+  for (const std::string& d : model.training_datasets()) {
+    if (std::find(ids.begin(), ids.end(), d) == ids.end()) ids.push_back(d);
+  }
+  for (const std::string& id : ids) {
     absl::Status dropped = datasets_->RemoveReference(id, holder);
     if (!dropped.ok()) {
       return absl::Status(
@@ -258,6 +324,17 @@ absl::Status ModelRegistry::Delete(absl::string_view name) {
   fs::remove_all(fs::path(ModelPath(name)).parent_path(), error);
   if (error) {
     log::Warning("model ", text::Quote(name), " deleted, but its files remain: ", error.message());
+  }
+  // The job's checkpoints go with the model they led to.
+  absl::StatusOr<std::vector<v1::Model>> checkpoints = store_->ListCheckpoints(model.job_id());
+  if (checkpoints.ok()) {
+    for (const v1::Model& c : *checkpoints) {
+      if (!absl::StartsWith(c.name(), absl::StrCat(name, kCheckpointInfix))) continue;
+      absl::Status dropped = DeleteCheckpointFiles(c);
+      if (!dropped.ok()) {
+        log::Warning("cannot drop checkpoint ", text::Quote(c.name()), ": ", dropped.message());
+      }
+    }
   }
   return absl::OkStatus();
 }
@@ -280,14 +357,10 @@ absl::StatusOr<std::string> ModelRegistry::ReadVerified(const v1::Model& model) 
   return bytes;
 }
 
-absl::StatusOr<v1::KnowledgeModel> ModelRegistry::Load(absl::string_view name_or_alias) {
+absl::StatusOr<model::v1::ModelPackage> ModelRegistry::Load(absl::string_view name_or_alias) {
   ASSIGN_OR_RETURN(v1::Model meta, Resolve(name_or_alias));
   ASSIGN_OR_RETURN(std::string bytes, ReadVerified(meta));
-  v1::KnowledgeModel model;
-  if (!model.ParseFromString(bytes)) {
-    return absl::DataLossError(absl::StrCat("model ", text::Quote(meta.name()), " does not parse"));
-  }
-  return model;
+  return model::ParsePackage(bytes, absl::StrCat("model ", text::Quote(meta.name())));
 }
 
 }  // namespace ethscan::training

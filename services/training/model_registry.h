@@ -3,8 +3,8 @@
 // model back with its integrity checked. Both the training server (ModelRegistryService)
 // and the workers (which publish) use it on the same volume and store.
 //
-// Layout: <models_dir>/<sanitised name>/model.pb, the KnowledgeModel serialized
-// deterministically; written to a locked temporary file in the same folder and renamed
+// Layout: <models_dir>/<sanitised name>/model.pb, the ethscan.model.v1.ModelPackage (manifest
+// and artefacts, common/model/package.h) serialized deterministically; written to a locked temporary file in the same folder and renamed
 // (atomic_file.h), so a reader never sees a partial model. The temporary files of writers that
 // died (a worker killed while publishing) are removed by a sweep when the registry is created
 // and then every `sweep_interval` on a background thread; a file whose writer lives, in this
@@ -15,8 +15,13 @@
 // starting with a letter or digit, so it can never be a model name; it may not be a base
 // model's name either. Hence a name resolves to one thing: the model, the base, or an alias.
 //
-// Dataset references: Publish first references every dataset the model was trained on
-// (KnowledgeModel.training_datasets) as "model/<name>" in the dataset service, so none of them
+// Checkpoints: a job's per-epoch snapshots are complete models named
+// "<model name>:ckpt-step-<N>", stored like models but listed only by ListCheckpoints (newest
+// kCheckpointsKept kept); they resolve and load like any model. Deleting a model deletes its
+// checkpoints.
+//
+// Dataset references: Publish first references every dataset the manifest names (training,
+// validation and test) as "model/<name>" in the dataset service, so none of them
 // can be deleted while the model exists; a dataset already gone (one only a base model named)
 // is skipped with a warning. Delete drops those references before it deletes the model, so a
 // model that cannot drop them stays and the call fails (UNAVAILABLE when the dataset service
@@ -30,13 +35,14 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "ethscan/training/v1/knowledge_model.pb.h"
+#include "ethscan/model/v1/model.pb.h"
 #include "ethscan/training/v1/model_registry_service.pb.h"
 #include "services/training/dataset_client.h"
 #include "services/training/model_store.h"
@@ -55,6 +61,15 @@ inline constexpr char kModelNamePrefix[] = "ft:";
 // Longest alias.
 inline constexpr size_t kMaxAliasLength = 64;
 
+// A checkpoint's name is the model's name, this, and the step.
+inline constexpr char kCheckpointInfix[] = ":ckpt-step-";
+
+// Checkpoints kept per job.
+inline constexpr size_t kCheckpointsKept = 3;
+
+// "<model_name>:ckpt-step-<step>".
+std::string CheckpointName(absl::string_view model_name, int step);
+
 // True for the name of a base model (not stored in the registry): "ethscan-base".
 bool IsBaseModelName(absl::string_view name);
 
@@ -66,8 +81,6 @@ absl::Status ValidateAlias(absl::string_view alias);
 // The folder name of a model: characters outside [A-Za-z0-9._-] become '_'.
 std::string SanitiseModelName(absl::string_view name);
 
-// Serializes a model deterministically (the same model always gives the same bytes).
-std::string SerializeDeterministic(const google::protobuf::Message& message);
 
 class ModelRegistry {
  public:
@@ -101,13 +114,22 @@ class ModelRegistry {
   // returns how many it removed. Thread-safe; safe while other processes write and sweep.
   int SweepTemporaryFiles();
 
-  // References the model's datasets, writes the model's bytes and records its metadata (kind
-  // "knowledge"). A model of the same name is replaced. INVALID_ARGUMENT unless the name
-  // starts with "ft:". Returns the stored metadata. A
-  // reference that cannot be added (other than for a dataset that is gone) fails the call
-  // with the dataset service's status, and the references added are dropped again unless a
-  // model of that name exists.
-  absl::StatusOr<v1::Model> Publish(const v1::KnowledgeModel& model);
+  // References the model's datasets, writes the package and records its metadata (kind and
+  // manifest from the package). A model of the same name is replaced. INVALID_ARGUMENT unless
+  // the name starts with "ft:" and the package verifies (model::Verify). Returns the stored
+  // metadata. A reference that cannot be added (other than for a dataset that is gone) fails
+  // the call with the dataset service's status, and the references added are dropped again
+  // unless a model of that name exists.
+  absl::StatusOr<v1::Model> Publish(const model::v1::ModelPackage& package);
+
+  // Stores `package` as the checkpoint of `model_name` at `step` (its manifest's name and
+  // checkpoint_step are set here) and drops the job's checkpoints beyond the newest
+  // kCheckpointsKept. Takes no dataset references.
+  absl::StatusOr<v1::Model> PublishCheckpoint(model::v1::ModelPackage package,
+                                              absl::string_view model_name, int step);
+
+  // A job's checkpoints, lowest step first.
+  absl::StatusOr<std::vector<v1::Model>> ListCheckpoints(absl::string_view job_id);
 
   // A model by name or alias; the empty name means the default model: the one alias
   // "production" points at, else the newest. NOT_FOUND ("no model published yet" when the
@@ -122,23 +144,29 @@ class ModelRegistry {
   // empty model; NOT_FOUND for an unknown model.
   absl::StatusOr<v1::Model> SetAlias(absl::string_view alias, absl::string_view model);
 
-  // Drops the model's dataset references, then deletes the model (by name), its aliases and
-  // its bytes. NOT_FOUND; the dataset service's status when a reference cannot be dropped.
+  // Drops the model's dataset references, then deletes the model (by name), its aliases, its
+  // bytes and its job's checkpoints of it; a checkpoint's name deletes that checkpoint.
+  // NOT_FOUND; the dataset service's status when a reference cannot be dropped.
   absl::Status Delete(absl::string_view name);
 
   // The model's bytes after checking their size and SHA-256. DATA_LOSS when the file is
   // missing or does not match.
   absl::StatusOr<std::string> ReadVerified(const v1::Model& model);
 
-  // Resolves and reads a model. NOT_FOUND, DATA_LOSS.
-  absl::StatusOr<v1::KnowledgeModel> Load(absl::string_view name_or_alias);
+  // Resolves and reads a model, each artefact checked against the manifest. NOT_FOUND,
+  // DATA_LOSS.
+  absl::StatusOr<model::v1::ModelPackage> Load(absl::string_view name_or_alias);
 
   // Where a model's bytes live.
   std::string ModelPath(absl::string_view name) const;
 
  private:
-  // Publish without the references: the file, then the metadata.
-  absl::StatusOr<v1::Model> WriteAndRecord(const v1::KnowledgeModel& model);
+  // Publish without the references: the file, then the metadata (as a checkpoint when
+  // `checkpoint_step` > 0).
+  absl::StatusOr<v1::Model> WriteAndRecord(const model::v1::ModelPackage& package,
+                                           int checkpoint_step);
+  // Removes a checkpoint's record and files.
+  absl::Status DeleteCheckpointFiles(const v1::Model& checkpoint);
 
   ModelRegistry(Options options, ModelStore* store, DatasetClient* datasets)
       : options_(std::move(options)), store_(store), datasets_(datasets) {}

@@ -47,6 +47,16 @@ class ModelStore {
 
   // Removes a model and every alias pointing at it, atomically. NOT_FOUND when unknown.
   virtual absl::Status Delete(absl::string_view name) = 0;
+
+  // Stores (or replaces) the metadata of a checkpoint of job `model.job_id()` at `step`: Get
+  // finds it by name, List does not list it, ListCheckpoints does.
+  virtual absl::Status PutCheckpoint(const v1::Model& model, int step) = 0;
+
+  // The checkpoints of a job, lowest step first.
+  virtual absl::StatusOr<std::vector<v1::Model>> ListCheckpoints(absl::string_view job_id) = 0;
+
+  // Removes one checkpoint of a job and the aliases pointing at it. NOT_FOUND when unknown.
+  virtual absl::Status DeleteCheckpoint(absl::string_view job_id, absl::string_view name) = 0;
 };
 
 }  // namespace ethscan::training

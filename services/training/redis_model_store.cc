@@ -29,6 +29,17 @@ end
 return 1
 )lua";
 
+// KEYS: model hash, checkpoints zset, aliases hash. ARGV: model name.
+constexpr char kDeleteCheckpointScript[] = R"lua(
+redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+local all = redis.call('HGETALL', KEYS[3])
+for i = 1, #all, 2 do
+  if all[i + 1] == ARGV[1] then redis.call('HDEL', KEYS[3], all[i]) end
+end
+return 1
+)lua";
+
 absl::Status NotFound(absl::string_view name) {
   return absl::NotFoundError(absl::StrCat("model ", text::Quote(name), " not found"));
 }
@@ -135,6 +146,48 @@ absl::Status RedisModelStore::Delete(absl::string_view name) {
   ASSIGN_OR_RETURN(redis::Reply reply,
                    client_->Command({"EVAL", kDeleteScript, "3", k.Model(name), k.Models(),
                                      k.Aliases(), std::string{name}}));
+  if (reply.integer == 0) return NotFound(name);
+  return absl::OkStatus();
+}
+
+absl::Status RedisModelStore::PutCheckpoint(const v1::Model& model, int step) {
+  v1::Model stored = model;
+  stored.clear_aliases();
+  std::string bytes;
+  stored.SerializeToString(&bytes);
+  const RedisKeys& k = options_.keys;
+  return client_
+      ->Pipeline({{"MULTI"},
+                  {"HSET", k.Model(model.name()), "model", bytes},
+                  {"ZADD", k.Checkpoints(model.job_id()), absl::StrCat(step), model.name()},
+                  {"EXEC"}})
+      .status();
+}
+
+absl::StatusOr<std::vector<v1::Model>> RedisModelStore::ListCheckpoints(absl::string_view job_id) {
+  const RedisKeys& k = options_.keys;
+  ASSIGN_OR_RETURN(redis::Reply names,
+                   client_->Command({"ZRANGE", k.Checkpoints(job_id), "0", "-1"}));
+  std::vector<v1::Model> out;
+  std::vector<std::vector<std::string>> gets;
+  for (const redis::Reply& name : names.elements) gets.push_back({"HGET", k.Model(name.str), "model"});
+  if (gets.empty()) return out;
+  ASSIGN_OR_RETURN(std::vector<redis::Reply> models, client_->Pipeline(gets));
+  ASSIGN_OR_RETURN(auto aliases, AllAliases());
+  for (size_t i = 0; i < models.size(); ++i) {
+    if (models[i].is_nil()) continue;  // Deleted meanwhile.
+    ASSIGN_OR_RETURN(v1::Model model, ParseModel(names.elements[i].str, models[i]));
+    FillAliases(aliases, &model);
+    out.push_back(std::move(model));
+  }
+  return out;
+}
+
+absl::Status RedisModelStore::DeleteCheckpoint(absl::string_view job_id, absl::string_view name) {
+  const RedisKeys& k = options_.keys;
+  ASSIGN_OR_RETURN(redis::Reply reply,
+                   client_->Command({"EVAL", kDeleteCheckpointScript, "3", k.Model(name),
+                                     k.Checkpoints(job_id), k.Aliases(), std::string{name}}));
   if (reply.integer == 0) return NotFound(name);
   return absl::OkStatus();
 }

@@ -28,6 +28,9 @@ class RedisModelStore final : public ModelStore {
   absl::StatusOr<ModelPage> List(int64_t offset, int64_t limit) override;
   absl::Status SetAlias(absl::string_view alias, absl::string_view name) override;
   absl::Status Delete(absl::string_view name) override;
+  absl::Status PutCheckpoint(const v1::Model& model, int step) override;
+  absl::StatusOr<std::vector<v1::Model>> ListCheckpoints(absl::string_view job_id) override;
+  absl::Status DeleteCheckpoint(absl::string_view job_id, absl::string_view name) override;
 
  private:
   // Every alias → model name pair.

@@ -16,6 +16,9 @@ std::string RedisKeys::Model(absl::string_view name) const {
 }
 std::string RedisKeys::Models() const { return absl::StrCat(prefix, "models"); }
 std::string RedisKeys::Aliases() const { return absl::StrCat(prefix, "aliases"); }
+std::string RedisKeys::Checkpoints(absl::string_view job_id) const {
+  return absl::StrCat(prefix, "checkpoints:", job_id);
+}
 
 absl::StatusOr<std::vector<StreamEntry>> ParseStreamEntries(const redis::Reply& reply) {
   std::vector<StreamEntry> entries;

@@ -10,6 +10,9 @@
 //   ethscan:training:model:<name>      hash  model = serialized Model (aliases empty)
 //   ethscan:training:models            zset  model names scored by create time
 //   ethscan:training:aliases           hash  alias → model name
+//   ethscan:training:checkpoints:<job> zset  checkpoint model names scored by step (their
+//                                       Model records are model:<name> hashes, in no
+//                                       `models` zset)
 //
 // Thread-safety: stateless functions.
 #ifndef ETHSCAN_SERVICES_TRAINING_REDIS_SCHEMA_H_
@@ -37,6 +40,7 @@ struct RedisKeys {
   std::string Model(absl::string_view name) const;
   std::string Models() const;
   std::string Aliases() const;
+  std::string Checkpoints(absl::string_view job_id) const;
 };
 
 // Consumer group of the job queue.

@@ -12,7 +12,12 @@
 #include "common/status/status_macros.h"
 #include "common/text/quote.h"
 #include "services/training/job_manager.h"
-#include "services/training/knowledge_builder.h"
+#include "absl/strings/str_join.h"
+#include "common/features/schema.h"
+#include "common/model/package.h"
+#include "services/training/classifier_trainer.h"
+#include "services/training/knowledge_trainer.h"
+#include "services/training/trainer.h"
 
 namespace ethscan::training {
 namespace {
@@ -35,16 +40,16 @@ absl::Status WithContext(const absl::Status& status, absl::string_view context) 
   return absl::Status(status.code(), absl::StrCat(context, ": ", status.message()));
 }
 
-std::string LookupKey(absl::string_view address, uint64_t chain_id) {
-  return absl::StrCat(absl::AsciiStrToLower(address), "/", chain_id == 0 ? 1 : chain_id);
-}
-
 }  // namespace
 
 struct Worker::TrainResult {
   v1::Model model;
-  BuildStats stats;
+  uint64_t trained_records = 0;
+  int step = 0;
+  int total_steps = 0;
+  // The model card's summary figures and the hyperparameters used.
   std::map<std::string, double> metrics;
+  std::map<std::string, double> hyperparameters;
 };
 
 std::string DefaultConsumerName() {
@@ -184,26 +189,31 @@ Worker::Outcome Worker::Process(const QueueEntry& entry) {
   }
   if (!result.ok()) return HandleFailure(running, entry, result.status());
 
-  v1::JobEvent metrics =
-      MessageEvent(clock_->Now(), "info",
-                   absl::StrCat("trained on ", result->stats.trained_records,
-                                " records: ", result->stats.addresses, " addresses, ",
-                                result->stats.conflicts, " conflicts resolved"));
+  v1::JobEvent metrics = MessageEvent(
+      clock_->Now(), "info",
+      absl::StrCat("trained ", result->model.kind(), " on ", result->trained_records, " records"));
   metrics.set_type("metrics");
   for (const auto& [name, value] : result->metrics) (*metrics.mutable_metrics())[name] = value;
+  (*metrics.mutable_metrics())["step"] = result->step;
+  (*metrics.mutable_metrics())["total_steps"] = result->total_steps;
   absl::Status appended = store_->AppendEvent(running.id(), metrics);
   if (!appended.ok()) log::Warning("job ", text::Quote(running.id()), ": ", appended.message());
 
   v1::Job succeeded = running;
   succeeded.set_status(v1::JOB_STATUS_SUCCEEDED);
   succeeded.set_fine_tuned_model(result->model.name());
-  succeeded.set_trained_records(result->stats.trained_records);
+  succeeded.set_trained_records(result->trained_records);
+  succeeded.set_step(result->step);
+  succeeded.set_total_steps(result->total_steps);
+  for (const auto& [name, value] : result->hyperparameters) {
+    (*succeeded.mutable_hyperparameters_used())[name] = value;
+  }
   SetTimestamp(clock_->Now(), succeeded.mutable_finish_time());
   v1::JobEvent done =
       MessageEvent(clock_->Now(), "info",
                    absl::StrCat("fine-tuned model ", result->model.name(), " published (",
-                                result->model.address_count(), " addresses, ",
-                                result->model.size_bytes(), " bytes)"),
+                                result->model.kind(), ", ", result->model.address_count(),
+                                " addresses, ", result->model.size_bytes(), " bytes)"),
                    v1::JOB_STATUS_SUCCEEDED);
   absl::Status finished = store_->Update(running, succeeded, &done);
   if (finished.ok()) {
@@ -242,130 +252,265 @@ absl::StatusOr<Worker::Interrupt> Worker::CheckStillOurs(const v1::Job& running)
   return Interrupt::kNone;
 }
 
+// Reports a job's training: events to the job store, checkpoints to the registry, and the
+// interruption checks with the queue entry's heartbeat.
+class Worker::JobSink final : public TrainingSink {
+ public:
+  JobSink(Worker* worker, const v1::Job& job, const QueueEntry& entry, Interrupt* interrupt,
+          const model::v1::ModelPackage* finished)
+      : worker_(worker),
+        job_(job),
+        entry_(entry),
+        interrupt_(interrupt),
+        finished_(finished),
+        model_name_(FineTunedModelName(job)),
+        last_heartbeat_(worker->clock_->Now()) {}
+
+  void Message(absl::string_view level, absl::string_view message) override {
+    worker_->Event(job_, level, message);
+  }
+
+  void Metrics(absl::string_view message, int step, int total_steps,
+               const std::map<std::string, double>& metrics) override {
+    v1::JobEvent event = MessageEvent(worker_->clock_->Now(), "info", message);
+    event.set_type("metrics");
+    for (const auto& [name, value] : metrics) (*event.mutable_metrics())[name] = value;
+    absl::Status appended = worker_->store_->AppendEvent(job_.id(), event);
+    if (!appended.ok()) {
+      log::Warning("job ", text::Quote(job_.id()), ": cannot append event: ", appended.message());
+    }
+    step_ = step;
+    total_steps_ = total_steps;
+  }
+
+  void Checkpoint(int step, std::string artefact,
+                  const std::map<std::string, double>& metrics) override {
+    model::v1::ModelPackage package = *finished_;
+    absl::Status added = model::AddArtefact(&package, model::kClassifierKind,
+                                            model::kClassifierFormat, std::move(artefact));
+    if (added.ok()) {
+      for (const auto& [name, value] : metrics) {
+        (*package.mutable_manifest()->mutable_metrics())[name] = value;
+      }
+      absl::StatusOr<v1::Model> saved =
+          worker_->registry_->PublishCheckpoint(std::move(package), model_name_, step);
+      if (saved.ok()) {
+        Message("info", absl::StrCat("checkpoint ", saved->name(), " saved"));
+        return;
+      }
+      added = saved.status();
+    }
+    Message("warning", absl::StrCat("cannot save the checkpoint at step ", step, ": ",
+                                    added.message()));
+  }
+
+  absl::Status Check() override {
+    ASSIGN_OR_RETURN(*interrupt_, worker_->CheckStillOurs(job_));
+    if (*interrupt_ != Interrupt::kNone) return absl::AbortedError("training interrupted");
+    const absl::Time now = worker_->clock_->Now();
+    if (now - last_heartbeat_ >= worker_->options_.claim_idle / 3) {
+      absl::Status beat = worker_->queue_->Heartbeat(worker_->consumer_, entry_.entry_id);
+      if (!beat.ok()) {
+        log::Warning("heartbeat for job ", text::Quote(job_.id()), ": ", beat.message());
+      }
+      last_heartbeat_ = now;
+    }
+    return absl::OkStatus();
+  }
+
+  int step() const { return step_; }
+  int total_steps() const { return total_steps_; }
+
+ private:
+  Worker* const worker_;
+  const v1::Job& job_;
+  const QueueEntry& entry_;
+  Interrupt* const interrupt_;
+  // The model's artefacts finished so far; a checkpoint adds its own to them.
+  const model::v1::ModelPackage* const finished_;
+  const std::string model_name_;
+  absl::Time last_heartbeat_;
+  int step_ = 0;
+  int total_steps_ = 0;
+};
+
+namespace {
+
+Side HeldOutSide(absl::string_view address, uint64_t seed, bool hold_validation, bool hold_test) {
+  const int bucket = HoldoutBucket(address, seed);
+  if (hold_validation && bucket < kHoldoutPercent) return Side::kValidation;
+  if (hold_test && bucket >= kHoldoutPercent && bucket < 2 * kHoldoutPercent) return Side::kTest;
+  return Side::kTraining;
+}
+
+}  // namespace
+
+int HoldoutBucket(absl::string_view address, uint64_t seed) {
+  // FNV-1a over the seed's decimal digits, ':' and the lowercase address: stable across
+  // processes and versions, so one job always holds out the same addresses.
+  uint64_t h = 14695981039346656037ull;
+  auto mix = [&h](unsigned char c) {
+    h ^= c;
+    h *= 1099511628211ull;
+  };
+  for (char c : absl::StrCat(seed, ":")) mix(static_cast<unsigned char>(c));
+  for (char c : address) mix(static_cast<unsigned char>(absl::ascii_tolower(c)));
+  return static_cast<int>(h % 100);
+}
+
 absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const QueueEntry& entry,
                                                   Interrupt* interrupt) {
-  std::vector<std::string> ids = {job.training_dataset()};
+  absl::StatusOr<ClassifierHyperparameters> hyperparameters =
+      HyperparametersFromProto(job.hyperparameters());
+  if (!hyperparameters.ok()) return hyperparameters.status();
+
+  // The job's datasets by side: training (the training dataset, then the extra ones), then
+  // validation and test.
+  struct SideDataset {
+    dataset::v1::Dataset dataset;
+    Side side;
+  };
+  std::vector<std::pair<std::string, Side>> wanted = {{job.training_dataset(), Side::kTraining}};
   for (const std::string& d : job.extra_training_datasets()) {
-    if (std::find(ids.begin(), ids.end(), d) == ids.end()) ids.push_back(d);
+    bool seen = false;
+    for (const auto& w : wanted) seen = seen || w.first == d;
+    if (!seen) wanted.push_back({d, Side::kTraining});
   }
-  KnowledgeBuilder builder;
-  std::vector<dataset::v1::Dataset> datasets;
+  if (!job.validation_dataset().empty()) wanted.push_back({job.validation_dataset(), Side::kValidation});
+  if (!job.test_dataset().empty()) wanted.push_back({job.test_dataset(), Side::kTest});
+  std::vector<SideDataset> datasets;
   uint64_t total_records = 0;
-  for (const std::string& id : ids) {
+  for (const auto& [id, side] : wanted) {
     absl::StatusOr<dataset::v1::Dataset> dataset = datasets_->GetDataset(id);
-    if (!dataset.ok())
-      return WithContext(dataset.status(), absl::StrCat("dataset ", text::Quote(id)));
-    RETURN_IF_ERROR(builder.AddDataset(*dataset));
+    if (!dataset.ok()) {
+      return WithContext(dataset.status(),
+                         absl::StrCat(SideName(side), " dataset ", text::Quote(id)));
+    }
     total_records += dataset->record_count();
-    datasets.push_back(*std::move(dataset));
+    datasets.push_back({*std::move(dataset), side});
+  }
+
+  std::vector<std::unique_ptr<Trainer>> trainers;
+  trainers.push_back(std::make_unique<KnowledgeTrainer>());
+  trainers.push_back(std::make_unique<BehaviouralTrainer>(*hyperparameters));
+  for (const SideDataset& d : datasets) {
+    for (auto& t : trainers) RETURN_IF_ERROR(t->AddDataset(d.dataset, d.side));
   }
   Event(job, "info",
         absl::StrCat("reading ", datasets.size(), " dataset(s), ", total_records, " records"));
+
+  model::v1::ModelPackage package;
+  model::v1::Manifest* manifest = package.mutable_manifest();
+  manifest->set_name(FineTunedModelName(job));
+  manifest->set_base_model(job.base_model().empty() ? kDefaultBaseModel : job.base_model());
+  manifest->set_job_id(job.id());
+  SetTimestamp(clock_->Now(), manifest->mutable_create_time());
+  for (const SideDataset& d : datasets) {
+    model::v1::DatasetRef* ref = manifest->add_datasets();
+    ref->set_id(d.dataset.id());
+    ref->set_name(d.dataset.name());
+    ref->set_role(std::string(SideName(d.side)));
+    ref->set_record_count(d.dataset.record_count());
+    ref->set_content_sha256(d.dataset.sha256());
+  }
   if (job.base_model() != kDefaultBaseModel && !job.base_model().empty()) {
-    absl::StatusOr<v1::KnowledgeModel> base = registry_->Load(job.base_model());
+    absl::StatusOr<model::v1::ModelPackage> base = registry_->Load(job.base_model());
     if (!base.ok()) {
       return WithContext(base.status(), absl::StrCat("base model ", text::Quote(job.base_model())));
     }
-    RETURN_IF_ERROR(builder.AddBaseModel(*base));
-    Event(job, "info",
-          absl::StrCat("merging base model ", job.base_model(), " (", base->entries_size(),
-                       " addresses) under the new datasets"));
-  }
-
-  const absl::Duration heartbeat_every = options_.claim_idle / 3;
-  absl::Time last_heartbeat = clock_->Now();
-  absl::Status interrupted = absl::AbortedError("training interrupted");
-  auto check = [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(*interrupt, CheckStillOurs(job));
-    if (*interrupt != Interrupt::kNone) return interrupted;
-    if (clock_->Now() - last_heartbeat >= heartbeat_every) {
-      absl::Status beat = queue_->Heartbeat(consumer_, entry.entry_id);
-      if (!beat.ok()) {
-        log::Warning("heartbeat for job ", text::Quote(job.id()), ": ", beat.message());
+    for (auto& t : trainers) {
+      RETURN_IF_ERROR(t->AddParent(base->manifest(), model::FindArtefact(*base, t->kind())));
+    }
+    // The base's training datasets stay part of the model's lineage.
+    for (const model::v1::DatasetRef& d : base->manifest().datasets()) {
+      if (d.role() != "training") continue;
+      bool listed = false;
+      for (const model::v1::DatasetRef& mine : manifest->datasets()) {
+        listed = listed || mine.id() == d.id();
       }
-      last_heartbeat = clock_->Now();
+      if (!listed) *manifest->add_datasets() = d;
     }
-    return absl::OkStatus();
-  };
-  for (const dataset::v1::Dataset& d : datasets) {
-    absl::Status read = datasets_->ReadRecords(
-        d, [&](const dataset::v1::ReadRecordsResponse& batch) -> absl::Status {
-          RETURN_IF_ERROR(check());
-          for (const common::v1::AddressRecord& r : batch.records()) {
-            RETURN_IF_ERROR(builder.AddRecord(d.id(), r));
-          }
-          return absl::OkStatus();
-        });
-    if (*interrupt != Interrupt::kNone) return interrupted;
-    if (!read.ok()) return WithContext(read, absl::StrCat("reading dataset ", text::Quote(d.id())));
+    Event(job, "info",
+          absl::StrCat("continuing base model ", job.base_model(), " (",
+                       model::KindsLabel(base->manifest()), ")"));
   }
-  RETURN_IF_ERROR(check());
 
-  v1::KnowledgeModel model =
-      builder.Build({FineTunedModelName(job), job.base_model(), job.id(), clock_->Now()});
-  TrainResult result;
-  result.stats = builder.stats();
-  if (result.stats.skipped_records > 0) {
-    Event(job, "warning",
-          absl::StrCat(
-              "skipped ", result.stats.skipped_records,
-              " record(s) with an invalid address; first: ", result.stats.first_skip_reason));
+  const bool hold_validation = job.validation_dataset().empty();
+  const bool hold_test = job.test_dataset().empty();
+  const uint64_t seed = job.hyperparameters().seed() == 0 ? 42 : job.hyperparameters().seed();
+  if (hold_validation || hold_test) {
+    std::vector<std::string> sides;
+    if (hold_validation) sides.push_back("validation");
+    if (hold_test) sides.push_back("test");
+    manifest->set_holdout(absl::StrCat(
+        "the ", absl::StrJoin(sides, " and "), " side", sides.size() > 1 ? "s" : "", ": ",
+        kHoldoutPercent, "% of the training addresses each, chosen by address hash with seed ",
+        seed, "; the knowledge index lists them, the classifier never trains on them"));
   }
-  result.metrics = {
-      {"step", 1},
-      {"total_steps", 1},
-      {"trained_records", static_cast<double>(result.stats.trained_records)},
-      {"addresses", static_cast<double>(result.stats.addresses)},
-      {"conflicts", static_cast<double>(result.stats.conflicts)},
-      {"conflicting_addresses", static_cast<double>(result.stats.conflicting_addresses)},
-      {"skipped_records", static_cast<double>(result.stats.skipped_records)},
-      {"base_claims", static_cast<double>(result.stats.base_claims)},
-  };
 
-  if (!job.validation_dataset().empty()) {
-    // How much of the validation set the model knows, and how often it agrees on the label.
-    absl::StatusOr<dataset::v1::Dataset> valid = datasets_->GetDataset(job.validation_dataset());
-    if (!valid.ok()) {
-      return WithContext(valid.status(), absl::StrCat("validation dataset ",
-                                                      text::Quote(job.validation_dataset())));
-    }
-    absl::flat_hash_map<std::string, int> index;
-    index.reserve(model.entries_size());
-    for (int i = 0; i < model.entries_size(); ++i) {
-      const common::v1::AddressRecord& m = model.entries(i).merged();
-      index[LookupKey(m.address(), m.chain_id())] = i;
-    }
-    uint64_t seen = 0, known = 0, labelled = 0, agreeing = 0;
+  JobSink sink(this, job, entry, interrupt, &package);
+  const absl::Status interrupted = absl::AbortedError("training interrupted");
+  for (const SideDataset& d : datasets) {
     absl::Status read = datasets_->ReadRecords(
-        *valid, [&](const dataset::v1::ReadRecordsResponse& batch) -> absl::Status {
-          RETURN_IF_ERROR(check());
+        d.dataset, [&](const dataset::v1::ReadRecordsResponse& batch) -> absl::Status {
+          RETURN_IF_ERROR(sink.Check());
           for (const common::v1::AddressRecord& r : batch.records()) {
-            ++seen;
-            auto it = index.find(LookupKey(r.address(), r.chain_id()));
-            if (it == index.end()) continue;
-            ++known;
-            if (common::LabelSeverity(r.label()) <= 0) continue;
-            ++labelled;
-            if (common::LabelSeverity(r.label()) ==
-                common::LabelSeverity(model.entries(it->second).merged().label())) {
-              ++agreeing;
+            RecordOrigin origin{&d.dataset, d.side, false};
+            if (d.side == Side::kTraining && (hold_validation || hold_test)) {
+              origin.side = HeldOutSide(r.address(), seed, hold_validation, hold_test);
+              origin.held_out = origin.side != Side::kTraining;
             }
+            for (auto& t : trainers) RETURN_IF_ERROR(t->AddRecord(origin, r));
           }
           return absl::OkStatus();
         });
     if (*interrupt != Interrupt::kNone) return interrupted;
     if (!read.ok()) {
-      return WithContext(read,
-                         absl::StrCat("reading validation dataset ", text::Quote(valid->id())));
+      return WithContext(read, absl::StrCat("reading dataset ", text::Quote(d.dataset.id())));
     }
-    result.metrics["valid_records"] = static_cast<double>(seen);
-    result.metrics["valid_known_fraction"] =
-        seen == 0 ? 0.0 : static_cast<double>(known) / static_cast<double>(seen);
-    result.metrics["valid_label_accuracy"] =
-        labelled == 0 ? 0.0 : static_cast<double>(agreeing) / static_cast<double>(labelled);
   }
+  RETURN_IF_ERROR(sink.Check());
 
-  ASSIGN_OR_RETURN(result.model, registry_->Publish(model));
+  TrainResult result;
+  std::vector<TrainedArtefact::Extra> extras;
+  for (auto& t : trainers) {
+    absl::StatusOr<std::optional<TrainedArtefact>> trained = t->Train(&sink);
+    if (*interrupt != Interrupt::kNone) return interrupted;
+    if (!trained.ok()) {
+      return WithContext(trained.status(), absl::StrCat("training the ", t->kind()));
+    }
+    if (!trained->has_value()) continue;
+    TrainedArtefact& a = **trained;
+    RETURN_IF_ERROR(model::AddArtefact(&package, a.kind, a.format, std::move(a.data)));
+    for (const auto& [name, value] : a.metrics) (*manifest->mutable_metrics())[name] = value;
+    for (const auto& [name, value] : a.hyperparameters) {
+      (*manifest->mutable_hyperparameters())[name] = value;
+    }
+    if (a.validation.has_value()) *manifest->mutable_validation() = *a.validation;
+    if (a.test.has_value()) *manifest->mutable_test() = *a.test;
+    if (!a.feature_set.empty()) {
+      manifest->set_feature_schema(std::string(features::kSchemaName));
+      manifest->set_feature_schema_version(features::kSchemaVersion);
+      manifest->set_feature_set(a.feature_set);
+    }
+    for (TrainedArtefact::Extra& e : a.extras) extras.push_back(std::move(e));
+    if (!a.summary.empty()) Event(job, "info", a.summary);
+  }
+  for (TrainedArtefact::Extra& e : extras) {
+    RETURN_IF_ERROR(model::AddArtefact(&package, e.kind, e.format, std::move(e.data)));
+  }
+  RETURN_IF_ERROR(sink.Check());
+
+  result.metrics.insert(manifest->metrics().begin(), manifest->metrics().end());
+  result.hyperparameters.insert(manifest->hyperparameters().begin(),
+                                manifest->hyperparameters().end());
+  result.step = sink.step() > 0 ? sink.step() : 1;
+  result.total_steps = sink.total_steps() > 0 ? sink.total_steps() : 1;
+  auto trained_records = manifest->metrics().find("trained_records");
+  result.trained_records = trained_records == manifest->metrics().end()
+                               ? 0
+                               : static_cast<uint64_t>(trained_records->second);
+  ASSIGN_OR_RETURN(result.model, registry_->Publish(package));
   return result;
 }
 

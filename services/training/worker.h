@@ -1,7 +1,14 @@
 // The training worker: consumes the job queue and runs each job. For one job it loads the
-// datasets' metadata and streams their records from the dataset service, merges the base
-// model's knowledge under them, builds the knowledge model (knowledge_builder.h), publishes
-// it to the registry and marks the job SUCCEEDED, with events along the way.
+// datasets' metadata, streams their records from the dataset service into one Trainer per
+// model kind (trainer.h: the knowledge index, the behavioural classifier), hands each the
+// base model's artefact to continue, packs what they trained into one model
+// (ethscan.model.v1.ModelPackage with its manifest), publishes it to the registry and marks
+// the job SUCCEEDED, with events, metrics and checkpoints along the way.
+//
+// Held-out sides: a job that names no validation (test) dataset holds kHoldoutPercent of its
+// training addresses out as the validation (test) side, chosen by a stable hash of the
+// address and the job's seed (HoldoutBucket), so the split is grouped by address and the same
+// job always holds out the same addresses; the manifest records it.
 //
 // Delivery is at least once. An entry is acknowledged only when its job is settled
 // (succeeded, failed for good, cancelled, unknown). A transient failure (the dataset service
@@ -36,6 +43,13 @@ namespace ethscan::training {
 
 // "hostname-pid": the worker's consumer name in the queue's group.
 std::string DefaultConsumerName();
+
+// Share of the training addresses held out for each side the job names no dataset for.
+inline constexpr int kHoldoutPercent = 10;
+
+// 0..99: the address's bucket for seed `seed` (case-insensitive). Buckets below
+// kHoldoutPercent are the validation side, the next kHoldoutPercent the test side.
+int HoldoutBucket(absl::string_view address, uint64_t seed);
 
 class Worker {
  public:
@@ -84,6 +98,8 @@ class Worker {
  private:
   // The result of training one attempt.
   struct TrainResult;
+  // The TrainingSink of one attempt.
+  class JobSink;
   // Why training stopped before the end.
   enum class Interrupt { kNone, kStopping, kCancelled, kTakenOver };
 

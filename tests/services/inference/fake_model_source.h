@@ -7,15 +7,17 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "ethscan/model/v1/model.pb.h"
 #include "services/inference/model_source.h"
+#include "tests/testing/model_packages.h"
 
 namespace ethscan::inference::testing {
 
 class FakeModelSource : public ModelSource {
  public:
-  void Add(training::v1::KnowledgeModel model) {
-    newest_ = model.name();
-    models_[model.name()] = std::move(model);
+  void Add(model::v1::ModelPackage model) {
+    newest_ = model.manifest().name();
+    models_[model.manifest().name()] = std::move(model);
   }
   void SetAlias(const std::string& alias, const std::string& name) { aliases_[alias] = name; }
 
@@ -34,7 +36,7 @@ class FakeModelSource : public ModelSource {
     return m;
   }
 
-  absl::StatusOr<training::v1::KnowledgeModel> Fetch(const training::v1::Model& model) override {
+  absl::StatusOr<model::v1::ModelPackage> Fetch(const training::v1::Model& model) override {
     ++fetches;
     if (unavailable) return absl::UnavailableError("registry down");
     return models_.at(model.name());
@@ -45,17 +47,17 @@ class FakeModelSource : public ModelSource {
   bool unavailable = false;
 
  private:
-  std::map<std::string, training::v1::KnowledgeModel> models_;
+  std::map<std::string, model::v1::ModelPackage> models_;
   std::map<std::string, std::string> aliases_;
   std::string newest_;
 };
 
-inline training::v1::KnowledgeModel ModelWith(const std::string& name,
-                                              std::vector<training::v1::KnowledgeEntry> entries) {
-  training::v1::KnowledgeModel m;
-  m.set_name(name);
-  for (auto& e : entries) *m.add_entries() = std::move(e);
-  return m;
+// A model whose only kind is a knowledge index of `entries`.
+inline model::v1::ModelPackage ModelWith(const std::string& name,
+                                         std::vector<model::v1::KnowledgeEntry> entries) {
+  model::v1::KnowledgeIndex index;
+  for (auto& e : entries) *index.add_entries() = std::move(e);
+  return ::ethscan::testing::KnowledgePackage(name, index);
 }
 
 }  // namespace ethscan::inference::testing

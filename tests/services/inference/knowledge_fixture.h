@@ -5,17 +5,17 @@
 #include <string>
 #include <vector>
 
-#include "ethscan/training/v1/knowledge_model.pb.h"
+#include "ethscan/model/v1/model.pb.h"
 
 namespace ethscan::inference::testing {
 
 // A claim of dataset `source`; `format` is its DatasetFormat value name
 // ("DATASET_FORMAT_OFAC_SDN"), which sets its authority under the conflict policy.
-inline training::v1::SourceClaim Claim(const std::string& source, const std::string& address,
+inline model::v1::SourceClaim Claim(const std::string& source, const std::string& address,
                                        const std::string& label, const std::string& name = "",
                                        const std::string& original_label = "",
                                        const std::string& format = "") {
-  training::v1::SourceClaim claim;
+  model::v1::SourceClaim claim;
   claim.set_source(source);
   claim.set_dataset_format(format);
   common::v1::AddressRecord* r = claim.mutable_record();
@@ -29,8 +29,8 @@ inline training::v1::SourceClaim Claim(const std::string& source, const std::str
 }
 
 // UNI token: Legit, Smart Contract, Token, from one source.
-inline training::v1::KnowledgeEntry UniswapEntry() {
-  training::v1::KnowledgeEntry e;
+inline model::v1::KnowledgeEntry UniswapEntry() {
+  model::v1::KnowledgeEntry e;
   common::v1::AddressRecord* m = e.mutable_merged();
   m->set_address("0x1f9840a85d5aF5bf1D1762F925BDADdC4201F984");
   m->set_chain_id(1);
@@ -51,8 +51,8 @@ inline training::v1::KnowledgeEntry UniswapEntry() {
 // An OFAC-listed address also tagged by another source that says Legit (overruled) and names it
 // differently (overruled by source authority), with the conflict notes the knowledge builder
 // writes for it.
-inline training::v1::KnowledgeEntry SanctionedEntry() {
-  training::v1::KnowledgeEntry e;
+inline model::v1::KnowledgeEntry SanctionedEntry() {
+  model::v1::KnowledgeEntry e;
   common::v1::AddressRecord* m = e.mutable_merged();
   m->set_address("0x098B716B8Aaf21512996dC57EB0615e2383E2f96");
   m->set_chain_id(1);

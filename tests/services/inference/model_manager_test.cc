@@ -46,7 +46,7 @@ TEST_F(ModelManagerTest, FindsAddressesCaseInsensitively) {
   ASSERT_THAT(m, IsOk());
   auto lower = eth::Address::Parse("0x098b716b8aaf21512996dc57eb0615e2383e2f96");
   ASSERT_THAT(lower, IsOk());
-  const training::v1::KnowledgeEntry* e = (*m)->Find(*lower);
+  const model::v1::KnowledgeEntry* e = (*m)->Find(*lower);
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->merged().label(), "Sanctioned");
   EXPECT_EQ((*m)->Find(*eth::Address::Parse("0x0000000000000000000000000000000000000001")),
@@ -94,11 +94,11 @@ TEST_F(ModelManagerTest, ReadyListUnloadAndReload) {
 TEST(LoadedModelTest, RejectsDuplicateAndInvalidAddresses) {
   auto dup =
       LoadedModel::Create(ModelWith("m", {testing::UniswapEntry(), testing::UniswapEntry()}), 0);
-  EXPECT_THAT(dup, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("twice")));
-  training::v1::KnowledgeEntry bad;
+  EXPECT_THAT(dup, StatusIs(absl::StatusCode::kDataLoss, HasSubstr("twice")));
+  model::v1::KnowledgeEntry bad;
   bad.mutable_merged()->set_address("0x1234");
   EXPECT_THAT(LoadedModel::Create(ModelWith("m", {bad}), 0),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+              StatusIs(absl::StatusCode::kDataLoss));
 }
 
 }  // namespace

@@ -97,7 +97,7 @@ int Count(absl::string_view text, absl::string_view needle) {
 
 // Conflict kinds as the knowledge builder notes them: "sanctions" for the OFAC rule, otherwise
 // the field before the colon ("label", "name", …).
-std::map<std::string, int> NotedKinds(const training::v1::KnowledgeEntry& entry) {
+std::map<std::string, int> NotedKinds(const model::v1::KnowledgeEntry& entry) {
   std::map<std::string, int> kinds;
   for (const std::string& note : entry.conflicts()) {
     if (absl::StrContains(note, "only OFAC decides sanctions")) {
@@ -141,11 +141,9 @@ class ReportRealDataTest : public ::testing::Test {
     for (size_t i = 0; i < files.size(); ++i) {
       datasets.push_back(Ingest(dir, files[i], 1700000000 + static_cast<int64_t>(i)));
     }
-    absl::StatusOr<training::v1::KnowledgeModel> model =
-        training::BuildKnowledgeModel(datasets, {"ft:ethscan-base:real:ftjob-1", "ethscan-base",
-                                                 "ftjob-1", absl::FromUnixSeconds(1800000000)});
+    absl::StatusOr<model::v1::KnowledgeIndex> model = training::BuildKnowledgeIndex(datasets);
     ASSERT_TRUE(model.ok()) << model.status();
-    model_ = new training::v1::KnowledgeModel(*std::move(model));
+    model_ = new model::v1::KnowledgeIndex(*std::move(model));
   }
   static void TearDownTestSuite() {
     delete model_;
@@ -160,33 +158,34 @@ class ReportRealDataTest : public ::testing::Test {
     ASSERT_NE(model_, nullptr);
   }
 
-  static inference::v1::PredictResponse Report(const training::v1::KnowledgeEntry& entry) {
+  static inference::v1::PredictResponse Report(const model::v1::KnowledgeEntry& entry) {
     auto address =
         eth::Address::Parse(entry.merged().address(), eth::Address::ChecksumPolicy::kLenient);
     EXPECT_TRUE(address.ok()) << address.status();
-    return BuildPrediction(*address, &entry, model_->name());
+    return BuildPrediction(*address, &entry, kModelName);
   }
 
-  static const training::v1::KnowledgeEntry* Find(absl::string_view lower) {
-    for (const training::v1::KnowledgeEntry& e : model_->entries()) {
+  static const model::v1::KnowledgeEntry* Find(absl::string_view lower) {
+    for (const model::v1::KnowledgeEntry& e : model_->entries()) {
       if (absl::AsciiStrToLower(e.merged().address()) == lower) return &e;
     }
     return nullptr;
   }
 
   static size_t file_count_;
-  static training::v1::KnowledgeModel* model_;
+  static constexpr char kModelName[] = "ft:ethscan-base:real:ftjob-1";
+  static model::v1::KnowledgeIndex* model_;
 };
 
 size_t ReportRealDataTest::file_count_ = 0;
-training::v1::KnowledgeModel* ReportRealDataTest::model_ = nullptr;
+model::v1::KnowledgeIndex* ReportRealDataTest::model_ = nullptr;
 
 TEST_F(ReportRealDataTest, NoDescriptionStatesAnotherVerdictOrOtherConflicts) {
   EXPECT_GE(file_count_, 11u) << "every labelled file of the shared data";
   EXPECT_GT(model_->entries_size(), 38000);
   int with_conflicts = 0;
   int failures = 0;
-  for (const training::v1::KnowledgeEntry& entry : model_->entries()) {
+  for (const model::v1::KnowledgeEntry& entry : model_->entries()) {
     if (failures > 20) break;  // Enough to see the pattern.
     const inference::v1::PredictResponse p = Report(entry);
     const std::string& d = p.description();
@@ -229,7 +228,7 @@ TEST_F(ReportRealDataTest, NoDescriptionStatesAnotherVerdictOrOtherConflicts) {
 }
 
 TEST_F(ReportRealDataTest, DelistedTornadoCashSaysDelistedAndWhySanctionedIsOverruled) {
-  const training::v1::KnowledgeEntry* entry = Find(kTornado);
+  const model::v1::KnowledgeEntry* entry = Find(kTornado);
   ASSERT_NE(entry, nullptr);
   const inference::v1::PredictResponse p = Report(*entry);
   EXPECT_EQ(p.label(), "Unknown");
@@ -254,7 +253,7 @@ TEST_F(ReportRealDataTest, DelistedTornadoCashSaysDelistedAndWhySanctionedIsOver
 }
 
 TEST_F(ReportRealDataTest, LazarusNamesTheConflictingNamesAndNoLabelDispute) {
-  const training::v1::KnowledgeEntry* entry = Find(kLazarus);
+  const model::v1::KnowledgeEntry* entry = Find(kLazarus);
   ASSERT_NE(entry, nullptr);
   ASSERT_EQ(entry->conflicts_size(), 1) << entry->DebugString();
   const inference::v1::PredictResponse p = Report(*entry);

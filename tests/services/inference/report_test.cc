@@ -29,7 +29,7 @@ TEST(RiskTest, FollowsTheLabel) {
 }
 
 TEST(RiskTest, RiskyTagsMakeAKnownUnlabelledAddressMedium) {
-  training::v1::KnowledgeEntry e;
+  model::v1::KnowledgeEntry e;
   e.mutable_merged()->add_tags("gambling");
   EXPECT_EQ(RiskOf("Unknown", &e).level, common::v1::RISK_LEVEL_LOW);
   e.mutable_merged()->add_tags("Tornado-Cash");
@@ -37,7 +37,7 @@ TEST(RiskTest, RiskyTagsMakeAKnownUnlabelledAddressMedium) {
 }
 
 TEST(BuildPredictionTest, LegitTokenHasEveryField) {
-  training::v1::KnowledgeEntry e = testing::UniswapEntry();
+  model::v1::KnowledgeEntry e = testing::UniswapEntry();
   inference::v1::PredictResponse p =
       BuildPrediction(Parse(e.merged().address()), &e, "ft:ethscan-base:t:ftjob-1");
   EXPECT_EQ(p.address(), "0x1f9840a85d5aF5bf1D1762F925BDADdC4201F984");
@@ -61,7 +61,7 @@ TEST(BuildPredictionTest, LegitTokenHasEveryField) {
 }
 
 TEST(BuildPredictionTest, SanctionedIsCriticalAndMarksOverruledEvidence) {
-  training::v1::KnowledgeEntry e = testing::SanctionedEntry();
+  model::v1::KnowledgeEntry e = testing::SanctionedEntry();
   inference::v1::PredictResponse p = BuildPrediction(Parse(e.merged().address()), &e, "m");
   EXPECT_EQ(p.label(), "Sanctioned");
   EXPECT_EQ(p.risk_level(), common::v1::RISK_LEVEL_CRITICAL);
@@ -83,10 +83,10 @@ TEST(BuildPredictionTest, SanctionedIsCriticalAndMarksOverruledEvidence) {
 
 // A delisted Tornado Cash pool as the knowledge builder merges it: OFAC says delisted (Unknown),
 // Etherscan's label cloud still says Sanctioned.
-training::v1::KnowledgeEntry DelistedEntry() {
-  training::v1::KnowledgeEntry e;
+model::v1::KnowledgeEntry DelistedEntry() {
+  model::v1::KnowledgeEntry e;
   const std::string address = "0x03893a7c7463ae47d46bc7f091665f1893656003";
-  training::v1::SourceClaim ofac = testing::Claim("ofac_sdn", address, "Unknown", "TORNADO CASH",
+  model::v1::SourceClaim ofac = testing::Claim("ofac_sdn", address, "Unknown", "TORNADO CASH",
                                                   "delisted", "DATASET_FORMAT_OFAC_SDN");
   ofac.mutable_record()->set_note("delisted from the OFAC SDN list; added 2022-08-08");
   ofac.mutable_record()->add_tags("OFAC delisted");
@@ -107,7 +107,7 @@ training::v1::KnowledgeEntry DelistedEntry() {
 }
 
 TEST(BuildPredictionTest, DelistingSaysOfacNoLongerListsItAndWhySanctionedIsOverruled) {
-  training::v1::KnowledgeEntry e = DelistedEntry();
+  model::v1::KnowledgeEntry e = DelistedEntry();
   inference::v1::PredictResponse p = BuildPrediction(Parse(e.merged().address()), &e, "m");
   EXPECT_EQ(p.label(), "Unknown");
   EXPECT_EQ(p.risk_level(), common::v1::RISK_LEVEL_MEDIUM);
@@ -123,7 +123,7 @@ TEST(BuildPredictionTest, DelistingSaysOfacNoLongerListsItAndWhySanctionedIsOver
 }
 
 TEST(BuildPredictionTest, AfterTheSanctionsRuleTheMostSevereRemainingLabelIsNamed) {
-  training::v1::KnowledgeEntry e = DelistedEntry();
+  model::v1::KnowledgeEntry e = DelistedEntry();
   const std::string address = e.merged().address();
   *e.add_claims() = testing::Claim("forta", address, "Phish / Hack", "", "phish-hack",
                                    "DATASET_FORMAT_FORTA_PHISHING_SCAMS");
@@ -154,7 +154,7 @@ TEST(BuildPredictionTest, AfterTheSanctionsRuleTheMostSevereRemainingLabelIsName
 TEST(BuildPredictionTest, EntryThePolicyDoesNotReproduceOnlyCountsItsConflicts) {
   // A hand-made entry whose notes miss the name conflict its claims imply: the description
   // claims nothing about the conflicts beyond their number.
-  training::v1::KnowledgeEntry e = testing::SanctionedEntry();
+  model::v1::KnowledgeEntry e = testing::SanctionedEntry();
   e.mutable_conflicts()->RemoveLast();
   inference::v1::PredictResponse p = BuildPrediction(Parse(e.merged().address()), &e, "m");
   EXPECT_EQ(p.description(),
@@ -165,14 +165,14 @@ TEST(BuildPredictionTest, EntryThePolicyDoesNotReproduceOnlyCountsItsConflicts) 
 }
 
 TEST(BuildPredictionTest, AppendsTheSourceNoteAsASentence) {
-  training::v1::KnowledgeEntry e = testing::SanctionedEntry();
+  model::v1::KnowledgeEntry e = testing::SanctionedEntry();
   e.mutable_merged()->set_note("on the OFAC SDN list since 2022-04-14");
   inference::v1::PredictResponse p = BuildPrediction(Parse(e.merged().address()), &e, "m");
   EXPECT_THAT(p.description(), HasSubstr(". On the OFAC SDN list since 2022-04-14."));
 }
 
 TEST(BuildPredictionTest, EvidenceNamesEveryFieldASourceContributed) {
-  training::v1::KnowledgeEntry e = testing::SanctionedEntry();
+  model::v1::KnowledgeEntry e = testing::SanctionedEntry();
   (*e.mutable_field_sources())["tags"] = "ofac_sdn, etherscan_labels";
   inference::v1::PredictResponse p = BuildPrediction(Parse(e.merged().address()), &e, "m");
   EXPECT_THAT(p.evidence(0).fields(), ElementsAre("label", "name", "tags"));

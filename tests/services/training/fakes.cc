@@ -244,7 +244,11 @@ absl::Status InMemoryModelStore::Put(const v1::Model& model) {
 absl::StatusOr<v1::Model> InMemoryModelStore::Get(absl::string_view name) {
   absl::MutexLock lock(&mu_);
   auto it = models_.find(std::string{name});
-  if (it == models_.end()) return NotFound("model", name);
+  if (it == models_.end()) {
+    auto checkpoint = checkpoints_.find(std::string{name});
+    if (checkpoint == checkpoints_.end()) return NotFound("model", name);
+    return WithAliasesLocked(checkpoint->second);
+  }
   return WithAliasesLocked(it->second);
 }
 
@@ -271,7 +275,9 @@ absl::StatusOr<ModelPage> InMemoryModelStore::List(int64_t offset, int64_t limit
 
 absl::Status InMemoryModelStore::SetAlias(absl::string_view alias, absl::string_view name) {
   absl::MutexLock lock(&mu_);
-  if (models_.count(std::string{name}) == 0) return NotFound("model", name);
+  if (models_.count(std::string{name}) == 0 && checkpoints_.count(std::string{name}) == 0) {
+    return NotFound("model", name);
+  }
   aliases_[std::string{alias}] = std::string{name};
   return absl::OkStatus();
 }
@@ -279,6 +285,42 @@ absl::Status InMemoryModelStore::SetAlias(absl::string_view alias, absl::string_
 absl::Status InMemoryModelStore::Delete(absl::string_view name) {
   absl::MutexLock lock(&mu_);
   if (models_.erase(std::string{name}) == 0) return NotFound("model", name);
+  for (auto it = aliases_.begin(); it != aliases_.end();) {
+    it = it->second == name ? aliases_.erase(it) : std::next(it);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InMemoryModelStore::PutCheckpoint(const v1::Model& model, int step) {
+  absl::MutexLock lock(&mu_);
+  checkpoints_[model.name()] = model;
+  job_checkpoints_[model.job_id()][step] = model.name();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::Model>> InMemoryModelStore::ListCheckpoints(
+    absl::string_view job_id) {
+  absl::MutexLock lock(&mu_);
+  std::vector<v1::Model> out;
+  auto job = job_checkpoints_.find(std::string{job_id});
+  if (job == job_checkpoints_.end()) return out;
+  for (const auto& [step, name] : job->second) {
+    auto it = checkpoints_.find(name);
+    if (it != checkpoints_.end()) out.push_back(WithAliasesLocked(it->second));
+  }
+  return out;
+}
+
+absl::Status InMemoryModelStore::DeleteCheckpoint(absl::string_view job_id,
+                                                  absl::string_view name) {
+  absl::MutexLock lock(&mu_);
+  auto job = job_checkpoints_.find(std::string{job_id});
+  if (job != job_checkpoints_.end()) {
+    for (auto it = job->second.begin(); it != job->second.end();) {
+      it = it->second == name ? job->second.erase(it) : std::next(it);
+    }
+  }
+  if (checkpoints_.erase(std::string{name}) == 0) return NotFound("model", name);
   for (auto it = aliases_.begin(); it != aliases_.end();) {
     it = it->second == name ? aliases_.erase(it) : std::next(it);
   }

@@ -117,12 +117,18 @@ class InMemoryModelStore final : public ModelStore {
   absl::StatusOr<ModelPage> List(int64_t offset, int64_t limit) override;
   absl::Status SetAlias(absl::string_view alias, absl::string_view name) override;
   absl::Status Delete(absl::string_view name) override;
+  absl::Status PutCheckpoint(const v1::Model& model, int step) override;
+  absl::StatusOr<std::vector<v1::Model>> ListCheckpoints(absl::string_view job_id) override;
+  absl::Status DeleteCheckpoint(absl::string_view job_id, absl::string_view name) override;
 
  private:
   v1::Model WithAliasesLocked(v1::Model model) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
   std::map<std::string, v1::Model> models_ ABSL_GUARDED_BY(mu_);
+  // Checkpoint records by name, and each job's (step, name) pairs.
+  std::map<std::string, v1::Model> checkpoints_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::map<int, std::string>> job_checkpoints_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> aliases_ ABSL_GUARDED_BY(mu_);
 };
 

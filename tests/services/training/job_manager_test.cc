@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/services/training/test_env.h"
+#include "tests/testing/model_packages.h"
 #include "tests/testing/status_matchers.h"
 
 namespace ethscan::training {
@@ -279,12 +280,11 @@ TEST_F(JobManagerTest, CreateJobResolvesBaseModel) {
   request.set_base_model("production");
   EXPECT_THAT(manager_->CreateJob(request),
               StatusIs(absl::StatusCode::kNotFound, "base model \"production\" not found"));
-  v1::KnowledgeModel model;
-  model.set_name("ft:ethscan-base:first:ftjob-00000000000000aa");
-  ASSERT_THAT(env_.registry->Publish(model), IsOk());
-  ASSERT_THAT(env_.registry->SetAlias("production", model.name()), IsOk());
+  const std::string name = "ft:ethscan-base:first:ftjob-00000000000000aa";
+  ASSERT_THAT(env_.registry->Publish(::ethscan::testing::KnowledgePackage(name, {})), IsOk());
+  ASSERT_THAT(env_.registry->SetAlias("production", name), IsOk());
   ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(request));
-  EXPECT_EQ(job.base_model(), model.name());
+  EXPECT_EQ(job.base_model(), name);
   EXPECT_EQ(FineTunedModelName(job), absl::StrCat("ft:ethscan-base:custom:", job.id()));
   request.set_base_model("ethscan-base");
   ASSERT_OK_AND_ASSIGN(job, manager_->CreateJob(request));

@@ -32,19 +32,15 @@ std::string Checksum(const std::string& lower) {
   return eth::Address::Parse(lower).value().ToChecksumHex();
 }
 
-ModelIdentity Identity() {
-  return {"ft:ethscan-base:test:ftjob-0000000000000001", "ethscan-base", "ftjob-0000000000000001",
-          absl::FromUnixSeconds(1800000000)};
+model::v1::KnowledgeIndex Build(const std::vector<SourceDataset>& datasets,
+                                BuildStats* stats = nullptr) {
+  absl::StatusOr<model::v1::KnowledgeIndex> index = BuildKnowledgeIndex(datasets, stats);
+  EXPECT_TRUE(index.ok()) << index.status();
+  return index.ok() ? *index : model::v1::KnowledgeIndex();
 }
 
-v1::KnowledgeModel Build(const std::vector<SourceDataset>& datasets, BuildStats* stats = nullptr) {
-  absl::StatusOr<v1::KnowledgeModel> model = BuildKnowledgeModel(datasets, Identity(), stats);
-  EXPECT_TRUE(model.ok()) << model.status();
-  return model.ok() ? *model : v1::KnowledgeModel();
-}
-
-const v1::KnowledgeEntry* Find(const v1::KnowledgeModel& model, const std::string& address) {
-  for (const v1::KnowledgeEntry& e : model.entries()) {
+const model::v1::KnowledgeEntry* Find(const model::v1::KnowledgeIndex& model, const std::string& address) {
+  for (const model::v1::KnowledgeEntry& e : model.entries()) {
     if (absl::AsciiStrToLower(e.merged().address()) == address) return &e;
   }
   return nullptr;
@@ -66,8 +62,8 @@ TEST(KnowledgeBuilderTest, OfacDelistedOverrulesEtherscanSanctioned) {
                                    dataset::v1::DATASET_FORMAT_ETHERSCAN_LABELS, 200),
                        {MakeRecord(kTornado, "Sanctioned", "Tornado.Cash: Router",
                                    {"ofac-sanctions-lists", "tornado-cash"})}};
-  v1::KnowledgeModel model = Build({labels, ofac});
-  const v1::KnowledgeEntry* e = Find(model, kTornado);
+  model::v1::KnowledgeIndex model = Build({labels, ofac});
+  const model::v1::KnowledgeEntry* e = Find(model, kTornado);
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->merged().label(), "Unknown");
   EXPECT_EQ(e->merged().original_label(), "delisted");
@@ -93,8 +89,8 @@ TEST(KnowledgeBuilderTest, OfacListedKeepsSanctionedWithoutConflict) {
   SourceDataset labels{
       MakeDataset("ds-labels", "labels", dataset::v1::DATASET_FORMAT_ETHERSCAN_LABELS, 200),
       {MakeRecord(kTornado, "Sanctioned", "TORNADO CASH")}};
-  v1::KnowledgeModel model = Build({ofac, labels});
-  const v1::KnowledgeEntry* e = Find(model, kTornado);
+  model::v1::KnowledgeIndex model = Build({ofac, labels});
+  const model::v1::KnowledgeEntry* e = Find(model, kTornado);
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->merged().label(), "Sanctioned");
   EXPECT_THAT(e->conflicts(), IsEmpty());
@@ -108,8 +104,8 @@ TEST(KnowledgeBuilderTest, SanctionedFromOtherSourceStandsWithoutOfacClaim) {
   SourceDataset scams{
       MakeDataset("ds-scam", "scamdb", dataset::v1::DATASET_FORMAT_CRYPTOSCAMDB, 300),
       {MakeRecord(kTornado, "Scam")}};
-  v1::KnowledgeModel model = Build({labels, scams});
-  const v1::KnowledgeEntry* e = Find(model, kTornado);
+  model::v1::KnowledgeIndex model = Build({labels, scams});
+  const model::v1::KnowledgeEntry* e = Find(model, kTornado);
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->merged().label(), "Sanctioned");
   EXPECT_THAT(e->conflicts(),
@@ -123,8 +119,8 @@ TEST(KnowledgeBuilderTest, NewestOfacDatasetDecidesSanctions) {
   SourceDataset new_ofac{
       MakeDataset("ds-ofac-2026", "ofac_2026", dataset::v1::DATASET_FORMAT_OFAC_SDN, 900),
       {OfacRecord(kTornado, /*listed=*/false)}};
-  v1::KnowledgeModel model = Build({old_ofac, new_ofac});
-  const v1::KnowledgeEntry* e = Find(model, kTornado);
+  model::v1::KnowledgeIndex model = Build({old_ofac, new_ofac});
+  const model::v1::KnowledgeEntry* e = Find(model, kTornado);
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->merged().label(), "Unknown");
   EXPECT_EQ(e->claims(0).source(), "ofac_2026 (ds-ofac-2026)");
@@ -143,8 +139,8 @@ TEST(KnowledgeBuilderTest, UniswapLegitLosesToPhishClaimAndConflictIsNoted) {
   SourceDataset uniswap{
       MakeDataset("ds-uni", "uniswap_tokens", dataset::v1::DATASET_FORMAT_UNISWAP_TOKENS, 100),
       {token}};
-  v1::KnowledgeModel model = Build({forta, uniswap});
-  const v1::KnowledgeEntry* e = Find(model, kUni);
+  model::v1::KnowledgeIndex model = Build({forta, uniswap});
+  const model::v1::KnowledgeEntry* e = Find(model, kUni);
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->merged().address(), "0x1f9840a85d5aF5bf1D1762F925BDADdC4201F984");
   EXPECT_EQ(e->merged().label(), "Phish / Hack");
@@ -178,12 +174,12 @@ TEST(KnowledgeBuilderTest, NameComesFromHighestAuthorityThenNewerThenEarlierData
       MakeDataset("ds-f3", "forta_same_time", dataset::v1::DATASET_FORMAT_FORTA_MALICIOUS_CONTRACTS,
                   200),
       {MakeRecord(kOther, "Phish / Hack", "Later in the list")}};
-  v1::KnowledgeModel model = Build({forta_old, forta_new, forta_same_time, malicious});
-  const v1::KnowledgeEntry* phish = Find(model, kPhish);
+  model::v1::KnowledgeIndex model = Build({forta_old, forta_new, forta_same_time, malicious});
+  const model::v1::KnowledgeEntry* phish = Find(model, kPhish);
   ASSERT_NE(phish, nullptr);
   EXPECT_EQ(phish->merged().name(), "Bancor Hacker");  // Rank 3 beats rank 4.
   EXPECT_EQ(phish->merged().label(), "Heist");
-  const v1::KnowledgeEntry* other = Find(model, kOther);
+  const model::v1::KnowledgeEntry* other = Find(model, kOther);
   ASSERT_NE(other, nullptr);
   EXPECT_EQ(other->merged().name(), "New name");  // Newer dataset, then list position.
   EXPECT_EQ(other->claims(0).source(), "forta_new (ds-f2)");
@@ -199,8 +195,8 @@ TEST(KnowledgeBuilderTest, TagsAreUnionInAuthorityOrderCaseInsensitive) {
   SourceDataset scams{
       MakeDataset("ds-scam", "scamdb", dataset::v1::DATASET_FORMAT_CRYPTOSCAMDB, 100),
       {MakeRecord(kPhish, "Scam", "", {"defi", "Trust-Trading", " ", "TOKEN-SALE"})}};
-  v1::KnowledgeModel model = Build({scams, labels});
-  const v1::KnowledgeEntry* e = Find(model, kPhish);
+  model::v1::KnowledgeIndex model = Build({scams, labels});
+  const model::v1::KnowledgeEntry* e = Find(model, kPhish);
   ASSERT_NE(e, nullptr);
   EXPECT_THAT(e->merged().tags(), ElementsAre("DeFi", "token-sale", "Trust-Trading"));
   EXPECT_EQ(e->field_sources().at("tags"), "labels (ds-labels), scamdb (ds-scam)");
@@ -220,9 +216,9 @@ TEST(KnowledgeBuilderTest, CaseVariantDuplicatesWithinOneDatasetMergeAsClaims) {
       MakeDataset("ds-forta", "forta", dataset::v1::DATASET_FORMAT_FORTA_MALICIOUS_LABELS, 100),
       {first, second, repeated}};
   BuildStats stats;
-  v1::KnowledgeModel model = Build({forta}, &stats);
+  model::v1::KnowledgeIndex model = Build({forta}, &stats);
   ASSERT_THAT(model.entries(), SizeIs(1));
-  const v1::KnowledgeEntry& e = model.entries(0);
+  const model::v1::KnowledgeEntry& e = model.entries(0);
   EXPECT_EQ(e.merged().address(), mixed);
   ASSERT_THAT(e.claims(), SizeIs(3));
   EXPECT_EQ(e.claims(0).record().line(), 2u);  // Row order within the dataset.
@@ -241,16 +237,12 @@ TEST(KnowledgeBuilderTest, EntriesAreSortedByLowercaseAddress) {
   SourceDataset mew{MakeDataset("ds-mew", "mew", dataset::v1::DATASET_FORMAT_MEW_DARKLIST, 100),
                     {MakeRecord(kUni, "Scam"), MakeRecord(kOther, "Scam"),
                      MakeRecord(Checksum(kTornado), "Scam"), MakeRecord(kPhish, "Scam")}};
-  v1::KnowledgeModel model = Build({mew});
+  model::v1::KnowledgeIndex model = Build({mew});
   std::vector<std::string> addresses;
-  for (const v1::KnowledgeEntry& e : model.entries()) {
+  for (const model::v1::KnowledgeEntry& e : model.entries()) {
     addresses.push_back(absl::AsciiStrToLower(e.merged().address()));
   }
   EXPECT_THAT(addresses, ElementsAre(kPhish, kOther, kUni, kTornado));
-  EXPECT_EQ(model.name(), Identity().name);
-  EXPECT_EQ(model.job_id(), "ftjob-0000000000000001");
-  EXPECT_EQ(model.create_time().seconds(), 1800000000);
-  EXPECT_THAT(model.training_datasets(), ElementsAre("ds-mew"));
   EXPECT_EQ(model.conflict_policy().rfind("v1: ", 0), 0u);
 }
 
@@ -261,12 +253,12 @@ TEST(KnowledgeBuilderTest, UnknownLabelAbstainsAndUnlabelledAddressIsUnknown) {
   SourceDataset scams{
       MakeDataset("ds-scam", "scamdb", dataset::v1::DATASET_FORMAT_CRYPTOSCAMDB, 100),
       {MakeRecord(kPhish, "Scam")}};
-  v1::KnowledgeModel model = Build({labels, scams});
-  const v1::KnowledgeEntry* phish = Find(model, kPhish);
+  model::v1::KnowledgeIndex model = Build({labels, scams});
+  const model::v1::KnowledgeEntry* phish = Find(model, kPhish);
   ASSERT_NE(phish, nullptr);
   EXPECT_EQ(phish->merged().label(), "Scam");
   EXPECT_THAT(phish->conflicts(), IsEmpty());
-  const v1::KnowledgeEntry* other = Find(model, kOther);
+  const model::v1::KnowledgeEntry* other = Find(model, kOther);
   ASSERT_NE(other, nullptr);
   EXPECT_EQ(other->merged().label(), "Unknown");
   EXPECT_EQ(other->field_sources().count("label"), 0u);
@@ -280,7 +272,7 @@ TEST(KnowledgeBuilderTest, InvalidAddressesAreSkippedWithReason) {
       MakeDataset("ds-f", "forta", dataset::v1::DATASET_FORMAT_FORTA_PHISHING_SCAMS, 1),
       {bad, MakeRecord(kPhish, "Phish / Hack")}};
   BuildStats stats;
-  v1::KnowledgeModel model = Build({forta}, &stats);
+  model::v1::KnowledgeIndex model = Build({forta}, &stats);
   EXPECT_THAT(model.entries(), SizeIs(1));
   EXPECT_EQ(stats.trained_records, 2u);
   EXPECT_EQ(stats.skipped_records, 1u);
@@ -308,7 +300,7 @@ TEST(KnowledgeBuilderTest, BaseModelKnowledgeIsMergedUnderNewDatasets) {
        MakeRecord(kOther, "Phish / Hack", "Only in base")}};
   SourceDataset ofac{MakeDataset("ds-ofac", "ofac", dataset::v1::DATASET_FORMAT_OFAC_SDN, 100),
                      {OfacRecord(kTornado, /*listed=*/true)}};
-  v1::KnowledgeModel base = Build({old_forta, ofac});
+  model::v1::KnowledgeIndex base = Build({old_forta, ofac});
 
   // The new job re-reads ofac itself and adds a same-rank, same-time dataset.
   KnowledgeBuilder builder;
@@ -316,28 +308,30 @@ TEST(KnowledgeBuilderTest, BaseModelKnowledgeIsMergedUnderNewDatasets) {
                   "ds-new", "forta_new", dataset::v1::DATASET_FORMAT_FORTA_PHISHING_SCAMS, 100)),
               IsOk());
   ASSERT_THAT(builder.AddDataset(ofac.dataset), IsOk());
-  ASSERT_THAT(builder.AddBaseModel(base), IsOk());
+  ASSERT_THAT(builder.AddBaseModel("ft:ethscan-base:test:ftjob-0000000000000001",
+                                   {"ds-old", "ds-ofac"}, base),
+              IsOk());
   EXPECT_THAT(builder.AddDataset(
                   MakeDataset("ds-late", "late", dataset::v1::DATASET_FORMAT_MEW_DARKLIST, 1)),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   ASSERT_THAT(builder.AddRecord("ds-new", MakeRecord(kPhish, "Phish / Hack", "New name", {"new"})),
               IsOk());
   ASSERT_THAT(builder.AddRecord("ds-ofac", OfacRecord(kTornado, /*listed=*/true)), IsOk());
-  v1::KnowledgeModel model = builder.Build(Identity());
+  model::v1::KnowledgeIndex model = builder.Build();
 
-  EXPECT_THAT(model.training_datasets(), ElementsAre("ds-new", "ds-ofac", "ds-old"));
+  EXPECT_THAT(builder.training_datasets(), ElementsAre("ds-new", "ds-ofac", "ds-old"));
   EXPECT_EQ(builder.stats().base_claims, 2u);  // The base's ofac claim is not doubled.
-  const v1::KnowledgeEntry* phish = Find(model, kPhish);
+  const model::v1::KnowledgeEntry* phish = Find(model, kPhish);
   ASSERT_NE(phish, nullptr);
   EXPECT_EQ(phish->merged().name(), "New name");  // The new dataset comes first.
   EXPECT_THAT(phish->merged().tags(), ElementsAre("new", "old"));
   ASSERT_THAT(phish->claims(), SizeIs(2));
   EXPECT_EQ(phish->claims(1).source(), "forta_old (ds-old)");
   EXPECT_EQ(phish->claims(1).dataset_format(), "DATASET_FORMAT_FORTA_PHISHING_SCAMS");
-  const v1::KnowledgeEntry* other = Find(model, kOther);
+  const model::v1::KnowledgeEntry* other = Find(model, kOther);
   ASSERT_NE(other, nullptr);
   EXPECT_EQ(other->merged().name(), "Only in base");
-  const v1::KnowledgeEntry* tornado = Find(model, kTornado);
+  const model::v1::KnowledgeEntry* tornado = Find(model, kTornado);
   ASSERT_NE(tornado, nullptr);
   EXPECT_THAT(tornado->claims(), SizeIs(1));
   EXPECT_EQ(tornado->merged().label(), "Sanctioned");

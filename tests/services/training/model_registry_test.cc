@@ -23,6 +23,7 @@
 #include "services/training/dataset_client.h"
 #include "services/training/job_store.h"
 #include "tests/services/training/fakes.h"
+#include "tests/testing/model_packages.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_paths.h"
 
@@ -37,21 +38,16 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
-v1::KnowledgeModel MakeModel(const std::string& name, int64_t create_seconds, int entries) {
-  v1::KnowledgeModel model;
-  model.set_name(name);
-  model.set_base_model("ethscan-base");
-  model.set_job_id(name.substr(name.rfind(':') + 1));
-  model.add_training_datasets("ds-1");
-  model.mutable_create_time()->set_seconds(create_seconds);
+model::v1::ModelPackage MakeModel(const std::string& name, int64_t create_seconds, int entries) {
+  model::v1::KnowledgeIndex model;
   for (int i = 0; i < entries; ++i) {
-    v1::KnowledgeEntry* e = model.add_entries();
+    model::v1::KnowledgeEntry* e = model.add_entries();
     e->mutable_merged()->set_address(absl::StrCat("0x", std::string(38, '0'), 10 + i));
     e->mutable_merged()->set_label("Scam");
     (*e->mutable_field_sources())["label"] = "mew (ds-1)";
     (*e->mutable_field_sources())["name"] = "mew (ds-1)";
   }
-  return model;
+  return ::ethscan::testing::KnowledgePackage(name, model, {"ds-1"}, create_seconds);
 }
 
 // A child process that starts writing `path` through an AtomicFileWriter, as a worker
@@ -133,8 +129,10 @@ TEST_F(ModelRegistryTest, CreateNeedsAStoreAndADatasetClient) {
 }
 
 TEST_F(ModelRegistryTest, PublishReferencesTheDatasetsAndDeleteDropsThem) {
-  v1::KnowledgeModel model = MakeModel("ft:ethscan-base:custom:ftjob-r", 100, 1);
-  model.add_training_datasets("ds-gone");  // Only a base model named it; it is deleted.
+  model::v1::ModelPackage model = MakeModel("ft:ethscan-base:custom:ftjob-r", 100, 1);
+  model::v1::DatasetRef* gone = model.mutable_manifest()->add_datasets();
+  gone->set_id("ds-gone");  // Only a base model named it; it is deleted.
+  gone->set_role("training");
   ASSERT_THAT(registry_->Publish(model), IsOk());
   EXPECT_THAT(datasets_.Holders("ds-1"), ElementsAre("model/ft:ethscan-base:custom:ftjob-r"));
   EXPECT_THAT(datasets_.Remove("ds-1"),
@@ -144,36 +142,36 @@ TEST_F(ModelRegistryTest, PublishReferencesTheDatasetsAndDeleteDropsThem) {
   ASSERT_THAT(registry_->Publish(model), IsOk());
   EXPECT_THAT(datasets_.Holders("ds-1"), SizeIs(1));
 
-  ASSERT_THAT(registry_->Delete(model.name()), IsOk());
+  ASSERT_THAT(registry_->Delete(model.manifest().name()), IsOk());
   EXPECT_THAT(datasets_.Holders("ds-1"), IsEmpty());
   EXPECT_THAT(datasets_.Remove("ds-1"), IsOk());
 }
 
 TEST_F(ModelRegistryTest, PublishFailsWhenAReferenceCannotBeAdded) {
   datasets_.FailAddReferences(grpc::StatusCode::UNAVAILABLE);
-  v1::KnowledgeModel model = MakeModel("ft:ethscan-base:custom:ftjob-u", 100, 1);
+  model::v1::ModelPackage model = MakeModel("ft:ethscan-base:custom:ftjob-u", 100, 1);
   EXPECT_THAT(
       registry_->Publish(model),
       StatusIs(absl::StatusCode::kUnavailable, AllOf(HasSubstr("cannot reference dataset \"ds-1\""),
                                                      HasSubstr("dataset service"))));
-  EXPECT_THAT(store_.Get(model.name()), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_FALSE(std::filesystem::exists(registry_->ModelPath(model.name())));
+  EXPECT_THAT(store_.Get(model.manifest().name()), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_FALSE(std::filesystem::exists(registry_->ModelPath(model.manifest().name())));
 }
 
 TEST_F(ModelRegistryTest, DeleteKeepsTheModelWhenAReferenceCannotBeDropped) {
-  v1::KnowledgeModel model = MakeModel("ft:ethscan-base:custom:ftjob-k", 100, 1);
+  model::v1::ModelPackage model = MakeModel("ft:ethscan-base:custom:ftjob-k", 100, 1);
   ASSERT_THAT(registry_->Publish(model), IsOk());
   datasets_.FailRemoveReferences(grpc::StatusCode::UNAVAILABLE);
-  EXPECT_THAT(registry_->Delete(model.name()),
+  EXPECT_THAT(registry_->Delete(model.manifest().name()),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("is kept")));
-  EXPECT_THAT(store_.Get(model.name()), IsOk());
+  EXPECT_THAT(store_.Get(model.manifest().name()), IsOk());
   datasets_.FailRemoveReferences(grpc::StatusCode::OK);
-  ASSERT_THAT(registry_->Delete(model.name()), IsOk());
+  ASSERT_THAT(registry_->Delete(model.manifest().name()), IsOk());
   EXPECT_THAT(datasets_.Holders("ds-1"), IsEmpty());
 }
 
 TEST_F(ModelRegistryTest, PublishWritesBytesAndMetadata) {
-  v1::KnowledgeModel model = MakeModel("ft:ethscan-base:custom:ftjob-a", 100, 3);
+  model::v1::ModelPackage model = MakeModel("ft:ethscan-base:custom:ftjob-a", 100, 3);
   ASSERT_OK_AND_ASSIGN(v1::Model meta, registry_->Publish(model));
   EXPECT_EQ(meta.name(), "ft:ethscan-base:custom:ftjob-a");
   EXPECT_EQ(meta.job_id(), "ftjob-a");
@@ -186,7 +184,7 @@ TEST_F(ModelRegistryTest, PublishWritesBytesAndMetadata) {
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(bytes.size(), meta.size_bytes());
   EXPECT_EQ(eth::Sha256::HexDigest(bytes), meta.sha256());
-  EXPECT_EQ(bytes, SerializeDeterministic(model));
+  EXPECT_EQ(bytes, model::SerializeDeterministic(model));
   // No temporary file is left behind.
   int files = 0;
   for ([[maybe_unused]] const auto& f :
@@ -194,8 +192,8 @@ TEST_F(ModelRegistryTest, PublishWritesBytesAndMetadata) {
     ++files;
   }
   EXPECT_EQ(files, 1);
-  ASSERT_OK_AND_ASSIGN(v1::KnowledgeModel loaded, registry_->Load(meta.name()));
-  EXPECT_EQ(loaded.entries_size(), 3);
+  ASSERT_OK_AND_ASSIGN(model::v1::ModelPackage loaded, registry_->Load(meta.name()));
+  EXPECT_EQ(::ethscan::testing::IndexOf(loaded).entries_size(), 3);
 }
 
 TEST_F(ModelRegistryTest, EmptyNameResolvesProductionAliasElseNewest) {

@@ -23,6 +23,7 @@
 #include "services/training/worker.h"
 #include "tests/services/training/fakes.h"
 #include "tests/testing/redis_server.h"
+#include "tests/testing/model_packages.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_paths.h"
 
@@ -383,8 +384,9 @@ TEST_F(RedisTrainingTest, JobRunsEndToEndAndModelIsServed) {
   while (reader->Read(&message)) bytes += message.chunk();
   ASSERT_TRUE(reader->Finish().ok());
   EXPECT_EQ(eth::Sha256::HexDigest(bytes), meta.sha256());
-  v1::KnowledgeModel model;
-  ASSERT_TRUE(model.ParseFromString(bytes));
+  model::v1::ModelPackage package;
+  ASSERT_TRUE(package.ParseFromString(bytes));
+  const model::v1::KnowledgeIndex model = ::ethscan::testing::IndexOf(package);
   ASSERT_EQ(model.entries_size(), 2);
   EXPECT_EQ(model.entries(0).merged().label(), "Sanctioned");
   EXPECT_THAT(model.entries(0).conflicts(),

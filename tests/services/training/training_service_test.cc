@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/services/training/test_env.h"
+#include "tests/testing/model_packages.h"
 #include "tests/testing/status_matchers.h"
 
 namespace ethscan::training {
@@ -45,16 +46,14 @@ class TrainingServiceTest : public ::testing::Test {
     return context;
   }
 
-  v1::KnowledgeModel Model(const std::string& name, int entries) {
-    v1::KnowledgeModel model;
-    model.set_name(name);
-    model.mutable_create_time()->set_seconds(100);
+  model::v1::ModelPackage Model(const std::string& name, int entries) {
+    model::v1::KnowledgeIndex index;
     for (int i = 0; i < entries; ++i) {
-      v1::KnowledgeEntry* e = model.add_entries();
+      model::v1::KnowledgeEntry* e = index.add_entries();
       e->mutable_merged()->set_address(kAddress);
       e->mutable_merged()->set_name(std::string(40, 'n'));
     }
-    return model;
+    return ::ethscan::testing::KnowledgePackage(name, index);
   }
 
   testing::TestEnv env_;
@@ -172,8 +171,9 @@ TEST_F(TrainingServiceTest, RegistryResolvesAliasesAndDownloadsInChunks) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(status.error_message(), "no model published yet");
 
-  v1::KnowledgeModel model = Model("ft:ethscan-base:custom:ftjob-1", 5);
-  ASSERT_THAT(env_.registry->Publish(model), IsOk());
+  model::v1::ModelPackage package = Model("ft:ethscan-base:custom:ftjob-1", 5);
+  const model::v1::Manifest& model = package.manifest();
+  ASSERT_THAT(env_.registry->Publish(package), IsOk());
   v1::SetAliasRequest alias;
   alias.set_alias("production");
   alias.set_model(model.name());
@@ -207,9 +207,9 @@ TEST_F(TrainingServiceTest, RegistryResolvesAliasesAndDownloadsInChunks) {
   EXPECT_GT(chunks, 1);
   EXPECT_EQ(bytes.size(), meta.size_bytes());
   EXPECT_EQ(eth::Sha256::HexDigest(bytes), meta.sha256());
-  v1::KnowledgeModel parsed;
+  model::v1::ModelPackage parsed;
   ASSERT_TRUE(parsed.ParseFromString(bytes));
-  EXPECT_EQ(parsed.entries_size(), 5);
+  EXPECT_EQ(::ethscan::testing::IndexOf(parsed).entries_size(), 5);
 
   v1::ListModelsResponse list;
   ASSERT_TRUE(models_->ListModels(Context().get(), v1::ListModelsRequest(), &list).ok());
@@ -230,8 +230,8 @@ TEST_F(TrainingServiceTest, RegistryResolvesAliasesAndDownloadsInChunks) {
 }
 
 TEST_F(TrainingServiceTest, DownloadOfCorruptModelIsDataLossBeforeAnyMessage) {
-  v1::KnowledgeModel model = Model("ft:ethscan-base:custom:ftjob-2", 2);
-  ASSERT_OK_AND_ASSIGN(v1::Model meta, env_.registry->Publish(model));
+  ASSERT_OK_AND_ASSIGN(v1::Model meta,
+                       env_.registry->Publish(Model("ft:ethscan-base:custom:ftjob-2", 2)));
   {
     std::ofstream out(env_.registry->ModelPath(meta.name()), std::ios::binary | std::ios::app);
     out << "trailing garbage";

@@ -9,12 +9,23 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/services/training/test_env.h"
+#include "tests/testing/model_packages.h"
 #include "tests/testing/status_matchers.h"
 
 namespace ethscan::training {
 namespace {
 
 using ::ethscan::testing::IsOk;
+
+// The ids of the manifest's training datasets, in order.
+std::vector<std::string> TrainingDatasets(const model::v1::Manifest& manifest) {
+  std::vector<std::string> ids;
+  for (const model::v1::DatasetRef& d : manifest.datasets()) {
+    if (d.role() == "training") ids.push_back(d.id());
+  }
+  return ids;
+}
+
 using ::ethscan::testing::StatusIs;
 using ::testing::Contains;
 using ::testing::ElementsAre;
@@ -98,13 +109,16 @@ TEST_F(WorkerTest, RunsJobPublishesModelAndRecordsMetrics) {
   EXPECT_TRUE(done.has_finish_time());
   EXPECT_THAT(env_.queue.Pending(), IsEmpty());
 
-  ASSERT_OK_AND_ASSIGN(v1::KnowledgeModel model, env_.registry->Load(done.fine_tuned_model()));
-  EXPECT_THAT(model.training_datasets(), ElementsAre("ds-labels", "ds-ofac"));
+  ASSERT_OK_AND_ASSIGN(model::v1::ModelPackage package,
+                       env_.registry->Load(done.fine_tuned_model()));
+  EXPECT_THAT(TrainingDatasets(package.manifest()), ElementsAre("ds-labels", "ds-ofac"));
+  EXPECT_THAT(package.manifest().kinds(), ElementsAre("knowledge"));
+  const model::v1::KnowledgeIndex model = ::ethscan::testing::IndexOf(package);
   ASSERT_EQ(model.entries_size(), 3);  // "0x123" is skipped.
   EXPECT_EQ(model.entries(0).merged().label(), "Sanctioned");
   EXPECT_EQ(model.entries(0).merged().name(), "LAZARUS GROUP");
   EXPECT_THAT(model.entries(0).merged().tags(), ElementsAre("heist"));
-  EXPECT_EQ(model.job_id(), job.id());
+  EXPECT_EQ(package.manifest().job_id(), job.id());
 
   std::vector<v1::JobEvent> events = Events(job.id());
   std::vector<std::string> messages;
@@ -276,11 +290,13 @@ TEST_F(WorkerTest, ContinuedFineTuningMergesTheBaseModel) {
   ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
   v1::Job done = Job(second.id());
   EXPECT_EQ(done.fine_tuned_model(), absl::StrCat("ft:ethscan-base:custom:", second.id()));
-  ASSERT_OK_AND_ASSIGN(v1::KnowledgeModel model, env_.registry->Load(done.fine_tuned_model()));
-  EXPECT_EQ(model.base_model(), base);
-  EXPECT_THAT(model.training_datasets(), ElementsAre("ds-labels", "ds-ofac"));
+  ASSERT_OK_AND_ASSIGN(model::v1::ModelPackage package,
+                       env_.registry->Load(done.fine_tuned_model()));
+  EXPECT_EQ(package.manifest().base_model(), base);
+  EXPECT_THAT(TrainingDatasets(package.manifest()), ElementsAre("ds-labels", "ds-ofac"));
+  const model::v1::KnowledgeIndex model = ::ethscan::testing::IndexOf(package);
   ASSERT_EQ(model.entries_size(), 3);
-  const v1::KnowledgeEntry& a = model.entries(0);
+  const model::v1::KnowledgeEntry& a = model.entries(0);
   EXPECT_EQ(absl::AsciiStrToLower(a.merged().address()), kA);
   EXPECT_EQ(a.merged().label(), "Sanctioned");  // From the base model's OFAC claim.
   ASSERT_THAT(a.claims(), SizeIs(2));

@@ -1,0 +1,143 @@
+#include "common/model/package.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/eth/hash.h"
+#include "common/text/quote.h"
+
+namespace ethscan::model {
+namespace {
+
+absl::Status Lost(absl::string_view what, absl::string_view problem) {
+  return absl::DataLossError(absl::StrCat(what, ": ", problem));
+}
+
+template <typename Message>
+absl::StatusOr<std::optional<Message>> ParseArtefact(const v1::ModelPackage& package,
+                                                     absl::string_view kind) {
+  const v1::Artefact* artefact = FindArtefact(package, kind);
+  if (artefact == nullptr) return std::optional<Message>();
+  Message message;
+  if (!message.ParseFromString(artefact->data())) {
+    return Lost(absl::StrCat("model ", text::Quote(package.manifest().name())),
+                absl::StrCat("its ", kind, " artefact does not parse"));
+  }
+  return std::optional<Message>(std::move(message));
+}
+
+}  // namespace
+
+bool IsModelKind(absl::string_view kind) {
+  return kind == kKnowledgeKind || kind == kClassifierKind;
+}
+
+absl::Status AddArtefact(v1::ModelPackage* package, absl::string_view kind,
+                         absl::string_view format, std::string data) {
+  if (FindArtefact(*package, kind) != nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the model already has a ", text::Quote(kind), " artefact"));
+  }
+  v1::Manifest* manifest = package->mutable_manifest();
+  v1::ArtefactInfo* info = manifest->add_artefacts();
+  info->set_kind(std::string(kind));
+  info->set_format(std::string(format));
+  info->set_sha256(eth::Sha256::HexDigest(data));
+  info->set_size_bytes(data.size());
+  v1::Artefact* artefact = package->add_artefacts();
+  artefact->set_kind(std::string(kind));
+  artefact->set_data(std::move(data));
+  if (IsModelKind(kind)) {
+    std::vector<std::string> kinds(manifest->kinds().begin(), manifest->kinds().end());
+    kinds.emplace_back(kind);
+    // Knowledge first, then the classifier.
+    std::sort(kinds.begin(), kinds.end(), [](const std::string& a, const std::string& b) {
+      return (a == kKnowledgeKind ? 0 : 1) < (b == kKnowledgeKind ? 0 : 1);
+    });
+    manifest->clear_kinds();
+    for (std::string& k : kinds) manifest->add_kinds(std::move(k));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Verify(const v1::ModelPackage& package, absl::string_view what) {
+  const v1::Manifest& manifest = package.manifest();
+  if (manifest.artefacts_size() != package.artefacts_size()) {
+    return Lost(what, absl::StrCat("the manifest lists ", manifest.artefacts_size(),
+                                   " artefacts, the package holds ", package.artefacts_size()));
+  }
+  std::vector<std::string> kinds;
+  for (int i = 0; i < package.artefacts_size(); ++i) {
+    const v1::ArtefactInfo& info = manifest.artefacts(i);
+    const v1::Artefact& artefact = package.artefacts(i);
+    if (info.kind() != artefact.kind()) {
+      return Lost(what, absl::StrCat("artefact ", i, " is ", text::Quote(artefact.kind()),
+                                     " but the manifest says ", text::Quote(info.kind())));
+    }
+    if (artefact.data().size() != info.size_bytes()) {
+      return Lost(what, absl::StrCat("the ", text::Quote(info.kind()), " artefact has ",
+                                     artefact.data().size(), " bytes, the manifest says ",
+                                     info.size_bytes()));
+    }
+    if (eth::Sha256::HexDigest(artefact.data()) != info.sha256()) {
+      return Lost(what, absl::StrCat("the ", text::Quote(info.kind()),
+                                     " artefact does not match its SHA-256"));
+    }
+    if (IsModelKind(info.kind())) kinds.push_back(info.kind());
+  }
+  std::vector<std::string> listed(manifest.kinds().begin(), manifest.kinds().end());
+  std::sort(kinds.begin(), kinds.end());
+  std::sort(listed.begin(), listed.end());
+  if (kinds != listed) {
+    return Lost(what, absl::StrCat("the manifest names the kinds ", KindsLabel(manifest),
+                                   " but the artefacts are ", absl::StrJoin(kinds, "+")));
+  }
+  if (kinds.empty()) return Lost(what, "the package holds no model artefact");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::ModelPackage> ParsePackage(absl::string_view bytes, absl::string_view what) {
+  v1::ModelPackage package;
+  if (!package.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Lost(what, "the stored bytes are not a model package");
+  }
+  absl::Status verified = Verify(package, what);
+  if (!verified.ok()) return verified;
+  return package;
+}
+
+const v1::Artefact* FindArtefact(const v1::ModelPackage& package, absl::string_view kind) {
+  for (const v1::Artefact& a : package.artefacts()) {
+    if (a.kind() == kind) return &a;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<std::optional<v1::KnowledgeIndex>> KnowledgeOf(const v1::ModelPackage& package) {
+  return ParseArtefact<v1::KnowledgeIndex>(package, kKnowledgeKind);
+}
+
+absl::StatusOr<std::optional<v1::ClassifierArtefact>> ClassifierOf(
+    const v1::ModelPackage& package) {
+  return ParseArtefact<v1::ClassifierArtefact>(package, kClassifierKind);
+}
+
+std::string KindsLabel(const v1::Manifest& manifest) {
+  return absl::StrJoin(manifest.kinds(), "+");
+}
+
+std::string SerializeDeterministic(const google::protobuf::MessageLite& message) {
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  message.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return out;
+}
+
+}  // namespace ethscan::model
