@@ -5,7 +5,13 @@
 #include <thread>
 #include <vector>
 
+#include <random>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "common/model/package.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/services/training/test_env.h"
@@ -31,6 +37,7 @@ using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using testing::MakeDataset;
 using testing::MakeRecord;
 using ::testing::Optional;
@@ -318,6 +325,204 @@ TEST_F(WorkerTest, ValidationDatasetYieldsMetrics) {
   EXPECT_EQ(metrics->metrics().at("valid_records"), 3);
   EXPECT_DOUBLE_EQ(metrics->metrics().at("valid_known_fraction"), 2.0 / 3.0);
   EXPECT_DOUBLE_EQ(metrics->metrics().at("valid_label_accuracy"), 0.5);
+}
+
+// A Kaggle-like feature record: flagged ones send more.
+common::v1::AddressRecord FeatureRecord(int i, bool flagged, std::mt19937* random) {
+  std::normal_distribution<double> gauss(0, 1);
+  common::v1::AddressRecord r =
+      MakeRecord(absl::StrFormat("0x%040x", 0x1000 + i), flagged ? "Phish / Hack" : "Unknown");
+  if (!flagged) r.add_tags("not flagged");
+  auto add = [&r](const char* name, double value) {
+    common::v1::Feature* f = r.add_features();
+    f->set_name(name);
+    f->set_number(value);
+  };
+  add("Sent tnx", (flagged ? 2 : 0) + gauss(*random));
+  add("Received Tnx", gauss(*random));
+  add(" Total ERC20 tnxs", flagged ? 0 : 3 + gauss(*random));
+  return r;
+}
+
+class ClassifierJobTest : public WorkerTest {
+ protected:
+  void SetUp() override {
+    WorkerTest::SetUp();
+    std::mt19937 random(7);
+    std::vector<common::v1::AddressRecord> records;
+    for (int i = 0; i < 600; ++i) records.push_back(FeatureRecord(i, i % 3 == 0, &random));
+    env_.datasets.Add(
+        MakeDataset("ds-kaggle", "kaggle", dataset::v1::DATASET_FORMAT_KAGGLE_FRAUD_FEATURES, 300),
+        std::move(records));
+  }
+
+  v1::Job CreateClassifierJob(int epochs, const std::string& feature_set = "",
+                              const std::string& base = "", int patience = 0) {
+    v1::CreateJobRequest request;
+    if (patience > 0) request.mutable_hyperparameters()->set_early_stopping_patience(patience);
+    request.set_training_dataset("ds-kaggle");
+    request.set_base_model(base);
+    request.mutable_hyperparameters()->set_n_epochs(epochs);
+    request.mutable_hyperparameters()->set_feature_set(feature_set);
+    absl::StatusOr<v1::Job> job = manager_->CreateJob(request);
+    EXPECT_TRUE(job.ok()) << job.status();
+    return job.ok() ? *job : v1::Job();
+  }
+};
+
+TEST_F(ClassifierJobTest, TrainsBothKindsWithHeldOutSidesMetricsAndCheckpoints) {
+  // Patient enough that every epoch runs and ends with a checkpoint.
+  v1::Job job = CreateClassifierJob(3, "", "", /*patience=*/200);
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  v1::Job done = Job(job.id());
+  ASSERT_OK_AND_ASSIGN(model::v1::ModelPackage package,
+                       env_.registry->Load(done.fine_tuned_model()));
+  const model::v1::Manifest& card = package.manifest();
+  EXPECT_THAT(card.kinds(), ElementsAre("knowledge", "classifier"));
+  ASSERT_THAT(card.artefacts(), SizeIs(3));
+  EXPECT_EQ(card.artefacts(2).kind(), "results");
+  EXPECT_EQ(card.feature_schema(), "ethscan.features.v1");
+  EXPECT_EQ(card.feature_set(), "all");
+  EXPECT_THAT(card.holdout(), HasSubstr("validation and test sides: 10%"));
+  EXPECT_EQ(card.hyperparameters().at("n_epochs"), 3);
+  EXPECT_EQ(done.hyperparameters_used().at("n_epochs"), 3);
+  EXPECT_EQ(done.hyperparameters_used().at("learning_rate"), 0.3);  // Auto below 2,000 rows.
+
+  // Both held-out sides are evaluated; neither shares an address with training.
+  EXPECT_EQ(card.validation().split(), "validation");
+  EXPECT_GT(card.validation().rows(), 20u);
+  EXPECT_EQ(card.test().split(), "test");
+  EXPECT_GT(card.test().rows(), 20u);
+  EXPECT_THAT(card.test().source(), HasSubstr("held out of the training datasets ds-kaggle"));
+  EXPECT_GT(card.test().roc_auc(), 0.9);
+  EXPECT_EQ(card.test().true_positives() + card.test().false_negatives(), card.test().positives());
+  const uint64_t held_out = card.validation().rows() + card.test().rows();
+  EXPECT_EQ(card.metrics().at("classifier_train_rows") + static_cast<double>(held_out), 600);
+  // The knowledge index lists every record of the training datasets, held out or not.
+  EXPECT_EQ(::ethscan::testing::IndexOf(package).entries_size(), 600);
+
+  // One metrics event per round, as "Step N/M: …", full validation figures at epoch ends.
+  std::vector<const v1::JobEvent*> steps;
+  std::vector<v1::JobEvent> events = Events(job.id());
+  for (const v1::JobEvent& e : events) {
+    if (e.type() == "metrics" && absl::StartsWith(e.message(), "Step ")) steps.push_back(&e);
+  }
+  ASSERT_FALSE(steps.empty());
+  EXPECT_THAT(steps[0]->message(), HasSubstr("Step 1/150: training loss="));
+  EXPECT_THAT(steps[0]->message(), HasSubstr(", validation loss="));
+  EXPECT_EQ(steps[0]->metrics().at("step"), 1);
+  EXPECT_EQ(steps[0]->metrics().at("total_steps"), 150);
+  EXPECT_TRUE(steps[0]->metrics().count("train_accuracy"));
+  EXPECT_FALSE(steps[0]->metrics().count("full_valid_loss"));
+  ASSERT_THAT(steps, SizeIs(150));
+  EXPECT_TRUE(steps[49]->metrics().count("full_valid_loss"));
+  EXPECT_TRUE(steps[49]->metrics().count("full_valid_accuracy"));
+  EXPECT_EQ(done.step(), static_cast<int>(steps.size()));
+  EXPECT_EQ(done.total_steps(), 150);
+
+  // The results file has a line per round.
+  const model::v1::Artefact* results = model::FindArtefact(package, "results");
+  ASSERT_NE(results, nullptr);
+  std::vector<std::string> lines = absl::StrSplit(results->data(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), steps.size() + 1);
+  EXPECT_EQ(lines[0], "step,train_loss,train_accuracy,valid_loss,valid_accuracy");
+  EXPECT_TRUE(absl::StartsWith(lines[1], "1,"));
+
+  // A checkpoint per epoch reached, each a loadable model with both kinds.
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Checkpoint> checkpoints,
+                       manager_->ListCheckpoints(job.id()));
+  ASSERT_THAT(checkpoints, SizeIs(3));
+  EXPECT_EQ(checkpoints[0].model(),
+            absl::StrCat(done.fine_tuned_model(), ":ckpt-step-", checkpoints[0].step()));
+  EXPECT_EQ(checkpoints[0].step() % 50, 0);
+  EXPECT_TRUE(checkpoints[0].metrics().count("train_loss"));
+  ASSERT_OK_AND_ASSIGN(model::v1::ModelPackage checkpoint,
+                       env_.registry->Load(checkpoints.back().model()));
+  EXPECT_THAT(checkpoint.manifest().kinds(), ElementsAre("knowledge", "classifier"));
+  EXPECT_EQ(checkpoint.manifest().checkpoint_step(), checkpoints.back().step());
+  // Checkpoints are not models of their own in the listing.
+  ASSERT_OK_AND_ASSIGN(v1::ListModelsResponse list, env_.registry->List(0, ""));
+  EXPECT_THAT(list.models(), SizeIs(1));
+  // Deleting the model deletes its checkpoints.
+  ASSERT_THAT(env_.registry->Delete(done.fine_tuned_model()), IsOk());
+  ASSERT_OK_AND_ASSIGN(checkpoints, manager_->ListCheckpoints(job.id()));
+  EXPECT_THAT(checkpoints, IsEmpty());
+}
+
+TEST_F(ClassifierJobTest, KeepsTheLastThreeCheckpoints) {
+  // No validation side to stop early on: every epoch runs.
+  v1::CreateJobRequest request;
+  request.set_training_dataset("ds-kaggle");
+  request.set_validation_dataset("ds-labels");  // No feature records: nothing to validate on.
+  request.mutable_hyperparameters()->set_n_epochs(5);
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(request));
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Checkpoint> checkpoints,
+                       manager_->ListCheckpoints(job.id()));
+  std::vector<int> steps;
+  for (const v1::Checkpoint& c : checkpoints) steps.push_back(c.step());
+  EXPECT_THAT(steps, ElementsAre(150, 200, 250));
+}
+
+TEST_F(ClassifierJobTest, TransactionFeatureSetWithholdsTheErc20Block) {
+  v1::Job job = CreateClassifierJob(1, "transaction");
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  ASSERT_OK_AND_ASSIGN(model::v1::ModelPackage package,
+                       env_.registry->Load(Job(job.id()).fine_tuned_model()));
+  EXPECT_EQ(package.manifest().feature_set(), "transaction");
+  EXPECT_EQ(package.manifest().test().feature_set(), "transaction");
+  ASSERT_OK_AND_ASSIGN(std::optional<model::v1::ClassifierArtefact> classifier,
+                       model::ClassifierOf(package));
+  ASSERT_TRUE(classifier.has_value());
+  EXPECT_EQ(classifier->features_size(), 22);
+  for (const std::string& f : classifier->features()) EXPECT_THAT(f, Not(HasSubstr("erc20")));
+}
+
+TEST_F(ClassifierJobTest, ContinuedFineTuningAddsRoundsToTheParentsBooster) {
+  v1::Job first = CreateClassifierJob(1);
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  const std::string parent = Job(first.id()).fine_tuned_model();
+  ASSERT_OK_AND_ASSIGN(model::v1::ModelPackage parent_package, env_.registry->Load(parent));
+  ASSERT_OK_AND_ASSIGN(std::optional<model::v1::ClassifierArtefact> parent_classifier,
+                       model::ClassifierOf(parent_package));
+  ASSERT_TRUE(parent_classifier.has_value());
+
+  v1::Job second = CreateClassifierJob(1, "", parent);
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  ASSERT_OK_AND_ASSIGN(model::v1::ModelPackage package,
+                       env_.registry->Load(Job(second.id()).fine_tuned_model()));
+  ASSERT_OK_AND_ASSIGN(std::optional<model::v1::ClassifierArtefact> classifier,
+                       model::ClassifierOf(package));
+  ASSERT_TRUE(classifier.has_value());
+  EXPECT_EQ(package.manifest().metrics().at("classifier_initial_rounds"),
+            parent_classifier->rounds());
+  EXPECT_GE(classifier->rounds(), parent_classifier->rounds());
+  EXPECT_EQ(package.manifest().base_model(), parent);
+
+  // Another feature set cannot continue it.
+  v1::Job third = CreateClassifierJob(1, "transaction", parent);
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kFailed));
+  EXPECT_THAT(Job(third.id()).error(), HasSubstr("feature set"));
+}
+
+TEST_F(ClassifierJobTest, JobWithoutFeatureRecordsHasNoClassifier) {
+  v1::Job job = Create("ds-labels");
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  std::vector<std::string> messages;
+  for (const v1::JobEvent& e : Events(job.id())) messages.push_back(e.message());
+  EXPECT_THAT(messages, Contains(HasSubstr("no record has behavioural features")));
+  ASSERT_OK_AND_ASSIGN(v1::Model model, env_.registry->Resolve(Job(job.id()).fine_tuned_model()));
+  EXPECT_EQ(model.kind(), "knowledge");
+}
+
+TEST(HoldoutBucketTest, IsStableAndCaseInsensitive) {
+  EXPECT_EQ(HoldoutBucket("0xAbC0000000000000000000000000000000000001", 42),
+            HoldoutBucket("0xabc0000000000000000000000000000000000001", 42));
+  int held = 0;
+  for (int i = 0; i < 10000; ++i) {
+    if (HoldoutBucket(absl::StrFormat("0x%040x", i), 42) < kHoldoutPercent) ++held;
+  }
+  EXPECT_NEAR(held, 1000, 150);
 }
 
 TEST_F(WorkerTest, RunProcessesJobsUntilStopped) {
