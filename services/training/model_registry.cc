@@ -238,7 +238,8 @@ absl::StatusOr<v1::Model> ModelRegistry::WriteAndRecord(const model::v1::ModelPa
     if (d.role() == "training") meta.add_training_datasets(d.id());
   }
   auto addresses = manifest.metrics().find("addresses");
-  meta.set_address_count(addresses == manifest.metrics().end()
+  const bool has_knowledge = model::FindArtefact(package, model::kKnowledgeKind) != nullptr;
+  meta.set_address_count(!has_knowledge || addresses == manifest.metrics().end()
                              ? 0
                              : static_cast<uint64_t>(addresses->second));
   meta.set_size_bytes(bytes.size());

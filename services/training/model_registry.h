@@ -15,10 +15,11 @@
 // starting with a letter or digit, so it can never be a model name; it may not be a base
 // model's name either. Hence a name resolves to one thing: the model, the base, or an alias.
 //
-// Checkpoints: a job's per-epoch snapshots are complete models named
-// "<model name>:ckpt-step-<N>", stored like models but listed only by ListCheckpoints (newest
-// kCheckpointsKept kept); they resolve and load like any model. Deleting a model deletes its
-// checkpoints.
+// Checkpoints: a job's per-epoch snapshots of its classifier are models of kind "classifier"
+// named "<model name>:ckpt-step-<N>", stored like models but listed only by ListCheckpoints
+// (newest kCheckpointsKept kept); they resolve and load like any model (the knowledge index
+// does not change from step to step, so it stays in the job's model only). Deleting a model
+// deletes its checkpoints.
 //
 // Dataset references: Publish first references every dataset the manifest names (training,
 // validation and test) as "model/<name>" in the dataset service, so none of them

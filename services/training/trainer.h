@@ -53,9 +53,9 @@ class TrainingSink {
   // the total, and the metrics (step, total_steps, train_loss, valid_loss, …).
   virtual void Metrics(absl::string_view message, int step, int total_steps,
                        const std::map<std::string, double>& metrics) = 0;
-  // Publishes a checkpoint at `step`: a loadable model made of the artefacts finished so far
-  // and `artefact` (of this trainer's kind). Failures are the worker's to report; a trainer
-  // goes on.
+  // Publishes a checkpoint at `step`: a loadable model holding `artefact` (of this trainer's
+  // kind) as of that step, under the job's manifest so far. Failures are the worker's to
+  // report; a trainer goes on.
   virtual void Checkpoint(int step, std::string artefact,
                           const std::map<std::string, double>& metrics) = 0;
   // Called between units of work; ABORTED when training must stop (the job was cancelled or

@@ -285,7 +285,12 @@ class Worker::JobSink final : public TrainingSink {
 
   void Checkpoint(int step, std::string artefact,
                   const std::map<std::string, double>& metrics) override {
-    model::v1::ModelPackage package = *finished_;
+    // The classifier as of this step. The knowledge index is the same at every step (it is
+    // the job's model's), so a checkpoint does not copy it.
+    model::v1::ModelPackage package;
+    *package.mutable_manifest() = finished_->manifest();
+    package.mutable_manifest()->clear_artefacts();
+    package.mutable_manifest()->clear_kinds();
     absl::Status added = model::AddArtefact(&package, model::kClassifierKind,
                                             model::kClassifierFormat, std::move(artefact));
     if (added.ok()) {
@@ -326,7 +331,7 @@ class Worker::JobSink final : public TrainingSink {
   const v1::Job& job_;
   const QueueEntry& entry_;
   Interrupt* const interrupt_;
-  // The model's artefacts finished so far; a checkpoint adds its own to them.
+  // The model being built: its manifest so far is a checkpoint's.
   const model::v1::ModelPackage* const finished_;
   const std::string model_name_;
   absl::Time last_heartbeat_;

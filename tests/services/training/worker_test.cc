@@ -428,7 +428,7 @@ TEST_F(ClassifierJobTest, TrainsBothKindsWithHeldOutSidesMetricsAndCheckpoints) 
   EXPECT_EQ(lines[0], "step,train_loss,train_accuracy,valid_loss,valid_accuracy");
   EXPECT_TRUE(absl::StartsWith(lines[1], "1,"));
 
-  // A checkpoint per epoch reached, each a loadable model with both kinds.
+  // A checkpoint per epoch reached, each a loadable classifier.
   ASSERT_OK_AND_ASSIGN(std::vector<v1::Checkpoint> checkpoints,
                        manager_->ListCheckpoints(job.id()));
   ASSERT_THAT(checkpoints, SizeIs(3));
@@ -438,8 +438,12 @@ TEST_F(ClassifierJobTest, TrainsBothKindsWithHeldOutSidesMetricsAndCheckpoints) 
   EXPECT_TRUE(checkpoints[0].metrics().count("train_loss"));
   ASSERT_OK_AND_ASSIGN(model::v1::ModelPackage checkpoint,
                        env_.registry->Load(checkpoints.back().model()));
-  EXPECT_THAT(checkpoint.manifest().kinds(), ElementsAre("knowledge", "classifier"));
+  EXPECT_THAT(checkpoint.manifest().kinds(), ElementsAre("classifier"));
   EXPECT_EQ(checkpoint.manifest().checkpoint_step(), checkpoints.back().step());
+  ASSERT_OK_AND_ASSIGN(std::optional<model::v1::ClassifierArtefact> snapshot,
+                       model::ClassifierOf(checkpoint));
+  ASSERT_TRUE(snapshot.has_value());
+  EXPECT_EQ(snapshot->rounds(), checkpoints.back().step());
   // Checkpoints are not models of their own in the listing.
   ASSERT_OK_AND_ASSIGN(v1::ListModelsResponse list, env_.registry->List(0, ""));
   EXPECT_THAT(list.models(), SizeIs(1));
