@@ -11,12 +11,16 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/eth/address.h"
+#include "common/features/schema.h"
 #include "common/grpc/channel.h"
 #include "ethscan/dataset/v1/dataset_service.grpc.pb.h"
 #include "ethscan/gateway/v1/scan_service.grpc.pb.h"
+#include "ethscan/inference/v1/inference_service.grpc.pb.h"
 #include "ethscan/training/v1/model_registry_service.grpc.pb.h"
 #include "ethscan/training/v1/training_service.grpc.pb.h"
 #include "gmock/gmock.h"
@@ -26,6 +30,7 @@
 #include "tests/testing/child_process.h"
 #include "tests/testing/free_port.h"
 #include "tests/testing/redis_server.h"
+#include "tests/testing/status_matchers.h"
 #include "tests/testing/test_paths.h"
 
 namespace ethscan::testing {
@@ -155,6 +160,31 @@ absl::StatusOr<std::string> Upload(Stack& s, const std::string& name, const std:
   return response.dataset().id();
 }
 
+// Waits for job `id` to succeed and returns its model's name.
+absl::StatusOr<std::string> WaitForModel(Stack& s, const std::string& id) {
+  auto training =
+      training::v1::TrainingService::NewStub(common::CreateChannel(s.Target("training")));
+  absl::Time give_up = absl::Now() + absl::Minutes(3);
+  while (absl::Now() < give_up) {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(10));
+    training::v1::GetJobRequest get;
+    get.set_id(id);
+    training::v1::GetJobResponse job;
+    grpc::Status status = training->GetJob(&context, get, &job);
+    if (status.ok() && job.job().status() == training::v1::JOB_STATUS_SUCCEEDED) {
+      return job.job().fine_tuned_model();
+    }
+    if (status.ok() && job.job().status() == training::v1::JOB_STATUS_FAILED) {
+      return absl::InternalError(
+          absl::StrCat("job failed: ", job.job().error(), "\n", s.processes["worker"]->LogTail()));
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("job did not finish in 3 minutes\n", s.processes["worker"]->LogTail()));
+}
+
 absl::Status Bring(Stack& s) {
   s.dir = MakeTempDir("ethscan-it");
   // Redis with a password, as production runs it: the last test checks that no log shows it.
@@ -210,26 +240,10 @@ absl::Status Bring(Stack& s) {
     if (!status.ok())
       return absl::InternalError(absl::StrCat("CreateJob: ", status.error_message()));
   }
-  absl::Time give_up = absl::Now() + absl::Minutes(3);
-  while (absl::Now() < give_up) {
-    grpc::ClientContext context;
-    common::SetDeadline(&context, absl::Seconds(10));
-    training::v1::GetJobRequest get;
-    get.set_id(created.job().id());
-    training::v1::GetJobResponse job;
-    grpc::Status status = training->GetJob(&context, get, &job);
-    if (status.ok() && job.job().status() == training::v1::JOB_STATUS_SUCCEEDED) {
-      s.model = job.job().fine_tuned_model();
-      return absl::OkStatus();
-    }
-    if (status.ok() && job.job().status() == training::v1::JOB_STATUS_FAILED) {
-      return absl::InternalError(
-          absl::StrCat("job failed: ", job.job().error(), "\n", s.processes["worker"]->LogTail()));
-    }
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return absl::DeadlineExceededError(
-      absl::StrCat("job did not finish in 3 minutes\n", s.processes["worker"]->LogTail()));
+  absl::StatusOr<std::string> model = WaitForModel(s, created.job().id());
+  if (!model.ok()) return model.status();
+  s.model = *model;
+  return absl::OkStatus();
 }
 
 class StackIntegrationTest : public ::testing::Test {
@@ -440,8 +454,85 @@ TEST_F(StackIntegrationTest, ScansKeepWorkingWhenEnrichmentIsKilled) {
   EXPECT_THAT(report->chain_data_error(), HasSubstr("enrichment service"));
 }
 
+// A model trained on the Kaggle feature file scores addresses no list names from their
+// behavioural features alone, through the real inference service.
+TEST_F(StackIntegrationTest, ClassifierScoresAnAddressNoListNames) {
+  const std::string kaggle = absl::StrCat(SharedDataDir(), "/kaggle_fraud/transaction_dataset.csv");
+  ASSERT_OK_AND_ASSIGN(std::string dataset, Upload(*stack, "kaggle", kaggle));
+  auto training =
+      training::v1::TrainingService::NewStub(common::CreateChannel(stack->Target("training")));
+  training::v1::CreateJobRequest create;
+  create.set_training_dataset(dataset);
+  create.set_suffix("behaviour");
+  create.mutable_hyperparameters()->set_n_epochs(4);
+  training::v1::CreateJobResponse created;
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(30));
+    ASSERT_TRUE(training->CreateJob(&context, create, &created).ok());
+  }
+  ASSERT_OK_AND_ASSIGN(std::string model, WaitForModel(*stack, created.job().id()));
+
+  auto registry =
+      training::v1::ModelRegistryService::NewStub(common::CreateChannel(stack->Target("training")));
+  training::v1::GetModelResponse card;
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(10));
+    training::v1::GetModelRequest get;
+    get.set_name(model);
+    ASSERT_TRUE(registry->GetModel(&context, get, &card).ok());
+  }
+  EXPECT_EQ(card.model().kind(), "knowledge+classifier");
+  EXPECT_GT(card.model().manifest().test().rows(), 500u);
+  EXPECT_GT(card.model().manifest().test().roc_auc(), 0.99);
+
+  // Features of flagged and not-flagged rows, under addresses no dataset has.
+  auto inference =
+      inference::v1::InferenceService::NewStub(common::CreateChannel(stack->Target("inference")));
+  int flagged_of_positive = 0, flagged_of_negative = 0, positives = 0, negatives = 0;
+  int n = 0;
+  for (const Row& row : ReadCsv(kaggle)) {
+    const bool positive = row.at("FLAG") == "1";
+    if ((positive ? positives : negatives) >= 20) continue;
+    inference::v1::PredictRequest request;
+    request.set_address(absl::StrFormat("0x%040x", 0xe0000 + n++));
+    request.set_model(model);
+    for (const auto& [column, cell] : row) {
+      double value = 0;
+      std::optional<size_t> feature = features::SchemaIndexOfColumn(column);
+      if (!feature.has_value() || features::Schema()[*feature].kind != features::Kind::kNumber ||
+          cell.empty() || !absl::SimpleAtod(cell, &value)) {
+        continue;
+      }
+      (*request.mutable_features())[column] = value;
+    }
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(30));
+    inference::v1::PredictResponse response;
+    grpc::Status status = inference->Predict(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_FALSE(response.known());
+    ASSERT_TRUE(response.has_behaviour()) << response.DebugString();
+    EXPECT_THAT(response.answered_by(), Contains("classifier"));
+    EXPECT_EQ(response.behaviour().flagged(),
+              response.behaviour().score() >= response.behaviour().threshold());
+    EXPECT_EQ(response.label(), response.behaviour().flagged() ? "Scam" : "Unknown");
+    EXPECT_NE(response.label(), "Legit");
+    EXPECT_THAT(response.description(), HasSubstr("behavioural estimate"));
+    EXPECT_GT(response.behaviour().top_contributions_size(), 0);
+    (positive ? positives : negatives)++;
+    if (response.behaviour().flagged()) (positive ? flagged_of_positive : flagged_of_negative)++;
+    if (positives >= 20 && negatives >= 20) break;
+  }
+  EXPECT_EQ(positives, 20);
+  EXPECT_EQ(negatives, 20);
+  EXPECT_GE(flagged_of_positive, 16);
+  EXPECT_LE(flagged_of_negative, 4);
+}
+
 // Runs last: stops every service, then reads every log of the run.
-TEST_F(StackIntegrationTest, NoLogShowsTheRedisPassword) {
+TEST_F(StackIntegrationTest, NoLogShowsTheRedisPassword) {  // Stops the stack: keep it last.
   for (auto& [name, process] : stack->processes) process->Stop();
   for (const auto& [name, process] : stack->processes) {
     std::ifstream in(process->log_path());
