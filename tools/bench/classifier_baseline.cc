@@ -6,13 +6,16 @@
 // address (train / validation / test, so an address never lands on two sides), trains with
 // early stopping on the validation side, chooses the threshold there, and evaluates on the
 // test side, once with every numeric feature of ethscan.features.v1 and once with the 22
-// transaction features only. Prints one line per run with the metrics and the training time.
+// transaction features only. Prints one line per run with the validation metrics (which a
+// tuning pass chooses by), the test metrics and the training time.
 //
 //   ethscan_classifier_baseline --input ../shared/data/kaggle_fraud/transaction_dataset.csv
+//   ethscan_classifier_baseline --max_depth 4 --colsample 0.5 --split_seed 7
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,9 +35,15 @@ ABSL_FLAG(std::string, input, "../shared/data/kaggle_fraud/transaction_dataset.c
 ABSL_FLAG(int, rounds, 1000, "boosting rounds at most");
 ABSL_FLAG(double, learning_rate, 0.1, "learning rate");
 ABSL_FLAG(int, max_depth, 6, "tree depth");
+ABSL_FLAG(double, min_child_weight, 1, "least hessian sum in a leaf");
+ABSL_FLAG(double, colsample, 1, "share of features sampled per tree, in (0, 1]");
+ABSL_FLAG(double, subsample, 1, "share of rows sampled per tree, in (0, 1]");
+ABSL_FLAG(double, scale_pos_weight, 1, "weight of positive rows");
 ABSL_FLAG(int, patience, 30, "early stopping patience, in rounds");
 ABSL_FLAG(int, threads, 2, "XGBoost threads");
-ABSL_FLAG(uint64_t, seed, 42, "split and booster seed");
+ABSL_FLAG(uint64_t, seed, 42, "booster seed, and split seed unless --split_seed is given");
+ABSL_FLAG(std::optional<uint64_t>, split_seed, std::nullopt,
+          "seed of the address hash that splits train / validation / test; unset: --seed");
 
 namespace ethscan {
 namespace {
@@ -112,12 +121,13 @@ int Run() {
     return 1;
   }
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
+  const uint64_t split_seed = absl::GetFlag(FLAGS_split_seed).value_or(seed);
   for (bool erc20 : {true, false}) {
     const size_t width = features::NumericFeatureCount(erc20);
     ml::FeatureMatrix train, valid, test;
     for (ml::FeatureMatrix* m : {&train, &valid, &test}) m->columns = width;
     for (const Row& row : collector.rows) {
-      const uint64_t bucket = StableHash(row.address, seed) % 100;
+      const uint64_t bucket = StableHash(row.address, split_seed) % 100;
       ml::FeatureMatrix* side = bucket < 70 ? &train : bucket < 85 ? &valid : &test;
       side->AddRow(absl::MakeConstSpan(row.features.data(), width), row.label);
     }
@@ -125,6 +135,10 @@ int Run() {
     params.rounds = absl::GetFlag(FLAGS_rounds);
     params.learning_rate = absl::GetFlag(FLAGS_learning_rate);
     params.max_depth = absl::GetFlag(FLAGS_max_depth);
+    params.min_child_weight = absl::GetFlag(FLAGS_min_child_weight);
+    params.colsample = absl::GetFlag(FLAGS_colsample);
+    params.subsample = absl::GetFlag(FLAGS_subsample);
+    params.scale_pos_weight = absl::GetFlag(FLAGS_scale_pos_weight);
     params.early_stopping_patience = absl::GetFlag(FLAGS_patience);
     params.threads = absl::GetFlag(FLAGS_threads);
     params.seed = seed;
@@ -137,15 +151,17 @@ int Run() {
     }
     std::vector<float> valid_scores = *result->model->Predict(valid);
     const double threshold = ml::ChooseThreshold(valid.labels, valid_scores);
+    const ml::BinaryMetrics v = ml::Evaluate(valid.labels, valid_scores, threshold);
     std::vector<float> test_scores = *result->model->Predict(test);
-    ml::BinaryMetrics m = ml::Evaluate(test.labels, test_scores, threshold);
+    const ml::BinaryMetrics m = ml::Evaluate(test.labels, test_scores, threshold);
     std::printf(
-        "%-22s rows %zu/%zu/%zu  rounds %d (best %d)  train %.2f s  test: roc_auc %.4f  "
-        "pr_auc %.4f  f1 %.4f  precision %.4f  recall %.4f  accuracy %.4f  brier %.4f  "
-        "threshold %.3f\n",
+        "%-22s rows %zu/%zu/%zu  rounds %d (best %d)  train %.2f s  valid: log_loss %.4f  "
+        "roc_auc %.4f  f1 %.4f  test: roc_auc %.4f  pr_auc %.4f  f1 %.4f  precision %.4f  "
+        "recall %.4f  accuracy %.4f  brier %.4f  log_loss %.4f  threshold %.3f\n",
         erc20 ? "all features" : "transactions only", train.rows(), valid.rows(), test.rows(),
-        static_cast<int>(result->history.size()), result->best_round, seconds, m.roc_auc, m.pr_auc,
-        m.f1, m.precision, m.recall, m.accuracy, m.brier, threshold);
+        static_cast<int>(result->history.size()), result->best_round, seconds, v.log_loss,
+        v.roc_auc, v.f1, m.roc_auc, m.pr_auc, m.f1, m.precision, m.recall, m.accuracy, m.brier,
+        m.log_loss, threshold);
   }
   return 0;
 }
