@@ -12,6 +12,7 @@
 #include "common/features/vector.h"
 #include "common/model/package.h"
 #include "common/report/labels.h"
+#include "common/status/status_macros.h"
 #include "common/text/quote.h"
 
 namespace ethscan::training {
@@ -92,9 +93,9 @@ absl::StatusOr<ResolvedHyperparameters> ResolveHyperparameters(const ClassifierH
   b.subsample = std::min(1.0, static_cast<double>(out.batch_size) / static_cast<double>(rows));
   b.max_depth = r.max_depth.value_or(6);
   b.min_child_weight = r.min_child_weight.value_or(1.0);
-  b.colsample = r.colsample.value_or(1.0);
+  b.colsample = r.colsample.value_or(0.5);
   b.scale_pos_weight = r.scale_pos_weight.value_or(1.0);
-  b.early_stopping_patience = has_validation ? r.early_stopping_patience.value_or(30) : 0;
+  b.early_stopping_patience = has_validation ? r.early_stopping_patience.value_or(50) : 0;
   b.seed = r.seed.value_or(42);
   absl::Status valid = ml::ValidateParams(b);
   if (!valid.ok())
@@ -126,6 +127,7 @@ absl::StatusOr<ClassifierHyperparameters> HyperparametersFromProto(const v1::Hyp
   }
   if (hp.seed() != 0) out.seed = hp.seed();
   out.feature_set = hp.feature_set();
+  out.evaluate_other_feature_set = hp.evaluate_other_feature_set();
   // The ranges: resolving for a typical run checks every value given.
   absl::StatusOr<ResolvedHyperparameters> resolved = ResolveHyperparameters(out, 1000, true);
   if (!resolved.ok()) {
@@ -172,14 +174,28 @@ void ClassifierTrainer::AddTestRecord(const common::v1::AddressRecord& record) {
 }
 
 absl::StatusOr<TrainedClassifier> ClassifierTrainer::Train(const ProgressFn& progress) {
+  return TrainWith(requested_, parent_booster_, parent_feature_set_, progress);
+}
+
+absl::StatusOr<TrainedClassifier> ClassifierTrainer::TrainOnFeatureSet(
+    absl::string_view feature_set) const {
+  ClassifierHyperparameters requested = requested_;
+  requested.feature_set = std::string(feature_set);
+  return TrainWith(requested, "", "", nullptr);
+}
+
+absl::StatusOr<TrainedClassifier> ClassifierTrainer::TrainWith(
+    const ClassifierHyperparameters& requested, const std::string& parent_booster,
+    const std::string& parent_feature_set, const ProgressFn& progress) const {
   TrainedClassifier out;
-  absl::StatusOr<std::vector<std::string>> names = FeatureSetColumns(requested_.feature_set);
+  size_t skipped = skipped_;
+  absl::StatusOr<std::vector<std::string>> names = FeatureSetColumns(requested.feature_set);
   if (!names.ok()) return names.status();
   const std::string feature_set =
-      requested_.feature_set.empty() ? kFeatureSetAll : requested_.feature_set;
-  if (!parent_booster_.empty() && parent_feature_set_ != feature_set) {
+      requested.feature_set.empty() ? kFeatureSetAll : requested.feature_set;
+  if (!parent_booster.empty() && parent_feature_set != feature_set) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "the base model's classifier reads the feature set ", text::Quote(parent_feature_set_),
+        "the base model's classifier reads the feature set ", text::Quote(parent_feature_set),
         "; continuing it needs the same feature_set, not ", text::Quote(feature_set)));
   }
   std::vector<size_t> columns;
@@ -199,7 +215,7 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::Train(const ProgressFn& pro
   valid_full.columns = train_.columns;
   for (const ValidationRow& row : valid_) {
     if (train_addresses_.contains(row.address)) {
-      ++skipped_;
+      ++skipped;
       continue;
     }
     valid_full.AddRow(row.features, row.label);
@@ -208,7 +224,7 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::Train(const ProgressFn& pro
   test_full.columns = train_.columns;
   for (const ValidationRow& row : test_) {
     if (train_addresses_.contains(row.address) || valid_addresses_.contains(row.address)) {
-      ++skipped_;
+      ++skipped;
       continue;
     }
     test_full.AddRow(row.features, row.label);
@@ -222,14 +238,14 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::Train(const ProgressFn& pro
   const bool has_validation =
       valid.rows() > 0 && valid_positives > 0 && valid_positives < valid.rows();
   absl::StatusOr<ResolvedHyperparameters> hp =
-      ResolveHyperparameters(requested_, train_.rows(), has_validation);
+      ResolveHyperparameters(requested, train_.rows(), has_validation);
   if (!hp.ok()) return hp.status();
   out.hyperparameters = *hp;
 
   absl::Status stop;
   int initial = 0;
-  if (!parent_booster_.empty()) {
-    absl::StatusOr<std::unique_ptr<ml::Classifier>> parent = ml::Classifier::Load(parent_booster_);
+  if (!parent_booster.empty()) {
+    absl::StatusOr<std::unique_ptr<ml::Classifier>> parent = ml::Classifier::Load(parent_booster);
     if (!parent.ok()) return parent.status();
     if ((*parent)->columns() != columns.size()) {
       return absl::InvalidArgumentError(
@@ -258,7 +274,7 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::Train(const ProgressFn& pro
     return stop.ok();
   };
   absl::StatusOr<ml::TrainResult> result = ml::Train(
-      hp->booster, train, has_validation ? &valid : nullptr, on_round, parent_booster_);
+      hp->booster, train, has_validation ? &valid : nullptr, on_round, parent_booster);
   if (!result.ok()) return result.status();
   if (result->cancelled) return stop;
   out.rounds = result->model->rounds();
@@ -271,7 +287,7 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::Train(const ProgressFn& pro
   out.train_positives = positives;
   out.validation_rows = has_validation ? valid.rows() : 0;
   out.validation_positives = has_validation ? valid_positives : 0;
-  out.skipped_records = skipped_;
+  out.skipped_records = skipped;
   if (has_validation) {
     absl::StatusOr<std::vector<float>> scores = result->model->Predict(valid);
     if (!scores.ok()) return scores.status();
@@ -287,7 +303,7 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::Train(const ProgressFn& pro
   }
   // The positives' most common label; a tie goes to the more severe.
   for (const auto& [label, count] : positive_labels_) {
-    const size_t best = out.positive_label.empty() ? 0 : positive_labels_[out.positive_label];
+    const size_t best = out.positive_label.empty() ? 0 : positive_labels_.at(out.positive_label);
     if (count > best || (count == best && common::LabelSeverity(label) >
                                               common::LabelSeverity(out.positive_label))) {
       out.positive_label = label;
@@ -505,6 +521,22 @@ absl::StatusOr<std::optional<TrainedArtefact>> BehaviouralTrainer::Train(Trainin
     sink->Message("warning",
                   "no test record with behavioural features: the classifier is not evaluated on "
                   "held-out data");
+  }
+  if (compare_ && out.test.has_value()) {
+    const std::string other =
+        out.feature_set == kFeatureSetAll ? kFeatureSetTransaction : kFeatureSetAll;
+    RETURN_IF_ERROR(sink->Check());
+    absl::StatusOr<TrainedClassifier> alternative = trainer_.TrainOnFeatureSet(other);
+    if (!alternative.ok()) return alternative.status();
+    if (alternative->test.has_value()) {
+      out.comparisons.push_back(ToEvaluation(*alternative->test, "test",
+                                             SourceText(test_sources_, test_held_out_), other,
+                                             alternative->test_rows,
+                                             alternative->test_positives));
+      sink->Message("info", absl::StrCat("for comparison, the ", other, " feature set: test ROC-AUC ",
+                                         Figure(alternative->test->roc_auc), ", F1 ",
+                                         Figure(alternative->test->f1)));
+    }
   }
   out.extras.push_back({std::string(model::kResultsKind), std::string(model::kCsvFormat),
                         std::move(results)});

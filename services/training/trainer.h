@@ -76,6 +76,9 @@ struct TrainedArtefact {
   // The classifier's evaluations; unset for other kinds.
   std::optional<model::v1::Evaluation> validation;
   std::optional<model::v1::Evaluation> test;
+  // Test evaluations of classifiers trained the same way on other feature sets, for
+  // comparison (Manifest.feature_set_comparison).
+  std::vector<model::v1::Evaluation> comparisons;
   // The feature set ("all", "transaction") of a classifier.
   std::string feature_set;
   // Further artefacts that are no model kind (kind, format, bytes): the results CSV.

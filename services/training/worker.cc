@@ -493,6 +493,9 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
     }
     if (a.validation.has_value()) *manifest->mutable_validation() = *a.validation;
     if (a.test.has_value()) *manifest->mutable_test() = *a.test;
+    for (const model::v1::Evaluation& e : a.comparisons) {
+      *manifest->add_feature_set_comparison() = e;
+    }
     if (!a.feature_set.empty()) {
       manifest->set_feature_schema(std::string(features::kSchemaName));
       manifest->set_feature_schema_version(features::kSchemaVersion);

@@ -33,7 +33,8 @@ TEST(ClassifierTrainerTest, ResolvesAutoHyperparametersAsDocumented) {
   EXPECT_EQ(with_valid->booster.learning_rate, 0.1);
   EXPECT_EQ(with_valid->batch_size, 10000);
   EXPECT_EQ(with_valid->booster.subsample, 1.0);
-  EXPECT_EQ(with_valid->booster.early_stopping_patience, 30);
+  EXPECT_EQ(with_valid->booster.early_stopping_patience, 50);
+  EXPECT_EQ(with_valid->booster.colsample, 0.5);
   EXPECT_EQ(with_valid->booster.seed, 42u);
   absl::StatusOr<ResolvedHyperparameters> small = ResolveHyperparameters({}, 500, false);
   ASSERT_TRUE(small.ok());

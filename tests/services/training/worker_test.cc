@@ -469,12 +469,24 @@ TEST_F(ClassifierJobTest, KeepsTheLastThreeCheckpoints) {
 }
 
 TEST_F(ClassifierJobTest, TransactionFeatureSetWithholdsTheErc20Block) {
-  v1::Job job = CreateClassifierJob(1, "transaction");
+  v1::CreateJobRequest request;
+  request.set_training_dataset("ds-kaggle");
+  request.mutable_hyperparameters()->set_n_epochs(1);
+  request.mutable_hyperparameters()->set_feature_set("transaction");
+  request.mutable_hyperparameters()->set_evaluate_other_feature_set(true);
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(request));
   ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
   ASSERT_OK_AND_ASSIGN(model::v1::ModelPackage package,
                        env_.registry->Load(Job(job.id()).fine_tuned_model()));
   EXPECT_EQ(package.manifest().feature_set(), "transaction");
   EXPECT_EQ(package.manifest().test().feature_set(), "transaction");
+  // Asked for, the card also evaluates the same training on every feature.
+  ASSERT_THAT(package.manifest().feature_set_comparison(), SizeIs(1));
+  const model::v1::Evaluation& all = package.manifest().feature_set_comparison(0);
+  EXPECT_EQ(all.feature_set(), "all");
+  EXPECT_EQ(all.rows(), package.manifest().test().rows());
+  // The synthetic ERC-20 feature separates the classes, so the full set does better.
+  EXPECT_GE(all.roc_auc(), package.manifest().test().roc_auc());
   ASSERT_OK_AND_ASSIGN(std::optional<model::v1::ClassifierArtefact> classifier,
                        model::ClassifierOf(package));
   ASSERT_TRUE(classifier.has_value());
