@@ -23,6 +23,9 @@ const std::vector<FlagSpec>& GlobalFlags() {
       {"training-service", "HOST:PORT",
        "training service and model registry address (env ETHSCAN_TRAINING_ADDR, default "
        "localhost:50053)"},
+      {"inference", "HOST:PORT",
+       "inference service address, for predict and models compare (env ETHSCAN_INFERENCE_ADDR, "
+       "default localhost:50054)"},
       {"json", "", "print the response messages as protobuf JSON, one per line, and nothing else"},
       {"timeout", "DURATION", "deadline of each call, e.g. 500ms, 30s, 2m (default 30s)"},
   };
@@ -367,7 +370,7 @@ void SplitFlag(absl::string_view arg, std::string* name, std::string* value, boo
 }
 
 struct RawGlobals {
-  std::string gateway, dataset_service, training_service, timeout;
+  std::string gateway, dataset_service, training_service, inference, timeout;
   bool json = false;
 };
 
@@ -405,6 +408,7 @@ absl::Status ConsumeFlag(const std::vector<std::string>& args, size_t* i,
     if (name == "gateway") globals->gateway = value;
     if (name == "dataset-service") globals->dataset_service = value;
     if (name == "training-service") globals->training_service = value;
+    if (name == "inference") globals->inference = value;
     if (name == "timeout") globals->timeout = value;
     if (name == "json") globals->json = value == "true";
     return absl::OkStatus();
@@ -428,10 +432,12 @@ absl::Status ResolveGlobals(const RawGlobals& raw, const EnvLookup& env, GlobalO
   out->dataset_service = pick(raw.dataset_service, "ETHSCAN_DATASET_ADDR", config::kDatasetPort);
   out->training_service =
       pick(raw.training_service, "ETHSCAN_TRAINING_ADDR", config::kTrainingPort);
+  out->inference = pick(raw.inference, "ETHSCAN_INFERENCE_ADDR", config::kInferencePort);
   for (const auto& [what, target] :
        {std::pair<const char*, std::string*>{"--gateway", &out->gateway},
         {"--dataset-service", &out->dataset_service},
-        {"--training-service", &out->training_service}}) {
+        {"--training-service", &out->training_service},
+        {"--inference", &out->inference}}) {
     absl::Status s = config::ValidateHostPort(*target, what);
     if (!s.ok()) return UsageError(s.message(), "");
   }

@@ -79,6 +79,8 @@ struct GlobalOptions {
   // Training service (and model registry) target: --training-service, else
   // ETHSCAN_TRAINING_ADDR, else localhost:50053.
   std::string training_service;
+  // Inference service target: --inference, else ETHSCAN_INFERENCE_ADDR, else localhost:50054.
+  std::string inference;
   // --json: print response messages as protobuf JSON, one per line, and nothing else.
   bool json = false;
   // --timeout: deadline of each unary call and of each upload stream.

@@ -30,6 +30,11 @@ GrpcClientFactory::NewModelRegistryStub(const std::string& target) {
   return training::v1::ModelRegistryService::NewStub(Channel(target));
 }
 
+std::unique_ptr<inference::v1::InferenceService::StubInterface>
+GrpcClientFactory::NewInferenceStub(const std::string& target) {
+  return inference::v1::InferenceService::NewStub(Channel(target));
+}
+
 std::unique_ptr<grpc::health::v1::Health::StubInterface> GrpcClientFactory::NewHealthStub(
     const std::string& target) {
   return grpc::health::v1::Health::NewStub(Channel(target));

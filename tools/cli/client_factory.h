@@ -13,6 +13,7 @@
 
 #include "ethscan/dataset/v1/dataset_service.grpc.pb.h"
 #include "ethscan/gateway/v1/scan_service.grpc.pb.h"
+#include "ethscan/inference/v1/inference_service.grpc.pb.h"
 #include "ethscan/training/v1/model_registry_service.grpc.pb.h"
 #include "ethscan/training/v1/training_service.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -32,6 +33,8 @@ class ClientFactory {
       const std::string& target) = 0;
   virtual std::unique_ptr<training::v1::ModelRegistryService::StubInterface> NewModelRegistryStub(
       const std::string& target) = 0;
+  virtual std::unique_ptr<inference::v1::InferenceService::StubInterface> NewInferenceStub(
+      const std::string& target) = 0;
   virtual std::unique_ptr<grpc::health::v1::Health::StubInterface> NewHealthStub(
       const std::string& target) = 0;
 };
@@ -47,6 +50,8 @@ class GrpcClientFactory final : public ClientFactory {
   std::unique_ptr<training::v1::TrainingService::StubInterface> NewTrainingStub(
       const std::string& target) override;
   std::unique_ptr<training::v1::ModelRegistryService::StubInterface> NewModelRegistryStub(
+      const std::string& target) override;
+  std::unique_ptr<inference::v1::InferenceService::StubInterface> NewInferenceStub(
       const std::string& target) override;
   std::unique_ptr<grpc::health::v1::Health::StubInterface> NewHealthStub(
       const std::string& target) override;

@@ -20,6 +20,9 @@ Endpoint DatasetEndpoint(const GlobalOptions& g) {
 Endpoint TrainingEndpoint(const GlobalOptions& g) {
   return {"training service", "--training-service", "ETHSCAN_TRAINING_ADDR", g.training_service};
 }
+Endpoint InferenceEndpoint(const GlobalOptions& g) {
+  return {"inference service", "--inference", "ETHSCAN_INFERENCE_ADDR", g.inference};
+}
 
 std::string CodeName(const grpc::Status& status) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));

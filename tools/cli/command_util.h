@@ -33,6 +33,7 @@ struct Endpoint {
 Endpoint GatewayEndpoint(const GlobalOptions& g);
 Endpoint DatasetEndpoint(const GlobalOptions& g);
 Endpoint TrainingEndpoint(const GlobalOptions& g);
+Endpoint InferenceEndpoint(const GlobalOptions& g);
 
 // "NOT_FOUND", "FAILED_PRECONDITION", …
 std::string CodeName(const grpc::Status& status);

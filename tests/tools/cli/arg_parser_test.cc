@@ -47,6 +47,7 @@ TEST_F(ArgParserTest, DefaultsTargetsToLocalhostContractPorts) {
   EXPECT_EQ(inv.globals.gateway, "localhost:50051");
   EXPECT_EQ(inv.globals.dataset_service, "localhost:50052");
   EXPECT_EQ(inv.globals.training_service, "localhost:50053");
+  EXPECT_EQ(inv.globals.inference, "localhost:50054");
   EXPECT_EQ(inv.globals.timeout, absl::Seconds(30));
   EXPECT_FALSE(inv.globals.json);
   EXPECT_EQ(inv.globals.api_key, "");
@@ -56,20 +57,24 @@ TEST_F(ArgParserTest, EnvironmentFillsTargetsAndApiKey) {
   env_ = {{"ETHSCAN_GATEWAY_ADDR", "gw:1"},
           {"ETHSCAN_DATASET_ADDR", "ds:2"},
           {"ETHSCAN_TRAINING_ADDR", "dns:///training:3"},
+          {"ETHSCAN_INFERENCE_ADDR", "inf:4"},
           {"ETHSCAN_API_KEY", "secret"}};
   ASSERT_OK_AND_ASSIGN(Invocation inv, Parse({"jobs", "list"}));
   EXPECT_EQ(inv.globals.gateway, "gw:1");
   EXPECT_EQ(inv.globals.dataset_service, "ds:2");
   EXPECT_EQ(inv.globals.training_service, "dns:///training:3");
+  EXPECT_EQ(inv.globals.inference, "inf:4");
   EXPECT_EQ(inv.globals.api_key, "secret");
 }
 
 TEST_F(ArgParserTest, FlagsBeatEnvironmentAndMayComeAnywhere) {
   env_ = {{"ETHSCAN_GATEWAY_ADDR", "gw:1"}};
   ASSERT_OK_AND_ASSIGN(Invocation inv, Parse({"--gateway", "flag:9", "scan", "0xaa", "--json",
-                                              "--timeout=5s", "--dataset-service=d:7"}));
+                                              "--timeout=5s", "--dataset-service=d:7",
+                                              "--inference", "i:8"}));
   EXPECT_EQ(inv.globals.gateway, "flag:9");
   EXPECT_EQ(inv.globals.dataset_service, "d:7");
+  EXPECT_EQ(inv.globals.inference, "i:8");
   EXPECT_TRUE(inv.globals.json);
   EXPECT_EQ(inv.globals.timeout, absl::Seconds(5));
 }

@@ -66,6 +66,11 @@ class InProcessFactory final : public ClientFactory {
     Record("models", target);
     return trv1::ModelRegistryService::NewStub(channel_);
   }
+  std::unique_ptr<inference::v1::InferenceService::StubInterface> NewInferenceStub(
+      const std::string& target) override {
+    Record("inference", target);
+    return inference::v1::InferenceService::NewStub(channel_);
+  }
   std::unique_ptr<grpc::health::v1::Health::StubInterface> NewHealthStub(
       const std::string& target) override {
     Record("health", target);

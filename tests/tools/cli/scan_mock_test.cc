@@ -47,6 +47,11 @@ class MockStubFactory final : public ClientFactory {
     ADD_FAILURE() << "unexpected model registry stub";
     return nullptr;
   }
+  std::unique_ptr<inference::v1::InferenceService::StubInterface> NewInferenceStub(
+      const std::string& target) override {
+    ADD_FAILURE() << "unexpected inference stub";
+    return nullptr;
+  }
   std::unique_ptr<grpc::health::v1::Health::StubInterface> NewHealthStub(
       const std::string& target) override {
     ADD_FAILURE() << "unexpected health stub";

@@ -46,6 +46,10 @@ class HarnessClientFactory final : public ClientFactory {
       const std::string& /*target*/) override {
     return nullptr;
   }
+  std::unique_ptr<inference::v1::InferenceService::StubInterface> NewInferenceStub(
+      const std::string& /*target*/) override {
+    return nullptr;
+  }
   std::unique_ptr<grpc::health::v1::Health::StubInterface> NewHealthStub(
       const std::string& /*target*/) override {
     return nullptr;
