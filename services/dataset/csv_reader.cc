@@ -232,7 +232,7 @@ absl::Status CsvReader::EndRow(bool at_end_of_input) {
     for (size_t k = 0; k < fields.size(); ++k) {
       std::string& name = fields[k];
       absl::StripAsciiWhitespace(&name);
-      if (name.empty()) {
+      if (name.empty() && !(k == 0 && options_.allow_unnamed_first_column)) {
         return Error(line, absl::StrCat("header column ", k + 1, " has an empty name"));
       }
       if (!seen.insert(absl::AsciiStrToLower(name)).second) {

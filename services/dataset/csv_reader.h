@@ -10,8 +10,8 @@
 // Structural problems stop the reader and are returned as INVALID_ARGUMENT naming the file and
 // line: a quote inside an unquoted field, a character after a closing quote, an unterminated
 // quoted field at the end of the input, a truncated last line (fewer fields than the header
-// and no line break), a row longer than the limit, an empty or duplicate header name, an empty
-// input. A row whose field count differs from the header's is not structural: it is handed to
+// and no line break), a row longer than the limit, an empty (see
+// CsvReaderOptions::allow_unnamed_first_column) or duplicate header name, an empty input. A row whose field count differs from the header's is not structural: it is handed to
 // Handler::OnMalformedRow and reading goes on.
 //
 // Thread-safety: not thread-safe; one reader per stream.
@@ -43,6 +43,9 @@ struct CsvReaderOptions {
   std::string filename = "input";
   // Longest row accepted, in bytes (a guard against an unterminated quote swallowing a file).
   size_t max_row_bytes = 1 << 20;
+  // When true, the first header column may have an empty name: the row-number column pandas
+  // writes without one (",Index,Address,…"). Every other name must still be non-empty.
+  bool allow_unnamed_first_column = false;
 };
 
 class CsvReader {

@@ -203,6 +203,21 @@ TEST(CsvReaderTest, RejectsEmptyAndDuplicateHeaderNames) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("appears twice")));
 }
 
+TEST(CsvReaderTest, UnnamedFirstColumnOnlyWhenAllowed) {
+  CsvReaderOptions options{"pandas.csv", 1 << 20};
+  options.allow_unnamed_first_column = true;
+  Recorder recorder;
+  CsvReader reader(options, &recorder);
+  ASSERT_THAT(reader.Feed(",Index,Address\n0,1,0xab\n"), IsOk());
+  ASSERT_THAT(reader.Finish(), IsOk());
+  EXPECT_THAT(recorder.events, ElementsAre("header@1:|Index|Address", "row@2:0|1|0xab"));
+  Recorder second;
+  CsvReader strict_after_first(options, &second);
+  EXPECT_THAT(strict_after_first.Feed("a,,c\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("header column 2 has an empty name")));
+}
+
 TEST(CsvReaderTest, RowLongerThanLimitIsAnError) {
   Recorder recorder;
   CsvReader reader(CsvReaderOptions{"big.csv", 16}, &recorder);
