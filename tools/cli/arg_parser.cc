@@ -252,17 +252,32 @@ std::vector<CommandSpec> BuildCommands() {
                {}});
   c.push_back(
       {"models", "delete", "NAME", "delete a model and the aliases pointing at it", "", 1, 1, {}});
-  c.push_back({"predict",
-               "",
-               "",
-               "batch scores for a feature file (not available yet)",
-               "Batch scoring of a feature file in the Kaggle column layout comes in a later "
-               "version; the command exits with status 2 for now.",
-               0,
-               -1,
-               {{"model", "M", "model name or alias"},
-                {"input", "FEATURES.csv", "feature file"},
-                {"output", "SCORES.csv", "file to write"}}});
+  c.push_back(
+      {"predict",
+       "",
+       "",
+       "behavioural scores for a feature file",
+       "Reads a CSV in the Kaggle column layout (kaggle_fraud/transaction_dataset.csv, "
+       "etherscan_phish_features/address_data_e.csv): the Address column, and every column "
+       "that is a numeric feature of ethscan.features.v1 (Kaggle or canonical names); FLAG, "
+       "Index, unnamed index columns and the token-name text columns are ignored, other "
+       "columns are named in a warning. An empty cell is a missing feature, never 0. The rows "
+       "stream through InferenceService.BatchPredict (--inference) with at most 256 "
+       "unanswered, so a file of any size takes one call. A row with an invalid address, a "
+       "cell that is not a finite number or no feature value is reported on stderr with its "
+       "line (the first 20, then a count) and skipped.\n\n"
+       "SCORES.csv gets one line per scored row, `address,score,label`: the address in "
+       "lowercase, the probability that it is flagged malicious, and the model's label at its "
+       "threshold (\"Phish / Hack\" when flagged, else \"Unknown\"). It is written through a "
+       "temporary file renamed at the end, so a failed run leaves none. A model without a "
+       "behavioural classifier is an error. The summary (rows scored, flagged, skipped) goes "
+       "to stderr; --json prints each PredictResponse instead. The stream's deadline is "
+       "--timeout per MiB of input.",
+       0,
+       0,
+       {{"model", "M", "model name or alias (default: alias production, else the newest)"},
+        {"input", "FEATURES.csv", "feature file (required)"},
+        {"output", "SCORES.csv", "file to write (required)", false, "o"}}});
   c.push_back({"health",
                "",
                "HOST:PORT",

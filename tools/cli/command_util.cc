@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
@@ -33,16 +35,38 @@ void PrintReachabilityHint(const CommandContext& c, const Endpoint& endpoint) {
         << endpoint.flag << " or " << endpoint.env << ")\n";
 }
 
-int RpcFailure(const CommandContext& c, const grpc::Status& status, const Endpoint& endpoint) {
+namespace {
+
+// Prints the failure; `deadline` is the stream's scaled deadline, or nullopt for a call with
+// --timeout itself.
+int PrintRpcFailure(const CommandContext& c, const grpc::Status& status, const Endpoint& endpoint,
+                    std::optional<absl::Duration> deadline) {
   c.err << "ethscan " << c.invocation.command->FullName() << ": " << CodeName(status) << ": "
         << status.error_message() << "\n";
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) PrintReachabilityHint(c, endpoint);
   if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    c.err << "ethscan: the call did not finish within --timeout "
-          << absl::FormatDuration(c.invocation.globals.timeout)
-          << "; a large file or dataset may need a longer one\n";
+    const std::string timeout = absl::FormatDuration(c.invocation.globals.timeout);
+    if (deadline.has_value()) {
+      c.err << "ethscan: the stream did not finish within " << absl::FormatDuration(*deadline)
+            << " (scaled from --timeout " << timeout << " by its size); a longer --timeout "
+            << "scales it up\n";
+    } else {
+      c.err << "ethscan: the call did not finish within --timeout " << timeout
+            << "; a large file or dataset may need a longer one\n";
+    }
   }
   return kExitFailure;
+}
+
+}  // namespace
+
+int RpcFailure(const CommandContext& c, const grpc::Status& status, const Endpoint& endpoint) {
+  return PrintRpcFailure(c, status, endpoint, std::nullopt);
+}
+
+int RpcFailure(const CommandContext& c, const grpc::Status& status, const Endpoint& endpoint,
+               absl::Duration deadline) {
+  return PrintRpcFailure(c, status, endpoint, deadline);
 }
 
 int UsageFailure(const CommandContext& c, absl::string_view message) {

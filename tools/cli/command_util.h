@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "tools/cli/arg_parser.h"
 #include "tools/cli/commands.h"
 
@@ -43,6 +44,10 @@ void PrintReachabilityHint(const CommandContext& c, const Endpoint& endpoint);
 // Prints a failed call as "ethscan <command>: CODE: message" (then the reachability hint for
 // UNAVAILABLE, the --timeout hint for DEADLINE_EXCEEDED) and returns kExitFailure.
 int RpcFailure(const CommandContext& c, const grpc::Status& status, const Endpoint& endpoint);
+// The same for a stream whose deadline, `deadline`, was scaled from --timeout by the work it
+// carries: the DEADLINE_EXCEEDED hint names it.
+int RpcFailure(const CommandContext& c, const grpc::Status& status, const Endpoint& endpoint,
+               absl::Duration deadline);
 // Prints "ethscan <command>: message" and how to get help; returns kExitUsage.
 int UsageFailure(const CommandContext& c, absl::string_view message);
 // Prints "ethscan <command>: message"; returns kExitFailure.

@@ -336,11 +336,6 @@ int RunHealth(const CommandContext& c) {
                                                                              : kExitFailure;
 }
 
-int RunPredict(const CommandContext& c) {
-  c.err << "ethscan predict: batch scoring is not available yet\n";
-  return kExitUsage;
-}
-
 int RunCommand(const CommandContext& c) {
   const std::string& group = c.invocation.command->group;
   if (group == "scan") return RunScan(c);

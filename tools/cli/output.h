@@ -58,6 +58,14 @@ absl::StatusOr<dataset::v1::DatasetFormat> ParseDatasetFormat(absl::string_view 
 // "merged", which only DatasetService.MergeDatasets makes).
 std::vector<std::string> UploadFormatNames();
 
+// The shortest decimal text that reads back as exactly `value`: "0.25", "0.123456789",
+// "1e-07"; "nan", "inf" and "-inf" for those.
+std::string ShortestDecimal(double value);
+
+// `text` as one RFC 4180 CSV field: in double quotes (inner quotes doubled) when it holds a
+// comma, a quote or a line break, else as is.
+std::string CsvField(absl::string_view text);
+
 // "512 B", "12.3 kB", "480.0 MB", "1.02 GB" (decimal units, as in MB/s).
 std::string FormatBytes(double bytes);
 

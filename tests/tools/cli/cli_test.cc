@@ -752,12 +752,6 @@ TEST_F(CliTest, ModelsAliasListAndDelete) {
   EXPECT_THAT(targets_, ::testing::Each("models@localhost:50053"));
 }
 
-TEST_F(CliTest, PredictIsNotAvailableYet) {
-  EXPECT_EQ(Run({"predict", "--model", "m", "--input", "f.csv", "--output", "o.csv"}), kExitUsage);
-  EXPECT_EQ(err_.str(), "ethscan predict: batch scoring is not available yet\n");
-  EXPECT_THAT(out_.str(), IsEmpty());
-}
-
 TEST_F(CliTest, UsageErrorsExitTwoOnStderr) {
   EXPECT_EQ(Run({"frobnicate"}), kExitUsage);
   EXPECT_THAT(err_.str(), HasSubstr("ethscan: unknown command \"frobnicate\""));

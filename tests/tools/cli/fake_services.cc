@@ -4,6 +4,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server_builder.h>
 
+#include <algorithm>
 #include <functional>
 #include <utility>
 
@@ -11,6 +12,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/eth/address.h"
+#include "common/features/schema.h"
 
 namespace ethscan::cli::testing {
 namespace {
@@ -600,6 +603,94 @@ std::vector<trv1::Model> FakeModelRegistryService::models() const {
   return models_;
 }
 
+// --- FakeInferenceService ---------------------------------------------------------------------
+
+void FakeInferenceService::AddModel(const std::string& name, const Model& model) {
+  absl::MutexLock lock(&mu_);
+  models_.emplace_back(name, model);
+}
+
+grpc::Status FakeInferenceService::Answer(const inference::v1::PredictRequest& request,
+                                          inference::v1::PredictResponse* response) const {
+  absl::StatusOr<eth::Address> address = eth::Address::Parse(request.address());
+  if (!address.ok()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        std::string(address.status().message()));
+  }
+  for (const auto& [name, value] : request.features()) {
+    if (!features::SchemaIndexOfColumn(name).has_value()) {
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("features: feature \"", name, "\" is not in ethscan.features.v1"));
+    }
+  }
+  const std::pair<std::string, Model>* found = nullptr;
+  for (const auto& entry : models_) {
+    if (entry.first == request.model()) found = &entry;
+  }
+  if (found == nullptr && !models_.empty() &&
+      (request.model().empty() || request.model() == "production")) {
+    found = &models_.front();
+  }
+  if (found == nullptr) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        absl::StrCat("model \"", request.model(), "\" not found"));
+  }
+  const Model& model = found->second;
+  response->set_address(address->ToChecksumHex());
+  response->set_model(found->first);
+  response->set_label("Unknown");
+  response->add_answered_by("knowledge");
+  if (!model.classifier || request.features().empty()) return grpc::Status::OK;
+  response->add_answered_by("classifier");
+  auto it = request.features().find(model.score_feature);
+  const double score = it == request.features().end() ? 0 : std::clamp(it->second, 0.0, 1.0);
+  inference::v1::BehaviouralScore* b = response->mutable_behaviour();
+  b->set_score(score);
+  b->set_threshold(model.threshold);
+  b->set_flagged(score >= model.threshold);
+  b->set_label(b->flagged() ? "Phish / Hack" : "Unknown");
+  b->set_feature_set(model.feature_set);
+  b->set_features_present(request.features_size());
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeInferenceService::BatchPredict(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<inference::v1::PredictResponse, inference::v1::PredictRequest>*
+        stream) {
+  {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back(InfoOf(*context));
+  }
+  inference::v1::PredictRequest request;
+  for (uint64_t position = 0; stream->Read(&request); ++position) {
+    inference::v1::PredictResponse response;
+    grpc::Status status;
+    {
+      absl::MutexLock lock(&mu_);
+      requests_.push_back(request);
+      status = Answer(request, &response);
+    }
+    if (!status.ok()) {
+      return grpc::Status(status.error_code(),
+                          absl::StrCat("request ", position, ": ", status.error_message()));
+    }
+    if (!stream->Write(response)) break;
+  }
+  return grpc::Status::OK;
+}
+
+std::vector<inference::v1::PredictRequest> FakeInferenceService::requests() const {
+  absl::MutexLock lock(&mu_);
+  return requests_;
+}
+
+std::vector<CallInfo> FakeInferenceService::calls() const {
+  absl::MutexLock lock(&mu_);
+  return calls_;
+}
+
 // --- InProcessServices ------------------------------------------------------------------------
 
 InProcessServices::InProcessServices() {
@@ -609,6 +700,7 @@ InProcessServices::InProcessServices() {
   builder.RegisterService(&dataset_);
   builder.RegisterService(&training_);
   builder.RegisterService(&models_);
+  builder.RegisterService(&inference_);
   server_ = builder.BuildAndStart();
 }
 

@@ -10,12 +10,14 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "ethscan/dataset/v1/dataset_service.grpc.pb.h"
 #include "ethscan/gateway/v1/scan_service.grpc.pb.h"
+#include "ethscan/inference/v1/inference_service.grpc.pb.h"
 #include "ethscan/training/v1/model_registry_service.grpc.pb.h"
 #include "ethscan/training/v1/training_service.grpc.pb.h"
 #include "tools/cli/client_factory.h"
@@ -202,7 +204,44 @@ class FakeModelRegistryService final : public training::v1::ModelRegistryService
   std::vector<training::v1::Model> models_ ABSL_GUARDED_BY(mu_);
 };
 
-// Runs the four fakes and the default health service in one in-process gRPC server (no
+// InferenceService whose models score from one feature: the score is the value the request
+// gives `score_feature` (canonical name), clamped to [0, 1], 0 when it is missing. Like the real
+// service, BatchPredict answers each request in order and ends the stream with
+// INVALID_ARGUMENT ("request N: …") at an invalid address or a feature name that is not in
+// ethscan.features.v1, and with NOT_FOUND at an unknown model. A model without a classifier
+// answers without `behaviour`.
+class FakeInferenceService final : public inference::v1::InferenceService::Service {
+ public:
+  struct Model {
+    std::string score_feature = "sent_tnx";
+    double threshold = 0.5;
+    bool classifier = true;
+    std::string feature_set = "all";
+  };
+  // `name` answers as itself; the empty name and "production" answer as the first model added.
+  void AddModel(const std::string& name, const Model& model);
+
+  grpc::Status BatchPredict(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<inference::v1::PredictResponse, inference::v1::PredictRequest>*
+          stream) override;
+
+  // Every request BatchPredict read, in order.
+  std::vector<inference::v1::PredictRequest> requests() const;
+  std::vector<CallInfo> calls() const;
+
+ private:
+  grpc::Status Answer(const inference::v1::PredictRequest& request,
+                      inference::v1::PredictResponse* response) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  mutable absl::Mutex mu_;
+  std::vector<std::pair<std::string, Model>> models_ ABSL_GUARDED_BY(mu_);
+  std::vector<inference::v1::PredictRequest> requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<CallInfo> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+// Runs the fakes and the default health service in one in-process gRPC server (no
 // listening port) and makes stubs to it. Each stub request records the target it was asked for, so
 // tests can check routing.
 class InProcessServices {
@@ -214,6 +253,7 @@ class InProcessServices {
   FakeDatasetService& dataset() { return dataset_; }
   FakeTrainingService& training() { return training_; }
   FakeModelRegistryService& models() { return models_; }
+  FakeInferenceService& inference() { return inference_; }
 
   // A new factory over the in-process channel; `targets` (optional, owned by the caller)
   // receives "scan@TARGET", "dataset@TARGET", … for every stub made.
@@ -224,6 +264,7 @@ class InProcessServices {
   FakeDatasetService dataset_;
   FakeTrainingService training_;
   FakeModelRegistryService models_;
+  FakeInferenceService inference_;
   std::unique_ptr<grpc::Server> server_;
 };
 

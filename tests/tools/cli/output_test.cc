@@ -91,6 +91,21 @@ TEST(OutputTest, ReportShowsConflictsAndOtherChains) {
   EXPECT_THAT(text, HasSubstr("  Chain ID:      10\n"));
 }
 
+TEST(OutputTest, ShortestDecimalReadsBackExactly) {
+  EXPECT_EQ(ShortestDecimal(0.25), "0.25");
+  EXPECT_EQ(ShortestDecimal(0), "0");
+  EXPECT_EQ(ShortestDecimal(1e-7), "1e-07");
+  EXPECT_EQ(ShortestDecimal(0.1 + 0.2), "0.30000000000000004");
+  const float f = 0.123456789f;
+  EXPECT_EQ(std::stod(ShortestDecimal(f)), static_cast<double>(f));
+}
+
+TEST(OutputTest, CsvFieldQuotesOnlyWhenNeeded) {
+  EXPECT_EQ(CsvField("Phish / Hack"), "Phish / Hack");
+  EXPECT_EQ(CsvField("a,b"), "\"a,b\"");
+  EXPECT_EQ(CsvField("say \"hi\""), "\"say \"\"hi\"\"\"");
+}
+
 TEST(OutputTest, RiskLevelsPrintWithoutEnumPrefix) {
   EXPECT_EQ(FormatRiskLevel(common::v1::RISK_LEVEL_CRITICAL), "CRITICAL");
   EXPECT_EQ(FormatRiskLevel(common::v1::RISK_LEVEL_MEDIUM), "MEDIUM");
