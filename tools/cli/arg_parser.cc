@@ -201,25 +201,54 @@ std::vector<CommandSpec> BuildCommands() {
        "create",
        "",
        "create a fine-tuning job",
-       absl::StrCat("With --watch, follows the job's events until it finishes; the exit status "
-                    "is 0 only if the job succeeded. ",
-                    admin_note),
+       absl::StrCat(
+           "Every hyperparameter left out is automatic: the trainer picks it from the dataset's "
+           "size and class balance, and `jobs show` lists the values it used. Without "
+           "--validation-dataset or --test-dataset the job holds those sides out of the "
+           "training datasets by address hash. With --watch, follows the job's events until it "
+           "finishes (one training step line per 50 rounds, the last one, and every other "
+           "event); the exit status is 0 only if the job succeeded, and the last line names "
+           "the model (\"Fine-tuned model: NAME\"). ",
+           admin_note),
        0,
        0,
        {{"training-dataset", "ID", "dataset to train on (required)"},
         {"extra-dataset", "ID", "further dataset merged into the knowledge index (repeatable)",
          true},
-        {"validation-dataset", "ID", "dataset to validate on"},
+        {"validation-dataset", "ID",
+         "dataset to validate on (early stopping, the classifier's threshold)"},
+        {"test-dataset", "ID", "dataset the finished model is evaluated on, never trained on"},
         {"base", "MODEL", "base model name or alias (default ethscan-base)"},
         {"suffix", "S", "suffix of the model name, up to 64 of [A-Za-z0-9-_] (default custom)"},
         {"backend", "B", "local (default) or openai"},
-        {"epochs", "N", "boosting rounds (default: automatic)"},
-        {"learning-rate-multiplier", "X", "learning rate multiplier (default: automatic)"},
+        {"epochs", "N", "epochs of 50 boosting rounds, each ending with a checkpoint, 1 to 50"},
+        {"learning-rate", "X", "shrinkage of each tree (XGBoost eta), in (0, 1]"},
+        {"learning-rate-multiplier", "X",
+         "multiplies the automatic learning rate (not with --learning-rate)"},
+        {"batch-size", "N", "rows sampled for each tree, at least 1"},
+        {"max-depth", "N", "depth of each tree, 1 to 32"},
+        {"min-child-weight", "X", "least hessian weight in a leaf, at least 0"},
+        {"colsample", "X", "share of the features sampled for each tree, in (0, 1]"},
+        {"scale-pos-weight", "X", "weight of the flagged rows, above 0"},
+        {"early-stopping-patience", "N",
+         "rounds without a better validation loss before training stops, at least 1"},
+        {"feature-set", "S",
+         "all (default) or transaction (the 22 transaction features, no ERC-20 block)"},
         {"seed", "N", "seed of every random choice (default 42)"},
         {"watch", "", "follow the job until it finishes"},
         watch_timeout}});
   c.push_back({"jobs", "list", "", "list jobs, newest first", admin_note, 0, 0, {}});
-  c.push_back({"jobs", "show", "ID", "show one job", admin_note, 1, 1, {}});
+  c.push_back({"jobs",
+               "show",
+               "ID",
+               "show one job",
+               absl::StrCat("Prints the job's datasets, the hyperparameters asked for, the "
+                            "training step reached and, once training ran, the hyperparameters "
+                            "it used. ",
+                            admin_note),
+               1,
+               1,
+               {}});
   c.push_back({"jobs", "events", "ID", "list a job's events, oldest first", admin_note, 1, 1, {}});
   c.push_back({"jobs",
                "watch",
@@ -229,7 +258,17 @@ std::vector<CommandSpec> BuildCommands() {
                1,
                1,
                {watch_timeout}});
-  c.push_back({"jobs", "checkpoints", "ID", "list a job's checkpoints", admin_note, 1, 1, {}});
+  c.push_back({"jobs",
+               "checkpoints",
+               "ID",
+               "list a job's checkpoints",
+               absl::StrCat("One checkpoint per epoch, the last three kept: the step (boosting "
+                            "round), the model name it can be used as (ethscan predict --model, "
+                            "ethscan models show) and its training and validation loss. ",
+                            admin_note),
+               1,
+               1,
+               {}});
   c.push_back({"jobs", "cancel", "ID", "cancel a job that has not finished", admin_note, 1, 1, {}});
   c.push_back({"models",
                "list",

@@ -1,5 +1,7 @@
 #include "tools/cli/commands.h"
 
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -114,17 +116,22 @@ int WatchJob(const CommandContext& c, TrainingStub* stub, const std::string& id,
   trv1::WatchJobResponse response;
   trv1::Job job;
   bool have_job = false;
+  // One step line per epoch (50 rounds) or so: training reports every boosting round.
+  WatchEventFilter filter;
   while (reader->Read(&response)) {
     if (g.json) {
       PrintJson(c, response);
     } else if (response.has_event()) {
-      c.out << FormatJobEvent(response.event()) << "\n";
+      for (const std::string& line : filter.Add(response.event())) c.out << line << "\n";
     }
     c.out.flush();
     if (response.has_job()) {
       job = response.job();
       have_job = true;
     }
+  }
+  if (!g.json) {
+    for (const std::string& line : filter.Finish()) c.out << line << "\n";
   }
   grpc::Status status = reader->Finish();
   if (!status.ok()) return RpcFailure(c, status, TrainingEndpoint(g));
@@ -149,6 +156,73 @@ int WatchJob(const CommandContext& c, TrainingStub* stub, const std::string& id,
   }
 }
 
+// Sets a proto3 optional integer field from an integer flag when the flag is given; a usage
+// error above `max`.
+template <typename T, typename Setter>
+bool ParseIntegerField(const CommandContext& c, absl::string_view flag, uint64_t max, Setter set,
+                       int* exit_code) {
+  uint64_t value = 0;
+  if (!ParseUint64Flag(c, flag, 0, &value, exit_code)) return false;
+  if (!c.invocation.Has(flag)) return true;
+  if (value > max) {
+    *exit_code = UsageFailure(c, absl::StrCat("--", flag, " ", value, " is too large"));
+    return false;
+  }
+  set(static_cast<T>(value));
+  return true;
+}
+
+// Sets a proto3 optional double field from a number flag when the flag is given.
+template <typename Setter>
+bool ParseDoubleField(const CommandContext& c, absl::string_view flag, Setter set, int* exit_code) {
+  double value = 0;
+  if (!ParseDoubleFlag(c, flag, 0, &value, exit_code)) return false;
+  if (c.invocation.Has(flag)) set(value);
+  return true;
+}
+
+// The hyperparameters of `jobs create`: each field is set only when its flag is given, so the
+// trainer chooses the others ("auto"). The service checks the ranges.
+bool ParseHyperparameters(const CommandContext& c, trv1::Hyperparameters* h, int* exit_code) {
+  constexpr uint64_t kInt32Max = std::numeric_limits<int32_t>::max();
+  constexpr uint64_t kInt64Max = std::numeric_limits<int64_t>::max();
+  const bool ok =
+      ParseIntegerField<int32_t>(
+          c, "epochs", kInt32Max, [h](int32_t v) { h->set_n_epochs(v); }, exit_code) &&
+      ParseDoubleField(
+          c, "learning-rate-multiplier", [h](double v) { h->set_learning_rate_multiplier(v); },
+          exit_code) &&
+      ParseIntegerField<uint64_t>(
+          c, "seed", std::numeric_limits<uint64_t>::max(), [h](uint64_t v) { h->set_seed(v); },
+          exit_code) &&
+      ParseDoubleField(
+          c, "learning-rate", [h](double v) { h->set_learning_rate(v); }, exit_code) &&
+      ParseIntegerField<int64_t>(
+          c, "batch-size", kInt64Max, [h](int64_t v) { h->set_batch_size(v); }, exit_code) &&
+      ParseIntegerField<int32_t>(
+          c, "max-depth", kInt32Max, [h](int32_t v) { h->set_max_depth(v); }, exit_code) &&
+      ParseDoubleField(
+          c, "min-child-weight", [h](double v) { h->set_min_child_weight(v); }, exit_code) &&
+      ParseDoubleField(
+          c, "colsample", [h](double v) { h->set_colsample(v); }, exit_code) &&
+      ParseDoubleField(
+          c, "scale-pos-weight", [h](double v) { h->set_scale_pos_weight(v); }, exit_code) &&
+      ParseIntegerField<int32_t>(
+          c, "early-stopping-patience", kInt32Max,
+          [h](int32_t v) { h->set_early_stopping_patience(v); }, exit_code);
+  if (!ok) return false;
+  if (c.invocation.Has("feature-set")) {
+    const std::string set = c.invocation.Get("feature-set");
+    if (set != "all" && set != "transaction") {
+      *exit_code =
+          UsageFailure(c, absl::StrCat("--feature-set \"", set, "\" must be all or transaction"));
+      return false;
+    }
+    h->set_feature_set(set);
+  }
+  return true;
+}
+
 int JobsCreate(const CommandContext& c) {
   const Invocation& inv = c.invocation;
   int exit_code = kExitOk;
@@ -164,19 +238,12 @@ int JobsCreate(const CommandContext& c) {
     return UsageFailure(c, absl::StrCat("--backend \"", backend, "\" must be local or openai"));
   }
   request.set_backend(backend);
-  uint64_t epochs = 0, seed = 0;
-  double lr = 0;
+  request.set_test_dataset(inv.Get("test-dataset"));
   absl::Duration watch_timeout;
-  if (!ParseUint64Flag(c, "epochs", 0, &epochs, &exit_code) ||
-      !ParseDoubleFlag(c, "learning-rate-multiplier", 0, &lr, &exit_code) ||
-      !ParseUint64Flag(c, "seed", 0, &seed, &exit_code) ||
+  if (!ParseHyperparameters(c, request.mutable_hyperparameters(), &exit_code) ||
       !ParseWatchTimeout(c, &watch_timeout, &exit_code)) {
     return exit_code;
   }
-  if (epochs > 1000000) return UsageFailure(c, "--epochs is too large");
-  request.mutable_hyperparameters()->set_n_epochs(static_cast<int32_t>(epochs));
-  request.mutable_hyperparameters()->set_learning_rate_multiplier(lr);
-  request.mutable_hyperparameters()->set_seed(seed);
   auto stub = c.factory.NewTrainingStub(inv.globals.training_service);
   trv1::CreateJobResponse response;
   grpc::Status status = CallUnary(c, *stub, &TrainingStub::CreateJob, request, &response);

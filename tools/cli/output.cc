@@ -561,6 +561,48 @@ std::string JobStatusName(training::v1::JobStatus status) {
   return word.empty() ? absl::StrCat("status ", static_cast<int>(status)) : word;
 }
 
+namespace {
+
+// The hyperparameters a job asked for, "name value" for each one set, in field order; "auto"
+// for all when none is.
+std::string FormatRequestedHyperparameters(const training::v1::Hyperparameters& h) {
+  std::vector<std::string> parts;
+  auto add = [&parts](absl::string_view name, bool set, double value) {
+    if (set) parts.push_back(absl::StrFormat("%s %g", name, value));
+  };
+  add("n_epochs", h.has_n_epochs() && h.n_epochs() != 0, h.n_epochs());
+  add("learning_rate_multiplier",
+      h.has_learning_rate_multiplier() && h.learning_rate_multiplier() != 0,
+      h.learning_rate_multiplier());
+  add("seed", h.has_seed() && h.seed() != 0, static_cast<double>(h.seed()));
+  add("learning_rate", h.has_learning_rate(), h.learning_rate());
+  add("batch_size", h.has_batch_size(), static_cast<double>(h.batch_size()));
+  add("max_depth", h.has_max_depth(), h.max_depth());
+  add("min_child_weight", h.has_min_child_weight(), h.min_child_weight());
+  add("colsample", h.has_colsample(), h.colsample());
+  add("scale_pos_weight", h.has_scale_pos_weight(), h.scale_pos_weight());
+  add("early_stopping_patience", h.has_early_stopping_patience(), h.early_stopping_patience());
+  if (!h.feature_set().empty()) parts.push_back(absl::StrCat("feature_set ", h.feature_set()));
+  if (parts.empty()) return "auto";
+  return absl::StrCat(absl::StrJoin(parts, ", "), " (the others auto)");
+}
+
+// "name value" lines of a number map, sorted by name.
+template <typename Map>
+std::vector<std::string> NamedValueLines(const Map& values) {
+  std::map<std::string, double> sorted(values.begin(), values.end());
+  size_t width = 0;
+  for (const auto& [name, value] : sorted) width = std::max(width, name.size());
+  std::vector<std::string> lines;
+  lines.reserve(sorted.size());
+  for (const auto& [name, value] : sorted) {
+    lines.push_back(absl::StrFormat("%-*s  %.6g", static_cast<int>(width), name, value));
+  }
+  return lines;
+}
+
+}  // namespace
+
 std::string FormatJob(const training::v1::Job& job) {
   std::string out = absl::StrCat("Job ", OrDash(job.id()), "\n");
   const size_t w = kDetailLabelWidth;
@@ -569,17 +611,18 @@ std::string FormatJob(const training::v1::Job& job) {
   AppendField(&out, "Suffix", job.suffix(), w);
   AppendField(&out, "Backend", job.backend(), w);
   AppendField(&out, "Training dataset", job.training_dataset(), w);
+  if (!job.extra_training_datasets().empty()) {
+    AppendField(&out, "Extra datasets", absl::StrJoin(job.extra_training_datasets(), ", "), w);
+  }
   AppendField(&out, "Validation dataset", job.validation_dataset(), w);
-  const training::v1::Hyperparameters& h = job.hyperparameters();
-  AppendField(&out, "Hyperparameters",
-              absl::StrCat("n_epochs ",
-                           h.n_epochs() == 0 ? std::string("auto") : absl::StrCat(h.n_epochs()),
-                           ", learning_rate_multiplier ",
-                           h.learning_rate_multiplier() == 0
-                               ? std::string("auto")
-                               : absl::StrFormat("%g", h.learning_rate_multiplier()),
-                           ", seed ", h.seed() == 0 ? 42 : h.seed()),
-              w);
+  AppendField(&out, "Test dataset", job.test_dataset(), w);
+  AppendField(&out, "Hyperparameters", FormatRequestedHyperparameters(job.hyperparameters()), w);
+  if (job.total_steps() > 0 || job.step() > 0) {
+    AppendField(&out, "Step", absl::StrCat(job.step(), "/", job.total_steps()), w);
+  }
+  if (!job.hyperparameters_used().empty()) {
+    AppendField(&out, "Used", NamedValueLines(job.hyperparameters_used()), w);
+  }
   AppendField(&out, "Fine-tuned model", job.fine_tuned_model(), w);
   if (!job.error().empty()) AppendField(&out, "Error", job.error(), w);
   AppendField(&out, "Created", FormatTimestamp(job.create_time()), w);
@@ -590,11 +633,17 @@ std::string FormatJob(const training::v1::Job& job) {
   return out;
 }
 
+bool IsStepEvent(const training::v1::JobEvent& event) {
+  return event.type() == "metrics" && event.metrics().count("step") > 0 &&
+         absl::StartsWith(event.message(), "Step ");
+}
+
 std::string FormatJobEvent(const training::v1::JobEvent& event) {
   std::string level = OrDash(event.level());
   level.resize(std::max<size_t>(level.size(), 7), ' ');
   std::string text = event.message();
-  if (event.type() == "metrics" || (text.empty() && !event.metrics().empty())) {
+  if (!IsStepEvent(event) &&
+      (event.type() == "metrics" || (text.empty() && !event.metrics().empty()))) {
     std::string metrics = FormatMetrics(event.metrics());
     text = text.empty() ? metrics : absl::StrCat(text, "  ", metrics);
   }
@@ -603,6 +652,34 @@ std::string FormatJobEvent(const training::v1::JobEvent& event) {
     absl::StrAppend(&out, " [", JobStatusName(event.status()), "]");
   }
   return out;
+}
+
+std::vector<std::string> WatchEventFilter::Add(const training::v1::JobEvent& event) {
+  std::vector<std::string> lines;
+  if (!IsStepEvent(event)) {
+    if (!held_step_.empty()) lines.push_back(std::exchange(held_step_, ""));
+    lines.push_back(FormatJobEvent(event));
+    return lines;
+  }
+  const auto metric = [&event](const char* name) {
+    auto it = event.metrics().find(name);
+    return it == event.metrics().end() ? 0.0 : it->second;
+  };
+  const int64_t step = static_cast<int64_t>(metric("step"));
+  const int64_t total = static_cast<int64_t>(metric("total_steps"));
+  if ((step_interval_ > 0 && step % step_interval_ == 0) || (total > 0 && step >= total)) {
+    held_step_.clear();
+    lines.push_back(FormatJobEvent(event));
+  } else {
+    held_step_ = FormatJobEvent(event);
+  }
+  return lines;
+}
+
+std::vector<std::string> WatchEventFilter::Finish() {
+  std::vector<std::string> lines;
+  if (!held_step_.empty()) lines.push_back(std::exchange(held_step_, ""));
+  return lines;
 }
 
 std::string FormatJobTable(const std::vector<training::v1::Job>& jobs) {
@@ -619,10 +696,14 @@ std::string FormatCheckpointTable(const std::vector<training::v1::Checkpoint>& c
   std::vector<std::vector<std::string>> rows;
   rows.reserve(checkpoints.size());
   for (const training::v1::Checkpoint& c : checkpoints) {
-    rows.push_back({c.id(), absl::StrCat(c.step()), OrDash(c.model()),
-                    OrDash(FormatMetrics(c.metrics())), FormatTimestamp(c.create_time())});
+    const auto metric = [&c](const char* name) -> std::string {
+      auto it = c.metrics().find(name);
+      return it == c.metrics().end() ? "-" : absl::StrFormat("%.4f", it->second);
+    };
+    rows.push_back({absl::StrCat(c.step()), OrDash(c.model()), metric("train_loss"),
+                    metric("valid_loss"), FormatTimestamp(c.create_time())});
   }
-  return FormatTable({"ID", "STEP", "MODEL", "METRICS", "CREATED"}, rows);
+  return FormatTable({"STEP", "MODEL", "TRAIN_LOSS", "VALID_LOSS", "CREATED"}, rows);
 }
 
 std::string FormatModel(const training::v1::Model& m) {

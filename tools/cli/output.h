@@ -110,14 +110,34 @@ std::string FormatDatasetTable(const std::vector<dataset::v1::Dataset>& datasets
 
 // "queued", "succeeded", …, as the OpenAI fine-tuning vocabulary spells them.
 std::string JobStatusName(training::v1::JobStatus status);
-// A job's fields, one per line.
+// A job's fields, one per line: the hyperparameters asked for (unset ones are "auto"), and
+// once training ran the step reached and the hyperparameters it used.
 std::string FormatJob(const training::v1::Job& job);
-// One line: "2026-01-02 03:04:05 UTC  info     message [status]" or, for metrics events,
-// the metrics ("step 3/10  train_loss=0.1234 …").
+// True for the per-round metrics event of training ("Step 120/300: training loss=…").
+bool IsStepEvent(const training::v1::JobEvent& event);
+// One line: "2026-01-02 03:04:05 UTC  info     message [status]". A step event prints its
+// message only; another metrics event adds its metrics ("step 3/10  train_loss=0.1234 …"),
+// which stand alone when it has no message.
 std::string FormatJobEvent(const training::v1::JobEvent& event);
+
+// Chooses which events a watch prints: every event but the step events, of which only every
+// `step_interval`-th step, the last step (total_steps) and the latest one before another
+// event or the end. Not thread-safe.
+class WatchEventFilter {
+ public:
+  explicit WatchEventFilter(int step_interval = 50) : step_interval_(step_interval) {}
+  // The lines (FormatJobEvent) to print now for `event`.
+  std::vector<std::string> Add(const training::v1::JobEvent& event);
+  // The held-back step line, if any, once the stream ends.
+  std::vector<std::string> Finish();
+
+ private:
+  const int step_interval_;
+  std::string held_step_;
+};
 // One row per job (ID, STATUS, SUFFIX, MODEL, CREATED).
 std::string FormatJobTable(const std::vector<training::v1::Job>& jobs);
-// One row per checkpoint (ID, STEP, MODEL, METRICS, CREATED).
+// One row per checkpoint (STEP, MODEL, TRAIN_LOSS, VALID_LOSS, CREATED).
 std::string FormatCheckpointTable(const std::vector<training::v1::Checkpoint>& checkpoints);
 
 // A model's fields, one per line.

@@ -730,6 +730,148 @@ TEST_F(CliTest, JobsCreateChecksFlagsBeforeCalling) {
   EXPECT_THAT(services_.training().create_requests(), IsEmpty());
 }
 
+TEST_F(CliTest, JobsCreateSetsOnlyTheHyperparametersGiven) {
+  ASSERT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1"}), kExitOk) << err_.str();
+  ASSERT_EQ(Run({"jobs",
+                 "create",
+                 "--training-dataset",
+                 "ds-1",
+                 "--test-dataset",
+                 "ds-t",
+                 "--validation-dataset",
+                 "ds-v",
+                 "--epochs",
+                 "0",
+                 "--learning-rate",
+                 "0.05",
+                 "--batch-size",
+                 "512",
+                 "--max-depth",
+                 "4",
+                 "--min-child-weight",
+                 "0",
+                 "--colsample",
+                 "0.8",
+                 "--scale-pos-weight",
+                 "3.5",
+                 "--early-stopping-patience",
+                 "20",
+                 "--feature-set",
+                 "transaction",
+                 "--seed",
+                 "7"}),
+            kExitOk)
+      << err_.str();
+  std::vector<training::v1::CreateJobRequest> requests = services_.training().create_requests();
+  ASSERT_EQ(requests.size(), 2u);
+  const training::v1::Hyperparameters& none = requests[0].hyperparameters();
+  EXPECT_FALSE(none.has_n_epochs());
+  EXPECT_FALSE(none.has_learning_rate_multiplier());
+  EXPECT_FALSE(none.has_seed());
+  EXPECT_FALSE(none.has_learning_rate());
+  EXPECT_FALSE(none.has_batch_size());
+  EXPECT_FALSE(none.has_early_stopping_patience());
+  EXPECT_EQ(none.feature_set(), "");
+  EXPECT_EQ(requests[1].test_dataset(), "ds-t");
+  EXPECT_EQ(requests[1].validation_dataset(), "ds-v");
+  const training::v1::Hyperparameters& h = requests[1].hyperparameters();
+  ASSERT_TRUE(h.has_n_epochs());  // Given as 0 (auto), still sent as given.
+  EXPECT_EQ(h.n_epochs(), 0);
+  EXPECT_FALSE(h.has_learning_rate_multiplier());
+  EXPECT_DOUBLE_EQ(h.learning_rate(), 0.05);
+  EXPECT_EQ(h.batch_size(), 512);
+  EXPECT_EQ(h.max_depth(), 4);
+  ASSERT_TRUE(h.has_min_child_weight());
+  EXPECT_DOUBLE_EQ(h.min_child_weight(), 0);
+  EXPECT_DOUBLE_EQ(h.colsample(), 0.8);
+  EXPECT_DOUBLE_EQ(h.scale_pos_weight(), 3.5);
+  EXPECT_EQ(h.early_stopping_patience(), 20);
+  EXPECT_EQ(h.feature_set(), "transaction");
+  EXPECT_EQ(h.seed(), 7u);
+  EXPECT_THAT(out_.str(), HasSubstr("  Test dataset:       ds-t\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("learning_rate 0.05, batch_size 512, max_depth 4"));
+}
+
+TEST_F(CliTest, JobsCreateRejectsBadHyperparametersWithoutCalling) {
+  EXPECT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1", "--feature-set", "erc20"}),
+            kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("--feature-set \"erc20\" must be all or transaction"));
+  EXPECT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1", "--max-depth", "3000000000"}),
+            kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("--max-depth 3000000000 is too large"));
+  EXPECT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1", "--colsample", "most"}),
+            kExitUsage);
+  EXPECT_THAT(services_.training().create_requests(), IsEmpty());
+}
+
+TEST_F(CliTest, JobsShowPrintsStepAndTheHyperparametersUsed) {
+  ASSERT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1", "--watch"}), kExitOk);
+  ASSERT_EQ(Run({"jobs", "show", "ftjob-0000000000000001"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("  Hyperparameters:    auto\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("  Step:               10/10\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("  Used:               learning_rate  0.1\n"
+                                    "                      n_epochs       4\n"));
+}
+
+// A training's events as the worker reports them: a step line per boosting round.
+std::vector<training::v1::JobEvent> StepEvents(int last, int total) {
+  std::vector<training::v1::JobEvent> events;
+  for (int step = 1; step <= last; ++step) {
+    training::v1::JobEvent e;
+    e.set_level("info");
+    e.set_type("metrics");
+    e.set_message(absl::StrCat("Step ", step, "/", total, ": training loss=0.1"));
+    (*e.mutable_metrics())["step"] = step;
+    (*e.mutable_metrics())["total_steps"] = total;
+    (*e.mutable_metrics())["train_loss"] = 0.1;
+    events.push_back(e);
+  }
+  return events;
+}
+
+TEST_F(CliTest, JobsWatchPrintsAStepLinePerEpochAndTheLastOne) {
+  std::vector<training::v1::JobEvent> events = StepEvents(130, 300);
+  training::v1::JobEvent stopped;
+  stopped.set_level("info");
+  stopped.set_type("message");
+  stopped.set_message("early stopping at step 130: best round 110");
+  events.push_back(stopped);
+  services_.training().SetTrainingEvents(events);
+  ASSERT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1", "--watch"}), kExitOk);
+  std::vector<std::string> steps;
+  for (const std::string& line : OutLines()) {
+    if (line.find("Step ") != std::string::npos) steps.push_back(line.substr(line.find("Step ")));
+  }
+  EXPECT_THAT(steps,
+              ElementsAre("Step 50/300: training loss=0.1", "Step 100/300: training loss=0.1",
+                          "Step 130/300: training loss=0.1"));
+  EXPECT_THAT(out_.str(), HasSubstr("Step 130/300: training loss=0.1\n"
+                                    "-  info     early stopping at step 130: best round 110\n"));
+  EXPECT_EQ(OutLines().back(), "Fine-tuned model: ft:ethscan-base:custom:ftjob-0000000000000001");
+  // --json prints every event.
+  ASSERT_EQ(Run({"jobs", "watch", "ftjob-0000000000000001", "--json"}), kExitOk);
+  EXPECT_EQ(OutLines().size(), 2u + 130u + 1u + 1u);
+}
+
+TEST_F(CliTest, JobsCheckpointsListsStepModelAndLosses) {
+  ASSERT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1"}), kExitOk);
+  training::v1::Checkpoint c;
+  c.set_id("ft:ethscan-base:custom:ftjob-0000000000000001:ckpt-step-50");
+  c.set_model(c.id());
+  c.set_step(50);
+  (*c.mutable_metrics())["train_loss"] = 0.08125;
+  (*c.mutable_metrics())["valid_loss"] = 0.094;
+  (*c.mutable_metrics())["epoch"] = 1;
+  services_.training().SetCheckpoints({c});
+  ASSERT_EQ(Run({"jobs", "checkpoints", "ftjob-0000000000000001"}), kExitOk) << err_.str();
+  EXPECT_THAT(OutLines(),
+              ElementsAre(::testing::StartsWith("STEP  MODEL"),
+                          "50    ft:ethscan-base:custom:ftjob-0000000000000001:ckpt-step-50  "
+                          "0.0813      0.0940      -"));
+  EXPECT_EQ(Run({"jobs", "checkpoints", "ftjob-0000000000000009"}), kExitFailure);
+  EXPECT_THAT(err_.str(), HasSubstr("NOT_FOUND"));
+}
+
 TEST_F(CliTest, JobsCancelOfFinishedJobIsFailedPrecondition) {
   ASSERT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1", "--watch"}), kExitOk);
   EXPECT_EQ(Run({"jobs", "cancel", "ftjob-0000000000000001"}), kExitFailure);

@@ -440,6 +440,29 @@ void FakeTrainingService::SetOutcome(trv1::JobStatus status, const std::string& 
   error_ = error;
 }
 
+void FakeTrainingService::SetTrainingEvents(const std::vector<trv1::JobEvent>& events) {
+  absl::MutexLock lock(&mu_);
+  training_events_ = events;
+}
+
+void FakeTrainingService::SetCheckpoints(const std::vector<trv1::Checkpoint>& checkpoints) {
+  absl::MutexLock lock(&mu_);
+  checkpoints_ = checkpoints;
+}
+
+grpc::Status FakeTrainingService::ListCheckpoints(grpc::ServerContext* context,
+                                                  const trv1::ListCheckpointsRequest* request,
+                                                  trv1::ListCheckpointsResponse* response) {
+  absl::MutexLock lock(&mu_);
+  calls_.push_back(InfoOf(*context));
+  if (jobs_.count(request->id()) == 0) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        absl::StrCat("job \"", request->id(), "\" not found"));
+  }
+  for (const trv1::Checkpoint& c : checkpoints_) *response->add_checkpoints() = c;
+  return grpc::Status::OK;
+}
+
 grpc::Status FakeTrainingService::CreateJob(grpc::ServerContext* context,
                                             const trv1::CreateJobRequest* request,
                                             trv1::CreateJobResponse* response) {
@@ -456,6 +479,10 @@ grpc::Status FakeTrainingService::CreateJob(grpc::ServerContext* context,
   job.set_suffix(request->suffix().empty() ? "custom" : request->suffix());
   job.set_backend(request->backend().empty() ? "local" : request->backend());
   job.set_training_dataset(request->training_dataset());
+  *job.mutable_extra_training_datasets() = request->extra_training_datasets();
+  job.set_validation_dataset(request->validation_dataset());
+  job.set_test_dataset(request->test_dataset());
+  *job.mutable_hyperparameters() = request->hyperparameters();
   job.mutable_create_time()->set_seconds(1767225600);
   jobs_[job.id()] = job;
   *response->mutable_job() = job;
@@ -498,16 +525,24 @@ grpc::Status FakeTrainingService::WatchJob(grpc::ServerContext* context,
     add(Event("1-0", "job queued", trv1::JOB_STATUS_QUEUED));
     job.set_status(trv1::JOB_STATUS_RUNNING);
     add(Event("2-0", "training started", trv1::JOB_STATUS_RUNNING));
-    trv1::JobEvent metrics = Event("3-0", "", trv1::JOB_STATUS_UNSPECIFIED);
-    metrics.set_type("metrics");
-    (*metrics.mutable_metrics())["step"] = 10;
-    (*metrics.mutable_metrics())["total_steps"] = 10;
-    (*metrics.mutable_metrics())["train_loss"] = 0.125;
-    add(metrics);
+    if (training_events_.has_value()) {
+      for (const trv1::JobEvent& event : *training_events_) add(event);
+    } else {
+      trv1::JobEvent metrics = Event("3-0", "", trv1::JOB_STATUS_UNSPECIFIED);
+      metrics.set_type("metrics");
+      (*metrics.mutable_metrics())["step"] = 10;
+      (*metrics.mutable_metrics())["total_steps"] = 10;
+      (*metrics.mutable_metrics())["train_loss"] = 0.125;
+      add(metrics);
+    }
     job.set_status(outcome_);
     if (outcome_ == trv1::JOB_STATUS_SUCCEEDED) {
       job.set_fine_tuned_model(
           absl::StrCat("ft:", job.base_model(), ":", job.suffix(), ":", job.id()));
+      job.set_step(10);
+      job.set_total_steps(10);
+      (*job.mutable_hyperparameters_used())["n_epochs"] = 4;
+      (*job.mutable_hyperparameters_used())["learning_rate"] = 0.1;
       add(Event("4-0", "model published", outcome_));
     } else {
       job.set_error(error_);

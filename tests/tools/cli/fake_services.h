@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -154,11 +155,18 @@ class FakeDatasetService final : public dataset::v1::DatasetService::Service {
   std::vector<dataset::v1::ExportDatasetRequest> export_requests_ ABSL_GUARDED_BY(mu_);
 };
 
-// TrainingService whose jobs run instantly: WatchJob streams a queued, a running, a metrics
-// and a final event. The final status is SUCCEEDED unless SetOutcome says otherwise.
+// TrainingService whose jobs run instantly: WatchJob streams a queued, a running, the
+// training events (by default one metrics event, step 10/10) and a final event. The final
+// status is SUCCEEDED unless SetOutcome says otherwise; a job that succeeds reports step
+// 10/10 and the hyperparameters it used (n_epochs 4, learning_rate 0.1). A job keeps the
+// request's datasets and hyperparameters.
 class FakeTrainingService final : public training::v1::TrainingService::Service {
  public:
   void SetOutcome(training::v1::JobStatus status, const std::string& error);
+  // The events WatchJob streams between "training started" and the final one.
+  void SetTrainingEvents(const std::vector<training::v1::JobEvent>& events);
+  // The answer of ListCheckpoints for any known job.
+  void SetCheckpoints(const std::vector<training::v1::Checkpoint>& checkpoints);
 
   grpc::Status CreateJob(grpc::ServerContext* context,
                          const training::v1::CreateJobRequest* request,
@@ -170,6 +178,9 @@ class FakeTrainingService final : public training::v1::TrainingService::Service 
   grpc::Status CancelJob(grpc::ServerContext* context,
                          const training::v1::CancelJobRequest* request,
                          training::v1::CancelJobResponse* response) override;
+  grpc::Status ListCheckpoints(grpc::ServerContext* context,
+                               const training::v1::ListCheckpointsRequest* request,
+                               training::v1::ListCheckpointsResponse* response) override;
 
   std::vector<training::v1::CreateJobRequest> create_requests() const;
   std::vector<CallInfo> calls() const;
@@ -181,6 +192,8 @@ class FakeTrainingService final : public training::v1::TrainingService::Service 
   std::vector<CallInfo> calls_ ABSL_GUARDED_BY(mu_);
   training::v1::JobStatus outcome_ ABSL_GUARDED_BY(mu_) = training::v1::JOB_STATUS_SUCCEEDED;
   std::string error_ ABSL_GUARDED_BY(mu_);
+  std::optional<std::vector<training::v1::JobEvent>> training_events_ ABSL_GUARDED_BY(mu_);
+  std::vector<training::v1::Checkpoint> checkpoints_ ABSL_GUARDED_BY(mu_);
 };
 
 // ModelRegistryService over an in-memory list of models.

@@ -414,6 +414,60 @@ TEST(OutputTest, FormatsJobEventsAndMetrics) {
   (*metrics.mutable_metrics())["valid_loss"] = 0.5;
   (*metrics.mutable_metrics())["train_loss"] = 0.25;
   EXPECT_EQ(FormatJobEvent(metrics), "-  info     step 3/10  train_loss=0.25 valid_loss=0.5");
+  // A step event's message already says it all.
+  metrics.set_message("Step 3/10: training loss=0.25, validation loss=0.5");
+  EXPECT_TRUE(IsStepEvent(metrics));
+  EXPECT_EQ(FormatJobEvent(metrics),
+            "-  info     Step 3/10: training loss=0.25, validation loss=0.5");
+}
+
+training::v1::JobEvent StepEvent(int step, int total) {
+  training::v1::JobEvent e;
+  e.set_type("metrics");
+  e.set_level("info");
+  e.set_message(absl::StrCat("Step ", step, "/", total, ": training loss=0.1"));
+  (*e.mutable_metrics())["step"] = step;
+  (*e.mutable_metrics())["total_steps"] = total;
+  return e;
+}
+
+TEST(OutputTest, WatchFilterKeepsEveryIntervalTheLastStepAndOtherEvents) {
+  WatchEventFilter filter(50);
+  std::vector<std::string> printed;
+  auto add = [&](const training::v1::JobEvent& e) {
+    for (std::string& line : filter.Add(e)) printed.push_back(line.substr(line.find("  ") + 11));
+  };
+  for (int step = 1; step <= 120; ++step) add(StepEvent(step, 120));
+  training::v1::JobEvent message;
+  message.set_level("info");
+  message.set_message("checkpoint saved");
+  add(message);
+  for (int step = 121; step <= 130; ++step) add(StepEvent(step, 200));
+  for (std::string& line : filter.Finish()) printed.push_back(line.substr(line.find("  ") + 11));
+  EXPECT_THAT(printed, ::testing::ElementsAre("Step 50/120: training loss=0.1",
+                                              "Step 100/120: training loss=0.1",
+                                              "Step 120/120: training loss=0.1", "checkpoint saved",
+                                              "Step 130/200: training loss=0.1"));
+}
+
+TEST(OutputTest, JobShowsRequestedAndUsedHyperparameters) {
+  training::v1::Job job;
+  job.set_id("ftjob-1");
+  job.mutable_hyperparameters()->set_n_epochs(20);
+  job.mutable_hyperparameters()->set_feature_set("transaction");
+  job.set_step(120);
+  job.set_total_steps(1000);
+  (*job.mutable_hyperparameters_used())["max_depth"] = 6;
+  (*job.mutable_hyperparameters_used())["learning_rate"] = 0.3;
+  const std::string out = FormatJob(job);
+  EXPECT_THAT(out, HasSubstr("  Hyperparameters:    n_epochs 20, feature_set transaction (the "
+                             "others auto)\n"));
+  EXPECT_THAT(out, HasSubstr("  Step:               120/1000\n"));
+  EXPECT_THAT(out, HasSubstr("  Used:               learning_rate  0.3\n"
+                             "                      max_depth      6\n"));
+  training::v1::Job fresh;
+  EXPECT_THAT(FormatJob(fresh), HasSubstr("  Hyperparameters:    auto\n"));
+  EXPECT_THAT(FormatJob(fresh), Not(HasSubstr("Step:")));
 }
 
 TEST(OutputTest, TableAlignsColumns) {
