@@ -278,7 +278,47 @@ std::vector<CommandSpec> BuildCommands() {
                0,
                0,
                {}});
-  c.push_back({"models", "show", "NAME", "show one model by name or alias", "", 1, 1, {}});
+  c.push_back({"models",
+               "show",
+               "NAME",
+               "show one model's card by name or alias",
+               "Prints the registry's fields and the model card (ethscan.model.v1.Manifest): "
+               "kinds, artefacts with size and SHA-256, the feature schema and set, the "
+               "datasets with their roles, the hyperparameters and metrics of the training, the "
+               "classifier's validation and test evaluation side by side (rows, positives, "
+               "threshold, accuracy, precision, recall, F1, ROC-AUC, PR-AUC, Brier, log loss, "
+               "TP / FP / TN / FN) and how the held-out sides were chosen.",
+               1,
+               1,
+               {}});
+  c.push_back({"models",
+               "results",
+               "NAME",
+               "write a model's training results (CSV per round)",
+               "Downloads the model (ModelRegistryService.DownloadModel), checks its SHA-256 and "
+               "package, and writes its \"results\" artefact, "
+               "`step,train_loss,train_accuracy,valid_loss,valid_accuracy`, to -o FILE (through a "
+               "temporary file renamed at the end) or stdout. A model without a classifier has "
+               "none. With --json, stdout carries the model's metadata and -o is required.",
+               1,
+               1,
+               {{"output", "FILE", "file to write (default: stdout)", false, "o"}}});
+  c.push_back(
+      {"models",
+       "compare",
+       "A B",
+       "compare two models' classifiers on a test dataset",
+       "Reads the dataset's records (DatasetService.ReadRecords, --dataset-service), keeps those "
+       "with behavioural features and a flagged or not-flagged label, scores each on both models "
+       "through InferenceService.BatchPredict (--inference) and prints side by side: rows, "
+       "threshold (each model's own), accuracy, precision, recall, F1, ROC-AUC, PR-AUC, Brier, "
+       "log loss and the confusion matrix, then how many rows the two flag differently and the "
+       "first 10 of them (address, label, both scores). --json prints one "
+       "ethscan.model.v1.Evaluation per model, A first; its source names the dataset and the "
+       "model. The deadline is --timeout per 4,096 records.",
+       2,
+       2,
+       {{"dataset", "TEST_DATASET_ID", "dataset to evaluate on (required)"}}});
   c.push_back({"models",
                "alias",
                "ALIAS MODEL",

@@ -19,14 +19,9 @@ namespace {
 
 namespace trv1 = ::ethscan::training::v1;
 using TrainingStub = trv1::TrainingService::StubInterface;
-using RegistryStub = trv1::ModelRegistryService::StubInterface;
 
 std::unique_ptr<TrainingStub> NewTrainingStub(const CommandContext& c) {
   return c.factory.NewTrainingStub(c.invocation.globals.training_service);
-}
-// The model registry is served by the training service.
-std::unique_ptr<RegistryStub> NewRegistryStub(const CommandContext& c) {
-  return c.factory.NewModelRegistryStub(c.invocation.globals.training_service);
 }
 Endpoint Training(const CommandContext& c) { return TrainingEndpoint(c.invocation.globals); }
 
@@ -311,45 +306,6 @@ int JobsWatch(const CommandContext& c) {
   return WatchJob(c, stub.get(), c.invocation.args[0], timeout);
 }
 
-// ---------------------------------------------------------------------------------------------
-// models
-
-int ModelsList(const CommandContext& c) {
-  return ListAndPrint(
-      c, Training(c), *NewRegistryStub(c), &RegistryStub::ListModels, trv1::ListModelsRequest(),
-      [](const trv1::ListModelsResponse& r) -> const auto& { return r.models(); },
-      FormatModelTable);
-}
-
-int ModelsShow(const CommandContext& c) {
-  trv1::GetModelRequest request;
-  request.set_name(c.invocation.args[0]);
-  return CallAndPrint(c, Training(c), *NewRegistryStub(c), &RegistryStub::GetModel, request,
-                      [&c](const trv1::GetModelResponse& r) { c.out << FormatModel(r.model()); });
-}
-
-int ModelsAlias(const CommandContext& c) {
-  const Invocation& inv = c.invocation;
-  trv1::SetAliasRequest request;
-  request.set_alias(inv.args[0]);
-  request.set_model(inv.args[1]);
-  return CallAndPrint(c, Training(c), *NewRegistryStub(c), &RegistryStub::SetAlias, request,
-                      [&](const trv1::SetAliasResponse& r) {
-                        c.out << "Alias " << inv.args[0] << " -> "
-                              << (r.model().name().empty() ? inv.args[1] : r.model().name())
-                              << "\n";
-                      });
-}
-
-int ModelsDelete(const CommandContext& c) {
-  trv1::DeleteModelRequest request;
-  request.set_name(c.invocation.args[0]);
-  return CallAndPrint(c, Training(c), *NewRegistryStub(c), &RegistryStub::DeleteModel, request,
-                      [&c](const trv1::DeleteModelResponse&) {
-                        c.out << "Deleted model " << c.invocation.args[0] << "\n";
-                      });
-}
-
 }  // namespace
 
 void PrepareContext(grpc::ClientContext* context, const GlobalOptions& globals,
@@ -368,13 +324,6 @@ int RunJobs(const CommandContext& c) {
                            {"watch", JobsWatch},
                            {"checkpoints", JobsCheckpoints},
                            {"cancel", JobsCancel}});
-}
-
-int RunModels(const CommandContext& c) {
-  return RunSubcommand(c, {{"list", ModelsList},
-                           {"show", ModelsShow},
-                           {"alias", ModelsAlias},
-                           {"delete", ModelsDelete}});
 }
 
 int RunHealth(const CommandContext& c) {

@@ -390,6 +390,42 @@ grpc::Status FakeDatasetService::ExportDataset(
   return final_status;
 }
 
+void FakeDatasetService::SetRecords(const std::string& id,
+                                    const std::vector<common::v1::AddressRecord>& records,
+                                    int batch_size) {
+  absl::MutexLock lock(&mu_);
+  records_[id] = {records, batch_size};
+}
+
+grpc::Status FakeDatasetService::ReadRecords(
+    grpc::ServerContext* context, const dsv1::ReadRecordsRequest* request,
+    grpc::ServerWriter<dsv1::ReadRecordsResponse>* writer) {
+  std::vector<common::v1::AddressRecord> records;
+  int batch_size = 1;
+  {
+    absl::MutexLock lock(&mu_);
+    grpc::Status status = BeginLocked(*context, "ReadRecords");
+    if (!status.ok()) return status;
+    auto it = records_.find(request->id());
+    if (it == records_.end()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          absl::StrCat("dataset \"", request->id(), "\" not found"));
+    }
+    records = it->second.first;
+    batch_size = std::max(1, it->second.second);
+  }
+  dsv1::ReadRecordsResponse response;
+  for (const common::v1::AddressRecord& record : records) {
+    *response.add_records() = record;
+    if (response.records_size() == batch_size) {
+      if (!writer->Write(response)) return grpc::Status::OK;
+      response.Clear();
+    }
+  }
+  if (response.records_size() > 0) writer->Write(response);
+  return grpc::Status::OK;
+}
+
 std::vector<dsv1::SplitDatasetRequest> FakeDatasetService::split_requests() const {
   absl::MutexLock lock(&mu_);
   return split_requests_;
@@ -631,6 +667,59 @@ grpc::Status FakeModelRegistryService::DeleteModel(grpc::ServerContext* context,
   }
   return grpc::Status(grpc::StatusCode::NOT_FOUND,
                       absl::StrCat("model \"", request->name(), "\" not found"));
+}
+
+void FakeModelRegistryService::SetPackage(const std::string& name, const std::string& bytes) {
+  absl::MutexLock lock(&mu_);
+  packages_[name] = bytes;
+}
+
+const trv1::Model* FakeModelRegistryService::FindLocked(const std::string& name) const {
+  for (const trv1::Model& m : models_) {
+    if (m.name() == name) return &m;
+    for (const std::string& alias : m.aliases()) {
+      if (alias == name) return &m;
+    }
+  }
+  return nullptr;
+}
+
+grpc::Status FakeModelRegistryService::GetModel(grpc::ServerContext* context,
+                                                const trv1::GetModelRequest* request,
+                                                trv1::GetModelResponse* response) {
+  absl::MutexLock lock(&mu_);
+  const trv1::Model* model = FindLocked(request->name());
+  if (model == nullptr) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        absl::StrCat("model \"", request->name(), "\" not found"));
+  }
+  *response->mutable_model() = *model;
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeModelRegistryService::DownloadModel(
+    grpc::ServerContext* context, const trv1::DownloadModelRequest* request,
+    grpc::ServerWriter<trv1::DownloadModelResponse>* writer) {
+  trv1::DownloadModelResponse first;
+  std::string bytes;
+  {
+    absl::MutexLock lock(&mu_);
+    const trv1::Model* model = FindLocked(request->name());
+    if (model == nullptr) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          absl::StrCat("model \"", request->name(), "\" not found"));
+    }
+    *first.mutable_model() = *model;
+    bytes = packages_[model->name()];
+  }
+  if (!writer->Write(first)) return grpc::Status::OK;
+  constexpr size_t kChunk = 1000;
+  for (size_t offset = 0; offset < bytes.size(); offset += kChunk) {
+    trv1::DownloadModelResponse chunk;
+    chunk.set_chunk(bytes.substr(offset, kChunk));
+    if (!writer->Write(chunk)) break;
+  }
+  return grpc::Status::OK;
 }
 
 std::vector<trv1::Model> FakeModelRegistryService::models() const {

@@ -80,6 +80,9 @@ class FakeDatasetService final : public dataset::v1::DatasetService::Service {
   void SetError(const std::string& method, grpc::Status status);
   // The answer of MergeDatasets (the merged dataset is also stored).
   void SetMergeResponse(const dataset::v1::MergeDatasetsResponse& response);
+  // The records ReadRecords streams for dataset `id`, `batch_size` per message.
+  void SetRecords(const std::string& id, const std::vector<common::v1::AddressRecord>& records,
+                  int batch_size = 100);
   // The answer of GetDatasetStats; its `id` is set to the requested one.
   void SetStatsResponse(const dataset::v1::GetDatasetStatsResponse& response);
   // The chunks ExportDataset streams before it finishes with `status`.
@@ -112,6 +115,9 @@ class FakeDatasetService final : public dataset::v1::DatasetService::Service {
   grpc::Status ExportDataset(
       grpc::ServerContext* context, const dataset::v1::ExportDatasetRequest* request,
       grpc::ServerWriter<dataset::v1::ExportDatasetResponse>* writer) override;
+  grpc::Status ReadRecords(grpc::ServerContext* context,
+                           const dataset::v1::ReadRecordsRequest* request,
+                           grpc::ServerWriter<dataset::v1::ReadRecordsResponse>* writer) override;
 
   std::vector<Upload> uploads() const;
   std::vector<CallInfo> calls() const;
@@ -153,6 +159,8 @@ class FakeDatasetService final : public dataset::v1::DatasetService::Service {
   std::vector<dataset::v1::DeleteDatasetRequest> delete_requests_ ABSL_GUARDED_BY(mu_);
   std::vector<dataset::v1::GetDatasetStatsRequest> stats_requests_ ABSL_GUARDED_BY(mu_);
   std::vector<dataset::v1::ExportDatasetRequest> export_requests_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::pair<std::vector<common::v1::AddressRecord>, int>> records_
+      ABSL_GUARDED_BY(mu_);
 };
 
 // TrainingService whose jobs run instantly: WatchJob streams a queued, a running, the
@@ -196,10 +204,13 @@ class FakeTrainingService final : public training::v1::TrainingService::Service 
   std::vector<training::v1::Checkpoint> checkpoints_ ABSL_GUARDED_BY(mu_);
 };
 
-// ModelRegistryService over an in-memory list of models.
+// ModelRegistryService over an in-memory list of models. GetModel and DownloadModel find a
+// model by name or alias; a model's download is the bytes SetPackage gave it, in chunks of at
+// most 1000 bytes.
 class FakeModelRegistryService final : public training::v1::ModelRegistryService::Service {
  public:
   void AddModel(const training::v1::Model& model);
+  void SetPackage(const std::string& name, const std::string& bytes);
 
   grpc::Status ListModels(grpc::ServerContext* context,
                           const training::v1::ListModelsRequest* request,
@@ -209,12 +220,22 @@ class FakeModelRegistryService final : public training::v1::ModelRegistryService
   grpc::Status DeleteModel(grpc::ServerContext* context,
                            const training::v1::DeleteModelRequest* request,
                            training::v1::DeleteModelResponse* response) override;
+  grpc::Status GetModel(grpc::ServerContext* context, const training::v1::GetModelRequest* request,
+                        training::v1::GetModelResponse* response) override;
+  grpc::Status DownloadModel(
+      grpc::ServerContext* context, const training::v1::DownloadModelRequest* request,
+      grpc::ServerWriter<training::v1::DownloadModelResponse>* writer) override;
 
   std::vector<training::v1::Model> models() const;
 
  private:
+  // The model named or aliased `name`, or null.
+  const training::v1::Model* FindLocked(const std::string& name) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
   std::vector<training::v1::Model> models_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> packages_ ABSL_GUARDED_BY(mu_);
 };
 
 // InferenceService whose models score from one feature: the score is the value the request
