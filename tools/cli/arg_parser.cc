@@ -309,7 +309,8 @@ std::vector<CommandSpec> BuildCommands() {
        "A B",
        "compare two models' classifiers on a test dataset",
        "Reads the dataset's records (DatasetService.ReadRecords, --dataset-service), keeps those "
-       "with behavioural features and a flagged or not-flagged label, scores each on both models "
+       "with behavioural features and a flagged or not-flagged label, each address once (its "
+       "first record, as a job's test side counts it), scores each on both models "
        "through InferenceService.BatchPredict (--inference) and prints side by side: rows, "
        "threshold (each model's own), accuracy, precision, recall, F1, ROC-AUC, PR-AUC, Brier, "
        "log loss and the confusion matrix, then how many rows the two flag differently and the "

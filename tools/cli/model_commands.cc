@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -40,6 +41,8 @@ std::unique_ptr<RegistryStub> NewRegistryStub(const CommandContext& c) {
   return c.factory.NewModelRegistryStub(c.invocation.globals.training_service);
 }
 Endpoint Training(const CommandContext& c) { return TrainingEndpoint(c.invocation.globals); }
+
+std::string OrDash(const std::string& text) { return text.empty() ? "-" : text; }
 
 // Disagreements `models compare` lists.
 constexpr size_t kListedDisagreements = 10;
@@ -173,7 +176,8 @@ int ModelsResults(const CommandContext& c) {
 // compare
 
 // The records of a dataset that can evaluate a classifier, as rows to score, read from
-// DatasetService.ReadRecords on the scorer's writer thread.
+// DatasetService.ReadRecords on the scorer's writer thread. Each address counts once (its
+// first record), as the trainer's test side counts it.
 class RecordSource {
  public:
   RecordSource(const CommandContext& c, const std::string& id, absl::Duration timeout)
@@ -217,16 +221,21 @@ class RecordSource {
 
   // The status of ReadRecords once it finished.
   const grpc::Status& status() const { return status_; }
-  // Records passed over: no features or a label that says nothing about being flagged, or an
-  // address the inference service would refuse.
-  uint64_t skipped() const { return skipped_; }
+  // Records passed over: without features or a label that says something about being flagged
+  // (or with an address the inference service would refuse), and those repeating an address.
+  uint64_t skipped_without_target() const { return skipped_without_target_; }
+  uint64_t skipped_repeats() const { return skipped_repeats_; }
 
  private:
   std::optional<ScoringRow> ToRow(const common::v1::AddressRecord& record) {
     const features::Target target = features::TargetOf(record);
     absl::StatusOr<eth::Address> address = eth::Address::Parse(record.address());
     if (target == features::Target::kNone || !address.ok()) {
-      ++skipped_;
+      ++skipped_without_target_;
+      return std::nullopt;
+    }
+    if (!seen_.insert(*address).second) {
+      ++skipped_repeats_;
       return std::nullopt;
     }
     ScoringRow row;
@@ -251,7 +260,9 @@ class RecordSource {
   dsv1::ReadRecordsResponse batch_;
   int index_ = 0;
   uint64_t position_ = 0;
-  uint64_t skipped_ = 0;
+  uint64_t skipped_without_target_ = 0;
+  uint64_t skipped_repeats_ = 0;
+  absl::flat_hash_set<eth::Address> seen_;
   bool finished_ = false;
   grpc::Status status_;
 };
@@ -373,7 +384,7 @@ int ModelsCompare(const CommandContext& c) {
     return Failure(c, absl::StrCat("dataset ", dataset_text,
                                    " has no record with behavioural features and a flagged or "
                                    "not-flagged label (",
-                                   records.skipped(), " records skipped)"));
+                                   records.skipped_without_target(), " records skipped)"));
   }
 
   model::v1::Evaluation evaluations[2];
@@ -389,12 +400,18 @@ int ModelsCompare(const CommandContext& c) {
     return kExitOk;
   }
   c.out << "Test dataset " << dataset_text << ": " << evaluations[0].rows() << " rows, "
-        << evaluations[0].positives() << " flagged (" << records.skipped()
-        << " records without features or a flagged/not-flagged label skipped)\n"
+        << evaluations[0].positives() << " flagged; skipped " << records.skipped_without_target()
+        << " records without features or a flagged/not-flagged label and "
+        << records.skipped_repeats() << " repeating an address\n"
         << FormatEvaluationTable(models, {&evaluations[0], &evaluations[1]}, "  ");
-  for (size_t i = 0; i < 2; ++i) {
-    if (!comparison.feature_sets[i].empty()) {
-      c.out << "  Feature set of " << models[i] << ": " << comparison.feature_sets[i] << "\n";
+  if (comparison.feature_sets[0] == comparison.feature_sets[1]) {
+    if (!comparison.feature_sets[0].empty()) {
+      c.out << "  Feature set of both: " << comparison.feature_sets[0] << "\n";
+    }
+  } else {
+    for (size_t i = 0; i < 2; ++i) {
+      c.out << "  Feature set of " << models[i] << ": " << OrDash(comparison.feature_sets[i])
+            << "\n";
     }
   }
   if (comparison.disagreement_count == 0) {

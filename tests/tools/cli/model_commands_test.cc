@@ -248,6 +248,8 @@ class ModelsCompareTest : public ModelCommandsTest {
     bare.set_address(eth::Address::Parse(absl::StrFormat("0x%040x", 101))->ToChecksumHex());
     bare.set_label("Scam");
     records.push_back(bare);  // no features: skipped
+    // An address seen before counts once.
+    records.push_back(Record(3, "Unknown", 0.1, 0.1));
     cli_.services().dataset().SetRecords("ds-test", records, /*batch_size=*/7);
     dataset::v1::Dataset d;
     d.set_id("ds-test");
@@ -261,16 +263,16 @@ TEST_F(ModelsCompareTest, PrintsMetricsSideBySideAndTheFirstDisagreements) {
   ASSERT_EQ(cli_.Run({"models", "compare", "A", "B", "--dataset", "ds-test"}), kExitOk)
       << cli_.err();
   const std::string out = cli_.out();
-  EXPECT_THAT(out, StartsWith("Test dataset ds-test (\"kaggle-test\"): 30 rows, 15 flagged (2 "
-                              "records without features or a flagged/not-flagged label "
-                              "skipped)\n"));
+  EXPECT_THAT(out, StartsWith("Test dataset ds-test (\"kaggle-test\"): 30 rows, 15 flagged; "
+                              "skipped 2 records without features or a flagged/not-flagged "
+                              "label and 1 repeating an address\n"));
   EXPECT_THAT(out, HasSubstr("                     A                B\n"
                              "  Rows               30               30\n"
                              "  Positives          15               15\n"
                              "  Threshold          0.5000           0.5000\n"
                              "  Accuracy           1.0000           0.5333\n"));
   EXPECT_THAT(out, HasSubstr("  TP / FP / TN / FN  15 / 0 / 15 / 0  8 / 7 / 8 / 7\n"));
-  EXPECT_THAT(out, HasSubstr("  Feature set of B: transaction\n"));
+  EXPECT_THAT(out, HasSubstr("  Feature set of A: all\n  Feature set of B: transaction\n"));
   EXPECT_THAT(out, HasSubstr("Verdicts differ on 14 rows; the first 10:\n"
                              "ADDRESS                                     LABEL        SCORE A  "
                              "SCORE B\n"));
@@ -313,7 +315,8 @@ TEST_F(ModelsCompareTest, JsonPrintsOneEvaluationPerModel) {
 
 TEST_F(ModelsCompareTest, AgreeingModelsSaySo) {
   ASSERT_EQ(cli_.Run({"models", "compare", "A", "A", "--dataset", "ds-test"}), kExitOk);
-  EXPECT_THAT(cli_.out(), HasSubstr("The models' verdicts agree on every row.\n"));
+  EXPECT_THAT(cli_.out(), HasSubstr("  Feature set of both: all\n"
+                                    "The models' verdicts agree on every row.\n"));
 }
 
 TEST_F(ModelsCompareTest, ModelWithoutClassifierIsAnError) {
