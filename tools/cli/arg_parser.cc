@@ -32,33 +32,42 @@ const std::vector<FlagSpec>& GlobalFlags() {
   return *kFlags;
 }
 
-std::vector<CommandSpec> BuildCommands() {
-  const std::string admin_note =
-      "Admin commands talk to the dataset and training services directly for now "
-      "(--dataset-service, --training-service); re-exposing them through the gateway for admin "
-      "API keys comes later.";
+// The note the admin commands' help ends with.
+std::string AdminNote() {
+  return "Admin commands talk to the dataset and training services directly for now "
+         "(--dataset-service, --training-service); re-exposing them through the gateway for "
+         "admin API keys comes later.";
+}
+
+FlagSpec ChainIdFlag() {
+  return {"chain-id", "N", "EIP-155 chain id of the addresses (default 1)"};
+}
+
+void AddScanCommand(std::vector<CommandSpec>* c) {
+  const FlagSpec chain_id = ChainIdFlag();
+  c->push_back({"scan",
+                "",
+                "ADDRESS...",
+                "scan addresses and print their risk reports",
+                "Calls ethscan.gateway.v1.ScanService/ScanAddress once per address. Addresses are "
+                "0x + 40 hex digits, lowercase or EIP-55; mixed case with a wrong checksum is "
+                "rejected. A failed address prints `ADDRESS: CODE: message` on stderr; the others "
+                "are still scanned and the exit status is 1.",
+                1,
+                -1,
+                {{"model", "M", "model name or alias (default: alias production, else the newest)"},
+                 chain_id}});
+}
+
+void AddDatasetCommands(std::vector<CommandSpec>* c) {
+  const std::string admin_note = AdminNote();
+  const FlagSpec chain_id = ChainIdFlag();
   const FlagSpec max_example_tokens{
       "max-example-tokens", "N",
       "per-example token limit of the chat export (default: the service's, 65536)"};
-  const FlagSpec chain_id{"chain-id", "N", "EIP-155 chain id of the addresses (default 1)"};
   const FlagSpec max_invalid{"max-invalid-fraction", "X",
                              "largest share of invalid lines (0..1) before the file is rejected "
                              "(default: the service's, 0.05)"};
-  const FlagSpec watch_timeout{"watch-timeout", "DURATION",
-                               "how long to follow the job's events (default 2h)"};
-  std::vector<CommandSpec> c;
-  c.push_back({"scan",
-               "",
-               "ADDRESS...",
-               "scan addresses and print their risk reports",
-               "Calls ethscan.gateway.v1.ScanService/ScanAddress once per address. Addresses are "
-               "0x + 40 hex digits, lowercase or EIP-55; mixed case with a wrong checksum is "
-               "rejected. A failed address prints `ADDRESS: CODE: message` on stderr; the others "
-               "are still scanned and the exit status is 1.",
-               1,
-               -1,
-               {{"model", "M", "model name or alias (default: alias production, else the newest)"},
-                chain_id}});
   // Flags shared by `datasets upload` and `datasets validate`.
   const std::vector<FlagSpec> upload_flags = {
       {"name", "N", "dataset name (default: the file's base name without extension)"},
@@ -89,7 +98,7 @@ std::vector<CommandSpec> BuildCommands() {
       "While the file streams, a progress "
       "bar on stderr (when stderr is a terminal, without --json) shows bytes sent, MB/s and the "
       "time left; the closing line adds records per second. stdout never carries it.";
-  c.push_back(
+  c->push_back(
       {"datasets", "upload", "FILE", "upload a labelled address file as a dataset",
        absl::StrCat("Streams the file in 1 MiB chunks to DatasetService.UploadDataset and prints "
                     "the validation report: the dataset, how its format was chosen, the counts "
@@ -99,32 +108,32 @@ std::vector<CommandSpec> BuildCommands() {
                     "Uploading the same bytes again returns the existing dataset. ",
                     upload_details, "\n\n", admin_note),
        1, 1, upload_flags});
-  c.push_back({"datasets", "validate", "FILE", "check a file without storing it",
-               absl::StrCat("Dry run of an upload: the same stream, the same checks and the same "
-                            "report, nothing stored. Exit status 0 when the file would be "
-                            "accepted, 1 when it would be rejected. ",
-                            upload_details, "\n\n", admin_note),
-               1, 1, upload_flags});
-  c.push_back({"datasets",
-               "list",
-               "",
-               "list datasets, newest first",
-               admin_note,
-               0,
-               0,
-               {{"name", "N", "only datasets with this name (its versions)"}}});
-  c.push_back({"datasets",
-               "show",
-               "ID",
-               "show one dataset",
-               absl::StrCat("Prints the dataset's metadata, and where set the dataset it was "
-                            "split from, the datasets it was merged from and the jobs and models "
-                            "that reference it. ",
-                            admin_note),
-               1,
-               1,
-               {}});
-  c.push_back(
+  c->push_back({"datasets", "validate", "FILE", "check a file without storing it",
+                absl::StrCat("Dry run of an upload: the same stream, the same checks and the same "
+                             "report, nothing stored. Exit status 0 when the file would be "
+                             "accepted, 1 when it would be rejected. ",
+                             upload_details, "\n\n", admin_note),
+                1, 1, upload_flags});
+  c->push_back({"datasets",
+                "list",
+                "",
+                "list datasets, newest first",
+                admin_note,
+                0,
+                0,
+                {{"name", "N", "only datasets with this name (its versions)"}}});
+  c->push_back({"datasets",
+                "show",
+                "ID",
+                "show one dataset",
+                absl::StrCat("Prints the dataset's metadata, and where set the dataset it was "
+                             "split from, the datasets it was merged from and the jobs and models "
+                             "that reference it. ",
+                             admin_note),
+                1,
+                1,
+                {}});
+  c->push_back(
       {"datasets",
        "stats",
        "ID",
@@ -139,21 +148,21 @@ std::vector<CommandSpec> BuildCommands() {
        {{"price-per-million-tokens", "P",
          "price per million training tokens for the cost estimate (default: no estimate)"},
         max_example_tokens}});
-  c.push_back({"datasets",
-               "split",
-               "ID",
-               "split a dataset into train, validation and test sets",
-               absl::StrCat("Grouped by address (no address on two sides), stratified by label "
-                            "and reproducible: the same fractions and seed give the same "
-                            "datasets. ",
-                            admin_note),
-               1,
-               1,
-               {{"train", "X", "share of the training set (default 0.8)"},
-                {"validation", "X", "share of the validation set (default 0.1)"},
-                {"test", "X", "share of the test set (default 0.1)"},
-                {"seed", "N", "seed of the deterministic assignment (default 42)"}}});
-  c.push_back(
+  c->push_back({"datasets",
+                "split",
+                "ID",
+                "split a dataset into train, validation and test sets",
+                absl::StrCat("Grouped by address (no address on two sides), stratified by label "
+                             "and reproducible: the same fractions and seed give the same "
+                             "datasets. ",
+                             admin_note),
+                1,
+                1,
+                {{"train", "X", "share of the training set (default 0.8)"},
+                 {"validation", "X", "share of the validation set (default 0.1)"},
+                 {"test", "X", "share of the test set (default 0.1)"},
+                 {"seed", "N", "seed of the deterministic assignment (default 42)"}}});
+  c->push_back(
       {"datasets",
        "merge",
        "ID ID...",
@@ -170,7 +179,7 @@ std::vector<CommandSpec> BuildCommands() {
         {"show-conflicts", "N",
          "conflicts to print (default 50; 0 prints every one the service returned; --json "
          "prints the full response)"}}});
-  c.push_back(
+  c->push_back(
       {"datasets",
        "export",
        "ID",
@@ -185,18 +194,24 @@ std::vector<CommandSpec> BuildCommands() {
        {{"format", "F", "chat (OpenAI chat JSONL, the default) or csv (canonical records)"},
         max_example_tokens,
         {"output", "FILE", "file to write (default: stdout)", false, "o"}}});
-  c.push_back({"datasets",
-               "delete",
-               "ID",
-               "delete a dataset and its records",
-               absl::StrCat("Refused (FAILED_PRECONDITION) while a job or model references the "
-                            "dataset, or while datasets split or merged from it exist (delete "
-                            "those first); the holders are then listed. ",
-                            admin_note),
-               1,
-               1,
-               {}});
-  c.push_back(
+  c->push_back({"datasets",
+                "delete",
+                "ID",
+                "delete a dataset and its records",
+                absl::StrCat("Refused (FAILED_PRECONDITION) while a job or model references the "
+                             "dataset, or while datasets split or merged from it exist (delete "
+                             "those first); the holders are then listed. ",
+                             admin_note),
+                1,
+                1,
+                {}});
+}
+
+void AddJobCommands(std::vector<CommandSpec>* c) {
+  const std::string admin_note = AdminNote();
+  const FlagSpec watch_timeout{"watch-timeout", "DURATION",
+                               "how long to follow the job's events (default 2h)"};
+  c->push_back(
       {"jobs",
        "create",
        "",
@@ -237,73 +252,77 @@ std::vector<CommandSpec> BuildCommands() {
         {"seed", "N", "seed of every random choice (default 42)"},
         {"watch", "", "follow the job until it finishes"},
         watch_timeout}});
-  c.push_back({"jobs", "list", "", "list jobs, newest first", admin_note, 0, 0, {}});
-  c.push_back({"jobs",
-               "show",
-               "ID",
-               "show one job",
-               absl::StrCat("Prints the job's datasets, the hyperparameters asked for, the "
-                            "training step reached and, once training ran, the hyperparameters "
-                            "it used. ",
-                            admin_note),
-               1,
-               1,
-               {}});
-  c.push_back({"jobs", "events", "ID", "list a job's events, oldest first", admin_note, 1, 1, {}});
-  c.push_back({"jobs",
-               "watch",
-               "ID",
-               "follow a job's events until it finishes",
-               "The exit status is 0 only if the job succeeded.",
-               1,
-               1,
-               {watch_timeout}});
-  c.push_back({"jobs",
-               "checkpoints",
-               "ID",
-               "list a job's checkpoints",
-               absl::StrCat("One checkpoint per epoch, the last three kept: the step (boosting "
-                            "round), the model name it can be used as (ethscan predict --model, "
-                            "ethscan models show) and its training and validation loss. ",
-                            admin_note),
-               1,
-               1,
-               {}});
-  c.push_back({"jobs", "cancel", "ID", "cancel a job that has not finished", admin_note, 1, 1, {}});
-  c.push_back({"models",
-               "list",
-               "",
-               "list published models, newest first",
-               "The model registry is served by the training service (--training-service).",
-               0,
-               0,
-               {}});
-  c.push_back({"models",
-               "show",
-               "NAME",
-               "show one model's card by name or alias",
-               "Prints the registry's fields and the model card (ethscan.model.v1.Manifest): "
-               "kinds, artefacts with size and SHA-256, the feature schema and set, the "
-               "datasets with their roles, the hyperparameters and metrics of the training, the "
-               "classifier's validation and test evaluation side by side (rows, positives, "
-               "threshold, accuracy, precision, recall, F1, ROC-AUC, PR-AUC, Brier, log loss, "
-               "TP / FP / TN / FN) and how the held-out sides were chosen.",
-               1,
-               1,
-               {}});
-  c.push_back({"models",
-               "results",
-               "NAME",
-               "write a model's training results (CSV per round)",
-               "Downloads the model (ModelRegistryService.DownloadModel), checks its SHA-256 and "
-               "package, and writes its \"results\" artefact, "
-               "`step,train_loss,train_accuracy,valid_loss,valid_accuracy`, to -o FILE (through a "
-               "temporary file renamed at the end) or stdout. A model without a classifier has "
-               "none. With --json, stdout carries the model's metadata and -o is required.",
-               1,
-               1,
-               {{"output", "FILE", "file to write (default: stdout)", false, "o"}}});
-  c.push_back(
+  c->push_back({"jobs", "list", "", "list jobs, newest first", admin_note, 0, 0, {}});
+  c->push_back({"jobs",
+                "show",
+                "ID",
+                "show one job",
+                absl::StrCat("Prints the job's datasets, the hyperparameters asked for, the "
+                             "training step reached and, once training ran, the hyperparameters "
+                             "it used. ",
+                             admin_note),
+                1,
+                1,
+                {}});
+  c->push_back({"jobs", "events", "ID", "list a job's events, oldest first", admin_note, 1, 1, {}});
+  c->push_back({"jobs",
+                "watch",
+                "ID",
+                "follow a job's events until it finishes",
+                "The exit status is 0 only if the job succeeded.",
+                1,
+                1,
+                {watch_timeout}});
+  c->push_back({"jobs",
+                "checkpoints",
+                "ID",
+                "list a job's checkpoints",
+                absl::StrCat("One checkpoint per epoch, the last three kept: the step (boosting "
+                             "round), the model name it can be used as (ethscan predict --model, "
+                             "ethscan models show) and its training and validation loss. ",
+                             admin_note),
+                1,
+                1,
+                {}});
+  c->push_back(
+      {"jobs", "cancel", "ID", "cancel a job that has not finished", admin_note, 1, 1, {}});
+}
+
+void AddModelCommands(std::vector<CommandSpec>* c) {
+  c->push_back({"models",
+                "list",
+                "",
+                "list published models, newest first",
+                "The model registry is served by the training service (--training-service).",
+                0,
+                0,
+                {}});
+  c->push_back({"models",
+                "show",
+                "NAME",
+                "show one model's card by name or alias",
+                "Prints the registry's fields and the model card (ethscan.model.v1.Manifest): "
+                "kinds, artefacts with size and SHA-256, the feature schema and set, the "
+                "datasets with their roles, the hyperparameters and metrics of the training, the "
+                "classifier's validation and test evaluation side by side (rows, positives, "
+                "threshold, accuracy, precision, recall, F1, ROC-AUC, PR-AUC, Brier, log loss, "
+                "TP / FP / TN / FN) and how the held-out sides were chosen.",
+                1,
+                1,
+                {}});
+  c->push_back({"models",
+                "results",
+                "NAME",
+                "write a model's training results (CSV per round)",
+                "Downloads the model (ModelRegistryService.DownloadModel), checks its SHA-256 and "
+                "package, and writes its \"results\" artefact, "
+                "`step,train_loss,train_accuracy,valid_loss,valid_accuracy`, to -o FILE (through a "
+                "temporary file renamed at the end) or stdout. A model without a classifier has "
+                "none. With --json, stdout carries the model's metadata and -o is required.",
+                1,
+                1,
+                {{"output", "FILE", "file to write (default: stdout)", false, "o"}}});
+  c->push_back(
       {"models",
        "compare",
        "A B",
@@ -320,19 +339,22 @@ std::vector<CommandSpec> BuildCommands() {
        2,
        2,
        {{"dataset", "TEST_DATASET_ID", "dataset to evaluate on (required)"}}});
-  c.push_back({"models",
-               "alias",
-               "ALIAS MODEL",
-               "point an alias (e.g. production) at a model",
-               "ALIAS is 1 to 64 characters of a-z, 0-9, '_' and '-', starting with a letter or "
-               "digit. It cannot be ethscan-base or a model's name (model names start with ft:), "
-               "so an alias never hides a model.",
-               2,
-               2,
-               {}});
-  c.push_back(
+  c->push_back({"models",
+                "alias",
+                "ALIAS MODEL",
+                "point an alias (e.g. production) at a model",
+                "ALIAS is 1 to 64 characters of a-z, 0-9, '_' and '-', starting with a letter or "
+                "digit. It cannot be ethscan-base or a model's name (model names start with ft:), "
+                "so an alias never hides a model.",
+                2,
+                2,
+                {}});
+  c->push_back(
       {"models", "delete", "NAME", "delete a model and the aliases pointing at it", "", 1, 1, {}});
-  c.push_back(
+}
+
+void AddPredictAndHealthCommands(std::vector<CommandSpec>* c) {
+  c->push_back(
       {"predict",
        "",
        "",
@@ -358,17 +380,27 @@ std::vector<CommandSpec> BuildCommands() {
        {{"model", "M", "model name or alias (default: alias production, else the newest)"},
         {"input", "FEATURES.csv", "feature file (required)"},
         {"output", "SCORES.csv", "file to write (required)", false, "o"}}});
-  c.push_back({"health",
-               "",
-               "HOST:PORT",
-               "check a server's grpc.health.v1 status",
-               "Exit status 0 when the server reports SERVING.",
-               1,
-               1,
-               {{"service", "NAME",
-                 "service name to ask about: a service's full name is its readiness (default: "
-                 "\"\", liveness)"}},
-               /*hidden=*/true});
+  c->push_back({"health",
+                "",
+                "HOST:PORT",
+                "check a server's grpc.health.v1 status",
+                "Exit status 0 when the server reports SERVING.",
+                1,
+                1,
+                {{"service", "NAME",
+                  "service name to ask about: a service's full name is its readiness (default: "
+                  "\"\", liveness)"}},
+                /*hidden=*/true});
+}
+
+// Every command, in usage order.
+std::vector<CommandSpec> BuildCommands() {
+  std::vector<CommandSpec> c;
+  AddScanCommand(&c);
+  AddDatasetCommands(&c);
+  AddJobCommands(&c);
+  AddModelCommands(&c);
+  AddPredictAndHealthCommands(&c);
   return c;
 }
 
