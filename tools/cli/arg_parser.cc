@@ -27,7 +27,9 @@ const std::vector<FlagSpec>& GlobalFlags() {
        "inference service address, for predict and models compare (env ETHSCAN_INFERENCE_ADDR, "
        "default localhost:50054)"},
       {"json", "", "print the response messages as protobuf JSON, one per line, and nothing else"},
-      {"timeout", "DURATION", "deadline of each call, e.g. 500ms, 30s, 2m (default 30s)"},
+      {"timeout", "DURATION",
+       "deadline of each call, e.g. 500ms, 30s, 2m (default 30s); the streams of predict and "
+       "models compare get one per MiB of input or 4,096 records"},
   };
   return *kFlags;
 }
