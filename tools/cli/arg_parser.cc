@@ -251,6 +251,9 @@ void AddJobCommands(std::vector<CommandSpec>* c) {
          "rounds without a better validation loss before training stops, at least 1"},
         {"feature-set", "S",
          "all (default) or transaction (the 22 transaction features, no ERC-20 block)"},
+        {"evaluate-other-feature-set", "",
+         "also train on the other feature set, only to evaluate it on the same test side (the "
+         "model card compares the two)"},
         {"seed", "N", "seed of every random choice (default 42)"},
         {"watch", "", "follow the job until it finishes"},
         watch_timeout}});

@@ -215,6 +215,7 @@ bool ParseHyperparameters(const CommandContext& c, trv1::Hyperparameters* h, int
     }
     h->set_feature_set(set);
   }
+  if (c.invocation.Has("evaluate-other-feature-set")) h->set_evaluate_other_feature_set(true);
   return true;
 }
 

@@ -121,11 +121,16 @@ std::string FormatModelCard(const training::v1::Model& model) {
   if (!m.metrics().empty()) {
     absl::StrAppend(&out, "Metrics:\n", Indent(NamedNumbers(m.metrics()), "  "));
   }
-  if (m.has_validation() || m.has_test()) {
+  if (m.has_validation() || m.has_test() || !m.feature_set_comparison().empty()) {
+    std::vector<std::string> headers = {"VALIDATION", "TEST"};
+    std::vector<const model::v1::Evaluation*> evaluations = {
+        m.has_validation() ? &m.validation() : nullptr, m.has_test() ? &m.test() : nullptr};
+    for (const model::v1::Evaluation& e : m.feature_set_comparison()) {
+      headers.push_back(absl::StrCat("TEST (", OrDash(e.feature_set()), ")"));
+      evaluations.push_back(&e);
+    }
     absl::StrAppend(&out, "Evaluation (threshold chosen on the validation side):\n",
-                    FormatEvaluationTable({"VALIDATION", "TEST"},
-                                          {m.has_validation() ? &m.validation() : nullptr,
-                                           m.has_test() ? &m.test() : nullptr}));
+                    FormatEvaluationTable(headers, evaluations));
     for (const model::v1::Evaluation* e : {&m.validation(), &m.test()}) {
       if (e->source().empty()) continue;
       absl::StrAppend(
@@ -133,6 +138,11 @@ std::string FormatModelCard(const training::v1::Model& model) {
           e->feature_set().empty() ? "" : absl::StrCat(" (feature set ", e->feature_set(), ")"),
           "\n");
     }
+  }
+  for (const model::v1::Evaluation& e : m.feature_set_comparison()) {
+    absl::StrAppend(&out, "  TEST (", OrDash(e.feature_set()),
+                    "): a classifier trained the same way on that feature set, for comparison "
+                    "only (not part of the model)\n");
   }
   if (!m.holdout().empty()) absl::StrAppend(&out, "Holdout: ", m.holdout(), "\n");
   return out;

@@ -583,6 +583,7 @@ std::string FormatRequestedHyperparameters(const training::v1::Hyperparameters& 
   add("scale_pos_weight", h.has_scale_pos_weight(), h.scale_pos_weight());
   add("early_stopping_patience", h.has_early_stopping_patience(), h.early_stopping_patience());
   if (!h.feature_set().empty()) parts.push_back(absl::StrCat("feature_set ", h.feature_set()));
+  if (h.evaluate_other_feature_set()) parts.emplace_back("evaluate_other_feature_set");
   if (parts.empty()) return "auto";
   return absl::StrCat(absl::StrJoin(parts, ", "), " (the others auto)");
 }

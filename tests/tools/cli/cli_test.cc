@@ -759,7 +759,8 @@ TEST_F(CliTest, JobsCreateSetsOnlyTheHyperparametersGiven) {
                  "--feature-set",
                  "transaction",
                  "--seed",
-                 "7"}),
+                 "7",
+                 "--evaluate-other-feature-set"}),
             kExitOk)
       << err_.str();
   std::vector<training::v1::CreateJobRequest> requests = services_.training().create_requests();
@@ -788,6 +789,8 @@ TEST_F(CliTest, JobsCreateSetsOnlyTheHyperparametersGiven) {
   EXPECT_EQ(h.early_stopping_patience(), 20);
   EXPECT_EQ(h.feature_set(), "transaction");
   EXPECT_EQ(h.seed(), 7u);
+  EXPECT_TRUE(h.evaluate_other_feature_set());
+  EXPECT_FALSE(none.evaluate_other_feature_set());
   EXPECT_THAT(out_.str(), HasSubstr("  Test dataset:       ds-t\n"));
   EXPECT_THAT(out_.str(), HasSubstr("learning_rate 0.05, batch_size 512, max_depth 4"));
 }

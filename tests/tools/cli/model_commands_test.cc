@@ -81,6 +81,9 @@ training::v1::Model PublishedModel(std::string* bytes) {
   test->set_record_count(830);
   *m->mutable_validation() = Evaluation("validation", 100, 0.9);
   *m->mutable_test() = Evaluation("test", 200, 0.8765);
+  model::v1::Evaluation all = Evaluation("test", 200, 0.99);
+  all.set_feature_set("all");
+  *m->add_feature_set_comparison() = all;
   m->set_holdout("5% of the training addresses by address hash, seed 42");
   EXPECT_TRUE(model::AddArtefact(&package, model::kKnowledgeKind, model::kKnowledgeFormat,
                                  model::SerializeDeterministic(model::v1::KnowledgeIndex()))
@@ -134,10 +137,13 @@ TEST_F(ModelCommandsTest, ShowPrintsTheModelCard) {
   EXPECT_THAT(out, HasSubstr("Hyperparameters:\n  learning_rate  0.1\n  n_epochs       4\n"));
   EXPECT_THAT(out, HasSubstr("Metrics:\n  best_round  173\n"));
   EXPECT_THAT(out, HasSubstr("Evaluation (threshold chosen on the validation side):\n"
-                             "                     VALIDATION       TEST\n"
-                             "  Rows               100              200\n"));
-  EXPECT_THAT(out, HasSubstr("  Accuracy           0.9000           0.8765\n"));
-  EXPECT_THAT(out, HasSubstr("  TP / FP / TN / FN  20 / 3 / 70 / 7  20 / 3 / 70 / 7\n"));
+                             "                     VALIDATION       TEST             TEST (all)\n"
+                             "  Rows               100              200              200\n"));
+  EXPECT_THAT(out, HasSubstr("  Accuracy           0.9000           0.8765           0.9900\n"));
+  EXPECT_THAT(out, HasSubstr("  TP / FP / TN / FN  20 / 3 / 70 / 7  20 / 3 / 70 / 7  20 / 3 / 70 / "
+                             "7\n"));
+  EXPECT_THAT(out, HasSubstr("  TEST (all): a classifier trained the same way on that feature "
+                             "set, for comparison only (not part of the model)\n"));
   EXPECT_THAT(out, HasSubstr("  Test rows: dataset ds-test (\"kaggle-test\") (feature set "
                              "transaction)\n"));
   EXPECT_THAT(out, HasSubstr("Holdout: 5% of the training addresses by address hash, seed 42\n"));
