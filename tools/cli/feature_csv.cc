@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/eth/address.h"
 #include "common/features/schema.h"
 #include "common/text/quote.h"
@@ -25,6 +26,16 @@ constexpr size_t kChunkBytes = 64 << 10;
 bool IsIgnoredColumn(absl::string_view name) {
   return name.empty() || absl::EqualsIgnoreCase(name, "FLAG") ||
          absl::EqualsIgnoreCase(name, "Index") || absl::StartsWithIgnoreCase(name, "Unnamed:");
+}
+
+// The record columns of a canonical export (services/dataset/canonical_csv.h) that are no
+// feature.
+bool IsCanonicalRecordColumn(absl::string_view name) {
+  for (const char* column : {"chain_id", "name", "account_type", "contract_type", "entity",
+                             "label", "tags", "original_label", "source", "note", "line"}) {
+    if (name == column) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -124,7 +135,12 @@ absl::Status FeatureCsvReader::OnHeader(const std::vector<std::string>& columns)
       continue;
     }
     if (IsIgnoredColumn(name)) continue;
-    std::optional<size_t> index = features::SchemaIndexOfColumn(name);
+    // A canonical export (`datasets export --format csv`) names its feature columns
+    // "feature:<source column>"; its other columns (label, tags, …) hold no feature.
+    absl::string_view feature_column = name;
+    const bool canonical = absl::ConsumePrefix(&feature_column, "feature:");
+    if (!canonical && IsCanonicalRecordColumn(name)) continue;
+    std::optional<size_t> index = features::SchemaIndexOfColumn(feature_column);
     if (!index.has_value()) {
       unknown_columns_.push_back(name);
       continue;

@@ -5,7 +5,9 @@
 // The header decides what each column is: `Address` (any letter case) is the address; `FLAG`,
 // `Index` and an unnamed or pandas "Unnamed: N" column are ignored; every other column is
 // mapped with features::SchemaIndexOfColumn (Kaggle names, stray spaces and all, or canonical
-// names). Text features (the token-name columns) are skipped, and so are columns that are no
+// names). A canonical export (`ethscan datasets export --format csv`) reads too: its
+// "feature:<source column>" columns are features and its record columns (label, tags, …) are
+// ignored. Text features (the token-name columns) are skipped, and so are columns that are no
 // feature, which unknown_columns() lists for a warning. An empty (or "NaN") cell is a missing
 // feature and is left out, never 0.
 //
