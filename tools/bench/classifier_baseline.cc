@@ -23,8 +23,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/features/schema.h"
 #include "common/ml/classifier.h"
@@ -44,6 +46,11 @@ ABSL_FLAG(int, threads, 2, "XGBoost threads");
 ABSL_FLAG(uint64_t, seed, 42, "booster seed, and split seed unless --split_seed is given");
 ABSL_FLAG(std::optional<uint64_t>, split_seed, std::nullopt,
           "seed of the address hash that splits train / validation / test; unset: --seed");
+ABSL_FLAG(std::vector<std::string>, sides, {},
+          "TRAIN.csv,VALIDATION.csv,TEST.csv: train and evaluate on these sides instead of "
+          "splitting --input (canonical CSV exports, `ethscan datasets export --format csv`, "
+          "whose label and tags give the target as the product reads it)");
+ABSL_FLAG(std::string, feature_set, "both", "all, transaction or both");
 
 namespace ethscan {
 namespace {
@@ -68,7 +75,12 @@ class Collector final : public dataset::CsvReader::Handler {
       const std::string key = absl::AsciiStrToLower(columns[i]);
       if (key == "address") address_ = i;
       if (key == "flag") flag_ = i;
-      std::optional<size_t> index = features::SchemaIndexOfColumn(columns[i]);
+      if (key == "label") label_ = i;
+      if (key == "tags") tags_ = i;
+      // A canonical export names feature columns "feature:<source column>".
+      absl::string_view column = columns[i];
+      absl::ConsumePrefix(&column, "feature:");
+      std::optional<size_t> index = features::SchemaIndexOfColumn(column);
       if (!index.has_value()) continue;
       std::optional<size_t> numeric = features::NumericIndexOf(features::Schema()[*index].name);
       if (numeric.has_value()) columns_.emplace_back(i, *numeric);
@@ -80,7 +92,21 @@ class Collector final : public dataset::CsvReader::Handler {
     out.address = absl::AsciiStrToLower(row.fields[address_]);
     if (out.address.size() != 42 || out.address.rfind("0x", 0) != 0) return absl::OkStatus();
     if (!seen_.insert(out.address).second) return absl::OkStatus();
-    out.label = row.fields[flag_] == "1" ? 1 : 0;
+    if (flag_.has_value()) {
+      out.label = row.fields[*flag_] == "1" ? 1 : 0;
+    } else if (label_.has_value()) {
+      // The product's target (features::TargetOf): a flagged label, or "Unknown" tagged
+      // "not flagged"; other rows do not train.
+      const std::string& label = row.fields[*label_];
+      const bool not_flagged = label == "Unknown" && tags_.has_value() &&
+                               absl::StrContains(row.fields[*tags_], "not flagged");
+      const bool flagged = label == "Phish / Hack" || label == "Scam" || label == "Exploit" ||
+                           label == "Heist" || label == "Sanctioned";
+      if (!flagged && !not_flagged) return absl::OkStatus();
+      out.label = flagged ? 1 : 0;
+    } else {
+      return absl::InvalidArgumentError("the file has neither a FLAG nor a label column");
+    }
     out.features.assign(features::NumericFeatures().size(),
                         std::numeric_limits<float>::quiet_NaN());
     for (const auto& [column, numeric] : columns_) {
@@ -99,37 +125,68 @@ class Collector final : public dataset::CsvReader::Handler {
 
  private:
   size_t address_ = 0;
-  size_t flag_ = 0;
+  std::optional<size_t> flag_;
+  std::optional<size_t> label_;
+  std::optional<size_t> tags_;
   std::vector<std::pair<size_t, size_t>> columns_;
   absl::flat_hash_set<std::string> seen_;
 };
 
-int Run() {
-  const std::string path = absl::GetFlag(FLAGS_input);
+absl::StatusOr<std::vector<Row>> ReadRows(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "cannot read %s\n", path.c_str());
-    return 1;
-  }
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   Collector collector;
   dataset::CsvReader reader(dataset::CsvReaderOptions{path}, &collector);
   absl::Status status = reader.Feed(content);
   if (status.ok()) status = reader.Finish();
-  if (!status.ok()) {
-    std::fprintf(stderr, "%s\n", status.ToString().c_str());
-    return 1;
+  if (!status.ok()) return status;
+  return std::move(collector.rows);
+}
+
+int Run() {
+  const std::vector<std::string> sides = absl::GetFlag(FLAGS_sides);
+  if (!sides.empty() && sides.size() != 3) {
+    std::fprintf(stderr, "--sides takes three files: TRAIN,VALIDATION,TEST\n");
+    return 2;
+  }
+  std::vector<std::vector<Row>> side_rows;
+  for (const std::string& path :
+       sides.empty() ? std::vector<std::string>{absl::GetFlag(FLAGS_input)} : sides) {
+    absl::StatusOr<std::vector<Row>> rows = ReadRows(path);
+    if (!rows.ok()) {
+      std::fprintf(stderr, "%s\n", rows.status().ToString().c_str());
+      return 1;
+    }
+    side_rows.push_back(*std::move(rows));
+  }
+  const std::string feature_set = absl::GetFlag(FLAGS_feature_set);
+  std::vector<bool> sets;
+  if (feature_set == "all" || feature_set == "both") sets.push_back(true);
+  if (feature_set == "transaction" || feature_set == "both") sets.push_back(false);
+  if (sets.empty()) {
+    std::fprintf(stderr, "--feature_set is all, transaction or both\n");
+    return 2;
   }
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
   const uint64_t split_seed = absl::GetFlag(FLAGS_split_seed).value_or(seed);
-  for (bool erc20 : {true, false}) {
+  for (bool erc20 : sets) {
     const size_t width = features::NumericFeatureCount(erc20);
     ml::FeatureMatrix train, valid, test;
     for (ml::FeatureMatrix* m : {&train, &valid, &test}) m->columns = width;
-    for (const Row& row : collector.rows) {
-      const uint64_t bucket = StableHash(row.address, split_seed) % 100;
-      ml::FeatureMatrix* side = bucket < 70 ? &train : bucket < 85 ? &valid : &test;
-      side->AddRow(absl::MakeConstSpan(row.features.data(), width), row.label);
+    if (side_rows.size() == 3) {
+      ml::FeatureMatrix* matrices[] = {&train, &valid, &test};
+      for (size_t i = 0; i < 3; ++i) {
+        for (const Row& row : side_rows[i]) {
+          matrices[i]->AddRow(absl::MakeConstSpan(row.features.data(), width), row.label);
+        }
+      }
+    } else {
+      for (const Row& row : side_rows[0]) {
+        const uint64_t bucket = StableHash(row.address, split_seed) % 100;
+        ml::FeatureMatrix* side = bucket < 70 ? &train : bucket < 85 ? &valid : &test;
+        side->AddRow(absl::MakeConstSpan(row.features.data(), width), row.label);
+      }
     }
     ml::BoosterParams params;
     params.rounds = absl::GetFlag(FLAGS_rounds);
