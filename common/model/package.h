@@ -49,8 +49,7 @@ const v1::Artefact* FindArtefact(const v1::ModelPackage& package, absl::string_v
 // The parsed artefacts; nullopt when the package has none of that kind, DATA_LOSS when it
 // does not parse.
 absl::StatusOr<std::optional<v1::KnowledgeIndex>> KnowledgeOf(const v1::ModelPackage& package);
-absl::StatusOr<std::optional<v1::ClassifierArtefact>> ClassifierOf(
-    const v1::ModelPackage& package);
+absl::StatusOr<std::optional<v1::ClassifierArtefact>> ClassifierOf(const v1::ModelPackage& package);
 
 // The kinds joined by "+" ("knowledge+classifier").
 std::string KindsLabel(const v1::Manifest& manifest);

@@ -11,7 +11,8 @@
 // line: a quote inside an unquoted field, a character after a closing quote, an unterminated
 // quoted field at the end of the input, a truncated last line (fewer fields than the header
 // and no line break), a row longer than the limit, an empty (see
-// CsvReaderOptions::allow_unnamed_first_column) or duplicate header name, an empty input. A row whose field count differs from the header's is not structural: it is handed to
+// CsvReaderOptions::allow_unnamed_first_column) or duplicate header name, an empty input. A row
+// whose field count differs from the header's is not structural: it is handed to
 // Handler::OnMalformedRow and reading goes on.
 //
 // Thread-safety: not thread-safe; one reader per stream.

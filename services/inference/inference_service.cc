@@ -7,9 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/eth/address.h"
 #include "common/features/vector.h"
-#include "common/text/quote.h"
 #include "common/grpc/streams.h"
 #include "common/status/grpc_status.h"
+#include "common/text/quote.h"
 #include "services/inference/report.h"
 
 namespace ethscan::inference {
@@ -31,9 +31,9 @@ absl::StatusOr<v1::PredictResponse> InferenceServiceImpl::PredictOne(
     std::sort(values.begin(), values.end());
     for (const auto& [name, value] : values) {
       if (!std::isfinite(value)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "features: ", text::Quote(name), " is ", value,
-            "; give finite numbers, and leave a missing feature out"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("features: ", text::Quote(name), " is ", value,
+                         "; give finite numbers, and leave a missing feature out"));
       }
     }
     absl::StatusOr<std::vector<float>> dense = features::DenseVector(values);

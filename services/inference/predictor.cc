@@ -30,7 +30,8 @@ absl::StatusOr<std::unique_ptr<KnowledgePredictor>> KnowledgePredictor::Create(
     absl::StatusOr<eth::Address> address =
         eth::Address::Parse(entry.merged().address(), eth::Address::ChecksumPolicy::kLenient);
     if (!address.ok()) {
-      return Lost(model_name, absl::StrCat("knowledge entry ", i, ": ", address.status().message()));
+      return Lost(model_name,
+                  absl::StrCat("knowledge entry ", i, ": ", address.status().message()));
     }
     if (!p->lookup_.emplace(*address, &entry).second) {
       return Lost(model_name, absl::StrCat("the knowledge index lists address ",
@@ -57,11 +58,11 @@ absl::StatusOr<std::unique_ptr<ClassifierPredictor>> ClassifierPredictor::Create
     const model::v1::ClassifierArtefact& artefact, absl::string_view model_name) {
   if (artefact.feature_schema() != features::kSchemaName ||
       artefact.feature_schema_version() != features::kSchemaVersion) {
-    return Lost(model_name, absl::StrCat("its classifier reads feature schema ",
-                                         text::Quote(artefact.feature_schema()), " version ",
-                                         artefact.feature_schema_version(), "; this version reads ",
-                                         features::kSchemaName, " version ",
-                                         features::kSchemaVersion));
+    return Lost(
+        model_name,
+        absl::StrCat("its classifier reads feature schema ", text::Quote(artefact.feature_schema()),
+                     " version ", artefact.feature_schema_version(), "; this version reads ",
+                     features::kSchemaName, " version ", features::kSchemaVersion));
   }
   std::vector<size_t> columns;
   for (const std::string& name : artefact.features()) {
@@ -75,8 +76,8 @@ absl::StatusOr<std::unique_ptr<ClassifierPredictor>> ClassifierPredictor::Create
   absl::StatusOr<std::unique_ptr<ml::Classifier>> classifier =
       ml::Classifier::Load(artefact.booster());
   if (!classifier.ok()) {
-    return Lost(model_name, absl::StrCat("its classifier does not load: ",
-                                         classifier.status().message()));
+    return Lost(model_name,
+                absl::StrCat("its classifier does not load: ", classifier.status().message()));
   }
   if ((*classifier)->columns() != 0 && (*classifier)->columns() != columns.size()) {
     return Lost(model_name, absl::StrCat("its classifier was trained on ", (*classifier)->columns(),
@@ -112,8 +113,9 @@ absl::Status ClassifierPredictor::Assess(const PredictInput& input, Assessment* 
   score.set_score(p);
   score.set_threshold(artefact_.threshold());
   score.set_flagged(p >= artefact_.threshold());
-  score.set_label(score.flagged() && !artefact_.positive_label().empty() ? artefact_.positive_label()
-                                                                         : "Unknown");
+  score.set_label(score.flagged() && !artefact_.positive_label().empty()
+                      ? artefact_.positive_label()
+                      : "Unknown");
   score.set_feature_set(artefact_.feature_set());
   score.set_features_present(present);
   score.set_features_missing(static_cast<int>(columns_.size()) - present);

@@ -59,8 +59,8 @@ class KnowledgePredictor final : public Predictor {
  public:
   // Indexes every entry by address. DATA_LOSS when an entry's address does not parse or an
   // address appears twice (`model_name` names the model).
-  static absl::StatusOr<std::unique_ptr<KnowledgePredictor>> Create(
-      model::v1::KnowledgeIndex index, absl::string_view model_name);
+  static absl::StatusOr<std::unique_ptr<KnowledgePredictor>> Create(model::v1::KnowledgeIndex index,
+                                                                    absl::string_view model_name);
 
   absl::string_view kind() const override;
   absl::Status Assess(const PredictInput& input, Assessment* out) const override;

@@ -446,9 +446,9 @@ std::string Weights(const inference::v1::BehaviouralScore& b) {
 
 Risk BehaviouralRisk(const inference::v1::BehaviouralScore& b) {
   if (b.flagged()) return {common::v1::RISK_LEVEL_HIGH, std::max(b.score(), 0.5)};
-  return {b.score() >= b.threshold() / 2 ? common::v1::RISK_LEVEL_MEDIUM
-                                          : common::v1::RISK_LEVEL_LOW,
-          b.score()};
+  return {
+      b.score() >= b.threshold() / 2 ? common::v1::RISK_LEVEL_MEDIUM : common::v1::RISK_LEVEL_LOW,
+      b.score()};
 }
 
 inference::v1::PredictResponse BuildReport(const eth::Address& address,
@@ -462,17 +462,18 @@ inference::v1::PredictResponse BuildReport(const eth::Address& address,
   *out.mutable_behaviour() = b;
 
   const std::string verdict =
-      b.flagged() ? absl::StrCat("scores ", Figure(b.score()), ", at or above the threshold ",
-                                 Figure(b.threshold()), ", so the classifier estimates it as ",
-                                 b.label())
-                  : absl::StrCat("scores ", Figure(b.score()), ", below the threshold ",
-                                 Figure(b.threshold()), ", so the classifier does not flag it");
+      b.flagged()
+          ? absl::StrCat("scores ", Figure(b.score()), ", at or above the threshold ",
+                         Figure(b.threshold()), ", so the classifier estimates it as ", b.label())
+          : absl::StrCat("scores ", Figure(b.score()), ", below the threshold ",
+                         Figure(b.threshold()), ", so the classifier does not flag it");
   const std::string weights =
       b.top_contributions_size() == 0
           ? std::string()
-          : absl::StrCat(" The features that weighed most (contribution to the log-odds of "
-                         "flagged): ",
-                         Weights(b), ".");
+          : absl::StrCat(
+                " The features that weighed most (contribution to the log-odds of "
+                "flagged): ",
+                Weights(b), ".");
   common::v1::Evidence* e = out.add_evidence();
   e->set_source(absl::StrCat("behavioural classifier of ", model_name));
   e->add_fields("behaviour");
@@ -484,9 +485,9 @@ inference::v1::PredictResponse BuildReport(const eth::Address& address,
   if (assessment.entry != nullptr) {
     // The datasets decide the report; the behaviour is shown beside it.
     out.set_description(absl::StrCat(out.description(), " Behaviourally it ", verdict,
-                                      " (a behavioural estimate; the datasets decide the "
-                                      "label).",
-                                      weights));
+                                     " (a behavioural estimate; the datasets decide the "
+                                     "label).",
+                                     weights));
     return out;
   }
   // No dataset lists the address: the report follows the classifier, marked as an estimate.
@@ -497,10 +498,13 @@ inference::v1::PredictResponse BuildReport(const eth::Address& address,
   out.set_risk_level(risk.level);
   out.set_risk_score(risk.score);
   out.set_description(absl::StrCat(
-      "No dataset model ", model_name, " was trained on lists this address. On its behavioural "
-      "features it ", verdict, ". This is a behavioural estimate from the model's classifier, "
-      "not a listing", b.flagged() ? "." : ", and not being flagged is no evidence of legitimacy.",
-      weights));
+      "No dataset model ", model_name,
+      " was trained on lists this address. On its behavioural "
+      "features it ",
+      verdict,
+      ". This is a behavioural estimate from the model's classifier, "
+      "not a listing",
+      b.flagged() ? "." : ", and not being flagged is no evidence of legitimacy.", weights));
   out.clear_next_steps();
   if (b.flagged()) {
     out.add_next_steps(

@@ -174,19 +174,32 @@ void ClassifierTrainer::AddTestRecord(const common::v1::AddressRecord& record) {
 }
 
 absl::StatusOr<TrainedClassifier> ClassifierTrainer::Train(const ProgressFn& progress) {
-  return TrainWith(requested_, parent_booster_, parent_feature_set_, progress);
+  return TrainWith(requested_, parent_booster_, parent_feature_set_, progress,
+                   /*checkpoints=*/true);
+}
+
+std::string ClassifierTrainer::PositiveLabel() const {
+  std::string out;
+  for (const auto& [label, count] : positive_labels_) {
+    const size_t best = out.empty() ? 0 : positive_labels_.at(out);
+    if (count > best ||
+        (count == best && common::LabelSeverity(label) > common::LabelSeverity(out))) {
+      out = label;
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<TrainedClassifier> ClassifierTrainer::TrainOnFeatureSet(
-    absl::string_view feature_set) const {
+    absl::string_view feature_set, const ProgressFn& progress) const {
   ClassifierHyperparameters requested = requested_;
   requested.feature_set = std::string(feature_set);
-  return TrainWith(requested, "", "", nullptr);
+  return TrainWith(requested, "", "", progress, /*checkpoints=*/false);
 }
 
 absl::StatusOr<TrainedClassifier> ClassifierTrainer::TrainWith(
     const ClassifierHyperparameters& requested, const std::string& parent_booster,
-    const std::string& parent_feature_set, const ProgressFn& progress) const {
+    const std::string& parent_feature_set, const ProgressFn& progress, bool checkpoints) const {
   TrainedClassifier out;
   size_t skipped = skipped_;
   absl::StatusOr<std::vector<std::string>> names = FeatureSetColumns(requested.feature_set);
@@ -262,7 +275,7 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::TrainWith(
     p.epoch = (m.round - initial + kRoundsPerEpoch - 1) / kRoundsPerEpoch;
     p.epoch_end = (m.round - initial) % kRoundsPerEpoch == 0;
     p.metrics = m;
-    if (p.epoch_end) {
+    if (p.epoch_end && checkpoints) {
       absl::StatusOr<std::string> bytes = snapshot();
       if (!bytes.ok()) {
         stop = bytes.status();
@@ -273,8 +286,8 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::TrainWith(
     stop = progress ? progress(p) : absl::OkStatus();
     return stop.ok();
   };
-  absl::StatusOr<ml::TrainResult> result = ml::Train(
-      hp->booster, train, has_validation ? &valid : nullptr, on_round, parent_booster);
+  absl::StatusOr<ml::TrainResult> result =
+      ml::Train(hp->booster, train, has_validation ? &valid : nullptr, on_round, parent_booster);
   if (!result.ok()) return result.status();
   if (result->cancelled) return stop;
   out.rounds = result->model->rounds();
@@ -301,14 +314,7 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::TrainWith(
     out.test_rows = test.rows();
     for (float label : test.labels) out.test_positives += label > 0.5f ? 1 : 0;
   }
-  // The positives' most common label; a tie goes to the more severe.
-  for (const auto& [label, count] : positive_labels_) {
-    const size_t best = out.positive_label.empty() ? 0 : positive_labels_.at(out.positive_label);
-    if (count > best || (count == best && common::LabelSeverity(label) >
-                                              common::LabelSeverity(out.positive_label))) {
-      out.positive_label = label;
-    }
-  }
+  out.positive_label = PositiveLabel();
   return out;
 }
 
@@ -383,7 +389,8 @@ absl::Status BehaviouralTrainer::AddRecord(const RecordOrigin& origin,
       trainer_.AddTrainingRecord(record);
       break;
     case Side::kValidation:
-      if (origin.held_out) NoteHeldOut(*origin.dataset, &validation_sources_, &validation_held_out_);
+      if (origin.held_out)
+        NoteHeldOut(*origin.dataset, &validation_sources_, &validation_held_out_);
       trainer_.AddValidationRecord(record);
       break;
     case Side::kTest:
@@ -403,11 +410,31 @@ absl::Status BehaviouralTrainer::AddParent(const model::v1::Manifest& manifest,
                                             ": its classifier artefact does not parse"));
   }
   trainer_.SetParent(parent.booster(), parent.feature_set());
+  parent_artefact_ = artefact->data();
+  parent_feature_set_ = parent.feature_set();
   return absl::OkStatus();
+}
+
+// The base model's classifier as it is, for a job that has nothing to train it on.
+std::optional<TrainedArtefact> BehaviouralTrainer::KeepParent(TrainingSink* sink,
+                                                              absl::string_view why) const {
+  if (parent_artefact_.empty()) return std::nullopt;
+  sink->Message("info", absl::StrCat(why, "; the base model's classifier is kept unchanged"));
+  TrainedArtefact out;
+  out.kind = std::string(model::kClassifierKind);
+  out.format = std::string(model::kClassifierFormat);
+  out.data = parent_artefact_;
+  out.feature_set = parent_feature_set_;
+  out.metrics = {{"classifier_kept_from_base", 1}};
+  out.summary = "classifier: the base model's, unchanged (not evaluated again)";
+  return out;
 }
 
 absl::StatusOr<std::optional<TrainedArtefact>> BehaviouralTrainer::Train(TrainingSink* sink) {
   if (trainer_.training_rows() == 0) {
+    std::optional<TrainedArtefact> kept = KeepParent(
+        sink, "no training record has behavioural features with a flagged or not-flagged label");
+    if (kept.has_value()) return kept;
     sink->Message("info",
                   feature_records_ == 0
                       ? "no record has behavioural features: the model has no classifier (feature "
@@ -426,8 +453,8 @@ absl::StatusOr<std::optional<TrainedArtefact>> BehaviouralTrainer::Train(Trainin
         {"train_loss", m.train_loss},
         {"train_accuracy", m.train_accuracy},
     };
-    std::string text = absl::StrCat("Step ", p.step, "/", p.total_steps,
-                                    ": training loss=", Figure(m.train_loss));
+    std::string text =
+        absl::StrCat("Step ", p.step, "/", p.total_steps, ": training loss=", Figure(m.train_loss));
     absl::StrAppend(&results, p.step, ",", Figure(m.train_loss), ",", Figure(m.train_accuracy),
                     ",");
     if (m.valid_loss.has_value()) {
@@ -455,7 +482,10 @@ absl::StatusOr<std::optional<TrainedArtefact>> BehaviouralTrainer::Train(Trainin
         for (const std::string& n : *names) snapshot.add_features(n);
       }
       snapshot.set_booster(p.checkpoint);
+      // The threshold is chosen on the validation side once training ends; a checkpoint
+      // uses 0.5.
       snapshot.set_threshold(0.5);
+      snapshot.set_positive_label(trainer_.PositiveLabel());
       snapshot.set_rounds(p.step);
       sink->Checkpoint(p.step, snapshot.SerializeAsString(), metrics);
     }
@@ -463,8 +493,10 @@ absl::StatusOr<std::optional<TrainedArtefact>> BehaviouralTrainer::Train(Trainin
   };
   absl::StatusOr<TrainedClassifier> trained = trainer_.Train(progress);
   if (absl::IsFailedPrecondition(trained.status())) {
-    sink->Message("warning", absl::StrCat(trained.status().message(),
-                                          "; the model has no classifier"));
+    std::optional<TrainedArtefact> kept = KeepParent(sink, trained.status().message());
+    if (kept.has_value()) return kept;
+    sink->Message("warning",
+                  absl::StrCat(trained.status().message(), "; the model has no classifier"));
     return std::optional<TrainedArtefact>();
   }
   if (!trained.ok()) return trained.status();
@@ -509,10 +541,9 @@ absl::StatusOr<std::optional<TrainedArtefact>> BehaviouralTrainer::Train(Trainin
     }
   }
   if (trained->validation.has_value()) {
-    out.validation = ToEvaluation(*trained->validation, "validation",
-                                  SourceText(validation_sources_, validation_held_out_),
-                                  out.feature_set, trained->validation_rows,
-                                  trained->validation_positives);
+    out.validation = ToEvaluation(
+        *trained->validation, "validation", SourceText(validation_sources_, validation_held_out_),
+        out.feature_set, trained->validation_rows, trained->validation_positives);
   }
   if (trained->test.has_value()) {
     out.test = ToEvaluation(*trained->test, "test", SourceText(test_sources_, test_held_out_),
@@ -526,20 +557,22 @@ absl::StatusOr<std::optional<TrainedArtefact>> BehaviouralTrainer::Train(Trainin
     const std::string other =
         out.feature_set == kFeatureSetAll ? kFeatureSetTransaction : kFeatureSetAll;
     RETURN_IF_ERROR(sink->Check());
-    absl::StatusOr<TrainedClassifier> alternative = trainer_.TrainOnFeatureSet(other);
+    // Checked every round like the main training: a cancel stops it, the heartbeat goes on.
+    absl::StatusOr<TrainedClassifier> alternative = trainer_.TrainOnFeatureSet(
+        other, [sink](const ClassifierTrainer::Progress&) { return sink->Check(); });
     if (!alternative.ok()) return alternative.status();
     if (alternative->test.has_value()) {
       out.comparisons.push_back(ToEvaluation(*alternative->test, "test",
                                              SourceText(test_sources_, test_held_out_), other,
-                                             alternative->test_rows,
-                                             alternative->test_positives));
-      sink->Message("info", absl::StrCat("for comparison, the ", other, " feature set: test ROC-AUC ",
-                                         Figure(alternative->test->roc_auc), ", F1 ",
-                                         Figure(alternative->test->f1)));
+                                             alternative->test_rows, alternative->test_positives));
+      sink->Message(
+          "info",
+          absl::StrCat("for comparison, the ", other, " feature set: test ROC-AUC ",
+                       Figure(alternative->test->roc_auc), ", F1 ", Figure(alternative->test->f1)));
     }
   }
-  out.extras.push_back({std::string(model::kResultsKind), std::string(model::kCsvFormat),
-                        std::move(results)});
+  out.extras.push_back(
+      {std::string(model::kResultsKind), std::string(model::kCsvFormat), std::move(results)});
   out.summary = absl::StrCat(
       "classifier: ", trained->train_rows, " training rows (", trained->train_positives,
       " flagged), ", trained->rounds, " trees",

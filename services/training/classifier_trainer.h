@@ -170,14 +170,20 @@ class ClassifierTrainer {
   absl::StatusOr<TrainedClassifier> Train(const ProgressFn& progress);
 
   // Trains another classifier on the same rows with the same settings but `feature_set`
-  // (and no parent), for comparing feature sets; nothing is reported while it trains.
-  absl::StatusOr<TrainedClassifier> TrainOnFeatureSet(absl::string_view feature_set) const;
+  // (and no parent), for comparing feature sets. `progress` is called each round (without
+  // checkpoints); its error stops training.
+  absl::StatusOr<TrainedClassifier> TrainOnFeatureSet(absl::string_view feature_set,
+                                                      const ProgressFn& progress) const;
+
+  // The label most of the training side's positives carry (a tie goes to the more severe);
+  // empty without positives.
+  std::string PositiveLabel() const;
 
  private:
   absl::StatusOr<TrainedClassifier> TrainWith(const ClassifierHyperparameters& requested,
                                               const std::string& parent_booster,
                                               const std::string& parent_feature_set,
-                                              const ProgressFn& progress) const;
+                                              const ProgressFn& progress, bool checkpoints) const;
 
   ClassifierHyperparameters requested_;
   ml::FeatureMatrix train_;
@@ -223,12 +229,18 @@ class BehaviouralTrainer final : public Trainer {
   absl::StatusOr<std::optional<TrainedArtefact>> Train(TrainingSink* sink) override;
 
  private:
+  std::optional<TrainedArtefact> KeepParent(TrainingSink* sink, absl::string_view why) const;
+
   std::string feature_set_;
   bool compare_ = false;
   ClassifierTrainer trainer_;
   // Where the validation and test rows come from, for the evaluations.
   std::vector<std::string> validation_sources_;
   std::vector<std::string> test_sources_;
+  // The base model's classifier artefact, kept as it is when this job has nothing to train
+  // the classifier on.
+  std::string parent_artefact_;
+  std::string parent_feature_set_;
   bool validation_held_out_ = false;
   bool test_held_out_ = false;
   size_t feature_records_ = 0;

@@ -116,13 +116,27 @@ absl::StatusOr<v1::Job> JobManager::NewJob(const v1::CreateJobRequest& request) 
   if (!request.validation_dataset().empty()) {
     RETURN_IF_ERROR(ValidateDatasetId("validation_dataset", request.validation_dataset()));
   }
+  // A side that is also a training dataset would measure the model on what it learnt.
+  auto is_training = [&request](const std::string& id) {
+    if (id == request.training_dataset()) return true;
+    for (const std::string& d : request.extra_training_datasets()) {
+      if (d == id) return true;
+    }
+    return false;
+  };
+  if (!request.validation_dataset().empty() && is_training(request.validation_dataset())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "validation_dataset ", text::Quote(request.validation_dataset()),
+        " is also a training dataset: validation must be data the model does not train on"));
+  }
   if (!request.test_dataset().empty()) {
     RETURN_IF_ERROR(ValidateDatasetId("test_dataset", request.test_dataset()));
-    if (request.test_dataset() == request.training_dataset() ||
+    if (is_training(request.test_dataset()) ||
         request.test_dataset() == request.validation_dataset()) {
-      return absl::InvalidArgumentError(
-          "test_dataset must differ from the training and validation datasets: a test set is "
-          "never trained or stopped on");
+      return absl::InvalidArgumentError(absl::StrCat(
+          "test_dataset ", text::Quote(request.test_dataset()),
+          " must differ from the training and validation datasets: a test set is never trained "
+          "or stopped on"));
     }
   }
   std::string suffix = request.suffix().empty() ? kDefaultSuffix : request.suffix();
@@ -283,8 +297,8 @@ absl::StatusOr<v1::Job> JobManager::CreateJob(const v1::CreateJobRequest& reques
   queued.set_status(v1::JOB_STATUS_QUEUED);
   v1::JobEvent event =
       MessageEvent(clock_->Now(), "info",
-                   absl::StrCat("datasets validated (", wanted.size(), " datasets, ", records,
-                                " training records); job queued"),
+                   absl::StrCat("datasets validated (", JobDatasetIds(job).size(), " datasets, ",
+                                records, " training records); job queued"),
                    v1::JOB_STATUS_QUEUED);
   absl::Status updated = store_->Update(job, queued, &event);
   if (!updated.ok()) {

@@ -109,9 +109,9 @@ absl::StatusOr<std::optional<TrainedArtefact>> KnowledgeTrainer::Train(TrainingS
     out.metrics["valid_label_accuracy"] =
         labelled == 0 ? 0.0 : static_cast<double>(agreeing) / static_cast<double>(labelled);
   }
-  out.summary = absl::StrCat("knowledge index: ", stats.trained_records, " records, ",
-                             stats.addresses, " addresses, ", stats.conflicts,
-                             " conflicts resolved");
+  out.summary =
+      absl::StrCat("knowledge index: ", stats.trained_records, " records, ", stats.addresses,
+                   " addresses, ", stats.conflicts, " conflicts resolved");
   if (stats.base_claims > 0) {
     absl::StrAppend(&out.summary, ", ", stats.base_claims, " claims from the base model");
   }

@@ -10,8 +10,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/eth/hash.h"
-#include "common/model/package.h"
 #include "common/log/log.h"
+#include "common/model/package.h"
 #include "common/status/status_macros.h"
 #include "common/text/quote.h"
 #include "services/training/atomic_file.h"
@@ -181,8 +181,7 @@ absl::StatusOr<v1::Model> ModelRegistry::Publish(const model::v1::ModelPackage& 
 }
 
 absl::StatusOr<v1::Model> ModelRegistry::PublishCheckpoint(model::v1::ModelPackage package,
-                                                           absl::string_view model_name,
-                                                           int step) {
+                                                           absl::string_view model_name, int step) {
   RETURN_IF_ERROR(CheckModelName(model_name));
   if (step <= 0) return absl::InvalidArgumentError("a checkpoint's step must be positive");
   const std::string name = CheckpointName(model_name, step);
@@ -190,8 +189,14 @@ absl::StatusOr<v1::Model> ModelRegistry::PublishCheckpoint(model::v1::ModelPacka
   package.mutable_manifest()->set_checkpoint_step(step);
   RETURN_IF_ERROR(model::Verify(package, absl::StrCat("checkpoint ", text::Quote(name))));
   ASSIGN_OR_RETURN(v1::Model published, WriteAndRecord(package, step));
-  // Keep the newest kCheckpointsKept.
-  ASSIGN_OR_RETURN(std::vector<v1::Model> all, store_->ListCheckpoints(published.job_id()));
+  // Keep the newest kCheckpointsKept. The checkpoint is saved even when this fails.
+  absl::StatusOr<std::vector<v1::Model>> listed = store_->ListCheckpoints(published.job_id());
+  if (!listed.ok()) {
+    log::Warning("checkpoint ", text::Quote(name),
+                 " saved, but older ones cannot be listed: ", listed.status().message());
+    return published;
+  }
+  const std::vector<v1::Model>& all = *listed;
   for (size_t i = 0; i + kCheckpointsKept < all.size(); ++i) {
     absl::Status dropped = DeleteCheckpointFiles(all[i]);
     if (!dropped.ok()) {
@@ -204,6 +209,16 @@ absl::StatusOr<v1::Model> ModelRegistry::PublishCheckpoint(model::v1::ModelPacka
 
 absl::StatusOr<std::vector<v1::Model>> ModelRegistry::ListCheckpoints(absl::string_view job_id) {
   return store_->ListCheckpoints(job_id);
+}
+
+absl::StatusOr<int> ModelRegistry::DeleteCheckpoints(absl::string_view job_id) {
+  ASSIGN_OR_RETURN(std::vector<v1::Model> all, store_->ListCheckpoints(job_id));
+  int deleted = 0;
+  for (const v1::Model& c : all) {
+    RETURN_IF_ERROR(DeleteCheckpointFiles(c));
+    ++deleted;
+  }
+  return deleted;
 }
 
 absl::Status ModelRegistry::DeleteCheckpointFiles(const v1::Model& checkpoint) {

@@ -4,11 +4,11 @@
 // and the workers (which publish) use it on the same volume and store.
 //
 // Layout: <models_dir>/<sanitised name>/model.pb, the ethscan.model.v1.ModelPackage (manifest
-// and artefacts, common/model/package.h) serialized deterministically; written to a locked temporary file in the same folder and renamed
-// (atomic_file.h), so a reader never sees a partial model. The temporary files of writers that
-// died (a worker killed while publishing) are removed by a sweep when the registry is created
-// and then every `sweep_interval` on a background thread; a file whose writer lives, in this
-// process or any other sharing the volume, is never removed.
+// and artefacts, common/model/package.h) serialized deterministically; written to a locked
+// temporary file in the same folder and renamed (atomic_file.h), so a reader never sees a partial
+// model. The temporary files of writers that died (a worker killed while publishing) are removed by
+// a sweep when the registry is created and then every `sweep_interval` on a background thread; a
+// file whose writer lives, in this process or any other sharing the volume, is never removed.
 //
 // Names: a model's name starts with "ft:" ("ft:<base>:<suffix>:<job id>"); "ethscan-base" is
 // the base model. An alias is 1 to 64 characters of lowercase letters, digits, '_' and '-',
@@ -82,7 +82,6 @@ absl::Status ValidateAlias(absl::string_view alias);
 // The folder name of a model: characters outside [A-Za-z0-9._-] become '_'.
 std::string SanitiseModelName(absl::string_view name);
 
-
 class ModelRegistry {
  public:
   struct Options {
@@ -131,6 +130,10 @@ class ModelRegistry {
 
   // A job's checkpoints, lowest step first.
   absl::StatusOr<std::vector<v1::Model>> ListCheckpoints(absl::string_view job_id);
+
+  // Deletes every checkpoint of a job (an attempt that starts over, a job that ends without
+  // a model); returns how many it deleted.
+  absl::StatusOr<int> DeleteCheckpoints(absl::string_view job_id);
 
   // A model by name or alias; the empty name means the default model: the one alias
   // "production" points at, else the newest. NOT_FOUND ("no model published yet" when the

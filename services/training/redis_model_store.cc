@@ -170,7 +170,8 @@ absl::StatusOr<std::vector<v1::Model>> RedisModelStore::ListCheckpoints(absl::st
                    client_->Command({"ZRANGE", k.Checkpoints(job_id), "0", "-1"}));
   std::vector<v1::Model> out;
   std::vector<std::vector<std::string>> gets;
-  for (const redis::Reply& name : names.elements) gets.push_back({"HGET", k.Model(name.str), "model"});
+  for (const redis::Reply& name : names.elements)
+    gets.push_back({"HGET", k.Model(name.str), "model"});
   if (gets.empty()) return out;
   ASSIGN_OR_RETURN(std::vector<redis::Reply> models, client_->Pipeline(gets));
   ASSIGN_OR_RETURN(auto aliases, AllAliases());

@@ -3,19 +3,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "common/log/log.h"
-#include "common/status/status_macros.h"
-#include "common/text/quote.h"
-#include "services/training/job_manager.h"
 #include "absl/strings/str_join.h"
 #include "common/features/schema.h"
+#include "common/log/log.h"
 #include "common/model/package.h"
+#include "common/status/status_macros.h"
+#include "common/text/quote.h"
 #include "services/training/classifier_trainer.h"
+#include "services/training/job_manager.h"
 #include "services/training/knowledge_trainer.h"
 #include "services/training/trainer.h"
 
@@ -111,6 +112,14 @@ void Worker::ReleaseDatasets(const v1::Job& job) {
   datasets_->RemoveReferencesLogged(JobDatasetIds(job), JobHolder(job.id()));
 }
 
+void Worker::DropCheckpoints(const v1::Job& job) {
+  absl::StatusOr<int> dropped = registry_->DeleteCheckpoints(job.id());
+  if (!dropped.ok()) {
+    log::Warning("job ", text::Quote(job.id()),
+                 ": cannot delete its checkpoints: ", dropped.status().message());
+  }
+}
+
 void Worker::Event(const v1::Job& job, absl::string_view level, absl::string_view message) {
   absl::Status status = store_->AppendEvent(job.id(), MessageEvent(clock_->Now(), level, message));
   if (!status.ok()) {
@@ -176,6 +185,7 @@ Worker::Outcome Worker::Process(const QueueEntry& entry) {
   switch (interrupt) {
     case Interrupt::kCancelled:
       Event(running, "info", "training stopped: the job was cancelled");
+      DropCheckpoints(running);
       ReleaseDatasets(running);
       Ack(entry);
       return Outcome::kCancelled;
@@ -230,6 +240,7 @@ Worker::Outcome Worker::Process(const QueueEntry& entry) {
         log::Warning("cannot withdraw ", text::Quote(result->model.name()), ": ",
                      deleted.message());
       }
+      DropCheckpoints(running);
       Event(running, "info",
             absl::StrCat("the job was cancelled; model ", result->model.name(), " withdrawn"));
       ReleaseDatasets(running);
@@ -306,8 +317,8 @@ class Worker::JobSink final : public TrainingSink {
       }
       added = saved.status();
     }
-    Message("warning", absl::StrCat("cannot save the checkpoint at step ", step, ": ",
-                                    added.message()));
+    Message("warning",
+            absl::StrCat("cannot save the checkpoint at step ", step, ": ", added.message()));
   }
 
   absl::Status Check() override {
@@ -382,7 +393,8 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
     for (const auto& w : wanted) seen = seen || w.first == d;
     if (!seen) wanted.push_back({d, Side::kTraining});
   }
-  if (!job.validation_dataset().empty()) wanted.push_back({job.validation_dataset(), Side::kValidation});
+  if (!job.validation_dataset().empty())
+    wanted.push_back({job.validation_dataset(), Side::kValidation});
   if (!job.test_dataset().empty()) wanted.push_back({job.test_dataset(), Side::kTest});
   std::vector<SideDataset> datasets;
   uint64_t total_records = 0;
@@ -419,6 +431,7 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
     ref->set_record_count(d.dataset.record_count());
     ref->set_content_sha256(d.dataset.sha256());
   }
+  std::optional<uint64_t> base_seed;
   if (job.base_model() != kDefaultBaseModel && !job.base_model().empty()) {
     absl::StatusOr<model::v1::ModelPackage> base = registry_->Load(job.base_model());
     if (!base.ok()) {
@@ -426,6 +439,10 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
     }
     for (auto& t : trainers) {
       RETURN_IF_ERROR(t->AddParent(base->manifest(), model::FindArtefact(*base, t->kind())));
+    }
+    auto recorded = base->manifest().hyperparameters().find("seed");
+    if (recorded != base->manifest().hyperparameters().end() && recorded->second >= 0) {
+      base_seed = static_cast<uint64_t>(recorded->second);
     }
     // The base's training datasets stay part of the model's lineage.
     for (const model::v1::DatasetRef& d : base->manifest().datasets()) {
@@ -443,7 +460,14 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
 
   const bool hold_validation = job.validation_dataset().empty();
   const bool hold_test = job.test_dataset().empty();
-  const uint64_t seed = job.hyperparameters().seed() == 0 ? 42 : job.hyperparameters().seed();
+  uint64_t seed = job.hyperparameters().seed() == 0 ? 42 : job.hyperparameters().seed();
+  // Continuing a model, the held-out sides follow the base model's seed, so an address the
+  // base trained on never lands on this job's validation or test side.
+  std::string seed_origin;
+  if (base_seed.has_value()) {
+    seed = *base_seed;
+    seed_origin = " (the base model's, so its held-out addresses stay held out)";
+  }
   if (hold_validation || hold_test) {
     std::vector<std::string> sides;
     if (hold_validation) sides.push_back("validation");
@@ -451,8 +475,13 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
     manifest->set_holdout(absl::StrCat(
         "the ", absl::StrJoin(sides, " and "), " side", sides.size() > 1 ? "s" : "", ": ",
         kHoldoutPercent, "% of the training addresses each, chosen by address hash with seed ",
-        seed, "; the knowledge index lists them, the classifier never trains on them"));
+        seed, seed_origin,
+        "; the knowledge index lists them, the classifier never trains on them"));
   }
+
+  // An attempt starts over: the checkpoints of an earlier attempt are not this run's history.
+  absl::StatusOr<int> stale = registry_->DeleteCheckpoints(job.id());
+  if (!stale.ok()) return WithContext(stale.status(), "deleting an earlier attempt's checkpoints");
 
   JobSink sink(this, job, entry, interrupt, &package);
   const absl::Status interrupted = absl::AbortedError("training interrupted");
@@ -567,6 +596,7 @@ Worker::Outcome Worker::FailForGood(const v1::Job& job, const QueueEntry& entry,
     log::Warning("job ", text::Quote(job.id()), ": cannot record failure: ", status.message());
     return Outcome::kAbandoned;
   }
+  DropCheckpoints(job);
   ReleaseDatasets(job);
   absl::Status dead = queue_->DeadLetter(job.id(), error, job.attempts());
   if (!dead.ok()) {

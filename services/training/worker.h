@@ -118,6 +118,8 @@ class Worker {
   void Ack(const QueueEntry& entry);
   // Drops the job's references on its datasets once it has finished (logged on failure).
   void ReleaseDatasets(const v1::Job& job);
+  // Deletes the checkpoints of a job that ends without a model (logged on failure).
+  void DropCheckpoints(const v1::Job& job);
   void Event(const v1::Job& job, absl::string_view level, absl::string_view message);
 
   const Options options_;

@@ -14,11 +14,10 @@ namespace ethscan::testing {
 
 // A package named `name` whose only artefact is `index`, trained on `training_datasets`,
 // created at `create_seconds`, with the "addresses" metric set as training sets it.
-inline model::v1::ModelPackage KnowledgePackage(const std::string& name,
-                                                const model::v1::KnowledgeIndex& index,
-                                                const std::vector<std::string>& training_datasets = {},
-                                                int64_t create_seconds = 100,
-                                                const std::string& base_model = "ethscan-base") {
+inline model::v1::ModelPackage KnowledgePackage(
+    const std::string& name, const model::v1::KnowledgeIndex& index,
+    const std::vector<std::string>& training_datasets = {}, int64_t create_seconds = 100,
+    const std::string& base_model = "ethscan-base") {
   model::v1::ModelPackage package;
   model::v1::Manifest* m = package.mutable_manifest();
   m->set_name(name);

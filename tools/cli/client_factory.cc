@@ -30,8 +30,8 @@ GrpcClientFactory::NewModelRegistryStub(const std::string& target) {
   return training::v1::ModelRegistryService::NewStub(Channel(target));
 }
 
-std::unique_ptr<inference::v1::InferenceService::StubInterface>
-GrpcClientFactory::NewInferenceStub(const std::string& target) {
+std::unique_ptr<inference::v1::InferenceService::StubInterface> GrpcClientFactory::NewInferenceStub(
+    const std::string& target) {
   return inference::v1::InferenceService::NewStub(Channel(target));
 }
 

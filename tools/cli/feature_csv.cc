@@ -31,8 +31,8 @@ bool IsIgnoredColumn(absl::string_view name) {
 // The record columns of a canonical export (services/dataset/canonical_csv.h) that are no
 // feature.
 bool IsCanonicalRecordColumn(absl::string_view name) {
-  for (const char* column : {"chain_id", "name", "account_type", "contract_type", "entity",
-                             "label", "tags", "original_label", "source", "note", "line"}) {
+  for (const char* column : {"chain_id", "name", "account_type", "contract_type", "entity", "label",
+                             "tags", "original_label", "source", "note", "line"}) {
     if (name == column) return true;
   }
   return false;

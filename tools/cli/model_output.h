@@ -15,7 +15,8 @@ namespace ethscan::cli {
 // The model's registry fields (FormatModel), then from its manifest: the feature schema and
 // set, the artefacts (kind, format, size, SHA-256), the datasets with their roles, the
 // hyperparameters, the metrics, the validation and test evaluations as one table (with a
-// column for each feature_set_comparison), and how the held-out sides were chosen. Sections the manifest leaves empty are left out.
+// column for each feature_set_comparison), and how the held-out sides were chosen. Sections the
+// manifest leaves empty are left out.
 std::string FormatModelCard(const training::v1::Model& model);
 
 // One column per evaluation under `headers` (a column with "-" for a null one): rows,

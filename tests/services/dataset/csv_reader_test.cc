@@ -213,9 +213,9 @@ TEST(CsvReaderTest, UnnamedFirstColumnOnlyWhenAllowed) {
   EXPECT_THAT(recorder.events, ElementsAre("header@1:|Index|Address", "row@2:0|1|0xab"));
   Recorder second;
   CsvReader strict_after_first(options, &second);
-  EXPECT_THAT(strict_after_first.Feed("a,,c\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("header column 2 has an empty name")));
+  EXPECT_THAT(
+      strict_after_first.Feed("a,,c\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("header column 2 has an empty name")));
 }
 
 TEST(CsvReaderTest, RowLongerThanLimitIsAnError) {

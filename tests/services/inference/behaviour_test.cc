@@ -84,9 +84,8 @@ TEST_F(BehaviourTest, NotFlaggedIsUnknownNeverLegit) {
 }
 
 TEST_F(BehaviourTest, AListedAddressKeepsItsLabelWithTheScoreBeside) {
-  ASSERT_OK_AND_ASSIGN(
-      v1::PredictResponse p,
-      Predict("0x1f9840a85d5af5bf1d1762f925bdaddc4201f984", {{"sent_tnx", 49}}));
+  ASSERT_OK_AND_ASSIGN(v1::PredictResponse p,
+                       Predict("0x1f9840a85d5af5bf1d1762f925bdaddc4201f984", {{"sent_tnx", 49}}));
   EXPECT_TRUE(p.known());
   EXPECT_EQ(p.label(), "Legit");
   ASSERT_TRUE(p.has_behaviour());

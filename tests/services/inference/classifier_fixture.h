@@ -49,8 +49,8 @@ inline model::v1::ClassifierArtefact TrainedClassifier() {
 }
 
 // A model with a knowledge index of `entries` and the trained classifier.
-inline model::v1::ModelPackage ModelWithClassifier(
-    const std::string& name, std::vector<model::v1::KnowledgeEntry> entries) {
+inline model::v1::ModelPackage ModelWithClassifier(const std::string& name,
+                                                   std::vector<model::v1::KnowledgeEntry> entries) {
   model::v1::KnowledgeIndex index;
   for (auto& e : entries) *index.add_entries() = std::move(e);
   model::v1::ModelPackage package = ::ethscan::testing::KnowledgePackage(name, index);

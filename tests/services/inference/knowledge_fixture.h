@@ -12,9 +12,9 @@ namespace ethscan::inference::testing {
 // A claim of dataset `source`; `format` is its DatasetFormat value name
 // ("DATASET_FORMAT_OFAC_SDN"), which sets its authority under the conflict policy.
 inline model::v1::SourceClaim Claim(const std::string& source, const std::string& address,
-                                       const std::string& label, const std::string& name = "",
-                                       const std::string& original_label = "",
-                                       const std::string& format = "") {
+                                    const std::string& label, const std::string& name = "",
+                                    const std::string& original_label = "",
+                                    const std::string& format = "") {
   model::v1::SourceClaim claim;
   claim.set_source(source);
   claim.set_dataset_format(format);

@@ -97,8 +97,7 @@ TEST(LoadedModelTest, RejectsDuplicateAndInvalidAddresses) {
   EXPECT_THAT(dup, StatusIs(absl::StatusCode::kDataLoss, HasSubstr("twice")));
   model::v1::KnowledgeEntry bad;
   bad.mutable_merged()->set_address("0x1234");
-  EXPECT_THAT(LoadedModel::Create(ModelWith("m", {bad}), 0),
-              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(LoadedModel::Create(ModelWith("m", {bad}), 0), StatusIs(absl::StatusCode::kDataLoss));
 }
 
 }  // namespace

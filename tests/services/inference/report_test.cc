@@ -87,7 +87,7 @@ model::v1::KnowledgeEntry DelistedEntry() {
   model::v1::KnowledgeEntry e;
   const std::string address = "0x03893a7c7463ae47d46bc7f091665f1893656003";
   model::v1::SourceClaim ofac = testing::Claim("ofac_sdn", address, "Unknown", "TORNADO CASH",
-                                                  "delisted", "DATASET_FORMAT_OFAC_SDN");
+                                               "delisted", "DATASET_FORMAT_OFAC_SDN");
   ofac.mutable_record()->set_note("delisted from the OFAC SDN list; added 2022-08-08");
   ofac.mutable_record()->add_tags("OFAC delisted");
   *e.add_claims() = ofac;

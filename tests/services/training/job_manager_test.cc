@@ -59,6 +59,23 @@ TEST_F(JobManagerTest, CreateJobRequiresTrainingDataset) {
   EXPECT_THAT(page.jobs, IsEmpty());
 }
 
+TEST_F(JobManagerTest, ValidationAndTestSidesMayNotBeTrainingDatasets) {
+  v1::CreateJobRequest request = Request();
+  request.add_extra_training_datasets("ds-extra");
+  request.set_validation_dataset("ds-train");
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("validation_dataset \"ds-train\" is also a training dataset")));
+  request.set_validation_dataset("ds-extra");
+  EXPECT_THAT(manager_->CreateJob(request), StatusIs(absl::StatusCode::kInvalidArgument));
+  request.clear_validation_dataset();
+  request.set_test_dataset("ds-extra");
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("test_dataset \"ds-extra\"")));
+  ASSERT_OK_AND_ASSIGN(v1::ListJobsResponse jobs, manager_->ListJobs(v1::ListJobsRequest()));
+  EXPECT_EQ(jobs.jobs_size(), 0);
+}
+
 TEST_F(JobManagerTest, CreateJobValidatesSuffix) {
   v1::CreateJobRequest request = Request();
   request.set_suffix(std::string(65, 'a'));
@@ -107,14 +124,14 @@ TEST_F(JobManagerTest, CreateJobValidatesHyperparameters) {
 TEST_F(JobManagerTest, CreateJobValidatesDatasetsThenQueues) {
   v1::CreateJobRequest request = Request();
   request.set_validation_dataset("ds-valid");
-  request.add_extra_training_datasets("ds-valid");
+  request.add_extra_training_datasets("ds-train");  // Named twice: referenced once.
   ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(request));
   EXPECT_THAT(job.id(), MatchesRegex("ftjob-[0-9a-f]{16}"));
   EXPECT_EQ(job.status(), v1::JOB_STATUS_QUEUED);
   EXPECT_EQ(job.base_model(), "ethscan-base");
   EXPECT_EQ(job.backend(), "local");
   EXPECT_EQ(job.hyperparameters().seed(), 42u);
-  EXPECT_THAT(job.extra_training_datasets(), ElementsAre("ds-valid"));
+  EXPECT_THAT(job.extra_training_datasets(), ElementsAre("ds-train"));
   EXPECT_EQ(job.create_time().seconds(), absl::ToUnixSeconds(env_.clock.Now()));
   ASSERT_OK_AND_ASSIGN(v1::Job stored, env_.store.Get(job.id()));
   EXPECT_EQ(stored.status(), v1::JOB_STATUS_QUEUED);
@@ -123,7 +140,7 @@ TEST_F(JobManagerTest, CreateJobValidatesDatasetsThenQueues) {
   ASSERT_THAT(events, SizeIs(2));
   EXPECT_EQ(events[0].status(), v1::JOB_STATUS_VALIDATING_FILES);
   EXPECT_EQ(events[1].status(), v1::JOB_STATUS_QUEUED);
-  EXPECT_THAT(events[1].message(), HasSubstr("3 datasets, 2 training records"));
+  EXPECT_THAT(events[1].message(), HasSubstr("2 datasets, 1 training records"));
   EXPECT_THAT(NewJobId(), MatchesRegex("ftjob-[0-9a-f]{16}"));
   // The job references its datasets, so they cannot be deleted while it runs.
   EXPECT_THAT(env_.datasets.Holders("ds-train"), ElementsAre(absl::StrCat("job/", job.id())));

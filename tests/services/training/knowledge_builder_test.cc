@@ -39,7 +39,8 @@ model::v1::KnowledgeIndex Build(const std::vector<SourceDataset>& datasets,
   return index.ok() ? *index : model::v1::KnowledgeIndex();
 }
 
-const model::v1::KnowledgeEntry* Find(const model::v1::KnowledgeIndex& model, const std::string& address) {
+const model::v1::KnowledgeEntry* Find(const model::v1::KnowledgeIndex& model,
+                                      const std::string& address) {
   for (const model::v1::KnowledgeEntry& e : model.entries()) {
     if (absl::AsciiStrToLower(e.merged().address()) == address) return &e;
   }

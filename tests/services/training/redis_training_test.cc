@@ -22,8 +22,8 @@
 #include "services/training/training_service.h"
 #include "services/training/worker.h"
 #include "tests/services/training/fakes.h"
-#include "tests/testing/redis_server.h"
 #include "tests/testing/model_packages.h"
+#include "tests/testing/redis_server.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_paths.h"
 

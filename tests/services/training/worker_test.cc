@@ -1,11 +1,10 @@
 #include "services/training/worker.h"
 
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <random>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -37,9 +36,9 @@ using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-using ::testing::Not;
 using testing::MakeDataset;
 using testing::MakeRecord;
+using ::testing::Not;
 using ::testing::Optional;
 using ::testing::Pair;
 using ::testing::SizeIs;
@@ -453,6 +452,48 @@ TEST_F(ClassifierJobTest, TrainsBothKindsWithHeldOutSidesMetricsAndCheckpoints) 
   EXPECT_THAT(checkpoints, IsEmpty());
 }
 
+// A checkpoint package of `job`'s model at `step`, as an earlier attempt would have left it.
+model::v1::ModelPackage StaleCheckpoint(const v1::Job& job) {
+  model::v1::ModelPackage package;
+  package.mutable_manifest()->set_job_id(job.id());
+  model::v1::ClassifierArtefact artefact;
+  artefact.set_rounds(500);
+  EXPECT_THAT(model::AddArtefact(&package, model::kClassifierKind, model::kClassifierFormat,
+                                 artefact.SerializeAsString()),
+              IsOk());
+  return package;
+}
+
+TEST_F(ClassifierJobTest, AnAttemptStartsWithoutAnEarlierAttemptsCheckpoints) {
+  v1::Job job = CreateClassifierJob(3, "", "", /*patience=*/200);
+  ASSERT_THAT(env_.registry->PublishCheckpoint(StaleCheckpoint(job), FineTunedModelName(job), 500),
+              IsOk());
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Checkpoint> checkpoints,
+                       manager_->ListCheckpoints(job.id()));
+  std::vector<int> steps;
+  for (const v1::Checkpoint& c : checkpoints) steps.push_back(c.step());
+  EXPECT_THAT(steps, ElementsAre(50, 100, 150));
+  // Each checkpoint labels what it flags with the positives' label.
+  ASSERT_OK_AND_ASSIGN(model::v1::ModelPackage checkpoint,
+                       env_.registry->Load(checkpoints.back().model()));
+  ASSERT_OK_AND_ASSIGN(std::optional<model::v1::ClassifierArtefact> snapshot,
+                       model::ClassifierOf(checkpoint));
+  ASSERT_TRUE(snapshot.has_value());
+  EXPECT_EQ(snapshot->positive_label(), "Phish / Hack");
+}
+
+TEST_F(ClassifierJobTest, AJobThatFailsLeavesNoCheckpoints) {
+  v1::Job job = CreateClassifierJob(1);
+  ASSERT_THAT(env_.registry->PublishCheckpoint(StaleCheckpoint(job), FineTunedModelName(job), 50),
+              IsOk());
+  env_.datasets.FailReads("ds-kaggle", grpc::StatusCode::DATA_LOSS, 1);
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kFailed));
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Checkpoint> checkpoints,
+                       manager_->ListCheckpoints(job.id()));
+  EXPECT_THAT(checkpoints, IsEmpty());
+}
+
 TEST_F(ClassifierJobTest, KeepsTheLastThreeCheckpoints) {
   // No validation side to stop early on: every epoch runs.
   v1::CreateJobRequest request;
@@ -514,6 +555,30 @@ TEST_F(ClassifierJobTest, ContinuedFineTuningAddsRoundsToTheParentsBooster) {
             parent_classifier->rounds());
   EXPECT_GE(classifier->rounds(), parent_classifier->rounds());
   EXPECT_EQ(package.manifest().base_model(), parent);
+
+  // Its held-out sides follow the base model's seed, whatever this job's.
+  v1::CreateJobRequest other_seed;
+  other_seed.set_training_dataset("ds-kaggle");
+  other_seed.set_base_model(parent);
+  other_seed.mutable_hyperparameters()->set_n_epochs(1);
+  other_seed.mutable_hyperparameters()->set_seed(7);
+  ASSERT_OK_AND_ASSIGN(v1::Job seeded, manager_->CreateJob(other_seed));
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  ASSERT_OK_AND_ASSIGN(model::v1::ModelPackage seeded_package,
+                       env_.registry->Load(Job(seeded.id()).fine_tuned_model()));
+  EXPECT_THAT(seeded_package.manifest().holdout(),
+              HasSubstr("seed 42 (the base model's, so its held-out addresses stay held out)"));
+
+  // A continuation with nothing to train the classifier on keeps the base's classifier.
+  v1::Job lists_only = Create("ds-labels", {}, parent);
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  ASSERT_OK_AND_ASSIGN(model::v1::ModelPackage kept,
+                       env_.registry->Load(Job(lists_only.id()).fine_tuned_model()));
+  EXPECT_THAT(kept.manifest().kinds(), ElementsAre("knowledge", "classifier"));
+  ASSERT_OK_AND_ASSIGN(std::optional<model::v1::ClassifierArtefact> kept_classifier,
+                       model::ClassifierOf(kept));
+  ASSERT_TRUE(kept_classifier.has_value());
+  EXPECT_EQ(kept_classifier->booster(), parent_classifier->booster());
 
   // Another feature set cannot continue it.
   v1::Job third = CreateClassifierJob(1, "transaction", parent);

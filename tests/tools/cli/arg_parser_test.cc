@@ -69,9 +69,9 @@ TEST_F(ArgParserTest, EnvironmentFillsTargetsAndApiKey) {
 
 TEST_F(ArgParserTest, FlagsBeatEnvironmentAndMayComeAnywhere) {
   env_ = {{"ETHSCAN_GATEWAY_ADDR", "gw:1"}};
-  ASSERT_OK_AND_ASSIGN(Invocation inv, Parse({"--gateway", "flag:9", "scan", "0xaa", "--json",
-                                              "--timeout=5s", "--dataset-service=d:7",
-                                              "--inference", "i:8"}));
+  ASSERT_OK_AND_ASSIGN(Invocation inv,
+                       Parse({"--gateway", "flag:9", "scan", "0xaa", "--json", "--timeout=5s",
+                              "--dataset-service=d:7", "--inference", "i:8"}));
   EXPECT_EQ(inv.globals.gateway, "flag:9");
   EXPECT_EQ(inv.globals.dataset_service, "d:7");
   EXPECT_EQ(inv.globals.inference, "i:8");

@@ -70,11 +70,10 @@ TEST(FeatureCsvReaderTest, MapsKaggleColumnsAndIgnoresFlagIndexAndText) {
 
 TEST(FeatureCsvReaderTest, ReadsACanonicalExport) {
   // `ethscan datasets export --format csv`: record columns, then "feature:<source column>".
-  ASSERT_OK_AND_ASSIGN(
-      std::unique_ptr<FeatureCsvReader> reader,
-      Reader(absl::StrCat("address,chain_id,name,label,tags,line,feature:Sent tnx,"
-                          "feature:max value received \n",
-                          kA, ",1,,Scam,,2,3,0.5\n")));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<FeatureCsvReader> reader,
+                       Reader(absl::StrCat("address,chain_id,name,label,tags,line,feature:Sent tnx,"
+                                           "feature:max value received \n",
+                                           kA, ",1,,Scam,,2,3,0.5\n")));
   EXPECT_EQ(reader->feature_column_count(), 2u);
   EXPECT_THAT(reader->unknown_columns(), IsEmpty());
   ReadAll all = Drain(*reader);
