@@ -169,6 +169,9 @@ absl::StatusOr<std::unique_ptr<Classifier>> Classifier::Load(absl::string_view b
   if (XGBoosterLoadModelFromBuffer(booster.get(), bytes.data(), bytes.size()) != 0) {
     return absl::InvalidArgumentError(absl::StrCat("not an XGBoost model: ", XGBGetLastError()));
   }
+  // Predictions run on the calling thread: an OpenMP team woken for every one- or few-row
+  // request costs more than the trees (a server answers many such requests at once).
+  XGB_RETURN_IF_ERROR(XGBoosterSetParam(booster.get(), "nthread", "1"), "nthread");
   int rounds = 0;
   XGB_RETURN_IF_ERROR(XGBoosterBoostedRounds(booster.get(), &rounds), "rounds");
   bst_ulong features = 0;

@@ -4,7 +4,8 @@
 // to and loads from bytes. Plus the evaluation metrics a fine-tuning job reports.
 //
 // Thread-safety: a Classifier may be used from several threads (calls into XGBoost are
-// serialised per model). Train runs on the calling thread (XGBoost uses `threads` inside).
+// serialised per model, and each runs on the calling thread alone). Train runs on the calling
+// thread (XGBoost uses `threads` inside).
 #ifndef ETHSCAN_COMMON_ML_CLASSIFIER_H_
 #define ETHSCAN_COMMON_ML_CLASSIFIER_H_
 
