@@ -302,6 +302,8 @@ class Worker::JobSink final : public TrainingSink {
     *package.mutable_manifest() = finished_->manifest();
     package.mutable_manifest()->clear_artefacts();
     package.mutable_manifest()->clear_kinds();
+    // Its metrics are the step's, not the summary of kinds finished before.
+    package.mutable_manifest()->clear_metrics();
     SetTimestamp(worker_->clock_->Now(), package.mutable_manifest()->mutable_create_time());
     absl::Status added = model::AddArtefact(&package, model::kClassifierKind,
                                             model::kClassifierFormat, std::move(artefact));

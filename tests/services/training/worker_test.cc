@@ -443,6 +443,8 @@ TEST_F(ClassifierJobTest, TrainsBothKindsWithHeldOutSidesMetricsAndCheckpoints) 
                        model::ClassifierOf(checkpoint));
   ASSERT_TRUE(snapshot.has_value());
   EXPECT_EQ(snapshot->rounds(), checkpoints.back().step());
+  EXPECT_TRUE(checkpoint.manifest().metrics().count("train_loss"));
+  EXPECT_FALSE(checkpoint.manifest().metrics().count("addresses"));
   // Checkpoints are not models of their own in the listing.
   ASSERT_OK_AND_ASSIGN(v1::ListModelsResponse list, env_.registry->List(0, ""));
   EXPECT_THAT(list.models(), SizeIs(1));
