@@ -30,6 +30,7 @@
 #include "absl/time/clock.h"
 #include "common/features/schema.h"
 #include "common/ml/classifier.h"
+#include "services/dataset/canonical_csv.h"
 #include "services/dataset/csv_reader.h"
 
 ABSL_FLAG(std::string, input, "../shared/data/kaggle_fraud/transaction_dataset.csv",
@@ -79,7 +80,7 @@ class Collector final : public dataset::CsvReader::Handler {
       if (key == "tags") tags_ = i;
       // A canonical export names feature columns "feature:<source column>".
       absl::string_view column = columns[i];
-      absl::ConsumePrefix(&column, "feature:");
+      absl::ConsumePrefix(&column, dataset::kFeatureColumnPrefix);
       std::optional<size_t> index = features::SchemaIndexOfColumn(column);
       if (!index.has_value()) continue;
       std::optional<size_t> numeric = features::NumericIndexOf(features::Schema()[*index].name);

@@ -15,6 +15,7 @@
 #include "common/eth/address.h"
 #include "common/features/schema.h"
 #include "common/text/quote.h"
+#include "services/dataset/canonical_csv.h"
 
 namespace ethscan::cli {
 namespace {
@@ -28,11 +29,9 @@ bool IsIgnoredColumn(absl::string_view name) {
          absl::EqualsIgnoreCase(name, "Index") || absl::StartsWithIgnoreCase(name, "Unnamed:");
 }
 
-// The record columns of a canonical export (services/dataset/canonical_csv.h) that are no
-// feature.
+// A record column of a canonical export (services/dataset/canonical_csv.h): no feature.
 bool IsCanonicalRecordColumn(absl::string_view name) {
-  for (const char* column : {"chain_id", "name", "account_type", "contract_type", "entity", "label",
-                             "tags", "original_label", "source", "note", "line"}) {
+  for (const char* column : dataset::kCanonicalCsvColumns) {
     if (name == column) return true;
   }
   return false;
@@ -138,7 +137,7 @@ absl::Status FeatureCsvReader::OnHeader(const std::vector<std::string>& columns)
     // A canonical export (`datasets export --format csv`) names its feature columns
     // "feature:<source column>"; its other columns (label, tags, …) hold no feature.
     absl::string_view feature_column = name;
-    const bool canonical = absl::ConsumePrefix(&feature_column, "feature:");
+    const bool canonical = absl::ConsumePrefix(&feature_column, dataset::kFeatureColumnPrefix);
     if (!canonical && IsCanonicalRecordColumn(name)) continue;
     std::optional<size_t> index = features::SchemaIndexOfColumn(feature_column);
     if (!index.has_value()) {
