@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "common/features/schema.h"
 #include "common/features/vector.h"
+#include "common/model/evaluation.h"
 #include "common/model/package.h"
 #include "common/report/labels.h"
 #include "common/status/status_macros.h"
@@ -318,31 +319,6 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::TrainWith(
   return out;
 }
 
-model::v1::Evaluation ToEvaluation(const ml::BinaryMetrics& m, absl::string_view split,
-                                   absl::string_view source, absl::string_view feature_set,
-                                   size_t rows, size_t positives) {
-  model::v1::Evaluation e;
-  e.set_split(std::string(split));
-  e.set_source(std::string(source));
-  e.set_feature_set(std::string(feature_set));
-  e.set_rows(rows);
-  e.set_positives(positives);
-  e.set_threshold(m.threshold);
-  e.set_true_positives(m.true_positives);
-  e.set_false_positives(m.false_positives);
-  e.set_true_negatives(m.true_negatives);
-  e.set_false_negatives(m.false_negatives);
-  e.set_accuracy(m.accuracy);
-  e.set_precision(m.precision);
-  e.set_recall(m.recall);
-  e.set_f1(m.f1);
-  e.set_roc_auc(m.roc_auc);
-  e.set_pr_auc(m.pr_auc);
-  e.set_brier(m.brier);
-  e.set_log_loss(m.log_loss);
-  return e;
-}
-
 namespace {
 
 std::string DatasetSource(const dataset::v1::Dataset& d) {
@@ -541,12 +517,13 @@ absl::StatusOr<std::optional<TrainedArtefact>> BehaviouralTrainer::Train(Trainin
     }
   }
   if (trained->validation.has_value()) {
-    out.validation = ToEvaluation(
+    out.validation = model::ToEvaluation(
         *trained->validation, "validation", SourceText(validation_sources_, validation_held_out_),
         out.feature_set, trained->validation_rows, trained->validation_positives);
   }
   if (trained->test.has_value()) {
-    out.test = ToEvaluation(*trained->test, "test", SourceText(test_sources_, test_held_out_),
+    out.test =
+        model::ToEvaluation(*trained->test, "test", SourceText(test_sources_, test_held_out_),
                             out.feature_set, trained->test_rows, trained->test_positives);
   } else {
     sink->Message("warning",
@@ -562,9 +539,9 @@ absl::StatusOr<std::optional<TrainedArtefact>> BehaviouralTrainer::Train(Trainin
         other, [sink](const ClassifierTrainer::Progress&) { return sink->Check(); });
     if (!alternative.ok()) return alternative.status();
     if (alternative->test.has_value()) {
-      out.comparisons.push_back(ToEvaluation(*alternative->test, "test",
-                                             SourceText(test_sources_, test_held_out_), other,
-                                             alternative->test_rows, alternative->test_positives));
+      out.comparisons.push_back(
+          model::ToEvaluation(*alternative->test, "test", SourceText(test_sources_, test_held_out_),
+                              other, alternative->test_rows, alternative->test_positives));
       sink->Message(
           "info",
           absl::StrCat("for comparison, the ", other, " feature set: test ROC-AUC ",

@@ -246,11 +246,6 @@ class BehaviouralTrainer final : public Trainer {
   size_t feature_records_ = 0;
 };
 
-// An evaluation as the model card stores it.
-model::v1::Evaluation ToEvaluation(const ml::BinaryMetrics& metrics, absl::string_view split,
-                                   absl::string_view source, absl::string_view feature_set,
-                                   size_t rows, size_t positives);
-
 }  // namespace ethscan::training
 
 #endif  // ETHSCAN_SERVICES_TRAINING_CLASSIFIER_TRAINER_H_

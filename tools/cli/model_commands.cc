@@ -18,6 +18,7 @@
 #include "common/features/schema.h"
 #include "common/features/vector.h"
 #include "common/ml/classifier.h"
+#include "common/model/evaluation.h"
 #include "common/model/package.h"
 #include "common/text/quote.h"
 #include "ethscan/dataset/v1/dataset_service.grpc.pb.h"
@@ -285,32 +286,6 @@ struct Comparison {
   std::vector<Disagreement> disagreements;
 };
 
-model::v1::Evaluation ToEvaluation(const ml::BinaryMetrics& m, const std::string& source,
-                                   const std::string& feature_set, const Comparison& comparison) {
-  model::v1::Evaluation e;
-  e.set_split("test");
-  e.set_source(source);
-  e.set_feature_set(feature_set);
-  e.set_rows(comparison.labels.size());
-  uint64_t positives = 0;
-  for (float label : comparison.labels) positives += label > 0.5f ? 1 : 0;
-  e.set_positives(positives);
-  e.set_threshold(m.threshold);
-  e.set_true_positives(m.true_positives);
-  e.set_false_positives(m.false_positives);
-  e.set_true_negatives(m.true_negatives);
-  e.set_false_negatives(m.false_negatives);
-  e.set_accuracy(m.accuracy);
-  e.set_precision(m.precision);
-  e.set_recall(m.recall);
-  e.set_f1(m.f1);
-  e.set_roc_auc(m.roc_auc);
-  e.set_pr_auc(m.pr_auc);
-  e.set_brier(m.brier);
-  e.set_log_loss(m.log_loss);
-  return e;
-}
-
 int ModelsCompare(const CommandContext& c) {
   const Invocation& inv = c.invocation;
   const std::vector<std::string> models = {inv.args[0], inv.args[1]};
@@ -387,13 +362,15 @@ int ModelsCompare(const CommandContext& c) {
                                    records.skipped_without_target(), " records skipped)"));
   }
 
+  size_t positives = 0;
+  for (float label : comparison.labels) positives += label > 0.5f ? 1 : 0;
   model::v1::Evaluation evaluations[2];
   for (size_t i = 0; i < 2; ++i) {
     const ml::BinaryMetrics metrics =
         ml::Evaluate(comparison.labels, comparison.scores[i], comparison.thresholds[i]);
-    evaluations[i] = ToEvaluation(
-        metrics, absl::StrCat("dataset ", dataset_text, ", scored by model ", models[i]),
-        comparison.feature_sets[i], comparison);
+    evaluations[i] = model::ToEvaluation(
+        metrics, "test", absl::StrCat("dataset ", dataset_text, ", scored by model ", models[i]),
+        comparison.feature_sets[i], comparison.labels.size(), positives);
   }
   if (inv.globals.json) {
     for (const model::v1::Evaluation& e : evaluations) PrintJson(c, e);
