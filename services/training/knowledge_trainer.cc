@@ -17,18 +17,6 @@ std::string LookupKey(absl::string_view address, uint64_t chain_id) {
 
 }  // namespace
 
-absl::string_view SideName(Side side) {
-  switch (side) {
-    case Side::kTraining:
-      return "training";
-    case Side::kValidation:
-      return "validation";
-    case Side::kTest:
-      return "test";
-  }
-  return "training";
-}
-
 absl::string_view KnowledgeTrainer::kind() const { return model::kKnowledgeKind; }
 
 absl::Status KnowledgeTrainer::AddDataset(const dataset::v1::Dataset& dataset, Side side) {
@@ -58,7 +46,7 @@ absl::Status KnowledgeTrainer::AddParent(const model::v1::Manifest& manifest,
   }
   std::vector<std::string> datasets;
   for (const model::v1::DatasetRef& d : manifest.datasets()) {
-    if (d.role() == "training") datasets.push_back(d.id());
+    if (d.role() == SideName(Side::kTraining)) datasets.push_back(d.id());
   }
   return builder_.AddBaseModel(manifest.name(), datasets, index);
 }

@@ -16,6 +16,7 @@
 #include "common/text/quote.h"
 #include "services/training/atomic_file.h"
 #include "services/training/paging.h"
+#include "services/training/trainer.h"
 
 namespace ethscan::training {
 namespace {
@@ -250,7 +251,7 @@ absl::StatusOr<v1::Model> ModelRegistry::WriteAndRecord(const model::v1::ModelPa
   meta.set_job_id(manifest.job_id());
   meta.set_base_model(manifest.base_model());
   for (const model::v1::DatasetRef& d : manifest.datasets()) {
-    if (d.role() == "training") meta.add_training_datasets(d.id());
+    if (d.role() == SideName(Side::kTraining)) meta.add_training_datasets(d.id());
   }
   auto addresses = manifest.metrics().find("addresses");
   const bool has_knowledge = model::FindArtefact(package, model::kKnowledgeKind) != nullptr;

@@ -32,7 +32,17 @@ namespace ethscan::training {
 enum class Side { kTraining, kValidation, kTest };
 
 // "training", "validation", "test".
-absl::string_view SideName(Side side);
+inline absl::string_view SideName(Side side) {
+  switch (side) {
+    case Side::kTraining:
+      return "training";
+    case Side::kValidation:
+      return "validation";
+    case Side::kTest:
+      return "test";
+  }
+  return "training";
+}
 
 // Where a record comes from.
 struct RecordOrigin {

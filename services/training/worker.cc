@@ -448,7 +448,7 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
     }
     // The base's training datasets stay part of the model's lineage.
     for (const model::v1::DatasetRef& d : base->manifest().datasets()) {
-      if (d.role() != "training") continue;
+      if (d.role() != SideName(Side::kTraining)) continue;
       bool listed = false;
       for (const model::v1::DatasetRef& mine : manifest->datasets()) {
         listed = listed || mine.id() == d.id();
