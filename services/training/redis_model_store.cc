@@ -18,19 +18,10 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 1
 )lua";
 
-// KEYS: model hash, models zset, aliases hash. ARGV: model name.
+// Deletes a model or a checkpoint. KEYS: model hash, the zset that lists it ("models" or the
+// job's "checkpoints"), aliases hash. ARGV: model name. The zset entry goes even when the hash
+// is already gone, so no listing keeps a name without a record.
 constexpr char kDeleteScript[] = R"lua(
-if redis.call('DEL', KEYS[1]) == 0 then return 0 end
-redis.call('ZREM', KEYS[2], ARGV[1])
-local all = redis.call('HGETALL', KEYS[3])
-for i = 1, #all, 2 do
-  if all[i + 1] == ARGV[1] then redis.call('HDEL', KEYS[3], all[i]) end
-end
-return 1
-)lua";
-
-// KEYS: model hash, checkpoints zset, aliases hash. ARGV: model name.
-constexpr char kDeleteCheckpointScript[] = R"lua(
 redis.call('ZREM', KEYS[2], ARGV[1])
 if redis.call('DEL', KEYS[1]) == 0 then return 0 end
 local all = redis.call('HGETALL', KEYS[3])
@@ -187,7 +178,7 @@ absl::StatusOr<std::vector<v1::Model>> RedisModelStore::ListCheckpoints(absl::st
 absl::Status RedisModelStore::DeleteCheckpoint(absl::string_view job_id, absl::string_view name) {
   const RedisKeys& k = options_.keys;
   ASSIGN_OR_RETURN(redis::Reply reply,
-                   client_->Command({"EVAL", kDeleteCheckpointScript, "3", k.Model(name),
+                   client_->Command({"EVAL", kDeleteScript, "3", k.Model(name),
                                      k.Checkpoints(job_id), k.Aliases(), std::string{name}}));
   if (reply.integer == 0) return NotFound(name);
   return absl::OkStatus();
