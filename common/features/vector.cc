@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/features/schema.h"
 #include "common/text/quote.h"
@@ -12,8 +13,20 @@ namespace {
 
 constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
 
-// The numeric position of the feature a column or canonical name holds, or nullopt.
+// The numeric position of the feature a column or canonical name holds, or nullopt. Names
+// as the schema spells them are looked up as they are (every record of an upload repeats
+// them); others go through the schema's tolerant column lookup.
 std::optional<size_t> NumericPosition(absl::string_view name) {
+  static const auto* exact = [] {
+    auto* map = new absl::flat_hash_map<std::string, size_t>();
+    const std::vector<const FeatureDef*>& numeric = NumericFeatures();
+    for (size_t i = 0; i < numeric.size(); ++i) {
+      map->emplace(numeric[i]->name, i);
+      map->emplace(numeric[i]->kaggle_column, i);
+    }
+    return map;
+  }();
+  if (auto it = exact->find(name); it != exact->end()) return it->second;
   std::optional<size_t> index = SchemaIndexOfColumn(name);
   if (!index.has_value()) return std::nullopt;
   return NumericIndexOf(Schema()[*index].name);
@@ -29,7 +42,11 @@ bool HasTag(const common::v1::AddressRecord& record, absl::string_view tag) {
 }  // namespace
 
 Target TargetOf(const common::v1::AddressRecord& record) {
-  if (!HasAnyValue(DenseVector(record))) return Target::kNone;
+  return TargetOf(record, DenseVector(record));
+}
+
+Target TargetOf(const common::v1::AddressRecord& record, const std::vector<float>& dense) {
+  if (!HasAnyValue(dense)) return Target::kNone;
   const std::string& label = record.label();
   if (label == "Phish / Hack" || label == "Scam" || label == "Exploit" || label == "Heist" ||
       label == "Sanctioned") {

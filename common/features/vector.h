@@ -26,6 +26,8 @@ enum class Target {
 
 // Which side of the target `record` is on.
 Target TargetOf(const common::v1::AddressRecord& record);
+// The same when the record's DenseVector is at hand.
+Target TargetOf(const common::v1::AddressRecord& record, const std::vector<float>& dense);
 
 // The record's numeric features in NumericFeatures() order; NaN for features it lacks.
 // Features whose names are not in the schema are ignored, as are text features.

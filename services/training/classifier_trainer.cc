@@ -140,7 +140,8 @@ absl::StatusOr<ClassifierHyperparameters> HyperparametersFromProto(const v1::Hyp
 }
 
 void ClassifierTrainer::AddTrainingRecord(const common::v1::AddressRecord& record) {
-  const features::Target target = features::TargetOf(record);
+  std::vector<float> dense = features::DenseVector(record);
+  const features::Target target = features::TargetOf(record, dense);
   if (target == features::Target::kNone ||
       !train_addresses_.insert(absl::AsciiStrToLower(record.address())).second) {
     ++skipped_;
@@ -148,30 +149,32 @@ void ClassifierTrainer::AddTrainingRecord(const common::v1::AddressRecord& recor
   }
   if (train_.columns == 0) train_.columns = features::NumericFeatures().size();
   const bool positive = target == features::Target::kFlagged;
-  train_.AddRow(features::DenseVector(record), positive ? 1.f : 0.f);
+  train_.AddRow(dense, positive ? 1.f : 0.f);
   if (positive) ++positive_labels_[record.label()];
 }
 
 void ClassifierTrainer::AddValidationRecord(const common::v1::AddressRecord& record) {
-  const features::Target target = features::TargetOf(record);
+  std::vector<float> dense = features::DenseVector(record);
+  const features::Target target = features::TargetOf(record, dense);
   std::string address = absl::AsciiStrToLower(record.address());
   if (target == features::Target::kNone || !valid_addresses_.insert(address).second) {
     ++skipped_;
     return;
   }
-  valid_.push_back({std::move(address), features::DenseVector(record),
-                    target == features::Target::kFlagged ? 1.f : 0.f});
+  valid_.push_back(
+      {std::move(address), std::move(dense), target == features::Target::kFlagged ? 1.f : 0.f});
 }
 
 void ClassifierTrainer::AddTestRecord(const common::v1::AddressRecord& record) {
-  const features::Target target = features::TargetOf(record);
+  std::vector<float> dense = features::DenseVector(record);
+  const features::Target target = features::TargetOf(record, dense);
   std::string address = absl::AsciiStrToLower(record.address());
   if (target == features::Target::kNone || !test_addresses_.insert(address).second) {
     ++skipped_;
     return;
   }
-  test_.push_back({std::move(address), features::DenseVector(record),
-                   target == features::Target::kFlagged ? 1.f : 0.f});
+  test_.push_back(
+      {std::move(address), std::move(dense), target == features::Target::kFlagged ? 1.f : 0.f});
 }
 
 absl::StatusOr<TrainedClassifier> ClassifierTrainer::Train(const ProgressFn& progress) {
