@@ -112,7 +112,9 @@ void KnowledgeBuilder::AddClaim(uint32_t dataset, const AddressRecord& record) {
   Claim claim;
   claim.dataset = dataset;
   claim.sequence = next_sequence_++;
-  claim.record = record;
+  AddressRecord* copy = google::protobuf::Arena::CreateMessage<AddressRecord>(&arena_);
+  copy->CopyFrom(record);
+  claim.record = copy;
   claims_[Key(address->ToLowerHex(), chain_id)].push_back(std::move(claim));
 }
 
@@ -147,6 +149,10 @@ absl::Status KnowledgeBuilder::AddBaseModel(absl::string_view base_name,
     register_dataset(id, "", "", google::protobuf::Timestamp());
   }
   for (const model::v1::KnowledgeEntry& entry : base.entries()) {
+    // The behavioural features are kept once, in the merged record; they go back to the
+    // claim they came from so that the policy weighs them again.
+    const auto features_source = entry.field_sources().find("features");
+    bool features_given = entry.merged().features_size() == 0;
     for (const model::v1::SourceClaim& claim : entry.claims()) {
       std::string id = claim.dataset_id().empty() ? IdOfSource(claim.source()) : claim.dataset_id();
       if (id.empty()) {
@@ -158,20 +164,30 @@ absl::Status KnowledgeBuilder::AddBaseModel(absl::string_view base_name,
           register_dataset(id, claim.source(), claim.dataset_format(), claim.observed_time());
       if (index < job_dataset_count_) continue;  // The job reads this dataset itself.
       ++stats_.base_claims;
+      if (!features_given && claim.record().features_size() == 0 &&
+          (features_source == entry.field_sources().end() ||
+           features_source->second == claim.source())) {
+        AddressRecord with_features = claim.record();
+        *with_features.mutable_features() = entry.merged().features();
+        AddClaim(index, with_features);
+        features_given = true;
+        continue;
+      }
+      features_given = features_given || claim.record().features_size() > 0;
       AddClaim(index, claim.record());
     }
   }
   return absl::OkStatus();
 }
 
-model::v1::KnowledgeEntry KnowledgeBuilder::MergeEntry(const Key& key,
-                                                       std::vector<const Claim*> claims) {
+void KnowledgeBuilder::MergeEntry(const Key& key, std::vector<const Claim*> claims,
+                                  model::v1::KnowledgeEntry* out_entry) {
   std::vector<common::PolicyClaim> policy_claims;
   policy_claims.reserve(claims.size());
   for (const Claim* c : claims) {
     const DatasetInfo& d = datasets_[c->dataset];
     common::PolicyClaim p;
-    p.record = &c->record;
+    p.record = c->record;
     p.format = d.format;
     p.observed_time = d.create_time;
     p.position = c->dataset;  // Datasets are registered in priority order.
@@ -191,7 +207,7 @@ model::v1::KnowledgeEntry KnowledgeBuilder::MergeEntry(const Key& key,
     sorted_policy.push_back(policy_claims[i]);
   }
   claims = std::move(sorted);
-  const common::Resolution resolution = common::ResolveClaims(sorted_policy);
+  common::Resolution resolution = common::ResolveClaims(sorted_policy);
 
   auto name_of = [this, &claims](size_t i) -> const std::string& {
     return datasets_[claims[i]->dataset].name;
@@ -200,19 +216,21 @@ model::v1::KnowledgeEntry KnowledgeBuilder::MergeEntry(const Key& key,
     return datasets_[claims[i]->dataset].source;
   };
 
-  model::v1::KnowledgeEntry entry;
+  model::v1::KnowledgeEntry& entry = *out_entry;
   for (const Claim* c : claims) {
     model::v1::SourceClaim* out = entry.add_claims();
     const DatasetInfo& d = datasets_[c->dataset];
     out->set_source(d.source);
-    *out->mutable_record() = c->record;
+    out->mutable_record()->CopyFrom(*c->record);
+    // Kept once per address, in the merged record (field_sources names the claim).
+    out->mutable_record()->clear_features();
     *out->mutable_observed_time() = d.create_time;
     out->set_dataset_id(d.id);
     out->set_dataset_format(d.format);
   }
 
   AddressRecord* merged = entry.mutable_merged();
-  *merged = resolution.merged;
+  merged->Swap(&resolution.merged);
   absl::StatusOr<eth::Address> address = eth::Address::Parse(key.first);
   merged->set_address(address.ok() ? address->ToChecksumHex() : key.first);
   merged->set_chain_id(key.second);
@@ -231,7 +249,7 @@ model::v1::KnowledgeEntry KnowledgeBuilder::MergeEntry(const Key& key,
   if (!label.sanctions_overruled.empty()) {
     std::vector<std::string> overruled_sources;
     for (size_t i : label.sanctions_overruled) AddSourceName(&overruled_sources, name_of(i));
-    const AddressRecord& ofac = claims[*label.ofac]->record;
+    const AddressRecord& ofac = *claims[*label.ofac]->record;
     std::string ofac_says = ofac.original_label().empty() ? ofac.label() : ofac.original_label();
     entry.add_conflicts(absl::StrCat("label: Sanctioned (", absl::StrJoin(overruled_sources, ", "),
                                      ") overruled by OFAC (", name_of(*label.ofac),
@@ -252,6 +270,10 @@ model::v1::KnowledgeEntry KnowledgeBuilder::MergeEntry(const Key& key,
   }
 
   // Tags: union in authority order.
+  if (resolution.features_from.has_value()) {
+    field_sources["features"] = source_of(*resolution.features_from);
+  }
+
   std::vector<std::string> tag_sources;
   for (size_t i : resolution.tag_sources) {
     if (std::find(tag_sources.begin(), tag_sources.end(), source_of(i)) == tag_sources.end()) {
@@ -269,11 +291,18 @@ model::v1::KnowledgeEntry KnowledgeBuilder::MergeEntry(const Key& key,
     }
   }
   merged->set_source(absl::StrJoin(ordered, ", "));
-  return entry;
 }
 
 model::v1::KnowledgeIndex KnowledgeBuilder::Build() {
+  google::protobuf::Arena arena;
   model::v1::KnowledgeIndex index;
+  index.CopyFrom(*Build(&arena));
+  return index;
+}
+
+model::v1::KnowledgeIndex* KnowledgeBuilder::Build(google::protobuf::Arena* arena) {
+  model::v1::KnowledgeIndex& index =
+      *google::protobuf::Arena::CreateMessage<model::v1::KnowledgeIndex>(arena);
   index.set_conflict_policy(common::kConflictPolicyText);
   stats_.addresses = 0;
   stats_.conflicts = 0;
@@ -283,13 +312,13 @@ model::v1::KnowledgeIndex KnowledgeBuilder::Build() {
     std::vector<const Claim*> pointers;
     pointers.reserve(claims.size());
     for (const Claim& c : claims) pointers.push_back(&c);
-    *index.add_entries() = MergeEntry(key, std::move(pointers));
-    const model::v1::KnowledgeEntry& entry = index.entries(index.entries_size() - 1);
+    model::v1::KnowledgeEntry& entry = *index.add_entries();
+    MergeEntry(key, std::move(pointers), &entry);
     ++stats_.addresses;
     stats_.conflicts += entry.conflicts_size();
     if (entry.conflicts_size() > 0) ++stats_.conflicting_addresses;
   }
-  return index;
+  return &index;
 }
 
 absl::StatusOr<model::v1::KnowledgeIndex> BuildKnowledgeIndex(

@@ -338,6 +338,49 @@ TEST(KnowledgeBuilderTest, BaseModelKnowledgeIsMergedUnderNewDatasets) {
   EXPECT_EQ(tornado->merged().label(), "Sanctioned");
 }
 
+common::v1::AddressRecord WithFeature(common::v1::AddressRecord r, double sent) {
+  common::v1::Feature* f = r.add_features();
+  f->set_name("sent_tnx");
+  f->set_number(sent);
+  return r;
+}
+
+// The behavioural features of an address are stored once, in the merged record: an index
+// of the Kaggle file would otherwise hold each address's 47 features twice.
+TEST(KnowledgeBuilderTest, FeaturesAreKeptOnceInTheMergedRecordAndSurviveContinuation) {
+  SourceDataset kaggle{MakeDataset("ds-kaggle", "kaggle",
+                                   dataset::v1::DATASET_FORMAT_KAGGLE_FRAUD_FEATURES, 100),
+                       {WithFeature(MakeRecord(kPhish, "Scam"), 7), MakeRecord(kOther, "Scam")}};
+  SourceDataset labels{
+      MakeDataset("ds-labels", "labels", dataset::v1::DATASET_FORMAT_ETHERSCAN_LABELS, 200),
+      {MakeRecord(kPhish, "Phish / Hack", "Fake airdrop")}};
+  model::v1::KnowledgeIndex base = Build({labels, kaggle});
+  const model::v1::KnowledgeEntry* e = Find(base, kPhish);
+  ASSERT_NE(e, nullptr);
+  ASSERT_THAT(e->merged().features(), SizeIs(1));
+  EXPECT_EQ(e->merged().features(0).number(), 7);
+  EXPECT_EQ(e->field_sources().at("features"), "kaggle (ds-kaggle)");
+  ASSERT_THAT(e->claims(), SizeIs(2));
+  for (const model::v1::SourceClaim& c : e->claims()) EXPECT_THAT(c.record().features(), IsEmpty());
+  EXPECT_FALSE(Find(base, kOther)->field_sources().contains("features"));
+
+  // A job continuing the model without the feature file keeps the features it learnt.
+  KnowledgeBuilder builder;
+  ASSERT_THAT(builder.AddDataset(labels.dataset), IsOk());
+  ASSERT_THAT(builder.AddBaseModel("ft:ethscan-base:test:ftjob-0000000000000001",
+                                   {"ds-labels", "ds-kaggle"}, base),
+              IsOk());
+  ASSERT_THAT(builder.AddRecord("ds-labels", MakeRecord(kPhish, "Phish / Hack", "Fake airdrop")),
+              IsOk());
+  model::v1::KnowledgeIndex next = builder.Build();
+  e = Find(next, kPhish);
+  ASSERT_NE(e, nullptr);
+  ASSERT_THAT(e->merged().features(), SizeIs(1));
+  EXPECT_EQ(e->merged().features(0).number(), 7);
+  EXPECT_EQ(e->field_sources().at("features"), "kaggle (ds-kaggle)");
+  for (const model::v1::SourceClaim& c : e->claims()) EXPECT_THAT(c.record().features(), IsEmpty());
+}
+
 TEST(KnowledgeBuilderTest, RanksAndSeverities) {
   EXPECT_EQ(AuthorityRank(dataset::v1::DATASET_FORMAT_UNISWAP_TOKENS), 1);
   EXPECT_EQ(AuthorityRank(dataset::v1::DATASET_FORMAT_OFAC_SDN), 1);
