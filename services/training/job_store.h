@@ -68,6 +68,15 @@ class JobStore {
   // Appends an event that changes nothing else.
   virtual absl::Status AppendEvent(absl::string_view id, const v1::JobEvent& event) = 0;
 
+  // Appends events in order, as AppendEvent does one by one; a store may send them in one
+  // round trip (the worker's per-round metrics events arrive in batches).
+  virtual absl::Status AppendEvents(absl::string_view id, const std::vector<v1::JobEvent>& events) {
+    for (const v1::JobEvent& e : events) {
+      if (absl::Status s = AppendEvent(id, e); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
   // Jobs newest first, skipping `offset`, at most `limit`.
   virtual absl::StatusOr<JobPage> List(int64_t offset, int64_t limit) = 0;
 

@@ -198,6 +198,19 @@ absl::Status RedisJobStore::AppendEvent(absl::string_view id, const v1::JobEvent
   return client_->Command(args).status();
 }
 
+absl::Status RedisJobStore::AppendEvents(absl::string_view id,
+                                         const std::vector<v1::JobEvent>& events) {
+  if (events.empty()) return absl::OkStatus();
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(events.size());
+  for (const v1::JobEvent& event : events) {
+    std::vector<std::string> args = {"XADD", options_.keys.JobEvents(id), "*"};
+    for (std::string& f : EventFields(event)) args.push_back(std::move(f));
+    commands.push_back(std::move(args));
+  }
+  return client_->Pipeline(commands).status();
+}
+
 absl::StatusOr<JobPage> RedisJobStore::List(int64_t offset, int64_t limit) {
   JobPage page;
   if (limit <= 0) return page;

@@ -43,6 +43,8 @@ class RedisJobStore final : public JobStore {
                       const v1::JobEvent* event) override;
   absl::Status Delete(absl::string_view id) override;
   absl::Status AppendEvent(absl::string_view id, const v1::JobEvent& event) override;
+  // One pipelined round trip of XADDs.
+  absl::Status AppendEvents(absl::string_view id, const std::vector<v1::JobEvent>& events) override;
   absl::StatusOr<JobPage> List(int64_t offset, int64_t limit) override;
   absl::StatusOr<std::vector<v1::JobEvent>> ListEvents(absl::string_view id,
                                                        absl::string_view after,

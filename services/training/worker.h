@@ -64,6 +64,13 @@ class Worker {
     int max_attempts = 3;
     // Pause after the queue itself failed (Redis down), before trying again.
     absl::Duration error_backoff = absl::Seconds(1);
+    // While training, how often the job is looked up to see whether it was cancelled or
+    // taken over (a cancel takes effect within this plus the round in progress; reading
+    // and the steps between trainers always look).
+    absl::Duration check_interval = absl::Milliseconds(50);
+    // How long per-round metrics events may wait to be appended together in one round trip
+    // (any other event appends them first, so the order holds).
+    absl::Duration event_flush_interval = absl::Milliseconds(200);
   };
 
   // What became of one queue entry.

@@ -91,9 +91,32 @@ absl::Status InMemoryJobStore::Delete(absl::string_view id) {
 }
 
 absl::Status InMemoryJobStore::AppendEvent(absl::string_view id, const v1::JobEvent& event) {
-  absl::MutexLock lock(&mu_);
-  AppendLocked(id, event);
+  return AppendEvents(id, {event});
+}
+
+absl::Status InMemoryJobStore::AppendEvents(absl::string_view id,
+                                            const std::vector<v1::JobEvent>& events) {
+  std::function<void(const v1::JobEvent&)> hook;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const v1::JobEvent& e : events) AppendLocked(id, e);
+    if (events.size() > 1) ++batched_appends_;
+    hook = on_append_;
+  }
+  if (hook) {
+    for (const v1::JobEvent& e : events) hook(e);
+  }
   return absl::OkStatus();
+}
+
+void InMemoryJobStore::OnAppend(std::function<void(const v1::JobEvent&)> hook) {
+  absl::MutexLock lock(&mu_);
+  on_append_ = std::move(hook);
+}
+
+int InMemoryJobStore::batched_appends() {
+  absl::MutexLock lock(&mu_);
+  return batched_appends_;
 }
 
 absl::StatusOr<JobPage> InMemoryJobStore::List(int64_t offset, int64_t limit) {

@@ -34,6 +34,7 @@ class InMemoryJobStore final : public JobStore {
                       const v1::JobEvent* event) override;
   absl::Status Delete(absl::string_view id) override;
   absl::Status AppendEvent(absl::string_view id, const v1::JobEvent& event) override;
+  absl::Status AppendEvents(absl::string_view id, const std::vector<v1::JobEvent>& events) override;
   absl::StatusOr<JobPage> List(int64_t offset, int64_t limit) override;
   absl::StatusOr<std::vector<v1::JobEvent>> ListEvents(absl::string_view id,
                                                        absl::string_view after,
@@ -44,6 +45,11 @@ class InMemoryJobStore final : public JobStore {
 
   // Makes the next `count` calls of Get fail with `status`.
   void FailGets(absl::Status status, int count);
+  // Runs `hook` after each event appended by AppendEvent or AppendEvents (not under the
+  // store's lock, so it may call the store).
+  void OnAppend(std::function<void(const v1::JobEvent&)> hook);
+  // How many AppendEvents calls carried more than one event.
+  int batched_appends();
   // Every event message of a job, oldest first.
   std::vector<std::string> EventMessages(absl::string_view id);
 
@@ -60,6 +66,8 @@ class InMemoryJobStore final : public JobStore {
   int64_t next_event_ ABSL_GUARDED_BY(mu_) = 1;
   absl::Status get_failure_ ABSL_GUARDED_BY(mu_);
   int get_failures_left_ ABSL_GUARDED_BY(mu_) = 0;
+  std::function<void(const v1::JobEvent&)> on_append_ ABSL_GUARDED_BY(mu_);
+  int batched_appends_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // A consumer-group queue whose idle times follow a Clock.

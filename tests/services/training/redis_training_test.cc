@@ -175,6 +175,26 @@ TEST_F(RedisTrainingTest, JobStoreCreatesUpdatesAndListsJobsWithEvents) {
                        jobs_->WaitForEvents("ftjob-1", events[1].id(), absl::Seconds(5)));
   ASSERT_THAT(late, SizeIs(1));
   EXPECT_EQ(late[0].level(), "warning");
+
+  // A batch arrives in order, each event with an id of its own.
+  std::vector<v1::JobEvent> batch;
+  for (int step = 1; step <= 3; ++step) {
+    v1::JobEvent e = MessageEvent(t, "info", absl::StrCat("Step ", step, "/3"));
+    e.set_type("metrics");
+    (*e.mutable_metrics())["step"] = step;
+    batch.push_back(e);
+  }
+  ASSERT_THAT(jobs_->AppendEvents("ftjob-1", batch), IsOk());
+  ASSERT_THAT(jobs_->AppendEvents("ftjob-1", {}), IsOk());
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::JobEvent> appended,
+                       jobs_->ListEvents("ftjob-1", late[0].id(), 0));
+  ASSERT_THAT(appended, SizeIs(3));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(appended[i].message(), absl::StrCat("Step ", i + 1, "/3"));
+    EXPECT_EQ(appended[i].type(), "metrics");
+    EXPECT_EQ(appended[i].metrics().at("step"), i + 1);
+  }
+  EXPECT_NE(appended[0].id(), appended[1].id());
 }
 
 TEST_F(RedisTrainingTest, CursorsThatAreNotIdsNeverReachRedis) {

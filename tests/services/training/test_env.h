@@ -7,6 +7,7 @@
 #define ETHSCAN_TESTS_SERVICES_TRAINING_TEST_ENV_H_
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -46,11 +47,14 @@ struct TestEnv {
   }
 
   // A worker that never waits for the queue and claims entries idle for 60 s.
-  std::unique_ptr<Worker> MakeWorker(const std::string& consumer) {
+  std::unique_ptr<Worker> MakeWorker(
+      const std::string& consumer,
+      const std::function<void(Worker::Options*)>& configure = nullptr) {
     Worker::Options options;
     options.consumer = consumer;
     options.block = absl::ZeroDuration();
     options.claim_idle = absl::Seconds(60);
+    if (configure) configure(&options);
     return std::make_unique<Worker>(options, &store, &queue, registry.get(), dataset_client.get(),
                                     &clock);
   }

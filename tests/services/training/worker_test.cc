@@ -454,6 +454,61 @@ TEST_F(ClassifierJobTest, TrainsBothKindsWithHeldOutSidesMetricsAndCheckpoints) 
   EXPECT_THAT(checkpoints, IsEmpty());
 }
 
+// Metrics events go to the store in batches, and no other event overtakes them: each
+// checkpoint's message comes after its step and before the next.
+TEST_F(ClassifierJobTest, MetricsEventsAreBatchedInOrder) {
+  worker_ = env_.MakeWorker("worker-1", [](Worker::Options* o) {
+    o->event_flush_interval = absl::Hours(1);  // Flushed only by other events and the end.
+  });
+  v1::Job job = CreateClassifierJob(2, "", "", /*patience=*/200);
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  EXPECT_GT(env_.store.batched_appends(), 0);
+  int last_step = 0;
+  int checkpoints = 0;
+  for (const v1::JobEvent& e : Events(job.id())) {
+    if (e.type() == "metrics" && absl::StartsWith(e.message(), "Step ")) {
+      EXPECT_EQ(e.metrics().at("step"), last_step + 1) << e.message();
+      last_step = static_cast<int>(e.metrics().at("step"));
+    } else if (absl::StrContains(e.message(), ":ckpt-step-")) {
+      ++checkpoints;
+      EXPECT_THAT(e.message(), HasSubstr(absl::StrCat(":ckpt-step-", last_step, " saved")));
+    }
+  }
+  EXPECT_EQ(last_step, 100);
+  EXPECT_EQ(checkpoints, 2);
+}
+
+// A cancel seen between two rounds stops the boosting at once: no further round, no model,
+// no checkpoint left behind.
+TEST_F(ClassifierJobTest, ACancelStopsBoostingAtTheNextRound) {
+  worker_ = env_.MakeWorker("worker-1", [](Worker::Options* o) {
+    o->check_interval = absl::ZeroDuration();
+    o->event_flush_interval = absl::ZeroDuration();
+  });
+  v1::Job job = CreateClassifierJob(3, "", "", /*patience=*/200);
+  bool cancelled = false;
+  env_.store.OnAppend([&](const v1::JobEvent& e) {
+    if (!cancelled && e.type() == "metrics" && e.metrics().count("step") &&
+        e.metrics().at("step") == 60) {
+      cancelled = true;
+      EXPECT_THAT(manager_->CancelJob(job.id()), IsOk());
+    }
+  });
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kCancelled));
+  env_.store.OnAppend(nullptr);
+  EXPECT_EQ(Job(job.id()).status(), v1::JOB_STATUS_CANCELLED);
+  int last_step = 0;
+  for (const v1::JobEvent& e : Events(job.id())) {
+    if (e.type() == "metrics" && e.metrics().count("step")) {
+      last_step = std::max(last_step, static_cast<int>(e.metrics().at("step")));
+    }
+  }
+  EXPECT_EQ(last_step, 60);
+  EXPECT_THAT(env_.registry->Resolve(""), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Checkpoint> left, manager_->ListCheckpoints(job.id()));
+  EXPECT_THAT(left, IsEmpty());
+}
+
 // A checkpoint package of `job`'s model at `step`, as an earlier attempt would have left it.
 model::v1::ModelPackage StaleCheckpoint(const v1::Job& job) {
   model::v1::ModelPackage package;
