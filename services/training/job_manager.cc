@@ -10,7 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/eth/hash.h"
 #include "common/log/log.h"
+#include "common/model/package.h"
 #include "common/status/status_macros.h"
 #include "common/text/quote.h"
 #include "services/training/classifier_trainer.h"
@@ -21,6 +23,71 @@ namespace {
 
 constexpr int kMaxEpochs = 50;
 constexpr int kCancelRetries = 5;
+constexpr int kMaxMetadataPairs = 16;
+constexpr size_t kMaxMetadataKey = 64;
+constexpr size_t kMaxMetadataValue = 512;
+constexpr size_t kMaxIdempotencyKey = 255;
+// How long a retried CreateJob finds the job its idempotency key made.
+constexpr absl::Duration kIdempotencyWindow = absl::Hours(24);
+constexpr int kDefaultListLimit = 100;
+constexpr int kMaxListLimit = 1000;
+
+// Characters, not bytes: metadata is UTF-8 (protobuf checks that on the way in).
+size_t Utf8Length(absl::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
+absl::Status ValidateMetadata(const google::protobuf::Map<std::string, std::string>& metadata) {
+  if (metadata.size() > kMaxMetadataPairs) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("metadata has ", metadata.size(), " pairs; at most ", kMaxMetadataPairs));
+  }
+  for (const auto& [key, value] : metadata) {
+    if (key.empty() || Utf8Length(key) > kMaxMetadataKey) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "metadata key ", text::Quote(key), " must be 1 to ", kMaxMetadataKey, " characters"));
+    }
+    if (Utf8Length(value) > kMaxMetadataValue) {
+      return absl::InvalidArgumentError(absl::StrCat("metadata value of ", text::Quote(key),
+                                                     " has ", Utf8Length(value),
+                                                     " characters; at most ", kMaxMetadataValue));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateIdempotencyKey(absl::string_view key) {
+  if (key.size() > kMaxIdempotencyKey) {
+    return absl::InvalidArgumentError(absl::StrCat("idempotency_key has ", key.size(),
+                                                   " characters; at most ", kMaxIdempotencyKey));
+  }
+  for (char c : key) {
+    if (c < 0x21 || c > 0x7e) {
+      return absl::InvalidArgumentError(absl::StrCat("idempotency_key ", text::Quote(key),
+                                                     " must be printable ASCII without spaces"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// What makes two CreateJob requests the same: every field but the key itself.
+std::string RequestFingerprint(const v1::CreateJobRequest& request) {
+  v1::CreateJobRequest copy = request;
+  copy.clear_idempotency_key();
+  return eth::Sha256::HexDigest(model::SerializeDeterministic(copy));
+}
+
+// Whether `job` carries every pair of `wanted`.
+bool HasMetadata(const v1::Job& job,
+                 const google::protobuf::Map<std::string, std::string>& wanted) {
+  for (const auto& [key, value] : wanted) {
+    auto it = job.metadata().find(key);
+    if (it == job.metadata().end() || it->second != value) return false;
+  }
+  return true;
+}
 
 constexpr char kDatasetIdPrefix[] = "ds-";
 constexpr char kJobIdPrefix[] = "ftjob-";
@@ -98,6 +165,28 @@ std::string FineTunedModelName(const v1::Job& job) {
   return absl::StrCat("ft:", base, ":", job.suffix(), ":", job.id());
 }
 
+v1::JobError MakeJobError(absl::StatusCode code, absl::string_view message, bool exhausted) {
+  v1::JobError error;
+  error.set_code(exhausted ? "retries_exhausted"
+                           : absl::AsciiStrToLower(absl::StatusCodeToString(code)));
+  error.set_message(std::string(message));
+  // The first request field the message names.
+  static constexpr std::pair<absl::string_view, absl::string_view> kParams[] = {
+      {"training dataset ", "training_dataset"}, {"validation dataset ", "validation_dataset"},
+      {"test dataset ", "test_dataset"},         {"base model ", "base_model"},
+      {"hyperparameters.", "hyperparameters"},
+  };
+  size_t first = absl::string_view::npos;
+  for (const auto& [phrase, param] : kParams) {
+    const size_t at = message.find(phrase);
+    if (at < first) {
+      first = at;
+      error.set_param(std::string(param));
+    }
+  }
+  return error;
+}
+
 JobManager::JobManager(Options options, JobStore* store, JobQueue* queue, ModelRegistry* registry,
                        DatasetClient* datasets, const common::Clock* clock)
     : options_(std::move(options)),
@@ -107,7 +196,8 @@ JobManager::JobManager(Options options, JobStore* store, JobQueue* queue, ModelR
       datasets_(datasets),
       clock_(clock) {}
 
-absl::StatusOr<v1::Job> JobManager::NewJob(const v1::CreateJobRequest& request) {
+absl::StatusOr<v1::Job> JobManager::NewJob(const v1::CreateJobRequest& request,
+                                           absl::string_view id) {
   RETURN_IF_ERROR(ValidateDatasetId("training_dataset", request.training_dataset()));
   for (int i = 0; i < request.extra_training_datasets_size(); ++i) {
     RETURN_IF_ERROR(ValidateDatasetId(absl::StrCat("extra_training_datasets[", i, "]"),
@@ -164,6 +254,13 @@ absl::StatusOr<v1::Job> JobManager::NewJob(const v1::CreateJobRequest& request) 
                                                    " must be 0 (automatic) or positive"));
   }
   RETURN_IF_ERROR(HyperparametersFromProto(hp).status());
+  RETURN_IF_ERROR(ValidateMetadata(request.metadata()));
+  RETURN_IF_ERROR(ValidateIdempotencyKey(request.idempotency_key()));
+  if (request.has_seed() && hp.has_seed() && request.seed() != hp.seed()) {
+    return absl::InvalidArgumentError(absl::StrCat("seed ", request.seed(),
+                                                   " and hyperparameters.seed ", hp.seed(),
+                                                   " differ; give one of them"));
+  }
 
   std::string base = request.base_model();
   if (base.empty() || base == kDefaultBaseModel) {
@@ -182,7 +279,7 @@ absl::StatusOr<v1::Job> JobManager::NewJob(const v1::CreateJobRequest& request) 
   }
 
   v1::Job job;
-  job.set_id(options_.new_job_id ? options_.new_job_id() : NewJobId());
+  job.set_id(std::string(id));
   job.set_status(v1::JOB_STATUS_VALIDATING_FILES);
   job.set_base_model(base);
   job.set_suffix(suffix);
@@ -192,7 +289,11 @@ absl::StatusOr<v1::Job> JobManager::NewJob(const v1::CreateJobRequest& request) 
   for (const std::string& d : request.extra_training_datasets()) job.add_extra_training_datasets(d);
   job.set_backend(backend);
   *job.mutable_hyperparameters() = hp;
+  if (request.has_seed()) job.mutable_hyperparameters()->set_seed(request.seed());
   if (job.hyperparameters().seed() == 0) job.mutable_hyperparameters()->set_seed(42);
+  job.set_seed(job.hyperparameters().seed());
+  *job.mutable_metadata() = request.metadata();
+  job.set_idempotency_key(request.idempotency_key());
   SetTimestamp(clock_->Now(), job.mutable_create_time());
   return job;
 }
@@ -201,6 +302,7 @@ void JobManager::FailJob(const v1::Job& job, const std::string& error) {
   v1::Job failed = job;
   failed.set_status(v1::JOB_STATUS_FAILED);
   failed.set_error(error);
+  *failed.mutable_failure() = MakeJobError(absl::StatusCode::kInternal, error, false);
   SetTimestamp(clock_->Now(), failed.mutable_finish_time());
   v1::JobEvent event = MessageEvent(clock_->Now(), "error", absl::StrCat("job failed: ", error),
                                     v1::JOB_STATUS_FAILED);
@@ -252,8 +354,45 @@ void JobManager::UndoCreate(const v1::Job& job, const std::vector<std::string>& 
 }
 
 absl::StatusOr<v1::Job> JobManager::CreateJob(const v1::CreateJobRequest& request) {
+  const std::string id = options_.new_job_id ? options_.new_job_id() : NewJobId();
+  const std::string& key = request.idempotency_key();
+  if (key.empty()) return CreateJobWithId(request, id);
+  RETURN_IF_ERROR(ValidateIdempotencyKey(key));
+  // The reservation holds "<fingerprint> <job id>": a retry finds the job, another request
+  // with the same key is refused.
+  const std::string reservation = absl::StrCat(RequestFingerprint(request), " ", id);
+  ASSIGN_OR_RETURN(std::optional<std::string> held,
+                   store_->ReserveIdempotencyKey(key, reservation, kIdempotencyWindow));
+  if (held.has_value()) {
+    std::pair<std::string, std::string> parts = absl::StrSplit(*held, absl::MaxSplits(' ', 1));
+    if (parts.first != RequestFingerprint(request)) {
+      return absl::AlreadyExistsError(absl::StrCat("idempotency_key ", text::Quote(key),
+                                                   " was used for job ", text::Quote(parts.second),
+                                                   " with another request"));
+    }
+    absl::StatusOr<v1::Job> earlier = GetJob(parts.second);
+    if (absl::IsNotFound(earlier.status())) {
+      return absl::AbortedError(absl::StrCat("a request with idempotency_key ", text::Quote(key),
+                                             " is still being processed; try again"));
+    }
+    return earlier;
+  }
+  absl::StatusOr<v1::Job> created = CreateJobWithId(request, id);
+  if (!created.ok()) {
+    // A refused or undone request leaves no job, so the key is free again.
+    absl::Status released = store_->ReleaseIdempotencyKey(key, reservation);
+    if (!released.ok()) {
+      log::Warning("cannot free idempotency key of job ", text::Quote(id), ": ", released.message(),
+                   " (a retry within 24 hours waits for it)");
+    }
+  }
+  return created;
+}
+
+absl::StatusOr<v1::Job> JobManager::CreateJobWithId(const v1::CreateJobRequest& request,
+                                                    absl::string_view id) {
   // Everything is checked before anything is stored, queued or referenced.
-  ASSIGN_OR_RETURN(v1::Job job, NewJob(request));
+  ASSIGN_OR_RETURN(v1::Job job, NewJob(request, id));
   std::vector<JobDataset> wanted = {{"training", job.training_dataset()}};
   for (const std::string& d : job.extra_training_datasets()) wanted.push_back({"training", d});
   if (!job.validation_dataset().empty()) wanted.push_back({"validation", job.validation_dataset()});
@@ -315,16 +454,75 @@ absl::StatusOr<v1::Job> JobManager::CreateJob(const v1::CreateJobRequest& reques
 
 absl::StatusOr<v1::Job> JobManager::GetJob(absl::string_view id) {
   RETURN_IF_ERROR(ValidateJobId(id));
-  return store_->Get(id);
+  ASSIGN_OR_RETURN(v1::Job job, store_->Get(id));
+  RETURN_IF_ERROR(AddQueuePosition(&job));
+  return job;
+}
+
+absl::Status JobManager::AddQueuePosition(v1::Job* job) {
+  if (job->status() != v1::JOB_STATUS_QUEUED) return absl::OkStatus();
+  ASSIGN_OR_RETURN(int64_t position, store_->QueuePosition(job->id()));
+  job->set_queue_position(static_cast<int32_t>(position));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::ListJobsResponse> JobManager::ListJobs(const v1::ListJobsRequest& request) {
-  ASSIGN_OR_RETURN(PageRequest page, ParsePage(request.page_size(), request.page_token()));
-  ASSIGN_OR_RETURN(JobPage jobs, store_->List(page.offset, page.limit));
+  const bool openai_style = !request.after().empty() || request.limit() != 0 ||
+                            request.status() != v1::JOB_STATUS_UNSPECIFIED ||
+                            !request.metadata().empty();
   v1::ListJobsResponse response;
-  for (v1::Job& job : jobs.jobs) *response.add_jobs() = std::move(job);
-  response.set_next_page_token(NextPageToken(page, jobs.total));
-  return response;
+  if (!openai_style) {
+    ASSIGN_OR_RETURN(PageRequest page, ParsePage(request.page_size(), request.page_token()));
+    ASSIGN_OR_RETURN(JobPage jobs, store_->List(page.offset, page.limit));
+    for (v1::Job& job : jobs.jobs) {
+      RETURN_IF_ERROR(AddQueuePosition(&job));
+      *response.add_jobs() = std::move(job);
+    }
+    response.set_next_page_token(NextPageToken(page, jobs.total));
+    response.set_has_more(!response.next_page_token().empty());
+    return response;
+  }
+  if (request.page_size() != 0 || !request.page_token().empty()) {
+    return absl::InvalidArgumentError(
+        "page_size and page_token page by offset; after, limit, status and metadata page by "
+        "job id: use one or the other");
+  }
+  if (request.limit() < 0 || request.limit() > kMaxListLimit) {
+    return absl::InvalidArgumentError(absl::StrCat("limit ", request.limit(), " must be 0 (",
+                                                   kDefaultListLimit, ") to ", kMaxListLimit));
+  }
+  RETURN_IF_ERROR(ValidateMetadata(request.metadata()));
+  const int limit = request.limit() == 0 ? kDefaultListLimit : request.limit();
+  int64_t offset = 0;
+  if (!request.after().empty()) {
+    RETURN_IF_ERROR(ValidateJobId(request.after()));
+    ASSIGN_OR_RETURN(std::optional<int64_t> index, store_->IndexOf(request.after()));
+    if (!index.has_value()) {
+      return absl::NotFoundError(
+          absl::StrCat("after: job ", text::Quote(request.after()), " not found"));
+    }
+    offset = *index + 1;
+  }
+  // Pages of the store, newest first, filtered here; one match past the limit says whether
+  // there are more.
+  constexpr int64_t kScanPage = 200;
+  while (true) {
+    ASSIGN_OR_RETURN(JobPage page, store_->List(offset, kScanPage));
+    for (v1::Job& job : page.jobs) {
+      if (request.status() != v1::JOB_STATUS_UNSPECIFIED && job.status() != request.status()) {
+        continue;
+      }
+      if (!HasMetadata(job, request.metadata())) continue;
+      if (response.jobs_size() == limit) {
+        response.set_has_more(true);
+        return response;
+      }
+      RETURN_IF_ERROR(AddQueuePosition(&job));
+      *response.add_jobs() = std::move(job);
+    }
+    offset += kScanPage;
+    if (page.jobs.empty() || offset >= page.total) return response;
+  }
 }
 
 absl::StatusOr<v1::Job> JobManager::CancelJob(absl::string_view id) {
@@ -367,9 +565,16 @@ absl::StatusOr<std::vector<v1::JobEvent>> JobManager::ListJobEvents(
 absl::Status JobManager::WatchJob(absl::string_view id,
                                   const std::function<bool(const v1::WatchJobResponse&)>& send,
                                   const std::function<bool()>& cancelled) {
+  return WatchJob(id, "", send, cancelled);
+}
+
+absl::Status JobManager::WatchJob(absl::string_view id, absl::string_view resume_after,
+                                  const std::function<bool(const v1::WatchJobResponse&)>& send,
+                                  const std::function<bool()>& cancelled) {
   RETURN_IF_ERROR(ValidateJobId(id));
+  if (!resume_after.empty()) RETURN_IF_ERROR(ValidateEventId("after", resume_after));
   ASSIGN_OR_RETURN(v1::Job job, store_->Get(id));
-  std::string after;
+  std::string after(resume_after);
   auto send_all = [&](const std::vector<v1::JobEvent>& events) {
     for (const v1::JobEvent& event : events) {
       v1::WatchJobResponse response;
@@ -381,7 +586,7 @@ absl::Status JobManager::WatchJob(absl::string_view id,
     return true;
   };
   absl::Status client_gone = absl::CancelledError("the client stopped watching");
-  ASSIGN_OR_RETURN(std::vector<v1::JobEvent> events, store_->ListEvents(id, "", 0));
+  ASSIGN_OR_RETURN(std::vector<v1::JobEvent> events, store_->ListEvents(id, after, 0));
   if (!send_all(events)) return client_gone;
   while (true) {
     if (cancelled()) return client_gone;

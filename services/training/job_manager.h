@@ -61,6 +61,11 @@ std::string NewJobId();
 // Every dataset a job names, without repeats: training, extra training, validation.
 std::vector<std::string> JobDatasetIds(const v1::Job& job);
 
+// A failed job's `failure`: `code` is the gRPC code name in lower case, or
+// "retries_exhausted" when `exhausted`; `param` names the request field the message is
+// about ("training_dataset", …) when it is about one.
+v1::JobError MakeJobError(absl::StatusCode code, absl::string_view message, bool exhausted);
+
 // The name of the model a job publishes: "ft:<base>:<suffix>:<job-id>", where <base> is the
 // root base model ("ethscan-base"), also when the job continues a fine-tuned model.
 std::string FineTunedModelName(const v1::Job& job);
@@ -99,6 +104,11 @@ class JobManager {
   absl::Status WatchJob(absl::string_view id,
                         const std::function<bool(const v1::WatchJobResponse&)>& send,
                         const std::function<bool()>& cancelled);
+  // The same from the event after `after` (an event id; empty for every event): a client
+  // that reconnects with the last id it received misses nothing and sees nothing twice.
+  absl::Status WatchJob(absl::string_view id, absl::string_view after,
+                        const std::function<bool(const v1::WatchJobResponse&)>& send,
+                        const std::function<bool()>& cancelled);
 
   // A knowledge model has no epochs, so no checkpoints: an empty list for a known job.
   absl::StatusOr<std::vector<v1::Checkpoint>> ListCheckpoints(absl::string_view id);
@@ -110,8 +120,13 @@ class JobManager {
     std::string id;
   };
 
-  // Validates the request into a new job (status VALIDATING_FILES, not stored yet).
-  absl::StatusOr<v1::Job> NewJob(const v1::CreateJobRequest& request);
+  // Validates the request into a new job `id` (status VALIDATING_FILES, not stored yet).
+  absl::StatusOr<v1::Job> NewJob(const v1::CreateJobRequest& request, absl::string_view id);
+  // CreateJob once the idempotency key, if any, is reserved for job `id`.
+  absl::StatusOr<v1::Job> CreateJobWithId(const v1::CreateJobRequest& request,
+                                          absl::string_view id);
+  // Sets queue_position of a queued job.
+  absl::Status AddQueuePosition(v1::Job* job);
   // Looks every dataset of `datasets` up in the dataset service; returns the number of
   // training records. NOT_FOUND naming the first missing one.
   absl::StatusOr<uint64_t> CheckDatasets(const std::vector<JobDataset>& datasets);

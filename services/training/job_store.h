@@ -5,6 +5,7 @@
 #define ETHSCAN_SERVICES_TRAINING_JOB_STORE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,21 @@ class JobStore {
 
   // Jobs newest first, skipping `offset`, at most `limit`.
   virtual absl::StatusOr<JobPage> List(int64_t offset, int64_t limit) = 0;
+
+  // The job's place in List's order (0 is the newest); nullopt for an unknown job.
+  virtual absl::StatusOr<std::optional<int64_t>> IndexOf(absl::string_view id) = 0;
+
+  // While the job is QUEUED: 1 plus the number of queued jobs created before it; 0 when it
+  // is not queued (or unknown).
+  virtual absl::StatusOr<int64_t> QueuePosition(absl::string_view id) = 0;
+
+  // Reserves an idempotency `key` for `value` for `ttl`: nullopt when it was free and is now
+  // reserved, else the value it is reserved for.
+  virtual absl::StatusOr<std::optional<std::string>> ReserveIdempotencyKey(absl::string_view key,
+                                                                           absl::string_view value,
+                                                                           absl::Duration ttl) = 0;
+  // Frees `key` if it is still reserved for `value`.
+  virtual absl::Status ReleaseIdempotencyKey(absl::string_view key, absl::string_view value) = 0;
 
   // Events with ids after `after` (every event when empty), oldest first, at most `limit`
   // (every one when 0). INVALID_ARGUMENT when `after` is not an event id (ValidateEventId),

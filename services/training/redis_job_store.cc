@@ -25,24 +25,37 @@ redis.call('XADD', KEYS[3], '*', unpack(ARGV, 5))
 return 1
 )lua";
 
-// KEYS: job, events. ARGV: expected state, job bytes, new state, event fields….
+// KEYS: job, events, queued zset. ARGV: expected state, job bytes, new state, "1" when the
+// job is now queued, its create time, its id, event fields….
 // Returns {0} when the job is missing, {1, state} when it changed, {2, event id} when done.
 constexpr char kUpdateScript[] = R"lua(
 local current = redis.call('HGET', KEYS[1], 'state')
 if not current then return {0, ''} end
 if current ~= ARGV[1] then return {1, current} end
 redis.call('HSET', KEYS[1], 'job', ARGV[2], 'state', ARGV[3])
+if ARGV[4] == '1' then
+  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
+else
+  redis.call('ZREM', KEYS[3], ARGV[6])
+end
 local id = ''
-if #ARGV > 3 then id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4)) end
+if #ARGV > 6 then id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 7)) end
 return {2, id}
 )lua";
 
-// KEYS: job, jobs zset, events. ARGV: id. Returns 0 when the job is missing.
+// KEYS: job, jobs zset, events, queued zset. ARGV: id. Returns 0 when the job is missing.
 constexpr char kDeleteScript[] = R"lua(
 if redis.call('DEL', KEYS[1]) == 0 then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('DEL', KEYS[3])
 return 1
+)lua";
+
+// KEYS: reservation. ARGV: value. Deletes the reservation only if it holds the value.
+constexpr char kReleaseScript[] = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 )lua";
 
 absl::Status NotFound(absl::string_view id) {
@@ -161,8 +174,18 @@ absl::Status RedisJobStore::Update(const v1::Job& expected, const v1::Job& job,
                                    const v1::JobEvent* event) {
   const RedisKeys& k = options_.keys;
   std::vector<std::string> args = {
-      "EVAL",          kUpdateScript,  "2",       k.Job(job.id()), k.JobEvents(job.id()),
-      State(expected), Serialize(job), State(job)};
+      "EVAL",
+      kUpdateScript,
+      "3",
+      k.Job(job.id()),
+      k.JobEvents(job.id()),
+      k.QueuedJobs(),
+      State(expected),
+      Serialize(job),
+      State(job),
+      job.status() == v1::JOB_STATUS_QUEUED ? "1" : "0",
+      absl::StrCat(absl::ToUnixMicros(FromTimestamp(job.create_time()))),
+      job.id()};
   if (event != nullptr) {
     for (std::string& f : EventFields(*event)) args.push_back(std::move(f));
   }
@@ -186,8 +209,8 @@ absl::Status RedisJobStore::Update(const v1::Job& expected, const v1::Job& job,
 absl::Status RedisJobStore::Delete(absl::string_view id) {
   const RedisKeys& k = options_.keys;
   ASSIGN_OR_RETURN(redis::Reply reply,
-                   client_->Command({"EVAL", kDeleteScript, "3", k.Job(id), k.Jobs(),
-                                     k.JobEvents(id), std::string{id}}));
+                   client_->Command({"EVAL", kDeleteScript, "4", k.Job(id), k.Jobs(),
+                                     k.JobEvents(id), k.QueuedJobs(), std::string{id}}));
   if (reply.integer == 0) return NotFound(id);
   return absl::OkStatus();
 }
@@ -209,6 +232,42 @@ absl::Status RedisJobStore::AppendEvents(absl::string_view id,
     commands.push_back(std::move(args));
   }
   return client_->Pipeline(commands).status();
+}
+
+absl::StatusOr<std::optional<int64_t>> RedisJobStore::IndexOf(absl::string_view id) {
+  ASSIGN_OR_RETURN(redis::Reply reply,
+                   client_->Command({"ZREVRANK", options_.keys.Jobs(), std::string{id}}));
+  if (reply.is_nil()) return std::optional<int64_t>();
+  return std::optional<int64_t>(reply.integer);
+}
+
+absl::StatusOr<int64_t> RedisJobStore::QueuePosition(absl::string_view id) {
+  ASSIGN_OR_RETURN(redis::Reply reply,
+                   client_->Command({"ZRANK", options_.keys.QueuedJobs(), std::string{id}}));
+  return reply.is_nil() ? 0 : reply.integer + 1;
+}
+
+absl::StatusOr<std::optional<std::string>> RedisJobStore::ReserveIdempotencyKey(
+    absl::string_view key, absl::string_view value, absl::Duration ttl) {
+  const std::string name = options_.keys.IdempotencyKey(key);
+  const std::string ms = absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl)));
+  // SET NX GET would answer in one round trip but needs Redis 7; a failed SET NX is
+  // followed by a GET, and a reservation that expired in between is tried again.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    ASSIGN_OR_RETURN(redis::Reply set,
+                     client_->Command({"SET", name, std::string{value}, "NX", "PX", ms}));
+    if (!set.is_nil()) return std::optional<std::string>();
+    ASSIGN_OR_RETURN(redis::Reply held, client_->Command({"GET", name}));
+    if (!held.is_nil()) return std::optional<std::string>(held.str);
+  }
+  return absl::AbortedError("the idempotency key kept changing; try again");
+}
+
+absl::Status RedisJobStore::ReleaseIdempotencyKey(absl::string_view key, absl::string_view value) {
+  return client_
+      ->Command(
+          {"EVAL", kReleaseScript, "1", options_.keys.IdempotencyKey(key), std::string{value}})
+      .status();
 }
 
 absl::StatusOr<JobPage> RedisJobStore::List(int64_t offset, int64_t limit) {

@@ -46,6 +46,12 @@ class RedisJobStore final : public JobStore {
   // One pipelined round trip of XADDs.
   absl::Status AppendEvents(absl::string_view id, const std::vector<v1::JobEvent>& events) override;
   absl::StatusOr<JobPage> List(int64_t offset, int64_t limit) override;
+  absl::StatusOr<std::optional<int64_t>> IndexOf(absl::string_view id) override;
+  absl::StatusOr<int64_t> QueuePosition(absl::string_view id) override;
+  absl::StatusOr<std::optional<std::string>> ReserveIdempotencyKey(absl::string_view key,
+                                                                   absl::string_view value,
+                                                                   absl::Duration ttl) override;
+  absl::Status ReleaseIdempotencyKey(absl::string_view key, absl::string_view value) override;
   absl::StatusOr<std::vector<v1::JobEvent>> ListEvents(absl::string_view id,
                                                        absl::string_view after,
                                                        int64_t limit) override;

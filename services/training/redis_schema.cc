@@ -1,11 +1,16 @@
 #include "services/training/redis_schema.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/eth/hash.h"
 
 namespace ethscan::training {
 
 std::string RedisKeys::Job(absl::string_view id) const { return absl::StrCat(prefix, "job:", id); }
 std::string RedisKeys::Jobs() const { return absl::StrCat(prefix, "jobs"); }
+std::string RedisKeys::QueuedJobs() const { return absl::StrCat(prefix, "jobs:queued"); }
+std::string RedisKeys::IdempotencyKey(absl::string_view key) const {
+  return absl::StrCat(prefix, "idempotency:", eth::Sha256::HexDigest(key));
+}
 std::string RedisKeys::JobEvents(absl::string_view id) const {
   return absl::StrCat(prefix, "job:", id, ":events");
 }

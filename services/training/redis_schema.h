@@ -34,6 +34,10 @@ struct RedisKeys {
 
   std::string Job(absl::string_view id) const;
   std::string Jobs() const;
+  // Zset of the jobs in status QUEUED, scored by create time.
+  std::string QueuedJobs() const;
+  // Idempotency key reservation of CreateJob (the key's SHA-256, so any key is safe).
+  std::string IdempotencyKey(absl::string_view key) const;
   std::string JobEvents(absl::string_view id) const;
   std::string Queue() const;
   std::string DeadLetter() const;

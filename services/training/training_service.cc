@@ -1,6 +1,7 @@
 #include "services/training/training_service.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "common/status/grpc_status.h"
@@ -48,8 +49,17 @@ grpc::Status TrainingServiceImpl::CancelJob(grpc::ServerContext* context,
 grpc::Status TrainingServiceImpl::ListJobEvents(grpc::ServerContext* context,
                                                 const v1::ListJobEventsRequest* request,
                                                 v1::ListJobEventsResponse* response) {
-  absl::StatusOr<std::vector<v1::JobEvent>> events = manager_->ListJobEvents(*request);
+  // One event past the limit says whether there are more.
+  v1::ListJobEventsRequest one_more = *request;
+  if (request->limit() > 0 && request->limit() < std::numeric_limits<int32_t>::max()) {
+    one_more.set_limit(request->limit() + 1);
+  }
+  absl::StatusOr<std::vector<v1::JobEvent>> events = manager_->ListJobEvents(one_more);
   if (!events.ok()) return ToGrpcStatus(events.status());
+  if (request->limit() > 0 && events->size() > static_cast<size_t>(request->limit())) {
+    events->resize(request->limit());
+    response->set_has_more(true);
+  }
   for (v1::JobEvent& e : *events) *response->add_events() = std::move(e);
   return grpc::Status::OK;
 }
@@ -58,7 +68,8 @@ grpc::Status TrainingServiceImpl::WatchJob(grpc::ServerContext* context,
                                            const v1::WatchJobRequest* request,
                                            grpc::ServerWriter<v1::WatchJobResponse>* writer) {
   return ToGrpcStatus(manager_->WatchJob(
-      request->id(), [writer](const v1::WatchJobResponse& r) { return writer->Write(r); },
+      request->id(), request->after(),
+      [writer](const v1::WatchJobResponse& r) { return writer->Write(r); },
       [context] { return context->IsCancelled(); }));
 }
 

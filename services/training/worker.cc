@@ -53,6 +53,8 @@ struct Worker::TrainResult {
   // The model card's summary figures and the hyperparameters used.
   std::map<std::string, double> metrics;
   std::map<std::string, double> hyperparameters;
+  // Knowledge records of the training side (held-out records excluded).
+  uint64_t trained_examples = 0;
   // Where the attempt's time went ("reading 0.31 s, knowledge 0.27 s, …"), wall clock.
   std::string timings;
 };
@@ -181,7 +183,8 @@ Worker::Outcome Worker::Process(const QueueEntry& entry) {
     absl::StrAppend(&error, job->error().empty()
                                 ? "; the last one did not finish (its worker stopped or crashed)"
                                 : absl::StrCat(": ", job->error()));
-    return FailForGood(*job, entry, error);
+    return FailForGood(*job, entry, error,
+                       MakeJobError(absl::StatusCode::kUnavailable, error, /*exhausted=*/true));
   }
 
   v1::Job running = *job;
@@ -240,6 +243,8 @@ Worker::Outcome Worker::Process(const QueueEntry& entry) {
   succeeded.set_status(v1::JOB_STATUS_SUCCEEDED);
   succeeded.set_fine_tuned_model(result->model.name());
   succeeded.set_trained_records(result->trained_records);
+  succeeded.set_trained_examples(result->trained_examples);
+  succeeded.clear_estimated_finish();
   succeeded.set_step(result->step);
   succeeded.set_total_steps(result->total_steps);
   for (const auto& [name, value] : result->hyperparameters) {
@@ -322,6 +327,10 @@ class Worker::JobSink final : public TrainingSink {
     for (const auto& [name, value] : metrics) (*event.mutable_metrics())[name] = value;
     absl::MutexLock lock(&mu_);
     pending_.push_back(std::move(event));
+    if (first_step_ == 0) {
+      first_step_ = step;
+      first_step_time_ = worker_->clock_->Now();
+    }
     step_ = step;
     total_steps_ = total_steps;
     if (absl::Now() - last_flush_ >= worker_->options_.event_flush_interval) FlushLocked();
@@ -397,6 +406,8 @@ class Worker::JobSink final : public TrainingSink {
     worker_->Event(job_, level, message);
   }
 
+  // Appends the waiting metrics events and records the step reached in the job, with the
+  // finish estimated at the pace of the steps so far.
   void FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     last_flush_ = absl::Now();
     if (pending_.empty()) return;
@@ -406,6 +417,21 @@ class Worker::JobSink final : public TrainingSink {
                    " metrics event(s): ", appended.message());
     }
     pending_.clear();
+    v1::Job progress = job_;
+    progress.set_step(step_);
+    progress.set_total_steps(total_steps_);
+    const absl::Time now = worker_->clock_->Now();
+    if (step_ > first_step_) {
+      const absl::Duration per_step = (now - first_step_time_) / (step_ - first_step_);
+      SetTimestamp(now + per_step * (total_steps_ - step_), progress.mutable_estimated_finish());
+    }
+    // Same status and attempt, so a cancel or a take-over meanwhile makes this fail, and the
+    // next Check sees why.
+    absl::Status recorded = worker_->store_->Update(job_, progress, nullptr);
+    if (!recorded.ok() && !absl::IsAborted(recorded)) {
+      log::Warning("job ", text::Quote(job_.id()),
+                   ": cannot record its progress: ", recorded.message());
+    }
   }
 
   absl::Status CheckNowLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -447,6 +473,9 @@ class Worker::JobSink final : public TrainingSink {
   std::vector<v1::JobEvent> pending_ ABSL_GUARDED_BY(mu_);
   int step_ ABSL_GUARDED_BY(mu_) = 0;
   int total_steps_ ABSL_GUARDED_BY(mu_) = 0;
+  // The first step of this attempt and when it was reached, for the estimated finish.
+  int first_step_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time first_step_time_ ABSL_GUARDED_BY(mu_);
 };
 
 namespace {
@@ -583,6 +612,7 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
 
   JobSink sink(this, job, entry, interrupt, &package);
   PhaseTimer timer;
+  uint64_t training_examples = 0;
   const absl::Status interrupted = absl::AbortedError("training interrupted");
   for (const SideDataset& d : datasets) {
     absl::Status read = datasets_->ReadRecords(
@@ -594,13 +624,15 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
               origin.side = HeldOutSide(r.address(), seed, hold_validation, hold_test);
               origin.held_out = origin.side != Side::kTraining;
             }
+            if (origin.side == Side::kTraining) ++training_examples;
             for (auto& t : trainers) RETURN_IF_ERROR(t->AddRecord(origin, r));
           }
           return absl::OkStatus();
         });
     if (*interrupt != Interrupt::kNone) return interrupted;
     if (!read.ok()) {
-      return WithContext(read, absl::StrCat("reading dataset ", text::Quote(d.dataset.id())));
+      return WithContext(read, absl::StrCat("reading ", SideName(d.side), " dataset ",
+                                            text::Quote(d.dataset.id())));
     }
   }
   RETURN_IF_ERROR(sink.CheckNow());
@@ -676,16 +708,21 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
   ASSIGN_OR_RETURN(result.model, registry_->Publish(package));
   timer.End("publishing");
   result.timings = timer.Text();
+  result.trained_examples = training_examples;
   return result;
 }
 
 Worker::Outcome Worker::HandleFailure(const v1::Job& running, const QueueEntry& entry,
                                       const absl::Status& error) {
   std::string message(error.message());
-  if (!IsTransient(error)) return FailForGood(running, entry, message);
+  if (!IsTransient(error)) {
+    return FailForGood(running, entry, message, MakeJobError(error.code(), message, false));
+  }
   if (running.attempts() >= options_.max_attempts) {
-    return FailForGood(running, entry,
-                       absl::StrCat("gave up after ", running.attempts(), " attempts: ", message));
+    const std::string gave_up =
+        absl::StrCat("gave up after ", running.attempts(), " attempts: ", message);
+    return FailForGood(running, entry, gave_up,
+                       MakeJobError(error.code(), gave_up, /*exhausted=*/true));
   }
   v1::Job queued = running;
   queued.set_status(v1::JOB_STATUS_QUEUED);
@@ -706,10 +743,11 @@ Worker::Outcome Worker::HandleFailure(const v1::Job& running, const QueueEntry& 
 }
 
 Worker::Outcome Worker::FailForGood(const v1::Job& job, const QueueEntry& entry,
-                                    const std::string& error) {
+                                    const std::string& error, const v1::JobError& failure) {
   v1::Job failed = job;
   failed.set_status(v1::JOB_STATUS_FAILED);
   failed.set_error(error);
+  *failed.mutable_failure() = failure;
   SetTimestamp(clock_->Now(), failed.mutable_finish_time());
   v1::JobEvent event = MessageEvent(clock_->Now(), "error", absl::StrCat("job failed: ", error),
                                     v1::JOB_STATUS_FAILED);

@@ -117,7 +117,8 @@ class Worker {
   // Settles a failed attempt: retry or fail for good.
   Outcome HandleFailure(const v1::Job& running, const QueueEntry& entry, const absl::Status& error);
   // Fails a job for good: status FAILED, event, dead letter, acknowledgement.
-  Outcome FailForGood(const v1::Job& job, const QueueEntry& entry, const std::string& error);
+  Outcome FailForGood(const v1::Job& job, const QueueEntry& entry, const std::string& error,
+                      const v1::JobError& failure);
   // Gives the job back un-acknowledged.
   Outcome Abandon(const v1::Job& running, const std::string& why);
   // Reloads the job between batches and says whether training must stop.

@@ -255,9 +255,29 @@ void AddJobCommands(std::vector<CommandSpec>* c) {
          "also train on the other feature set, only to evaluate it on the same test side (the "
          "model card compares the two)"},
         {"seed", "N", "seed of every random choice (default 42)"},
+        {"metadata", "KEY=VALUE",
+         "a label of your own, up to 16 (repeatable; jobs list --metadata filters on it)", true},
+        {"idempotency-key", "K",
+         "makes the call safe to retry: the same key and request return the same job for 24 "
+         "hours"},
         {"watch", "", "follow the job until it finishes"},
         watch_timeout}});
-  c->push_back({"jobs", "list", "", "list jobs, newest first", admin_note, 0, 0, {}});
+  c->push_back(
+      {"jobs",
+       "list",
+       "",
+       "list jobs, newest first",
+       absl::StrCat("A queued job shows its place in line, a running one its step and "
+                    "estimated finish. ",
+                    admin_note),
+       0,
+       0,
+       {{"status", "S",
+         "only jobs in this status: validating_files, queued, running, succeeded, "
+         "failed or cancelled"},
+        {"metadata", "KEY=VALUE", "only jobs with this label (repeatable: all of them)", true},
+        {"after", "ID", "only jobs older than this one (paging)"},
+        {"limit", "N", "at most N jobs (1 to 1000; default all)"}}});
   c->push_back({"jobs",
                 "show",
                 "ID",
@@ -274,10 +294,12 @@ void AddJobCommands(std::vector<CommandSpec>* c) {
                 "watch",
                 "ID",
                 "follow a job's events until it finishes",
-                "The exit status is 0 only if the job succeeded.",
+                "The exit status is 0 only if the job succeeded. --after resumes a watch that "
+                "broke off: give the id of the last event received (jobs events --json shows "
+                "ids) and only later events are printed.",
                 1,
                 1,
-                {watch_timeout}});
+                {watch_timeout, {"after", "EVENT-ID", "only events after this one"}}});
   c->push_back({"jobs",
                 "checkpoints",
                 "ID",

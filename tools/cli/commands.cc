@@ -8,6 +8,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/config.h"
 #include "common/grpc/channel.h"
@@ -101,10 +104,11 @@ grpc::Status GetJob(const CommandContext& c, TrainingStub* stub, const std::stri
 
 // Follows a job's events until it finishes. Exit status 0 only when it succeeded.
 int WatchJob(const CommandContext& c, TrainingStub* stub, const std::string& id,
-             absl::Duration timeout) {
+             absl::Duration timeout, const std::string& after = "") {
   const GlobalOptions& g = c.invocation.globals;
   trv1::WatchJobRequest request;
   request.set_id(id);
+  request.set_after(after);
   grpc::ClientContext context;
   PrepareContext(&context, g, timeout);
   auto reader = stub->WatchJob(&context, request);
@@ -219,6 +223,22 @@ bool ParseHyperparameters(const CommandContext& c, trv1::Hyperparameters* h, int
   return true;
 }
 
+// KEY=VALUE pairs of a repeatable flag into `out`; false (and the usage error) for one
+// without '='.
+bool ParseMetadata(const CommandContext& c, absl::string_view flag,
+                   google::protobuf::Map<std::string, std::string>* out, int* exit_code) {
+  for (const std::string& pair : c.invocation.GetAll(flag)) {
+    const size_t eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      *exit_code = UsageFailure(
+          c, absl::StrCat("--", flag, " \"", absl::CEscape(pair), "\" must be KEY=VALUE"));
+      return false;
+    }
+    (*out)[pair.substr(0, eq)] = pair.substr(eq + 1);
+  }
+  return true;
+}
+
 int JobsCreate(const CommandContext& c) {
   const Invocation& inv = c.invocation;
   int exit_code = kExitOk;
@@ -235,8 +255,10 @@ int JobsCreate(const CommandContext& c) {
   }
   request.set_backend(backend);
   request.set_test_dataset(inv.Get("test-dataset"));
+  request.set_idempotency_key(inv.Get("idempotency-key"));
   absl::Duration watch_timeout;
-  if (!ParseHyperparameters(c, request.mutable_hyperparameters(), &exit_code) ||
+  if (!ParseMetadata(c, "metadata", request.mutable_metadata(), &exit_code) ||
+      !ParseHyperparameters(c, request.mutable_hyperparameters(), &exit_code) ||
       !ParseWatchTimeout(c, &watch_timeout, &exit_code)) {
     return exit_code;
   }
@@ -258,9 +280,48 @@ int JobsCreate(const CommandContext& c) {
 }
 
 int JobsList(const CommandContext& c) {
-  return ListAndPrint(
-      c, Training(c), *NewTrainingStub(c), &TrainingStub::ListJobs, trv1::ListJobsRequest(),
-      [](const trv1::ListJobsResponse& r) -> const auto& { return r.jobs(); }, FormatJobTable);
+  const Invocation& inv = c.invocation;
+  if (!inv.Has("status") && !inv.Has("metadata") && !inv.Has("after") && !inv.Has("limit")) {
+    return ListAndPrint(
+        c, Training(c), *NewTrainingStub(c), &TrainingStub::ListJobs, trv1::ListJobsRequest(),
+        [](const trv1::ListJobsResponse& r) -> const auto& { return r.jobs(); }, FormatJobTable);
+  }
+  int exit_code = kExitOk;
+  trv1::ListJobsRequest request;
+  if (inv.Has("status")) {
+    trv1::JobStatus status = trv1::JOB_STATUS_UNSPECIFIED;
+    const std::string name = absl::StrCat("JOB_STATUS_", absl::AsciiStrToUpper(inv.Get("status")));
+    if (!trv1::JobStatus_Parse(name, &status) || status == trv1::JOB_STATUS_UNSPECIFIED) {
+      return UsageFailure(c, absl::StrCat("--status \"", absl::CEscape(inv.Get("status")),
+                                          "\" must be validating_files, queued, running, "
+                                          "succeeded, failed or cancelled"));
+    }
+    request.set_status(status);
+  }
+  if (!ParseMetadata(c, "metadata", request.mutable_metadata(), &exit_code)) return exit_code;
+  request.set_after(inv.Get("after"));
+  int limit = 0;
+  if (inv.Has("limit") &&
+      (!absl::SimpleAtoi(inv.Get("limit"), &limit) || limit < 1 || limit > 1000)) {
+    return UsageFailure(c, absl::StrCat("--limit \"", absl::CEscape(inv.Get("limit")),
+                                        "\" must be a number from 1 to 1000"));
+  }
+  // Without --limit every matching job, page by page.
+  request.set_limit(limit == 0 ? 1000 : limit);
+  auto stub = NewTrainingStub(c);
+  std::vector<trv1::Job> jobs;
+  while (true) {
+    trv1::ListJobsResponse response;
+    grpc::Status status = CallUnary(c, *stub, &TrainingStub::ListJobs, request, &response);
+    if (!status.ok()) return RpcFailure(c, status, TrainingEndpoint(inv.globals));
+    if (inv.globals.json) PrintJson(c, response);
+    jobs.insert(jobs.end(), response.jobs().begin(), response.jobs().end());
+    if (limit != 0 || !response.has_more() || response.jobs().empty()) break;
+    request.set_after(response.jobs(response.jobs_size() - 1).id());
+  }
+  if (!inv.globals.json) c.out << FormatJobTable(jobs);
+  c.out.flush();
+  return kExitOk;
 }
 
 int JobsShow(const CommandContext& c) {
@@ -304,7 +365,7 @@ int JobsWatch(const CommandContext& c) {
   absl::Duration timeout;
   if (!ParseWatchTimeout(c, &timeout, &exit_code)) return exit_code;
   auto stub = c.factory.NewTrainingStub(c.invocation.globals.training_service);
-  return WatchJob(c, stub.get(), c.invocation.args[0], timeout);
+  return WatchJob(c, stub.get(), c.invocation.args[0], timeout, c.invocation.Get("after"));
 }
 
 }  // namespace

@@ -618,19 +618,45 @@ std::string FormatJob(const training::v1::Job& job) {
   AppendField(&out, "Validation dataset", job.validation_dataset(), w);
   AppendField(&out, "Test dataset", job.test_dataset(), w);
   AppendField(&out, "Hyperparameters", FormatRequestedHyperparameters(job.hyperparameters()), w);
+  if (job.queue_position() > 0) {
+    AppendField(&out, "Queue position", absl::StrCat(job.queue_position()), w);
+  }
   if (job.total_steps() > 0 || job.step() > 0) {
     AppendField(&out, "Step", absl::StrCat(job.step(), "/", job.total_steps()), w);
+  }
+  if (job.has_estimated_finish()) {
+    AppendField(&out, "Estimated finish", FormatTimestamp(job.estimated_finish()), w);
   }
   if (!job.hyperparameters_used().empty()) {
     AppendField(&out, "Used", NamedValueLines(job.hyperparameters_used()), w);
   }
   AppendField(&out, "Fine-tuned model", job.fine_tuned_model(), w);
   if (!job.error().empty()) AppendField(&out, "Error", job.error(), w);
+  if (job.has_failure()) {
+    AppendField(&out, "Error code",
+                job.failure().param().empty()
+                    ? job.failure().code()
+                    : absl::StrCat(job.failure().code(), " (param ", job.failure().param(), ")"),
+                w);
+  }
+  if (!job.metadata().empty()) {
+    std::vector<std::string> pairs;
+    for (const auto& [key, value] : job.metadata()) pairs.push_back(absl::StrCat(key, "=", value));
+    std::sort(pairs.begin(), pairs.end());
+    AppendField(&out, "Metadata", absl::StrJoin(pairs, ", "), w);
+  }
+  if (job.seed() != 0) AppendField(&out, "Seed", absl::StrCat(job.seed()), w);
+  if (!job.idempotency_key().empty()) {
+    AppendField(&out, "Idempotency key", job.idempotency_key(), w);
+  }
   AppendField(&out, "Created", FormatTimestamp(job.create_time()), w);
   AppendField(&out, "Started", FormatTimestamp(job.start_time()), w);
   AppendField(&out, "Finished", FormatTimestamp(job.finish_time()), w);
   AppendField(&out, "Attempts", absl::StrCat(job.attempts()), w);
   AppendField(&out, "Trained records", absl::StrCat(job.trained_records()), w);
+  if (job.trained_examples() > 0) {
+    AppendField(&out, "Trained examples", absl::StrCat(job.trained_examples()), w);
+  }
   return out;
 }
 

@@ -129,6 +129,41 @@ absl::StatusOr<JobPage> InMemoryJobStore::List(int64_t offset, int64_t limit) {
   return page;
 }
 
+absl::StatusOr<std::optional<int64_t>> InMemoryJobStore::IndexOf(absl::string_view id) {
+  absl::MutexLock lock(&mu_);
+  auto it = std::find(order_.begin(), order_.end(), id);
+  if (it == order_.end()) return std::optional<int64_t>();
+  return std::optional<int64_t>(static_cast<int64_t>(order_.end() - it) - 1);
+}
+
+absl::StatusOr<int64_t> InMemoryJobStore::QueuePosition(absl::string_view id) {
+  absl::MutexLock lock(&mu_);
+  auto it = jobs_.find(std::string{id});
+  if (it == jobs_.end() || it->second.status() != v1::JOB_STATUS_QUEUED) return 0;
+  int64_t position = 1;
+  for (const std::string& other : order_) {
+    if (other == id) break;
+    if (jobs_[other].status() == v1::JOB_STATUS_QUEUED) ++position;
+  }
+  return position;
+}
+
+absl::StatusOr<std::optional<std::string>> InMemoryJobStore::ReserveIdempotencyKey(
+    absl::string_view key, absl::string_view value, absl::Duration ttl) {
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = idempotency_.try_emplace(std::string{key}, std::string{value});
+  if (inserted) return std::optional<std::string>();
+  return std::optional<std::string>(it->second);
+}
+
+absl::Status InMemoryJobStore::ReleaseIdempotencyKey(absl::string_view key,
+                                                     absl::string_view value) {
+  absl::MutexLock lock(&mu_);
+  auto it = idempotency_.find(std::string{key});
+  if (it != idempotency_.end() && it->second == value) idempotency_.erase(it);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<v1::JobEvent>> InMemoryJobStore::ListEvents(absl::string_view id,
                                                                        absl::string_view after,
                                                                        int64_t limit) {

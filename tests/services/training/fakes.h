@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,6 +37,12 @@ class InMemoryJobStore final : public JobStore {
   absl::Status AppendEvent(absl::string_view id, const v1::JobEvent& event) override;
   absl::Status AppendEvents(absl::string_view id, const std::vector<v1::JobEvent>& events) override;
   absl::StatusOr<JobPage> List(int64_t offset, int64_t limit) override;
+  absl::StatusOr<std::optional<int64_t>> IndexOf(absl::string_view id) override;
+  absl::StatusOr<int64_t> QueuePosition(absl::string_view id) override;
+  absl::StatusOr<std::optional<std::string>> ReserveIdempotencyKey(absl::string_view key,
+                                                                   absl::string_view value,
+                                                                   absl::Duration ttl) override;
+  absl::Status ReleaseIdempotencyKey(absl::string_view key, absl::string_view value) override;
   absl::StatusOr<std::vector<v1::JobEvent>> ListEvents(absl::string_view id,
                                                        absl::string_view after,
                                                        int64_t limit) override;
@@ -68,6 +75,8 @@ class InMemoryJobStore final : public JobStore {
   int get_failures_left_ ABSL_GUARDED_BY(mu_) = 0;
   std::function<void(const v1::JobEvent&)> on_append_ ABSL_GUARDED_BY(mu_);
   int batched_appends_ ABSL_GUARDED_BY(mu_) = 0;
+  // Reservations never expire here.
+  std::map<std::string, std::string> idempotency_ ABSL_GUARDED_BY(mu_);
 };
 
 // A consumer-group queue whose idle times follow a Clock.

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/services/training/test_env.h"
@@ -341,6 +342,185 @@ TEST_F(JobManagerTest, ListJobsNewestFirstWithPaging) {
   EXPECT_EQ(second.next_page_token(), "");
   request.set_page_token("-4");
   EXPECT_THAT(manager_->ListJobs(request), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(JobManagerTest, IdempotencyKeyReturnsTheSameJobForTheSameRequest) {
+  v1::CreateJobRequest request = Request();
+  request.set_idempotency_key("retry-7f3a");
+  ASSERT_OK_AND_ASSIGN(v1::Job first, manager_->CreateJob(request));
+  EXPECT_EQ(first.idempotency_key(), "retry-7f3a");
+  ASSERT_OK_AND_ASSIGN(v1::Job again, manager_->CreateJob(request));
+  EXPECT_EQ(again.id(), first.id());
+  ASSERT_OK_AND_ASSIGN(JobPage page, env_.store.List(0, 10));
+  EXPECT_THAT(page.jobs, SizeIs(1));
+
+  // The same key with another body is refused and creates nothing.
+  request.set_suffix("other");
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       AllOf(HasSubstr("idempotency_key \"retry-7f3a\" was used for job"),
+                             HasSubstr(first.id()))));
+  ASSERT_OK_AND_ASSIGN(page, env_.store.List(0, 10));
+  EXPECT_THAT(page.jobs, SizeIs(1));
+
+  // Another key is another job.
+  request.set_idempotency_key("retry-8000");
+  ASSERT_OK_AND_ASSIGN(v1::Job other, manager_->CreateJob(request));
+  EXPECT_NE(other.id(), first.id());
+
+  request.set_idempotency_key("has space");
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("printable ASCII")));
+  request.set_idempotency_key(std::string(256, 'k'));
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at most 255")));
+}
+
+// A refused request leaves its key free, so the corrected retry goes through.
+TEST_F(JobManagerTest, ARefusedRequestDoesNotHoldItsIdempotencyKey) {
+  v1::CreateJobRequest request = Request();
+  request.set_training_dataset("ds-later");
+  request.set_idempotency_key("k-1");
+  EXPECT_THAT(manager_->CreateJob(request), StatusIs(absl::StatusCode::kNotFound));
+  env_.datasets.Add(MakeDataset("ds-later", "later", dataset::v1::DATASET_FORMAT_MEW_DARKLIST, 100),
+                    {MakeRecord(kAddress, "Scam")});
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(request));
+  EXPECT_EQ(job.training_dataset(), "ds-later");
+}
+
+TEST_F(JobManagerTest, MetadataAndSeedAsOpenAiTakesThem) {
+  v1::CreateJobRequest request = Request();
+  (*request.mutable_metadata())["team"] = "risk";
+  (*request.mutable_metadata())["ticket"] = "RISK-12";
+  request.set_seed(7);
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(request));
+  EXPECT_EQ(job.metadata().at("team"), "risk");
+  EXPECT_EQ(job.seed(), 7u);
+  EXPECT_EQ(job.hyperparameters().seed(), 7u);
+  ASSERT_OK_AND_ASSIGN(v1::Job stored, manager_->GetJob(job.id()));
+  EXPECT_EQ(stored.metadata().at("ticket"), "RISK-12");
+
+  request.mutable_hyperparameters()->set_seed(8);
+  EXPECT_THAT(manager_->CreateJob(request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("differ")));
+  request.mutable_hyperparameters()->clear_seed();
+  request.clear_seed();
+  ASSERT_OK_AND_ASSIGN(v1::Job defaulted, manager_->CreateJob(request));
+  EXPECT_EQ(defaulted.seed(), 42u);
+
+  v1::CreateJobRequest bad = Request();
+  for (int i = 0; i < 17; ++i) (*bad.mutable_metadata())[absl::StrCat("k", i)] = "v";
+  EXPECT_THAT(manager_->CreateJob(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at most 16")));
+  bad = Request();
+  (*bad.mutable_metadata())[std::string(65, 'k')] = "v";
+  EXPECT_THAT(manager_->CreateJob(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("1 to 64 characters")));
+  bad = Request();
+  (*bad.mutable_metadata())["note"] = std::string(513, 'v');
+  EXPECT_THAT(manager_->CreateJob(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at most 512")));
+  // Characters, not bytes: 512 two-byte characters fit.
+  bad = Request();
+  std::string umlauts;
+  for (int i = 0; i < 512; ++i) umlauts += "\xc3\xa4";
+  (*bad.mutable_metadata())["note"] = umlauts;
+  EXPECT_THAT(manager_->CreateJob(bad), IsOk());
+}
+
+TEST_F(JobManagerTest, ListJobsPagesByIdAndFiltersOnStatusAndMetadata) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    v1::CreateJobRequest request = Request();
+    (*request.mutable_metadata())["batch"] = i % 2 == 0 ? "even" : "odd";
+    ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(request));
+    ids.push_back(job.id());
+  }
+  ASSERT_THAT(manager_->CancelJob(ids[3]), IsOk());
+
+  v1::ListJobsRequest request;
+  request.set_limit(2);
+  ASSERT_OK_AND_ASSIGN(v1::ListJobsResponse page, manager_->ListJobs(request));
+  ASSERT_EQ(page.jobs_size(), 2);
+  EXPECT_EQ(page.jobs(0).id(), ids[4]);
+  EXPECT_EQ(page.jobs(1).id(), ids[3]);
+  EXPECT_TRUE(page.has_more());
+  request.set_after(page.jobs(1).id());
+  ASSERT_OK_AND_ASSIGN(page, manager_->ListJobs(request));
+  ASSERT_EQ(page.jobs_size(), 2);
+  EXPECT_EQ(page.jobs(0).id(), ids[2]);
+  request.set_after(page.jobs(1).id());
+  ASSERT_OK_AND_ASSIGN(page, manager_->ListJobs(request));
+  ASSERT_EQ(page.jobs_size(), 1);
+  EXPECT_EQ(page.jobs(0).id(), ids[0]);
+  EXPECT_FALSE(page.has_more());
+
+  v1::ListJobsRequest filtered;
+  (*filtered.mutable_metadata())["batch"] = "odd";
+  filtered.set_status(v1::JOB_STATUS_QUEUED);
+  ASSERT_OK_AND_ASSIGN(page, manager_->ListJobs(filtered));
+  ASSERT_EQ(page.jobs_size(), 1);
+  EXPECT_EQ(page.jobs(0).id(), ids[1]);
+  filtered.set_status(v1::JOB_STATUS_CANCELLED);
+  ASSERT_OK_AND_ASSIGN(page, manager_->ListJobs(filtered));
+  ASSERT_EQ(page.jobs_size(), 1);
+  EXPECT_EQ(page.jobs(0).id(), ids[3]);
+
+  v1::ListJobsRequest bad;
+  bad.set_after("ftjob-unknown");
+  EXPECT_THAT(manager_->ListJobs(bad),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("after: job \"ftjob-unknown\"")));
+  bad.set_after(ids[0]);
+  bad.set_page_size(3);
+  EXPECT_THAT(manager_->ListJobs(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("one or the other")));
+  bad = v1::ListJobsRequest();
+  bad.set_limit(1001);
+  EXPECT_THAT(manager_->ListJobs(bad), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(JobManagerTest, QueuedJobsShowTheirPlaceInLine) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(Request()));
+    ids.push_back(job.id());
+  }
+  ASSERT_OK_AND_ASSIGN(v1::Job third, manager_->GetJob(ids[2]));
+  EXPECT_EQ(third.queue_position(), 3);
+  ASSERT_THAT(manager_->CancelJob(ids[0]), IsOk());
+  ASSERT_OK_AND_ASSIGN(third, manager_->GetJob(ids[2]));
+  EXPECT_EQ(third.queue_position(), 2);
+  ASSERT_OK_AND_ASSIGN(v1::Job first, manager_->GetJob(ids[0]));
+  EXPECT_EQ(first.queue_position(), 0);
+  ASSERT_OK_AND_ASSIGN(v1::ListJobsResponse all, manager_->ListJobs(v1::ListJobsRequest()));
+  ASSERT_EQ(all.jobs_size(), 3);
+  EXPECT_EQ(all.jobs(1).queue_position(), 1);
+}
+
+TEST_F(JobManagerTest, WatchJobResumesAfterTheLastEventReceived) {
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(Request()));
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::JobEvent> events, manager_->ListJobEvents([&] {
+    v1::ListJobEventsRequest r;
+    r.set_id(job.id());
+    return r;
+  }()));
+  ASSERT_THAT(events, SizeIs(2));
+  ASSERT_THAT(manager_->CancelJob(job.id()), IsOk());
+  std::vector<std::string> received;
+  EXPECT_THAT(manager_->WatchJob(
+                  job.id(), events[0].id(),
+                  [&](const v1::WatchJobResponse& r) {
+                    received.push_back(r.event().id());
+                    return true;
+                  },
+                  [] { return false; }),
+              IsOk());
+  ASSERT_THAT(received, SizeIs(2));
+  EXPECT_EQ(received[0], events[1].id());
+  EXPECT_THAT(manager_->WatchJob(
+                  job.id(), "not-an-id", [](const v1::WatchJobResponse&) { return true; },
+                  [] { return false; }),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(JobManagerTest, ListJobEventsHonoursAfterAndLimit) {

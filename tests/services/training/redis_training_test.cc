@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "common/eth/hash.h"
 #include "common/grpc/channel.h"
 #include "common/grpc/server.h"
@@ -37,6 +38,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using testing::MakeDataset;
 using testing::MakeRecord;
+using ::testing::MatchesRegex;
 using ::testing::Optional;
 using ::testing::SizeIs;
 
@@ -276,6 +278,55 @@ TEST_F(RedisTrainingTest, RefusedOrUndoneCreateJobLeavesNoKeys) {
   EXPECT_THAT(jobs_->Delete(job.id()), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_EQ(Integer({"ZCARD", "ethscan:training:jobs"}), 0);
   EXPECT_EQ(Integer({"EXISTS", absl::StrCat("ethscan:training:job:", job.id(), ":events")}), 0);
+}
+
+TEST_F(RedisTrainingTest, QueuePositionsIdempotencyKeysAndJobOrder) {
+  StartDatasetService();
+  JobManager manager(JobManager::Options(), jobs_.get(), queue_.get(), registry_.get(),
+                     dataset_client_.get(), &common::SystemClock::Get());
+  v1::CreateJobRequest request;
+  request.set_training_dataset("ds-forta");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(v1::Job job, manager.CreateJob(request));
+    ids.push_back(job.id());
+    absl::SleepFor(absl::Milliseconds(2));  // Distinct create times.
+  }
+  EXPECT_EQ(Integer({"ZCARD", "ethscan:training:jobs:queued"}), 3);
+  ASSERT_OK_AND_ASSIGN(v1::Job last, manager.GetJob(ids[2]));
+  EXPECT_EQ(last.queue_position(), 3);
+  ASSERT_THAT(manager.CancelJob(ids[0]), IsOk());
+  ASSERT_OK_AND_ASSIGN(last, manager.GetJob(ids[2]));
+  EXPECT_EQ(last.queue_position(), 2);
+  ASSERT_THAT(jobs_->Delete(ids[1]), IsOk());
+  EXPECT_EQ(Integer({"ZCARD", "ethscan:training:jobs:queued"}), 1);
+  ASSERT_OK_AND_ASSIGN(std::optional<int64_t> newest, jobs_->IndexOf(ids[2]));
+  EXPECT_EQ(newest, std::optional<int64_t>(0));
+  ASSERT_OK_AND_ASSIGN(std::optional<int64_t> gone, jobs_->IndexOf(ids[1]));
+  EXPECT_FALSE(gone.has_value());
+
+  // An idempotency key outlives nothing it should not: reserved, found, freed only by its
+  // holder, and kept under a hash of the key.
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> held,
+                       jobs_->ReserveIdempotencyKey("key with\nnewline", "a", absl::Seconds(30)));
+  EXPECT_FALSE(held.has_value());
+  ASSERT_OK_AND_ASSIGN(held,
+                       jobs_->ReserveIdempotencyKey("key with\nnewline", "b", absl::Seconds(30)));
+  EXPECT_EQ(held, std::optional<std::string>("a"));
+  ASSERT_OK_AND_ASSIGN(redis::Reply keys,
+                       redis_->Command({"KEYS", "ethscan:training:idempotency:*"}));
+  ASSERT_THAT(keys.elements, SizeIs(1));
+  EXPECT_THAT(keys.elements[0].str, MatchesRegex("ethscan:training:idempotency:[0-9a-f]{64}"));
+  EXPECT_GT(Integer({"PTTL", keys.elements[0].str}), 0);
+  ASSERT_THAT(jobs_->ReleaseIdempotencyKey("key with\nnewline", "b"), IsOk());
+  EXPECT_EQ(Integer({"EXISTS", keys.elements[0].str}), 1);
+  ASSERT_THAT(jobs_->ReleaseIdempotencyKey("key with\nnewline", "a"), IsOk());
+  EXPECT_EQ(Integer({"EXISTS", keys.elements[0].str}), 0);
+
+  request.set_idempotency_key("create-once");
+  ASSERT_OK_AND_ASSIGN(v1::Job once, manager.CreateJob(request));
+  ASSERT_OK_AND_ASSIGN(v1::Job twice, manager.CreateJob(request));
+  EXPECT_EQ(once.id(), twice.id());
 }
 
 TEST_F(RedisTrainingTest, ModelStoreKeepsAliasesConsistent) {

@@ -176,7 +176,8 @@ TEST_F(WorkerTest, TransientFailuresAreRetriedThenDeadLettered) {
   v1::Job after_first = Job(job.id());
   EXPECT_EQ(after_first.status(), v1::JOB_STATUS_QUEUED);
   EXPECT_EQ(after_first.attempts(), 1);
-  EXPECT_THAT(after_first.error(), HasSubstr("reading dataset \"ds-labels\""));
+  EXPECT_THAT(after_first.error(), HasSubstr("reading training dataset \"ds-labels\""));
+  EXPECT_FALSE(after_first.has_failure());
   EXPECT_THAT(env_.queue.Pending(), SizeIs(1));  // Left un-acknowledged.
 
   EXPECT_EQ(RunOnce(), std::nullopt);  // Not idle long enough to be claimed again.
@@ -190,6 +191,10 @@ TEST_F(WorkerTest, TransientFailuresAreRetriedThenDeadLettered) {
   EXPECT_EQ(failed.status(), v1::JOB_STATUS_FAILED);
   EXPECT_EQ(failed.attempts(), 3);
   EXPECT_THAT(failed.error(), HasSubstr("gave up after 3 attempts"));
+  // OpenAI's error object: code, message, param.
+  EXPECT_EQ(failed.failure().code(), "retries_exhausted");
+  EXPECT_EQ(failed.failure().message(), failed.error());
+  EXPECT_EQ(failed.failure().param(), "training_dataset");
   EXPECT_THAT(env_.queue.Pending(), IsEmpty());
   std::vector<testing::InMemoryJobQueue::DeadLetterEntry> dead = env_.queue.DeadLetters();
   ASSERT_THAT(dead, SizeIs(1));
@@ -217,6 +222,8 @@ TEST_F(WorkerTest, PermanentFailureFailsAtOnce) {
   v1::Job failed = Job(job.id());
   EXPECT_EQ(failed.status(), v1::JOB_STATUS_FAILED);
   EXPECT_EQ(failed.attempts(), 1);
+  EXPECT_EQ(failed.failure().code(), "data_loss");
+  EXPECT_EQ(failed.failure().param(), "training_dataset");
   EXPECT_THAT(env_.queue.DeadLetters(), SizeIs(1));
   EXPECT_THAT(env_.queue.Pending(), IsEmpty());
   EXPECT_THAT(env_.datasets.Holders("ds-labels"), IsEmpty());
@@ -476,6 +483,43 @@ TEST_F(ClassifierJobTest, MetricsEventsAreBatchedInOrder) {
   }
   EXPECT_EQ(last_step, 100);
   EXPECT_EQ(checkpoints, 2);
+}
+
+// While boosting, the job shows the step reached and when it should finish; once done, the
+// examples it learnt from.
+TEST_F(ClassifierJobTest, ARunningJobShowsItsStepAndEstimatedFinish) {
+  worker_ = env_.MakeWorker(
+      "worker-1", [](Worker::Options* o) { o->event_flush_interval = absl::ZeroDuration(); });
+  v1::Job job = CreateClassifierJob(2, "", "", /*patience=*/200);
+  std::optional<v1::Job> seen;
+  env_.store.OnAppend([&](const v1::JobEvent& e) {
+    if (!seen.has_value() && e.type() == "metrics" && e.metrics().count("step") &&
+        e.metrics().at("step") == 40) {
+      env_.clock.Advance(absl::Seconds(39));  // One second per step so far.
+    }
+    if (!seen.has_value() && e.type() == "metrics" && e.metrics().count("step") &&
+        e.metrics().at("step") == 41) {
+      seen = Job(job.id());
+    }
+  });
+  const absl::Time started = env_.clock.Now();
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  env_.store.OnAppend(nullptr);
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->status(), v1::JOB_STATUS_RUNNING);
+  EXPECT_EQ(seen->step(), 40);  // Recorded with the batch that ended at step 40.
+  EXPECT_EQ(seen->total_steps(), 100);
+  ASSERT_TRUE(seen->has_estimated_finish());
+  // 39 s for steps 1 to 40, so 60 more steps take 60 s.
+  EXPECT_EQ(FromTimestamp(seen->estimated_finish()), started + absl::Seconds(39 + 60));
+  v1::Job done = Job(job.id());
+  EXPECT_FALSE(done.has_estimated_finish());
+  // The training side only: the held-out validation and test records are not examples.
+  ASSERT_OK_AND_ASSIGN(model::v1::ModelPackage package,
+                       env_.registry->Load(done.fine_tuned_model()));
+  EXPECT_EQ(static_cast<double>(done.trained_examples()),
+            package.manifest().metrics().at("classifier_train_rows"));
+  EXPECT_LT(done.trained_examples(), 600u);
 }
 
 // A cancel seen between two rounds stops the boosting at once: no further round, no model,

@@ -707,6 +707,57 @@ TEST_F(CliTest, JobsCreateWatchPrintsEventsAndSucceeds) {
   for (const auto& call : services_.training().calls()) EXPECT_TRUE(call.has_deadline);
 }
 
+TEST_F(CliTest, JobsCreateSendsMetadataSeedAndIdempotencyKey) {
+  ASSERT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1", "--metadata", "team=risk",
+                 "--metadata", "note=a=b", "--seed", "7", "--idempotency-key", "retry-1"}),
+            kExitOk)
+      << err_.str();
+  std::vector<training::v1::CreateJobRequest> requests = services_.training().create_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].metadata().at("team"), "risk");
+  EXPECT_EQ(requests[0].metadata().at("note"), "a=b");
+  EXPECT_EQ(requests[0].hyperparameters().seed(), 7u);
+  EXPECT_EQ(requests[0].idempotency_key(), "retry-1");
+  EXPECT_THAT(out_.str(), HasSubstr("Metadata"));
+  EXPECT_THAT(out_.str(), HasSubstr("note=a=b, team=risk"));
+
+  EXPECT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1", "--metadata", "novalue"}),
+            kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("--metadata \"novalue\" must be KEY=VALUE"));
+  EXPECT_EQ(services_.training().create_requests().size(), 1u);
+}
+
+TEST_F(CliTest, JobsListFiltersAndPagesByJobId) {
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1"}), kExitOk);
+  ASSERT_EQ(Run({"jobs", "list", "--status", "queued", "--metadata", "team=risk", "--limit", "2"}),
+            kExitOk)
+      << err_.str();
+  std::vector<training::v1::ListJobsRequest> requests = services_.training().list_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].status(), training::v1::JOB_STATUS_QUEUED);
+  EXPECT_EQ(requests[0].metadata().at("team"), "risk");
+  EXPECT_EQ(requests[0].limit(), 2);
+  EXPECT_THAT(out_.str(), HasSubstr("ftjob-0000000000000003"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("ftjob-0000000000000001")));
+
+  EXPECT_EQ(Run({"jobs", "list", "--after", "ftjob-0000000000000003"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("ftjob-0000000000000001"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("ftjob-0000000000000003")));
+
+  EXPECT_EQ(Run({"jobs", "list", "--status", "paused"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("--status \"paused\" must be"));
+  EXPECT_EQ(Run({"jobs", "list", "--limit", "0"}), kExitUsage);
+}
+
+TEST_F(CliTest, JobsWatchResumesAfterAnEvent) {
+  ASSERT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1"}), kExitOk);
+  Run({"jobs", "watch", "ftjob-0000000000000001", "--after", "1700000000000-3"});
+  std::vector<training::v1::WatchJobRequest> requests = services_.training().watch_requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].after(), "1700000000000-3");
+}
+
 TEST_F(CliTest, JobsCreateWatchJsonPrintsResponsesOnly) {
   ASSERT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1", "--watch", "--json"}), kExitOk);
   std::vector<std::string> lines = OutLines();

@@ -519,6 +519,8 @@ grpc::Status FakeTrainingService::CreateJob(grpc::ServerContext* context,
   job.set_validation_dataset(request->validation_dataset());
   job.set_test_dataset(request->test_dataset());
   *job.mutable_hyperparameters() = request->hyperparameters();
+  *job.mutable_metadata() = request->metadata();
+  job.set_idempotency_key(request->idempotency_key());
   job.mutable_create_time()->set_seconds(1767225600);
   jobs_[job.id()] = job;
   *response->mutable_job() = job;
@@ -546,6 +548,7 @@ grpc::Status FakeTrainingService::WatchJob(grpc::ServerContext* context,
   {
     absl::MutexLock lock(&mu_);
     calls_.push_back(InfoOf(*context));
+    watch_requests_.push_back(*request);
     auto it = jobs_.find(request->id());
     if (it == jobs_.end()) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND,
@@ -610,6 +613,42 @@ grpc::Status FakeTrainingService::CancelJob(grpc::ServerContext* context,
   it->second.set_status(trv1::JOB_STATUS_CANCELLED);
   *response->mutable_job() = it->second;
   return grpc::Status::OK;
+}
+
+grpc::Status FakeTrainingService::ListJobs(grpc::ServerContext* context,
+                                           const trv1::ListJobsRequest* request,
+                                           trv1::ListJobsResponse* response) {
+  absl::MutexLock lock(&mu_);
+  calls_.push_back(InfoOf(*context));
+  list_requests_.push_back(*request);
+  const int limit = request->limit() > 0 ? request->limit() : 1000;
+  bool past_after = request->after().empty();
+  for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it) {
+    if (!past_after) {
+      past_after = it->first == request->after();
+      continue;
+    }
+    if (request->status() != trv1::JOB_STATUS_UNSPECIFIED &&
+        it->second.status() != request->status()) {
+      continue;
+    }
+    if (response->jobs_size() == limit) {
+      response->set_has_more(true);
+      break;
+    }
+    *response->add_jobs() = it->second;
+  }
+  return grpc::Status::OK;
+}
+
+std::vector<trv1::ListJobsRequest> FakeTrainingService::list_requests() const {
+  absl::MutexLock lock(&mu_);
+  return list_requests_;
+}
+
+std::vector<trv1::WatchJobRequest> FakeTrainingService::watch_requests() const {
+  absl::MutexLock lock(&mu_);
+  return watch_requests_;
 }
 
 std::vector<trv1::CreateJobRequest> FakeTrainingService::create_requests() const {

@@ -183,6 +183,10 @@ class FakeTrainingService final : public training::v1::TrainingService::Service 
                       training::v1::GetJobResponse* response) override;
   grpc::Status WatchJob(grpc::ServerContext* context, const training::v1::WatchJobRequest* request,
                         grpc::ServerWriter<training::v1::WatchJobResponse>* writer) override;
+  // Newest first after `after`, in `status` when set, at most `limit` (page_size when 0),
+  // with has_more; metadata filters are recorded, not applied.
+  grpc::Status ListJobs(grpc::ServerContext* context, const training::v1::ListJobsRequest* request,
+                        training::v1::ListJobsResponse* response) override;
   grpc::Status CancelJob(grpc::ServerContext* context,
                          const training::v1::CancelJobRequest* request,
                          training::v1::CancelJobResponse* response) override;
@@ -191,12 +195,16 @@ class FakeTrainingService final : public training::v1::TrainingService::Service 
                                training::v1::ListCheckpointsResponse* response) override;
 
   std::vector<training::v1::CreateJobRequest> create_requests() const;
+  std::vector<training::v1::ListJobsRequest> list_requests() const;
+  std::vector<training::v1::WatchJobRequest> watch_requests() const;
   std::vector<CallInfo> calls() const;
 
  private:
   mutable absl::Mutex mu_;
   std::map<std::string, training::v1::Job> jobs_ ABSL_GUARDED_BY(mu_);
   std::vector<training::v1::CreateJobRequest> create_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<training::v1::ListJobsRequest> list_requests_ ABSL_GUARDED_BY(mu_);
+  std::vector<training::v1::WatchJobRequest> watch_requests_ ABSL_GUARDED_BY(mu_);
   std::vector<CallInfo> calls_ ABSL_GUARDED_BY(mu_);
   training::v1::JobStatus outcome_ ABSL_GUARDED_BY(mu_) = training::v1::JOB_STATUS_SUCCEEDED;
   std::string error_ ABSL_GUARDED_BY(mu_);
