@@ -178,6 +178,13 @@ void ClassifierTrainer::AddTestRecord(const common::v1::AddressRecord& record) {
 }
 
 absl::StatusOr<TrainedClassifier> ClassifierTrainer::Train(const ProgressFn& progress) {
+  if (!resume_booster_.empty()) {
+    // BehaviouralTrainer::Resume checked that the checkpoint is of this feature set.
+    const std::string feature_set =
+        requested_.feature_set.empty() ? std::string(kFeatureSetAll) : requested_.feature_set;
+    return TrainWith(requested_, resume_booster_, feature_set, progress, /*checkpoints=*/true,
+                     resume_done_);
+  }
   return TrainWith(requested_, parent_booster_, parent_feature_set_, progress,
                    /*checkpoints=*/true);
 }
@@ -203,7 +210,8 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::TrainOnFeatureSet(
 
 absl::StatusOr<TrainedClassifier> ClassifierTrainer::TrainWith(
     const ClassifierHyperparameters& requested, const std::string& parent_booster,
-    const std::string& parent_feature_set, const ProgressFn& progress, bool checkpoints) const {
+    const std::string& parent_feature_set, const ProgressFn& progress, bool checkpoints,
+    int rounds_done) const {
   TrainedClassifier out;
   size_t skipped = skipped_;
   absl::StatusOr<std::vector<std::string>> names = FeatureSetColumns(requested.feature_set);
@@ -271,13 +279,18 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::TrainWith(
     }
     initial = (*parent)->rounds();
   }
-  const int total = initial + hp->booster.rounds;
+  // Rounds count from the job's start: a resumed attempt's booster already has rounds_done
+  // of them after the parent's.
+  const int job_start = initial - rounds_done;
+  const int total = job_start + hp->booster.rounds;
+  ml::BoosterParams params = hp->booster;
+  params.rounds = std::max(1, hp->booster.rounds - rounds_done);
   ml::RoundCallback on_round = [&](const ml::RoundMetrics& m, const ml::SnapshotFn& snapshot) {
     Progress p;
     p.step = m.round;
-    p.total_steps = total;
-    p.epoch = (m.round - initial + kRoundsPerEpoch - 1) / kRoundsPerEpoch;
-    p.epoch_end = (m.round - initial) % kRoundsPerEpoch == 0;
+    p.total_steps = std::max(total, initial + params.rounds);
+    p.epoch = (m.round - job_start + kRoundsPerEpoch - 1) / kRoundsPerEpoch;
+    p.epoch_end = (m.round - job_start) % kRoundsPerEpoch == 0;
     p.metrics = m;
     if (p.epoch_end && checkpoints) {
       absl::StatusOr<std::string> bytes = snapshot();
@@ -291,11 +304,11 @@ absl::StatusOr<TrainedClassifier> ClassifierTrainer::TrainWith(
     return stop.ok();
   };
   absl::StatusOr<ml::TrainResult> result =
-      ml::Train(hp->booster, train, has_validation ? &valid : nullptr, on_round, parent_booster);
+      ml::Train(params, train, has_validation ? &valid : nullptr, on_round, parent_booster);
   if (!result.ok()) return result.status();
   if (result->cancelled) return stop;
   out.rounds = result->model->rounds();
-  out.initial_rounds = result->initial_rounds;
+  out.initial_rounds = result->initial_rounds - rounds_done;
   out.model = std::move(result->saved_model);
   out.history = std::move(result->history);
   out.best_round = result->best_round;
@@ -391,6 +404,35 @@ absl::Status BehaviouralTrainer::AddParent(const model::v1::Manifest& manifest,
   trainer_.SetParent(parent.booster(), parent.feature_set());
   parent_artefact_ = artefact->data();
   parent_feature_set_ = parent.feature_set();
+  parent_rounds_ = parent.rounds();
+  return absl::OkStatus();
+}
+
+absl::Status BehaviouralTrainer::Resume(
+    const model::v1::ClassifierArtefact& checkpoint,
+    const std::map<int, std::map<std::string, double>>& earlier) {
+  if (checkpoint.feature_set() != feature_set_) {
+    return absl::InvalidArgumentError(absl::StrCat("the checkpoint reads the feature set ",
+                                                   text::Quote(checkpoint.feature_set()),
+                                                   ", the job ", text::Quote(feature_set_)));
+  }
+  const int done = checkpoint.rounds() - parent_rounds_;
+  if (done <= 0 || checkpoint.booster().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("the checkpoint has ", checkpoint.rounds(),
+                                                   " rounds, no more than the base model's ",
+                                                   parent_rounds_));
+  }
+  trainer_.SetResume(checkpoint.booster(), done);
+  earlier_results_.clear();
+  for (const auto& [step, m] : earlier) {
+    if (step > checkpoint.rounds()) break;
+    auto get = [&m](const char* name) -> std::string {
+      auto it = m.find(name);
+      return it == m.end() ? "" : Figure(it->second);
+    };
+    absl::StrAppend(&earlier_results_, step, ",", get("train_loss"), ",", get("train_accuracy"),
+                    ",", get("valid_loss"), ",", get("valid_accuracy"), "\n");
+  }
   return absl::OkStatus();
 }
 
@@ -422,7 +464,8 @@ absl::StatusOr<std::optional<TrainedArtefact>> BehaviouralTrainer::Train(Trainin
                         "not-flagged label: the model has no classifier");
     return std::optional<TrainedArtefact>();
   }
-  std::string results = "step,train_loss,train_accuracy,valid_loss,valid_accuracy\n";
+  std::string results =
+      absl::StrCat("step,train_loss,train_accuracy,valid_loss,valid_accuracy\n", earlier_results_);
   ClassifierTrainer::ProgressFn progress = [&](const ClassifierTrainer::Progress& p) {
     const ml::RoundMetrics& m = p.metrics;
     std::map<std::string, double> metrics = {

@@ -161,6 +161,15 @@ class ClassifierTrainer {
     parent_feature_set_ = std::move(feature_set);
   }
 
+  // Resumes an attempt that stopped: `booster` is its last checkpoint (the parent's trees,
+  // if any, and the `done` rounds this job had trained), and training adds the rounds still
+  // to go. Early stopping then counts from the checkpoint, and row and column sampling draw
+  // anew, so the result is not bit for bit the uninterrupted one.
+  void SetResume(std::string booster, int done) {
+    resume_booster_ = std::move(booster);
+    resume_done_ = done;
+  }
+
   // Rows with a target on the training side so far.
   size_t training_rows() const { return train_.rows(); }
 
@@ -183,7 +192,8 @@ class ClassifierTrainer {
   absl::StatusOr<TrainedClassifier> TrainWith(const ClassifierHyperparameters& requested,
                                               const std::string& parent_booster,
                                               const std::string& parent_feature_set,
-                                              const ProgressFn& progress, bool checkpoints) const;
+                                              const ProgressFn& progress, bool checkpoints,
+                                              int rounds_done = 0) const;
 
   ClassifierHyperparameters requested_;
   ml::FeatureMatrix train_;
@@ -201,6 +211,8 @@ class ClassifierTrainer {
   absl::flat_hash_set<std::string> test_addresses_;
   std::string parent_booster_;
   std::string parent_feature_set_;
+  std::string resume_booster_;
+  int resume_done_ = 0;
   std::map<std::string, size_t> positive_labels_;
   size_t skipped_ = 0;
 };
@@ -228,6 +240,12 @@ class BehaviouralTrainer final : public Trainer {
                          const model::v1::Artefact* artefact) override;
   absl::StatusOr<std::optional<TrainedArtefact>> Train(TrainingSink* sink) override;
 
+  // Resumes from `checkpoint`, the classifier of this job's last checkpoint (call after
+  // AddParent): `earlier` are the metrics of the steps before it by step (for the results
+  // file). INVALID_ARGUMENT when it is of another feature set or behind the parent.
+  absl::Status Resume(const model::v1::ClassifierArtefact& checkpoint,
+                      const std::map<int, std::map<std::string, double>>& earlier);
+
  private:
   std::optional<TrainedArtefact> KeepParent(TrainingSink* sink, absl::string_view why) const;
 
@@ -241,6 +259,9 @@ class BehaviouralTrainer final : public Trainer {
   // the classifier on.
   std::string parent_artefact_;
   std::string parent_feature_set_;
+  int parent_rounds_ = 0;
+  // The results file's lines of the steps before a resumed checkpoint.
+  std::string earlier_results_;
   bool validation_held_out_ = false;
   bool test_held_out_ = false;
   size_t feature_records_ = 0;

@@ -537,7 +537,9 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
 
   std::vector<std::unique_ptr<Trainer>> trainers;
   trainers.push_back(std::make_unique<KnowledgeTrainer>());
-  trainers.push_back(std::make_unique<BehaviouralTrainer>(*hyperparameters));
+  auto behavioural = std::make_unique<BehaviouralTrainer>(*hyperparameters);
+  BehaviouralTrainer* const classifier = behavioural.get();
+  trainers.push_back(std::move(behavioural));
   for (const SideDataset& d : datasets) {
     for (auto& t : trainers) RETURN_IF_ERROR(t->AddDataset(d.dataset, d.side));
   }
@@ -606,9 +608,7 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
         "; the knowledge index lists them, the classifier never trains on them"));
   }
 
-  // An attempt starts over: the checkpoints of an earlier attempt are not this run's history.
-  absl::StatusOr<int> stale = registry_->DeleteCheckpoints(job.id());
-  if (!stale.ok()) return WithContext(stale.status(), "deleting an earlier attempt's checkpoints");
+  RETURN_IF_ERROR(ResumeOrStartOver(job, classifier));
 
   JobSink sink(this, job, entry, interrupt, &package);
   PhaseTimer timer;
@@ -710,6 +710,48 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
   result.timings = timer.Text();
   result.trained_examples = training_examples;
   return result;
+}
+
+absl::Status Worker::ResumeOrStartOver(const v1::Job& job, BehaviouralTrainer* classifier) {
+  absl::StatusOr<std::vector<v1::Model>> earlier = registry_->ListCheckpoints(job.id());
+  if (!earlier.ok()) {
+    return WithContext(earlier.status(), "listing an earlier attempt's checkpoints");
+  }
+  // A later attempt of the job goes on from the last checkpoint an earlier one saved (the
+  // job, its datasets and its seed are the same); a first attempt has none of its own.
+  if (job.attempts() > 1 && !earlier->empty()) {
+    const v1::Model& last = earlier->back();
+    absl::Status resumed = [&]() -> absl::Status {
+      ASSIGN_OR_RETURN(model::v1::ModelPackage package, registry_->Load(last.name()));
+      ASSIGN_OR_RETURN(std::optional<model::v1::ClassifierArtefact> artefact,
+                       model::ClassifierOf(package));
+      if (!artefact.has_value()) return absl::DataLossError("it has no classifier");
+      ASSIGN_OR_RETURN(std::vector<v1::JobEvent> events, store_->ListEvents(job.id(), "", 0));
+      std::map<int, std::map<std::string, double>> by_step;
+      for (const v1::JobEvent& e : events) {
+        auto step = e.metrics().find("step");
+        if (e.type() != "metrics" || step == e.metrics().end()) continue;
+        by_step[static_cast<int>(step->second)] = {e.metrics().begin(), e.metrics().end()};
+      }
+      RETURN_IF_ERROR(classifier->Resume(*artefact, by_step));
+      const auto& metrics = package.manifest().metrics();
+      auto total = metrics.find("total_steps");
+      Event(job, "info",
+            absl::StrCat("resuming from checkpoint ", last.name(), " (step ",
+                         package.manifest().checkpoint_step(), " of ",
+                         total == metrics.end() ? 0 : static_cast<int>(total->second), ")"));
+      return absl::OkStatus();
+    }();
+    if (resumed.ok()) return absl::OkStatus();
+    if (IsTransient(resumed))
+      return WithContext(resumed, "loading an earlier attempt's checkpoint");
+    Event(job, "warning",
+          absl::StrCat("cannot resume from checkpoint ", last.name(), ": ", resumed.message(),
+                       "; starting over"));
+  }
+  absl::StatusOr<int> stale = registry_->DeleteCheckpoints(job.id());
+  if (!stale.ok()) return WithContext(stale.status(), "deleting an earlier attempt's checkpoints");
+  return absl::OkStatus();
 }
 
 Worker::Outcome Worker::HandleFailure(const v1::Job& running, const QueueEntry& entry,

@@ -22,6 +22,17 @@
 // published model holds its own (model_registry.h). On Stop() the
 // current job is abandoned un-acknowledged and re-queued for another worker: no job is lost.
 //
+// Resuming: a later attempt (after a crash, a stop or a retry) goes on from the job's last
+// checkpoint, one per epoch, instead of starting over: the classifier continues that
+// checkpoint's booster for the rounds still to go, the results file keeps the earlier
+// steps, and an event says "resuming from checkpoint NAME (step N of M)". The knowledge
+// index is rebuilt (it takes a fraction of a second). A checkpoint that cannot be used
+// (another feature set, no booster, corrupt) means starting over, with a warning.
+//
+// While training, the worker appends metrics events in batches (event_flush_interval) and
+// records the step reached and the estimated finish in the job; it looks the job up at most
+// every check_interval to notice a cancel or a take-over.
+//
 // Thread-safety: Run and RunOnce from one thread; Stop from any thread.
 #ifndef ETHSCAN_SERVICES_TRAINING_WORKER_H_
 #define ETHSCAN_SERVICES_TRAINING_WORKER_H_
@@ -34,6 +45,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/time/clock.h"
+#include "services/training/classifier_trainer.h"
 #include "services/training/dataset_client.h"
 #include "services/training/job_queue.h"
 #include "services/training/job_store.h"
@@ -114,6 +126,10 @@ class Worker {
   // cancel or a take-over, `interrupt` says so (and the status is ABORTED).
   absl::StatusOr<TrainResult> Train(const v1::Job& job, const QueueEntry& entry,
                                     Interrupt* interrupt);
+  // Before training: a later attempt resumes `classifier` from the job's last checkpoint
+  // (and says so in an event); otherwise, or when that checkpoint cannot be used, the
+  // earlier checkpoints are deleted and training starts over.
+  absl::Status ResumeOrStartOver(const v1::Job& job, BehaviouralTrainer* classifier);
   // Settles a failed attempt: retry or fail for good.
   Outcome HandleFailure(const v1::Job& running, const QueueEntry& entry, const absl::Status& error);
   // Fails a job for good: status FAILED, event, dead letter, acknowledgement.

@@ -522,6 +522,90 @@ TEST_F(ClassifierJobTest, ARunningJobShowsItsStepAndEstimatedFinish) {
   EXPECT_LT(done.trained_examples(), 600u);
 }
 
+// A worker that stops mid-training leaves its checkpoints; the attempt that takes the job
+// over goes on from the last one instead of starting again.
+TEST_F(ClassifierJobTest, ATakenOverJobResumesFromItsLastCheckpoint) {
+  worker_ = env_.MakeWorker("worker-1", [](Worker::Options* o) {
+    o->event_flush_interval = absl::ZeroDuration();
+    o->check_interval = absl::ZeroDuration();
+  });
+  v1::Job job = CreateClassifierJob(3, "", "", /*patience=*/200);
+  env_.store.OnAppend([&](const v1::JobEvent& e) {
+    if (e.type() == "metrics" && e.metrics().count("step") && e.metrics().at("step") == 110) {
+      worker_->Stop();
+    }
+  });
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kAbandoned));
+  env_.store.OnAppend(nullptr);
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Checkpoint> left, manager_->ListCheckpoints(job.id()));
+  ASSERT_THAT(left, SizeIs(2));
+  EXPECT_EQ(left.back().step(), 100);
+
+  std::vector<int> resumed_steps;
+  env_.store.OnAppend([&](const v1::JobEvent& e) {
+    if (e.type() == "metrics" && e.metrics().count("step")) {
+      resumed_steps.push_back(static_cast<int>(e.metrics().at("step")));
+    }
+  });
+  std::unique_ptr<Worker> second = env_.MakeWorker("worker-2");
+  env_.clock.Advance(absl::Seconds(61));
+  EXPECT_THAT(RunOnce(second.get()), Optional(Outcome::kSucceeded));
+  env_.store.OnAppend(nullptr);
+  v1::Job done = Job(job.id());
+  EXPECT_EQ(done.attempts(), 2);
+  EXPECT_THAT(env_.store.EventMessages(job.id()),
+              Contains(absl::StrCat("resuming from checkpoint ", FineTunedModelName(job),
+                                    ":ckpt-step-100 (step 100 of 150)")));
+  ASSERT_FALSE(resumed_steps.empty());
+  EXPECT_EQ(resumed_steps.front(), 101);
+  EXPECT_EQ(resumed_steps.back(), 150);
+  EXPECT_EQ(done.step(), 150);
+  EXPECT_EQ(done.total_steps(), 150);
+
+  ASSERT_OK_AND_ASSIGN(model::v1::ModelPackage package,
+                       env_.registry->Load(done.fine_tuned_model()));
+  ASSERT_OK_AND_ASSIGN(std::optional<model::v1::ClassifierArtefact> classifier,
+                       model::ClassifierOf(package));
+  ASSERT_TRUE(classifier.has_value());
+  // Cut at the best validation round, which after a resume is one the resumed attempt
+  // trained.
+  EXPECT_GT(classifier->rounds(), 100);
+  EXPECT_LE(classifier->rounds(), 150);
+  EXPECT_EQ(package.manifest().metrics().at("classifier_initial_rounds"), 0);
+  // The results file has every step, the first attempt's included.
+  const model::v1::Artefact* results = model::FindArtefact(package, "results");
+  ASSERT_NE(results, nullptr);
+  std::vector<std::string> lines = absl::StrSplit(results->data(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 151u);
+  EXPECT_TRUE(absl::StartsWith(lines[1], "1,"));
+  EXPECT_TRUE(absl::StartsWith(lines[101], "101,"));
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Checkpoint> checkpoints,
+                       manager_->ListCheckpoints(job.id()));
+  ASSERT_THAT(checkpoints, SizeIs(3));
+  EXPECT_EQ(checkpoints.back().step(), 150);
+}
+
+model::v1::ModelPackage StaleCheckpoint(const v1::Job& job);
+
+// A checkpoint that cannot be used is no reason to fail: the attempt starts over.
+TEST_F(ClassifierJobTest, AnUnusableCheckpointMeansStartingOver) {
+  v1::Job job = CreateClassifierJob(1, "", "", /*patience=*/200);
+  // As if a first attempt had run and left a checkpoint without a booster.
+  v1::Job running = Job(job.id());
+  running.set_status(v1::JOB_STATUS_RUNNING);
+  running.set_attempts(1);
+  ASSERT_THAT(env_.store.Update(Job(job.id()), running, nullptr), IsOk());
+  v1::Job queued = running;
+  queued.set_status(v1::JOB_STATUS_QUEUED);
+  ASSERT_THAT(env_.store.Update(running, queued, nullptr), IsOk());
+  ASSERT_THAT(env_.registry->PublishCheckpoint(StaleCheckpoint(job), FineTunedModelName(job), 50),
+              IsOk());
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  EXPECT_THAT(env_.store.EventMessages(job.id()),
+              Contains(HasSubstr("cannot resume from checkpoint")));
+  EXPECT_EQ(Job(job.id()).step(), 50);
+}
+
 // A cancel seen between two rounds stops the boosting at once: no further round, no model,
 // no checkpoint left behind.
 TEST_F(ClassifierJobTest, ACancelStopsBoostingAtTheNextRound) {
