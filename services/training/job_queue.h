@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -21,6 +22,15 @@ struct QueueEntry {
   std::string entry_id;
   // The job to run; empty when the entry carries none (it is then acknowledged and dropped).
   std::string job_id;
+};
+
+// A job that failed for good, as the dead-letter stream records it.
+struct DeadLetterRecord {
+  std::string job_id;
+  std::string reason;
+  int attempts = 0;
+  // The stream entry id (its time) once stored; empty before.
+  std::string id;
 };
 
 // Job queue with consumer-group semantics. Implementations are thread-safe.
@@ -54,6 +64,21 @@ class JobQueue {
   // Records a job that failed for good on the dead-letter stream.
   virtual absl::Status DeadLetter(absl::string_view job_id, absl::string_view reason,
                                   int attempts) = 0;
+
+  // The dead-letter stream, newest first, at most `limit` entries older than entry `before`
+  // (empty: from the newest).
+  virtual absl::StatusOr<std::vector<DeadLetterRecord>> ListDeadLetters(absl::string_view before,
+                                                                        int64_t limit) = 0;
+
+  // Settles a failed attempt's entry and schedules the job again for `at`, in one step: the
+  // entry leaves the queue and the job waits in the retry set. (Should the step never run,
+  // the entry stays pending and is claimed once idle: the job is retried all the same.)
+  virtual absl::Status RetryLater(absl::string_view entry_id, absl::string_view job_id,
+                                  absl::Time at) = 0;
+
+  // Moves the jobs whose retry time has come (at or before `now`) from the retry set back
+  // onto the queue as new entries; returns how many.
+  virtual absl::StatusOr<int> PromoteDue(absl::Time now) = 0;
 };
 
 }  // namespace ethscan::training

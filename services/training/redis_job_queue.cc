@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
 
@@ -11,6 +12,24 @@ namespace ethscan::training {
 namespace {
 
 constexpr char kJobIdField[] = "job_id";
+
+// KEYS: queue, retry set. ARGV: group, entry id, due (ms), job id.
+constexpr char kRetryLaterScript[] = R"lua(
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+return 1
+)lua";
+
+// KEYS: retry set, queue. ARGV: now (ms), at most this many. Returns how many moved.
+constexpr char kPromoteScript[] = R"lua(
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, job in ipairs(due) do
+  redis.call('ZREM', KEYS[1], job)
+  redis.call('XADD', KEYS[2], '*', 'job_id', job)
+end
+return #due
+)lua";
 
 QueueEntry ToQueueEntry(const StreamEntry& e) {
   QueueEntry entry;
@@ -95,6 +114,45 @@ absl::Status RedisJobQueue::Ack(absl::string_view entry_id) {
       ->Pipeline({{"XACK", options_.keys.Queue(), kWorkersGroup, std::string{entry_id}},
                   {"XDEL", options_.keys.Queue(), std::string{entry_id}}})
       .status();
+}
+
+absl::Status RedisJobQueue::RetryLater(absl::string_view entry_id, absl::string_view job_id,
+                                       absl::Time at) {
+  return client_
+      ->Command({"EVAL", kRetryLaterScript, "2", options_.keys.Queue(), options_.keys.RetrySet(),
+                 kWorkersGroup, std::string{entry_id}, absl::StrCat(absl::ToUnixMillis(at)),
+                 std::string{job_id}})
+      .status();
+}
+
+absl::StatusOr<int> RedisJobQueue::PromoteDue(absl::Time now) {
+  ASSIGN_OR_RETURN(
+      redis::Reply reply,
+      client_->Command({"EVAL", kPromoteScript, "2", options_.keys.RetrySet(),
+                        options_.keys.Queue(), absl::StrCat(absl::ToUnixMillis(now)), "100"}));
+  return static_cast<int>(reply.integer);
+}
+
+absl::StatusOr<std::vector<DeadLetterRecord>> RedisJobQueue::ListDeadLetters(
+    absl::string_view before, int64_t limit) {
+  // XREVRANGE end start: "(" makes `before` exclusive (Redis 6.2).
+  ASSIGN_OR_RETURN(redis::Reply reply,
+                   client_->Command({"XREVRANGE", options_.keys.DeadLetter(),
+                                     before.empty() ? "+" : absl::StrCat("(", before), "-", "COUNT",
+                                     absl::StrCat(std::max<int64_t>(1, limit))}));
+  ASSIGN_OR_RETURN(std::vector<StreamEntry> entries, ParseStreamEntries(reply));
+  std::vector<DeadLetterRecord> out;
+  for (const StreamEntry& e : entries) {
+    DeadLetterRecord r;
+    r.id = e.id;
+    for (const auto& [field, value] : e.fields) {
+      if (field == kJobIdField) r.job_id = value;
+      if (field == "error") r.reason = value;
+      if (field == "attempts" && !absl::SimpleAtoi(value, &r.attempts)) r.attempts = 0;
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 absl::Status RedisJobQueue::DeadLetter(absl::string_view job_id, absl::string_view reason,

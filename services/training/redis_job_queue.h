@@ -33,6 +33,11 @@ class RedisJobQueue final : public JobQueue {
 
   absl::Status EnsureGroup() override;
   absl::StatusOr<std::string> Enqueue(absl::string_view job_id) override;
+  absl::StatusOr<std::vector<DeadLetterRecord>> ListDeadLetters(absl::string_view before,
+                                                                int64_t limit) override;
+  absl::Status RetryLater(absl::string_view entry_id, absl::string_view job_id,
+                          absl::Time at) override;
+  absl::StatusOr<int> PromoteDue(absl::Time now) override;
   absl::StatusOr<std::optional<QueueEntry>> ClaimStale(absl::string_view consumer,
                                                        absl::Duration min_idle) override;
   absl::StatusOr<std::optional<QueueEntry>> ReadNew(absl::string_view consumer,

@@ -16,6 +16,7 @@ std::string RedisKeys::JobEvents(absl::string_view id) const {
 }
 std::string RedisKeys::Queue() const { return absl::StrCat(prefix, "queue"); }
 std::string RedisKeys::DeadLetter() const { return absl::StrCat(prefix, "deadletter"); }
+std::string RedisKeys::RetrySet() const { return absl::StrCat(prefix, "queue:retry"); }
 std::string RedisKeys::Model(absl::string_view name) const {
   return absl::StrCat(prefix, "model:", name);
 }

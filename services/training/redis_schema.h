@@ -41,6 +41,8 @@ struct RedisKeys {
   std::string JobEvents(absl::string_view id) const;
   std::string Queue() const;
   std::string DeadLetter() const;
+  // Zset of the jobs waiting to be retried, scored by the time (ms) they are due.
+  std::string RetrySet() const;
   std::string Model(absl::string_view name) const;
   std::string Models() const;
   std::string Aliases() const;

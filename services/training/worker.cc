@@ -100,6 +100,8 @@ Worker::Worker(Options options, JobStore* store, JobQueue* queue, ModelRegistry*
       clock_(clock) {}
 
 absl::StatusOr<std::optional<Worker::Outcome>> Worker::RunOnce() {
+  ASSIGN_OR_RETURN(int due, queue_->PromoteDue(clock_->Now()));
+  if (due > 0) log::Info(due, " job(s) due for a retry queued again");
   ASSIGN_OR_RETURN(std::optional<QueueEntry> entry,
                    queue_->ClaimStale(consumer_, options_.claim_idle));
   if (entry.has_value()) {
@@ -754,6 +756,16 @@ absl::Status Worker::ResumeOrStartOver(const v1::Job& job, BehaviouralTrainer* c
   return absl::OkStatus();
 }
 
+absl::Duration Worker::RetryDelay(int attempts) {
+  // Exponential, capped, with jitter: each wait is drawn from the upper half of its range,
+  // so retries of jobs that failed together spread out.
+  absl::Duration ceiling = options_.retry_backoff;
+  for (int i = 1; i < attempts && ceiling < options_.retry_backoff_max; ++i) ceiling *= 2;
+  ceiling = std::min(ceiling, options_.retry_backoff_max);
+  absl::MutexLock lock(&random_mu_);
+  return ceiling * absl::Uniform(random_, 0.5, 1.0);
+}
+
 Worker::Outcome Worker::HandleFailure(const v1::Job& running, const QueueEntry& entry,
                                       const absl::Status& error) {
   std::string message(error.message());
@@ -766,21 +778,28 @@ Worker::Outcome Worker::HandleFailure(const v1::Job& running, const QueueEntry& 
     return FailForGood(running, entry, gave_up,
                        MakeJobError(error.code(), gave_up, /*exhausted=*/true));
   }
+  const absl::Duration delay = RetryDelay(running.attempts());
   v1::Job queued = running;
   queued.set_status(v1::JOB_STATUS_QUEUED);
   queued.set_error(message);
-  v1::JobEvent event =
-      MessageEvent(clock_->Now(), "warning",
-                   absl::StrCat("attempt ", running.attempts(), " of ", options_.max_attempts,
-                                " failed: ", message, "; it is retried once idle for ",
-                                absl::FormatDuration(options_.claim_idle)),
-                   v1::JOB_STATUS_QUEUED);
+  v1::JobEvent event = MessageEvent(
+      clock_->Now(), "warning",
+      absl::StrCat("attempt ", running.attempts(), " of ", options_.max_attempts,
+                   " failed: ", message, "; retrying in ", absl::FormatDuration(delay)),
+      v1::JOB_STATUS_QUEUED);
   absl::Status status = store_->Update(running, queued, &event);
   if (!status.ok()) {
     log::Warning("job ", text::Quote(running.id()), ": cannot re-queue: ", status.message());
+    return Outcome::kRetry;  // Still pending: claimed again once idle.
+  }
+  absl::Status later = queue_->RetryLater(entry.entry_id, running.id(), clock_->Now() + delay);
+  if (!later.ok()) {
+    log::Warning("job ", text::Quote(running.id()), ": cannot schedule the retry (",
+                 later.message(), "); it is claimed again once idle for ",
+                 absl::FormatDuration(options_.claim_idle));
   }
   log::Warning("job ", text::Quote(running.id()), ": attempt ", running.attempts(),
-               " failed: ", message);
+               " failed: ", message, "; retrying in ", absl::FormatDuration(delay));
   return Outcome::kRetry;
 }
 

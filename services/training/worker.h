@@ -12,8 +12,11 @@
 //
 // Delivery is at least once. An entry is acknowledged only when its job is settled
 // (succeeded, failed for good, cancelled, unknown). A transient failure (the dataset service
-// or Redis unreachable, a deadline) re-queues the job un-acknowledged, so it is claimed again
-// (XAUTOCLAIM) once idle for `claim_idle`: that is the retry backoff. After `max_attempts`
+// or Redis unreachable, a deadline) re-queues the job: its entry moves to the retry set,
+// due after an exponential backoff with jitter (RetryDelay), and goes back onto the queue
+// when due (PromoteDue, at every RunOnce); should that step fail, the entry stays pending
+// and is claimed again (XAUTOCLAIM) once idle for `claim_idle`. An entry whose worker died
+// is claimed the same way. After `max_attempts`
 // attempts, or at once for a permanent failure (a dataset or base model gone, corrupt data),
 // the job is FAILED and recorded on the dead-letter stream. A job cancelled mid-run ends
 // CANCELLED without a model (a model published just before the cancel is withdrawn). While
@@ -40,8 +43,10 @@
 #include <atomic>
 #include <string>
 
+#include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/time/clock.h"
@@ -83,6 +88,11 @@ class Worker {
     // How long per-round metrics events may wait to be appended together in one round trip
     // (any other event appends them first, so the order holds).
     absl::Duration event_flush_interval = absl::Milliseconds(200);
+    // The wait before retrying a job whose attempt failed for a passing reason: doubled for
+    // each attempt up to retry_backoff_max, each wait drawn at random from the upper half
+    // of its range (jitter).
+    absl::Duration retry_backoff = absl::Seconds(2);
+    absl::Duration retry_backoff_max = absl::Minutes(5);
   };
 
   // What became of one queue entry.
@@ -130,6 +140,8 @@ class Worker {
   // (and says so in an event); otherwise, or when that checkpoint cannot be used, the
   // earlier checkpoints are deleted and training starts over.
   absl::Status ResumeOrStartOver(const v1::Job& job, BehaviouralTrainer* classifier);
+  // How long to wait before the attempt after `attempts` failed ones.
+  absl::Duration RetryDelay(int attempts);
   // Settles a failed attempt: retry or fail for good.
   Outcome HandleFailure(const v1::Job& running, const QueueEntry& entry, const absl::Status& error);
   // Fails a job for good: status FAILED, event, dead letter, acknowledgement.
@@ -154,6 +166,8 @@ class Worker {
   DatasetClient* const datasets_;
   const common::Clock* const clock_;
   std::atomic<bool> stopping_{false};
+  absl::Mutex random_mu_;
+  absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
   absl::Notification stopped_;
 };
 

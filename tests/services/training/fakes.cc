@@ -257,8 +257,53 @@ absl::Status InMemoryJobQueue::Ack(absl::string_view entry_id) {
 absl::Status InMemoryJobQueue::DeadLetter(absl::string_view job_id, absl::string_view reason,
                                           int attempts) {
   absl::MutexLock lock(&mu_);
-  dead_.push_back({std::string{job_id}, std::string{reason}, attempts});
+  dead_.push_back(
+      {std::string{job_id}, std::string{reason}, attempts, absl::StrCat(dead_.size() + 1, "-0")});
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<DeadLetterRecord>> InMemoryJobQueue::ListDeadLetters(
+    absl::string_view before, int64_t limit) {
+  absl::MutexLock lock(&mu_);
+  std::vector<DeadLetterRecord> out;
+  bool past = before.empty();
+  for (auto it = dead_.rbegin(); it != dead_.rend(); ++it) {
+    if (!past) {
+      past = it->id == before;
+      continue;
+    }
+    if (static_cast<int64_t>(out.size()) >= limit) break;
+    out.push_back(*it);
+  }
+  return out;
+}
+
+absl::Status InMemoryJobQueue::RetryLater(absl::string_view entry_id, absl::string_view job_id,
+                                          absl::Time at) {
+  absl::MutexLock lock(&mu_);
+  pending_.erase(std::string{entry_id});
+  retries_[std::string{job_id}] = at;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> InMemoryJobQueue::PromoteDue(absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  int moved = 0;
+  for (auto it = retries_.begin(); it != retries_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    undelivered_.push_back(QueueEntry{absl::StrCat(next_id_++, "-0"), it->first});
+    it = retries_.erase(it);
+    ++moved;
+  }
+  return moved;
+}
+
+std::map<std::string, absl::Time> InMemoryJobQueue::Retries() {
+  absl::MutexLock lock(&mu_);
+  return retries_;
 }
 
 std::map<std::string, std::string> InMemoryJobQueue::Pending() {

@@ -94,15 +94,19 @@ class InMemoryJobQueue final : public JobQueue {
   absl::Status Ack(absl::string_view entry_id) override;
   absl::Status DeadLetter(absl::string_view job_id, absl::string_view reason,
                           int attempts) override;
+  absl::StatusOr<std::vector<DeadLetterRecord>> ListDeadLetters(absl::string_view before,
+                                                                int64_t limit) override;
+  absl::Status RetryLater(absl::string_view entry_id, absl::string_view job_id,
+                          absl::Time at) override;
+  absl::StatusOr<int> PromoteDue(absl::Time now) override;
+
+  // Jobs waiting to be retried, and when.
+  std::map<std::string, absl::Time> Retries();
 
   // Makes every Enqueue fail with `status` (OK restores normal answers).
   void FailEnqueues(absl::Status status);
 
-  struct DeadLetterEntry {
-    std::string job_id;
-    std::string reason;
-    int attempts;
-  };
+  using DeadLetterEntry = DeadLetterRecord;
   // Entries read but not acknowledged, and who holds them.
   std::map<std::string, std::string> Pending();
   // Entries not read yet.
@@ -122,6 +126,7 @@ class InMemoryJobQueue final : public JobQueue {
   std::deque<QueueEntry> undelivered_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, PendingEntry> pending_ ABSL_GUARDED_BY(mu_);
   std::vector<DeadLetterEntry> dead_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Time> retries_ ABSL_GUARDED_BY(mu_);
   int heartbeats_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status enqueue_failure_ ABSL_GUARDED_BY(mu_);
 };

@@ -348,9 +348,9 @@ common::v1::AddressRecord WithFeature(common::v1::AddressRecord r, double sent) 
 // The behavioural features of an address are stored once, in the merged record: an index
 // of the Kaggle file would otherwise hold each address's 47 features twice.
 TEST(KnowledgeBuilderTest, FeaturesAreKeptOnceInTheMergedRecordAndSurviveContinuation) {
-  SourceDataset kaggle{MakeDataset("ds-kaggle", "kaggle",
-                                   dataset::v1::DATASET_FORMAT_KAGGLE_FRAUD_FEATURES, 100),
-                       {WithFeature(MakeRecord(kPhish, "Scam"), 7), MakeRecord(kOther, "Scam")}};
+  SourceDataset kaggle{
+      MakeDataset("ds-kaggle", "kaggle", dataset::v1::DATASET_FORMAT_KAGGLE_FRAUD_FEATURES, 100),
+      {WithFeature(MakeRecord(kPhish, "Scam"), 7), MakeRecord(kOther, "Scam")}};
   SourceDataset labels{
       MakeDataset("ds-labels", "labels", dataset::v1::DATASET_FORMAT_ETHERSCAN_LABELS, 200),
       {MakeRecord(kPhish, "Phish / Hack", "Fake airdrop")}};

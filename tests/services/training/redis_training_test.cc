@@ -373,6 +373,42 @@ TEST_F(RedisTrainingTest, QueueDeliversAcknowledgesAndDeadLetters) {
   EXPECT_EQ(Integer({"XLEN", "ethscan:training:queue"}), 0);
   ASSERT_THAT(queue_->DeadLetter("ftjob-1", "boom", 3), IsOk());
   EXPECT_EQ(Integer({"XLEN", "ethscan:training:deadletter"}), 1);
+  ASSERT_THAT(queue_->DeadLetter("ftjob-2", "bang", 1), IsOk());
+  ASSERT_OK_AND_ASSIGN(std::vector<DeadLetterRecord> dead, queue_->ListDeadLetters("", 10));
+  ASSERT_THAT(dead, SizeIs(2));
+  EXPECT_EQ(dead[0].job_id, "ftjob-2");  // Newest first.
+  EXPECT_EQ(dead[1].reason, "boom");
+  EXPECT_EQ(dead[1].attempts, 3);
+  ASSERT_OK_AND_ASSIGN(std::vector<DeadLetterRecord> older,
+                       queue_->ListDeadLetters(dead[0].id, 10));
+  ASSERT_THAT(older, SizeIs(1));
+  EXPECT_EQ(older[0].job_id, "ftjob-1");
+}
+
+// A failed attempt's entry leaves the queue and its job waits in the retry set until due.
+TEST_F(RedisTrainingTest, RetriesWaitInTheRetrySetUntilDue) {
+  ASSERT_THAT(queue_->EnsureGroup(), IsOk());
+  ASSERT_OK_AND_ASSIGN(std::string id, queue_->Enqueue("ftjob-1"));
+  ASSERT_OK_AND_ASSIGN(std::optional<QueueEntry> entry,
+                       queue_->ReadNew("c1", absl::Milliseconds(100)));
+  ASSERT_TRUE(entry.has_value());
+  const absl::Time now = absl::Now();
+  ASSERT_THAT(queue_->RetryLater(id, "ftjob-1", now + absl::Seconds(30)), IsOk());
+  EXPECT_EQ(Integer({"XLEN", "ethscan:training:queue"}), 0);
+  EXPECT_EQ(Integer({"ZCARD", "ethscan:training:queue:retry"}), 1);
+  ASSERT_OK_AND_ASSIGN(std::optional<QueueEntry> stale,
+                       queue_->ClaimStale("c2", absl::ZeroDuration()));
+  EXPECT_FALSE(stale.has_value());  // Not pending any more.
+  ASSERT_OK_AND_ASSIGN(int moved, queue_->PromoteDue(now));
+  EXPECT_EQ(moved, 0);
+  ASSERT_OK_AND_ASSIGN(moved, queue_->PromoteDue(now + absl::Seconds(31)));
+  EXPECT_EQ(moved, 1);
+  EXPECT_EQ(Integer({"ZCARD", "ethscan:training:queue:retry"}), 0);
+  ASSERT_OK_AND_ASSIGN(std::optional<QueueEntry> again,
+                       queue_->ReadNew("c2", absl::Milliseconds(100)));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->job_id, "ftjob-1");
+  EXPECT_NE(again->entry_id, id);
 }
 
 TEST_F(RedisTrainingTest, JobRunsEndToEndAndModelIsServed) {

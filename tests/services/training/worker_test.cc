@@ -178,13 +178,24 @@ TEST_F(WorkerTest, TransientFailuresAreRetriedThenDeadLettered) {
   EXPECT_EQ(after_first.attempts(), 1);
   EXPECT_THAT(after_first.error(), HasSubstr("reading training dataset \"ds-labels\""));
   EXPECT_FALSE(after_first.has_failure());
-  EXPECT_THAT(env_.queue.Pending(), SizeIs(1));  // Left un-acknowledged.
+  // The entry left the queue for the retry set, due 1 to 2 s later (2 s, jittered).
+  EXPECT_THAT(env_.queue.Pending(), IsEmpty());
+  std::map<std::string, absl::Time> retries = env_.queue.Retries();
+  ASSERT_THAT(retries, SizeIs(1));
+  absl::Duration wait = retries.at(job.id()) - env_.clock.Now();
+  EXPECT_GE(wait, absl::Seconds(1));
+  EXPECT_LE(wait, absl::Seconds(2));
+  EXPECT_THAT(Events(job.id()).back().message(), HasSubstr("; retrying in "));
 
-  EXPECT_EQ(RunOnce(), std::nullopt);  // Not idle long enough to be claimed again.
-  env_.clock.Advance(absl::Seconds(61));
+  EXPECT_EQ(RunOnce(), std::nullopt);  // Not due yet.
+  env_.clock.Advance(wait);
   EXPECT_THAT(RunOnce(), Optional(Outcome::kRetry));
   EXPECT_EQ(Job(job.id()).attempts(), 2);
-  env_.clock.Advance(absl::Seconds(61));
+  // The second wait is twice as long: 2 to 4 s.
+  wait = env_.queue.Retries().at(job.id()) - env_.clock.Now();
+  EXPECT_GE(wait, absl::Seconds(2));
+  EXPECT_LE(wait, absl::Seconds(4));
+  env_.clock.Advance(wait);
   EXPECT_THAT(RunOnce(), Optional(Outcome::kFailed));
 
   v1::Job failed = Job(job.id());
