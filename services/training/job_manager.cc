@@ -7,6 +7,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -599,6 +600,35 @@ absl::Status JobManager::WatchJob(absl::string_view id, absl::string_view resume
     ASSIGN_OR_RETURN(job, store_->Get(id));
     if (!send_all(events)) return client_gone;
   }
+}
+
+absl::StatusOr<v1::ListDeadLettersResponse> JobManager::ListDeadLetters(
+    const v1::ListDeadLettersRequest& request) {
+  if (request.limit() < 0 || request.limit() > kMaxListLimit) {
+    return absl::InvalidArgumentError(absl::StrCat("limit ", request.limit(), " must be 0 (",
+                                                   kDefaultListLimit, ") to ", kMaxListLimit));
+  }
+  if (!request.before().empty()) RETURN_IF_ERROR(ValidateEventId("before", request.before()));
+  const int limit = request.limit() == 0 ? kDefaultListLimit : request.limit();
+  ASSIGN_OR_RETURN(std::vector<DeadLetterRecord> records,
+                   queue_->ListDeadLetters(request.before(), limit + 1));
+  v1::ListDeadLettersResponse response;
+  for (const DeadLetterRecord& r : records) {
+    if (response.dead_letters_size() == limit) {
+      response.set_has_more(true);
+      break;
+    }
+    v1::DeadLetter* d = response.add_dead_letters();
+    d->set_id(r.id);
+    d->set_job_id(r.job_id);
+    d->set_error(r.reason);
+    d->set_attempts(r.attempts);
+    int64_t ms = 0;
+    if (absl::SimpleAtoi(r.id.substr(0, r.id.find('-')), &ms)) {
+      SetTimestamp(absl::FromUnixMillis(ms), d->mutable_create_time());
+    }
+  }
+  return response;
 }
 
 absl::StatusOr<std::vector<v1::Checkpoint>> JobManager::ListCheckpoints(absl::string_view id) {

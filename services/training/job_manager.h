@@ -110,6 +110,10 @@ class JobManager {
                         const std::function<bool(const v1::WatchJobResponse&)>& send,
                         const std::function<bool()>& cancelled);
 
+  // See TrainingService.ListDeadLetters.
+  absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(
+      const v1::ListDeadLettersRequest& request);
+
   // A knowledge model has no epochs, so no checkpoints: an empty list for a known job.
   absl::StatusOr<std::vector<v1::Checkpoint>> ListCheckpoints(absl::string_view id);
 

@@ -83,6 +83,15 @@ grpc::Status TrainingServiceImpl::ListCheckpoints(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status TrainingServiceImpl::ListDeadLetters(grpc::ServerContext* context,
+                                                  const v1::ListDeadLettersRequest* request,
+                                                  v1::ListDeadLettersResponse* response) {
+  absl::StatusOr<v1::ListDeadLettersResponse> dead = manager_->ListDeadLetters(*request);
+  if (!dead.ok()) return ToGrpcStatus(dead.status());
+  *response = *std::move(dead);
+  return grpc::Status::OK;
+}
+
 grpc::Status ModelRegistryServiceImpl::ListModels(grpc::ServerContext* context,
                                                   const v1::ListModelsRequest* request,
                                                   v1::ListModelsResponse* response) {

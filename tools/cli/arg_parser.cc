@@ -313,6 +313,17 @@ void AddJobCommands(std::vector<CommandSpec>* c) {
                 {}});
   c->push_back(
       {"jobs", "cancel", "ID", "cancel a job that has not finished", admin_note, 1, 1, {}});
+  c->push_back({"jobs",
+                "dead-letters",
+                "",
+                "list the jobs that failed for good, newest first",
+                absl::StrCat("A job fails for good after its last attempt, or at once for an error "
+                             "no retry can mend; the dead-letter stream keeps it with its error "
+                             "and the attempts made. ",
+                             admin_note),
+                0,
+                0,
+                {{"limit", "N", "at most N entries (1 to 1000; default 100)"}}});
 }
 
 void AddModelCommands(std::vector<CommandSpec>* c) {

@@ -360,6 +360,24 @@ int JobsCancel(const CommandContext& c) {
                       [&c](const trv1::CancelJobResponse& r) { c.out << FormatJob(r.job()); });
 }
 
+int JobsDeadLetters(const CommandContext& c) {
+  trv1::ListDeadLettersRequest request;
+  if (c.invocation.Has("limit")) {
+    int limit = 0;
+    if (!absl::SimpleAtoi(c.invocation.Get("limit"), &limit) || limit < 1 || limit > 1000) {
+      return UsageFailure(c, absl::StrCat("--limit \"", absl::CEscape(c.invocation.Get("limit")),
+                                          "\" must be a number from 1 to 1000"));
+    }
+    request.set_limit(limit);
+  }
+  return CallAndPrint(
+      c, Training(c), *NewTrainingStub(c), &TrainingStub::ListDeadLetters, request,
+      [&c](const trv1::ListDeadLettersResponse& r) {
+        c.out << FormatDeadLetterTable({r.dead_letters().begin(), r.dead_letters().end()});
+        if (r.has_more()) c.out << "(more: raise --limit)\n";
+      });
+}
+
 int JobsWatch(const CommandContext& c) {
   int exit_code = kExitOk;
   absl::Duration timeout;
@@ -385,7 +403,8 @@ int RunJobs(const CommandContext& c) {
                            {"events", JobsEvents},
                            {"watch", JobsWatch},
                            {"checkpoints", JobsCheckpoints},
-                           {"cancel", JobsCancel}});
+                           {"cancel", JobsCancel},
+                           {"dead-letters", JobsDeadLetters}});
 }
 
 int RunHealth(const CommandContext& c) {

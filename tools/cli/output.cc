@@ -733,6 +733,17 @@ std::string FormatCheckpointTable(const std::vector<training::v1::Checkpoint>& c
   return FormatTable({"STEP", "MODEL", "TRAIN_LOSS", "VALID_LOSS", "CREATED"}, rows);
 }
 
+std::string FormatDeadLetterTable(const std::vector<training::v1::DeadLetter>& dead) {
+  if (dead.empty()) return "(no job failed for good)\n";
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(dead.size());
+  for (const training::v1::DeadLetter& d : dead) {
+    rows.push_back({FormatTimestamp(d.create_time()), OrDash(d.job_id()),
+                    absl::StrCat(d.attempts()), OrDash(d.error())});
+  }
+  return FormatTable({"FAILED", "JOB", "ATTEMPTS", "ERROR"}, rows);
+}
+
 std::string FormatModel(const training::v1::Model& m) {
   std::string out = absl::StrCat("Model ", OrDash(m.name()), "\n");
   const size_t w = kDetailLabelWidth;

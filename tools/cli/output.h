@@ -138,6 +138,9 @@ class WatchEventFilter {
 // One row per job (ID, STATUS, SUFFIX, MODEL, CREATED).
 std::string FormatJobTable(const std::vector<training::v1::Job>& jobs);
 // One row per checkpoint (STEP, MODEL, TRAIN_LOSS, VALID_LOSS, CREATED).
+// FAILED, JOB, ATTEMPTS, ERROR; a line saying so when there is none.
+std::string FormatDeadLetterTable(const std::vector<training::v1::DeadLetter>& dead);
+
 std::string FormatCheckpointTable(const std::vector<training::v1::Checkpoint>& checkpoints);
 
 // A model's fields, one per line.

@@ -497,6 +497,31 @@ TEST_F(JobManagerTest, QueuedJobsShowTheirPlaceInLine) {
   EXPECT_EQ(all.jobs(1).queue_position(), 1);
 }
 
+TEST_F(JobManagerTest, ListDeadLettersPagesNewestFirst) {
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_THAT(env_.queue.DeadLetter(absl::StrCat("ftjob-", i), absl::StrCat("error ", i), i),
+                IsOk());
+  }
+  v1::ListDeadLettersRequest request;
+  request.set_limit(2);
+  ASSERT_OK_AND_ASSIGN(v1::ListDeadLettersResponse page, manager_->ListDeadLetters(request));
+  ASSERT_EQ(page.dead_letters_size(), 2);
+  EXPECT_EQ(page.dead_letters(0).job_id(), "ftjob-3");
+  EXPECT_EQ(page.dead_letters(0).error(), "error 3");
+  EXPECT_EQ(page.dead_letters(0).attempts(), 3);
+  EXPECT_TRUE(page.has_more());
+  request.set_before(page.dead_letters(1).id());
+  ASSERT_OK_AND_ASSIGN(page, manager_->ListDeadLetters(request));
+  ASSERT_EQ(page.dead_letters_size(), 1);
+  EXPECT_EQ(page.dead_letters(0).job_id(), "ftjob-1");
+  EXPECT_FALSE(page.has_more());
+  request.set_before("yesterday");
+  EXPECT_THAT(manager_->ListDeadLetters(request), StatusIs(absl::StatusCode::kInvalidArgument));
+  request.clear_before();
+  request.set_limit(-1);
+  EXPECT_THAT(manager_->ListDeadLetters(request), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST_F(JobManagerTest, WatchJobResumesAfterTheLastEventReceived) {
   ASSERT_OK_AND_ASSIGN(v1::Job job, manager_->CreateJob(Request()));
   ASSERT_OK_AND_ASSIGN(std::vector<v1::JobEvent> events, manager_->ListJobEvents([&] {

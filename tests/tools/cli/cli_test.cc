@@ -750,6 +750,18 @@ TEST_F(CliTest, JobsListFiltersAndPagesByJobId) {
   EXPECT_EQ(Run({"jobs", "list", "--limit", "0"}), kExitUsage);
 }
 
+TEST_F(CliTest, JobsDeadLettersListsJobsThatFailedForGood) {
+  EXPECT_EQ(Run({"jobs", "dead-letters"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("(no job failed for good)"));
+  services_.training().SetOutcome(training::v1::JOB_STATUS_FAILED, "dataset service: unavailable");
+  ASSERT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1", "--watch"}), kExitFailure);
+  ASSERT_EQ(Run({"jobs", "dead-letters", "--limit", "5"}), kExitOk) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("FAILED"));
+  EXPECT_THAT(out_.str(), HasSubstr("ftjob-0000000000000001"));
+  EXPECT_THAT(out_.str(), HasSubstr("dataset service: unavailable"));
+  EXPECT_EQ(Run({"jobs", "dead-letters", "--limit", "x"}), kExitUsage);
+}
+
 TEST_F(CliTest, JobsWatchResumesAfterAnEvent) {
   ASSERT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1"}), kExitOk);
   Run({"jobs", "watch", "ftjob-0000000000000001", "--after", "1700000000000-3"});

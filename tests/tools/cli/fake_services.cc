@@ -641,6 +641,23 @@ grpc::Status FakeTrainingService::ListJobs(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status FakeTrainingService::ListDeadLetters(grpc::ServerContext* context,
+                                                  const trv1::ListDeadLettersRequest* request,
+                                                  trv1::ListDeadLettersResponse* response) {
+  absl::MutexLock lock(&mu_);
+  calls_.push_back(InfoOf(*context));
+  for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it) {
+    if (it->second.status() != trv1::JOB_STATUS_FAILED) continue;
+    trv1::DeadLetter* d = response->add_dead_letters();
+    d->set_id(absl::StrCat(1767225600000 + response->dead_letters_size(), "-0"));
+    d->set_job_id(it->first);
+    d->set_error(it->second.error());
+    d->set_attempts(3);
+    d->mutable_create_time()->set_seconds(1767225600);
+  }
+  return grpc::Status::OK;
+}
+
 std::vector<trv1::ListJobsRequest> FakeTrainingService::list_requests() const {
   absl::MutexLock lock(&mu_);
   return list_requests_;

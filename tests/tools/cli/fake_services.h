@@ -187,6 +187,10 @@ class FakeTrainingService final : public training::v1::TrainingService::Service 
   // with has_more; metadata filters are recorded, not applied.
   grpc::Status ListJobs(grpc::ServerContext* context, const training::v1::ListJobsRequest* request,
                         training::v1::ListJobsResponse* response) override;
+  // The jobs that failed so far (SetOutcome FAILED), newest first, with their error.
+  grpc::Status ListDeadLetters(grpc::ServerContext* context,
+                               const training::v1::ListDeadLettersRequest* request,
+                               training::v1::ListDeadLettersResponse* response) override;
   grpc::Status CancelJob(grpc::ServerContext* context,
                          const training::v1::CancelJobRequest* request,
                          training::v1::CancelJobResponse* response) override;
