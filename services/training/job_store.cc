@@ -36,6 +36,10 @@ absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
+std::string JobState(const v1::Job& job) {
+  return absl::StrCat(static_cast<int>(job.status()), ":", job.attempts());
+}
+
 namespace {
 
 // True when `s` is a decimal number without leading zeros whose value fits in a uint64.

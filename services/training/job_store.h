@@ -27,6 +27,10 @@ std::string StatusWord(v1::JobStatus status);
 void SetTimestamp(absl::Time time, google::protobuf::Timestamp* out);
 absl::Time FromTimestamp(const google::protobuf::Timestamp& ts);
 
+// What Update compares to notice a concurrent change: "<status number>:<attempts>". A
+// worker's fence when it publishes (model_store.h) is its running job's state.
+std::string JobState(const v1::Job& job);
+
 // OK when `id` is an event id: "<ms>-<seq>", two decimal numbers (digits only, no leading
 // zeros) that each fit in 64 bits, as Redis writes stream ids. Otherwise INVALID_ARGUMENT naming
 // `field` and quoting `id` (text::Quote). Callers check a client's cursor with it before it reaches

@@ -19,6 +19,9 @@
 #include "services/training/trainer.h"
 
 namespace ethscan::training {
+
+// How long an attempt may take to write its model once it claimed the publishing.
+constexpr absl::Duration kPublishClaimTtl = absl::Minutes(2);
 namespace {
 
 namespace fs = std::filesystem;
@@ -152,9 +155,38 @@ std::string CheckpointName(absl::string_view model_name, int step) {
 }
 
 absl::StatusOr<v1::Model> ModelRegistry::Publish(const model::v1::ModelPackage& package) {
+  return PublishImpl(package, nullptr);
+}
+
+absl::StatusOr<v1::Model> ModelRegistry::Publish(const model::v1::ModelPackage& package,
+                                                 const PublishFence& fence) {
+  return PublishImpl(package, &fence);
+}
+
+absl::StatusOr<v1::Model> ModelRegistry::PublishImpl(const model::v1::ModelPackage& package,
+                                                     const PublishFence* fence) {
   const std::string& name = package.manifest().name();
   RETURN_IF_ERROR(CheckModelName(name));
   RETURN_IF_ERROR(model::Verify(package, absl::StrCat("model ", text::Quote(name))));
+  // The claim comes first: a fenced-off attempt neither references datasets nor writes.
+  std::string token;
+  if (fence != nullptr) {
+    token = absl::StrCat(fence->state, "/", absl::ToUnixNanos(absl::Now()));
+    ASSIGN_OR_RETURN(PublishClaim claim,
+                     store_->ClaimPublish(name, *fence, token, kPublishClaimTtl));
+    switch (claim) {
+      case PublishClaim::kGranted:
+        break;
+      case PublishClaim::kPublished:
+        return absl::AlreadyExistsError(
+            absl::StrCat("model ", text::Quote(name), " is published already"));
+      case PublishClaim::kFenced:
+      case PublishClaim::kBusy:
+        return absl::AbortedError(absl::StrCat("job ", text::Quote(fence->job_id),
+                                               " is no longer this attempt's; ", text::Quote(name),
+                                               " is not published by it"));
+    }
+  }
   const std::string holder = ModelHolder(name);
   std::vector<std::string> referenced;
   for (const std::string& id : ManifestDatasetIds(package.manifest())) {
@@ -168,15 +200,22 @@ absl::StatusOr<v1::Model> ModelRegistry::Publish(const model::v1::ModelPackage& 
       if (absl::IsNotFound(store_->Get(name).status())) {
         datasets_->RemoveReferencesLogged(referenced, holder);
       }
+      if (fence != nullptr) store_->ReleaseClaim(name, token).IgnoreError();
       return absl::Status(dataset.status().code(),
                           absl::StrCat("cannot reference dataset ", text::Quote(id), " for model ",
                                        text::Quote(name), ": ", dataset.status().message()));
     }
     referenced.push_back(id);
   }
-  absl::StatusOr<v1::Model> published = WriteAndRecord(package, /*checkpoint_step=*/0);
+  absl::StatusOr<v1::Model> published =
+      WriteAndRecord(package, /*checkpoint_step=*/0, fence, token);
   if (!published.ok() && absl::IsNotFound(store_->Get(name).status())) {
     datasets_->RemoveReferencesLogged(referenced, holder);
+  }
+  if (!published.ok() && fence != nullptr) {
+    absl::Status released = store_->ReleaseClaim(name, token);
+    if (!released.ok())
+      log::Warning("cannot free the claim on ", text::Quote(name), ": ", released.message());
   }
   return published;
 }
@@ -235,7 +274,9 @@ absl::Status ModelRegistry::DeleteCheckpointFiles(const v1::Model& checkpoint) {
 }
 
 absl::StatusOr<v1::Model> ModelRegistry::WriteAndRecord(const model::v1::ModelPackage& package,
-                                                        int checkpoint_step) {
+                                                        int checkpoint_step,
+                                                        const PublishFence* fence,
+                                                        const std::string& token) {
   const model::v1::Manifest& manifest = package.manifest();
   std::string bytes = model::SerializeDeterministic(package);
   std::string path = ModelPath(manifest.name());
@@ -265,6 +306,8 @@ absl::StatusOr<v1::Model> ModelRegistry::WriteAndRecord(const model::v1::ModelPa
   *meta.mutable_manifest() = manifest;
   if (checkpoint_step > 0) {
     RETURN_IF_ERROR(store_->PutCheckpoint(meta, checkpoint_step));
+  } else if (fence != nullptr) {
+    RETURN_IF_ERROR(store_->PutClaimed(meta, *fence, token));
   } else {
     RETURN_IF_ERROR(store_->Put(meta));
   }

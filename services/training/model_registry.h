@@ -121,6 +121,12 @@ class ModelRegistry {
   // the call with the dataset service's status, and the references added are dropped again
   // unless a model of that name exists.
   absl::StatusOr<v1::Model> Publish(const model::v1::ModelPackage& package);
+  // The same for the attempt of a job that `fence` names: only while the job is in the
+  // fence's state, and only once: ALREADY_EXISTS when the model exists already (an earlier
+  // attempt published it; it is not replaced), ABORTED when the job changed hands (before
+  // or while publishing; nothing is left behind).
+  absl::StatusOr<v1::Model> Publish(const model::v1::ModelPackage& package,
+                                    const PublishFence& fence);
 
   // Stores `package` as the checkpoint of `model_name` at `step` (its manifest's name and
   // checkpoint_step are set here) and drops the job's checkpoints beyond the newest
@@ -168,7 +174,10 @@ class ModelRegistry {
   // Publish without the references: the file, then the metadata (as a checkpoint when
   // `checkpoint_step` > 0).
   absl::StatusOr<v1::Model> WriteAndRecord(const model::v1::ModelPackage& package,
-                                           int checkpoint_step);
+                                           int checkpoint_step, const PublishFence* fence = nullptr,
+                                           const std::string& token = "");
+  absl::StatusOr<v1::Model> PublishImpl(const model::v1::ModelPackage& package,
+                                        const PublishFence* fence);
   // Removes a checkpoint's record and files.
   absl::Status DeleteCheckpointFiles(const v1::Model& checkpoint);
 

@@ -23,6 +23,21 @@ struct ModelPage {
   int64_t total = 0;
 };
 
+// Who may publish a job's model: the attempt whose job record is still in `state`
+// (JobState of its running job). A worker that lost the job (it was taken over after the
+// worker stalled) is fenced off, so a job publishes exactly one model.
+struct PublishFence {
+  std::string job_id;
+  std::string state;
+};
+
+enum class PublishClaim {
+  kGranted,    // The caller may write the model, then PutClaimed.
+  kPublished,  // The model exists already (an earlier attempt published it).
+  kFenced,     // The job is no longer in the fence's state.
+  kBusy,       // Another claim holds it.
+};
+
 // Stores model metadata and aliases. Every returned Model has `aliases` filled in.
 // Implementations are thread-safe.
 class ModelStore {
@@ -31,6 +46,19 @@ class ModelStore {
 
   // Stores (or replaces) a model's metadata; its `aliases` field is ignored.
   virtual absl::Status Put(const v1::Model& model) = 0;
+
+  // Claims the publishing of model `name` for `token` for `ttl` (see PublishClaim); the
+  // holder checks the fence and the model's absence in the same step.
+  virtual absl::StatusOr<PublishClaim> ClaimPublish(absl::string_view name,
+                                                    const PublishFence& fence,
+                                                    absl::string_view token,
+                                                    absl::Duration ttl) = 0;
+  // Put for the holder of the claim, checking the fence again in the same step, and frees
+  // the claim. ABORTED when the claim was lost or the fence no longer holds.
+  virtual absl::Status PutClaimed(const v1::Model& model, const PublishFence& fence,
+                                  absl::string_view token) = 0;
+  // Frees the claim if `token` holds it.
+  virtual absl::Status ReleaseClaim(absl::string_view name, absl::string_view token) = 0;
 
   // The model named `name` (not an alias). NOT_FOUND when unknown.
   virtual absl::StatusOr<v1::Model> Get(absl::string_view name) = 0;

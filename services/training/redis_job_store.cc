@@ -62,10 +62,6 @@ absl::Status NotFound(absl::string_view id) {
   return absl::NotFoundError(absl::StrCat("job ", text::Quote(id), " not found"));
 }
 
-std::string State(const v1::Job& job) {
-  return absl::StrCat(static_cast<int>(job.status()), ":", job.attempts());
-}
-
 std::string Serialize(const v1::Job& job) {
   std::string bytes;
   job.SerializeToString(&bytes);
@@ -154,7 +150,7 @@ absl::Status RedisJobStore::Create(const v1::Job& job, const v1::JobEvent& event
       k.Jobs(),
       k.JobEvents(job.id()),
       Serialize(job),
-      State(job),
+      JobState(job),
       absl::StrCat(absl::ToUnixMicros(FromTimestamp(job.create_time()))),
       job.id()};
   for (std::string& f : EventFields(event)) args.push_back(std::move(f));
@@ -180,9 +176,9 @@ absl::Status RedisJobStore::Update(const v1::Job& expected, const v1::Job& job,
       k.Job(job.id()),
       k.JobEvents(job.id()),
       k.QueuedJobs(),
-      State(expected),
+      JobState(expected),
       Serialize(job),
-      State(job),
+      JobState(job),
       job.status() == v1::JOB_STATUS_QUEUED ? "1" : "0",
       absl::StrCat(absl::ToUnixMicros(FromTimestamp(job.create_time()))),
       job.id()};
@@ -200,7 +196,7 @@ absl::Status RedisJobStore::Update(const v1::Job& expected, const v1::Job& job,
       return absl::AbortedError(absl::StrCat("job ", text::Quote(job.id()),
                                              " changed concurrently (state ",
                                              reply.elements.size() > 1 ? reply.elements[1].str : "",
-                                             ", expected ", State(expected), ")"));
+                                             ", expected ", JobState(expected), ")"));
     default:
       return absl::OkStatus();
   }

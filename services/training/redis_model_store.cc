@@ -12,6 +12,39 @@ namespace ethscan::training {
 namespace {
 
 // KEYS: model hash, aliases hash. ARGV: alias, model name.
+// KEYS: model, claim, job. ARGV: token, ttl (ms), fence state.
+// Returns 0 granted, 1 published, 2 fenced, 3 busy.
+constexpr char kClaimPublishScript[] = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
+if redis.call('HGET', KEYS[3], 'state') ~= ARGV[3] then return 2 end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  return 0
+end
+return 3
+)lua";
+
+// KEYS: claim, model, models zset, job. ARGV: token, model bytes, score, name, fence state.
+// Returns 1 stored, 0 claim lost, 2 fenced.
+constexpr char kPutClaimedScript[] = R"lua(
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('HGET', KEYS[4], 'state') ~= ARGV[5] then
+  redis.call('DEL', KEYS[1])
+  return 2
+end
+redis.call('HSET', KEYS[2], 'model', ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+redis.call('DEL', KEYS[1])
+return 1
+)lua";
+
+// KEYS: claim. ARGV: token.
+constexpr char kReleaseClaimScript[] = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua";
+
 constexpr char kSetAliasScript[] = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
@@ -70,6 +103,57 @@ absl::Status RedisModelStore::Put(const v1::Model& model) {
            {"ZADD", k.Models(),
             absl::StrCat(absl::ToUnixMicros(FromTimestamp(model.create_time()))), model.name()},
            {"EXEC"}})
+      .status();
+}
+
+absl::StatusOr<PublishClaim> RedisModelStore::ClaimPublish(absl::string_view name,
+                                                           const PublishFence& fence,
+                                                           absl::string_view token,
+                                                           absl::Duration ttl) {
+  const RedisKeys& k = options_.keys;
+  ASSIGN_OR_RETURN(
+      redis::Reply reply,
+      client_->Command({"EVAL", kClaimPublishScript, "3", k.Model(name), k.PublishClaim(name),
+                        k.Job(fence.job_id), std::string{token},
+                        absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl))),
+                        fence.state}));
+  switch (reply.integer) {
+    case 0:
+      return PublishClaim::kGranted;
+    case 1:
+      return PublishClaim::kPublished;
+    case 2:
+      return PublishClaim::kFenced;
+    default:
+      return PublishClaim::kBusy;
+  }
+}
+
+absl::Status RedisModelStore::PutClaimed(const v1::Model& model, const PublishFence& fence,
+                                         absl::string_view token) {
+  v1::Model stored = model;
+  stored.clear_aliases();
+  std::string bytes;
+  stored.SerializeToString(&bytes);
+  const RedisKeys& k = options_.keys;
+  ASSIGN_OR_RETURN(
+      redis::Reply reply,
+      client_->Command({"EVAL", kPutClaimedScript, "4", k.PublishClaim(model.name()),
+                        k.Model(model.name()), k.Models(), k.Job(fence.job_id), std::string{token},
+                        bytes, absl::StrCat(absl::ToUnixMicros(FromTimestamp(model.create_time()))),
+                        model.name(), fence.state}));
+  if (reply.integer == 1) return absl::OkStatus();
+  return absl::AbortedError(
+      reply.integer == 2
+          ? absl::StrCat("job ", text::Quote(fence.job_id),
+                         " changed hands while its model was published")
+          : absl::StrCat("the claim to publish ", text::Quote(model.name()), " expired"));
+}
+
+absl::Status RedisModelStore::ReleaseClaim(absl::string_view name, absl::string_view token) {
+  return client_
+      ->Command(
+          {"EVAL", kReleaseClaimScript, "1", options_.keys.PublishClaim(name), std::string{token}})
       .status();
 }
 

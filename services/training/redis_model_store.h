@@ -23,6 +23,11 @@ class RedisModelStore final : public ModelStore {
   explicit RedisModelStore(redis::Client* client) : RedisModelStore(client, Options()) {}
 
   absl::Status Put(const v1::Model& model) override;
+  absl::StatusOr<PublishClaim> ClaimPublish(absl::string_view name, const PublishFence& fence,
+                                            absl::string_view token, absl::Duration ttl) override;
+  absl::Status PutClaimed(const v1::Model& model, const PublishFence& fence,
+                          absl::string_view token) override;
+  absl::Status ReleaseClaim(absl::string_view name, absl::string_view token) override;
   absl::StatusOr<v1::Model> Get(absl::string_view name) override;
   absl::StatusOr<std::optional<std::string>> GetAlias(absl::string_view alias) override;
   absl::StatusOr<ModelPage> List(int64_t offset, int64_t limit) override;

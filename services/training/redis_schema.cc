@@ -21,6 +21,9 @@ std::string RedisKeys::Model(absl::string_view name) const {
   return absl::StrCat(prefix, "model:", name);
 }
 std::string RedisKeys::Models() const { return absl::StrCat(prefix, "models"); }
+std::string RedisKeys::PublishClaim(absl::string_view name) const {
+  return absl::StrCat(prefix, "publishing:", name);
+}
 std::string RedisKeys::Aliases() const { return absl::StrCat(prefix, "aliases"); }
 std::string RedisKeys::Checkpoints(absl::string_view job_id) const {
   return absl::StrCat(prefix, "checkpoints:", job_id);

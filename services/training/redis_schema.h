@@ -45,6 +45,8 @@ struct RedisKeys {
   std::string RetrySet() const;
   std::string Model(absl::string_view name) const;
   std::string Models() const;
+  // The claim of the attempt publishing model `name` (fencing).
+  std::string PublishClaim(absl::string_view name) const;
   std::string Aliases() const;
   std::string Checkpoints(absl::string_view job_id) const;
 };

@@ -510,6 +510,32 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
       HyperparametersFromProto(job.hyperparameters());
   if (!hyperparameters.ok()) return hyperparameters.status();
 
+  // An earlier attempt that published the model and stopped before marking the job
+  // succeeded leaves nothing to train.
+  absl::StatusOr<v1::Model> existing = registry_->Resolve(FineTunedModelName(job));
+  if (existing.ok() && existing->job_id() == job.id()) {
+    Event(job, "info",
+          absl::StrCat("model ", existing->name(),
+                       " was published by an earlier attempt; nothing left to train"));
+    TrainResult result;
+    result.model = *existing;
+    const auto& metrics = existing->manifest().metrics();
+    result.metrics.insert(metrics.begin(), metrics.end());
+    result.hyperparameters.insert(existing->manifest().hyperparameters().begin(),
+                                  existing->manifest().hyperparameters().end());
+    auto records = metrics.find("trained_records");
+    result.trained_records = records == metrics.end() ? 0 : static_cast<uint64_t>(records->second);
+    auto rows = metrics.find("classifier_train_rows");
+    result.trained_examples =
+        rows == metrics.end() ? result.trained_records : static_cast<uint64_t>(rows->second);
+    auto rounds = metrics.find("classifier_rounds");
+    result.step = result.total_steps =
+        rounds == metrics.end() ? 1 : static_cast<int>(rounds->second);
+    result.timings = "nothing (published before)";
+    return result;
+  }
+  if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
+
   // The job's datasets by side: training (the training dataset, then the extra ones), then
   // validation and test.
   struct SideDataset {
@@ -707,7 +733,23 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
   result.trained_records = trained_records == manifest->metrics().end()
                                ? 0
                                : static_cast<uint64_t>(trained_records->second);
-  ASSIGN_OR_RETURN(result.model, registry_->Publish(package));
+  // Fenced: published only while the job is still this attempt's, and only once.
+  absl::StatusOr<v1::Model> published =
+      registry_->Publish(package, PublishFence{job.id(), JobState(job)});
+  if (absl::IsAborted(published.status())) {
+    *interrupt = Interrupt::kTakenOver;
+    return interrupted;
+  }
+  if (absl::IsAlreadyExists(published.status())) {
+    // An earlier attempt published it and stopped before it could say so: that model is
+    // the job's.
+    ASSIGN_OR_RETURN(published, registry_->Resolve(manifest->name()));
+    Event(job, "info",
+          absl::StrCat("model ", manifest->name(),
+                       " was published by an earlier attempt; it stays the job's model"));
+  }
+  if (!published.ok()) return published.status();
+  result.model = *std::move(published);
   timer.End("publishing");
   result.timings = timer.Text();
   result.trained_examples = training_examples;

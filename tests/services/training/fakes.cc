@@ -344,6 +344,43 @@ absl::Status InMemoryModelStore::Put(const v1::Model& model) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<PublishClaim> InMemoryModelStore::ClaimPublish(absl::string_view name,
+                                                              const PublishFence& fence,
+                                                              absl::string_view token,
+                                                              absl::Duration ttl) {
+  absl::MutexLock lock(&mu_);
+  if (models_.count(std::string{name}) > 0) return PublishClaim::kPublished;
+  if (fence_check_ && !fence_check_(fence)) return PublishClaim::kFenced;
+  auto [it, inserted] = claims_.try_emplace(std::string{name}, std::string{token});
+  if (!inserted && it->second != token) return PublishClaim::kBusy;
+  return PublishClaim::kGranted;
+}
+
+absl::Status InMemoryModelStore::PutClaimed(const v1::Model& model, const PublishFence& fence,
+                                            absl::string_view token) {
+  absl::MutexLock lock(&mu_);
+  auto it = claims_.find(model.name());
+  if (it == claims_.end() || it->second != token) {
+    return absl::AbortedError("the claim to publish expired");
+  }
+  claims_.erase(it);
+  if (fence_check_ && !fence_check_(fence)) return absl::AbortedError("fenced");
+  models_[model.name()] = model;
+  return absl::OkStatus();
+}
+
+absl::Status InMemoryModelStore::ReleaseClaim(absl::string_view name, absl::string_view token) {
+  absl::MutexLock lock(&mu_);
+  auto it = claims_.find(std::string{name});
+  if (it != claims_.end() && it->second == token) claims_.erase(it);
+  return absl::OkStatus();
+}
+
+void InMemoryModelStore::SetFenceCheck(std::function<bool(const PublishFence&)> check) {
+  absl::MutexLock lock(&mu_);
+  fence_check_ = std::move(check);
+}
+
 absl::StatusOr<v1::Model> InMemoryModelStore::Get(absl::string_view name) {
   absl::MutexLock lock(&mu_);
   auto it = models_.find(std::string{name});

@@ -134,6 +134,13 @@ class InMemoryJobQueue final : public JobQueue {
 class InMemoryModelStore final : public ModelStore {
  public:
   absl::Status Put(const v1::Model& model) override;
+  absl::StatusOr<PublishClaim> ClaimPublish(absl::string_view name, const PublishFence& fence,
+                                            absl::string_view token, absl::Duration ttl) override;
+  absl::Status PutClaimed(const v1::Model& model, const PublishFence& fence,
+                          absl::string_view token) override;
+  absl::Status ReleaseClaim(absl::string_view name, absl::string_view token) override;
+  // Decides whether a fence holds (it holds when unset); the Redis store reads the job.
+  void SetFenceCheck(std::function<bool(const PublishFence&)> check);
   absl::StatusOr<v1::Model> Get(absl::string_view name) override;
   absl::StatusOr<std::optional<std::string>> GetAlias(absl::string_view alias) override;
   absl::StatusOr<ModelPage> List(int64_t offset, int64_t limit) override;
@@ -152,6 +159,8 @@ class InMemoryModelStore final : public ModelStore {
   std::map<std::string, v1::Model> checkpoints_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::map<int, std::string>> job_checkpoints_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> aliases_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> claims_ ABSL_GUARDED_BY(mu_);
+  std::function<bool(const PublishFence&)> fence_check_ ABSL_GUARDED_BY(mu_);
 };
 
 // A DatasetService holding datasets and their references in memory, with failure injection.

@@ -329,6 +329,42 @@ TEST_F(RedisTrainingTest, QueuePositionsIdempotencyKeysAndJobOrder) {
   EXPECT_EQ(once.id(), twice.id());
 }
 
+// The publish claim checks the job's state and the model's absence in one step.
+TEST_F(RedisTrainingTest, PublishingIsFencedByTheJobsState) {
+  absl::Time t = absl::FromUnixSeconds(1700000000);
+  v1::Job job = MakeJob("ftjob-1", 100);
+  ASSERT_THAT(jobs_->Create(job, MessageEvent(t, "info", "created")), IsOk());
+  const PublishFence mine{"ftjob-1", JobState(job)};
+  const PublishFence stale{"ftjob-1", "3:1"};
+  ASSERT_OK_AND_ASSIGN(PublishClaim claim,
+                       models_->ClaimPublish("ft:a:b:ftjob-1", stale, "t1", absl::Seconds(30)));
+  EXPECT_EQ(claim, PublishClaim::kFenced);
+  ASSERT_OK_AND_ASSIGN(claim,
+                       models_->ClaimPublish("ft:a:b:ftjob-1", mine, "t1", absl::Seconds(30)));
+  EXPECT_EQ(claim, PublishClaim::kGranted);
+  ASSERT_OK_AND_ASSIGN(claim,
+                       models_->ClaimPublish("ft:a:b:ftjob-1", mine, "t2", absl::Seconds(30)));
+  EXPECT_EQ(claim, PublishClaim::kBusy);
+  v1::Model model;
+  model.set_name("ft:a:b:ftjob-1");
+  model.set_job_id("ftjob-1");
+  EXPECT_THAT(models_->PutClaimed(model, mine, "t2"), StatusIs(absl::StatusCode::kAborted));
+  // The job changes hands before the holder stores the model: nothing is stored.
+  v1::Job taken = job;
+  taken.set_attempts(2);
+  ASSERT_THAT(jobs_->Update(job, taken, nullptr), IsOk());
+  EXPECT_THAT(models_->PutClaimed(model, mine, "t1"), StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(models_->Get(model.name()), StatusIs(absl::StatusCode::kNotFound));
+  // The new attempt publishes; later claims find the model there.
+  const PublishFence now{"ftjob-1", JobState(taken)};
+  ASSERT_OK_AND_ASSIGN(claim, models_->ClaimPublish(model.name(), now, "t3", absl::Seconds(30)));
+  EXPECT_EQ(claim, PublishClaim::kGranted);
+  ASSERT_THAT(models_->PutClaimed(model, now, "t3"), IsOk());
+  EXPECT_EQ(Integer({"EXISTS", "ethscan:training:publishing:ft:a:b:ftjob-1"}), 0);
+  ASSERT_OK_AND_ASSIGN(claim, models_->ClaimPublish(model.name(), now, "t4", absl::Seconds(30)));
+  EXPECT_EQ(claim, PublishClaim::kPublished);
+}
+
 TEST_F(RedisTrainingTest, ModelStoreKeepsAliasesConsistent) {
   v1::Model a;
   a.set_name("ft:ethscan-base:x:ftjob-a");

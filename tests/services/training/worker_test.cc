@@ -303,6 +303,39 @@ TEST_F(WorkerTest, HeartbeatsKeepALongJobFromBeingClaimed) {
   EXPECT_GE(env_.queue.heartbeats(), 1);
 }
 
+// Fencing: an attempt that lost its job (taken over while it stalled) publishes nothing.
+TEST_F(WorkerTest, AnAttemptFencedOffPublishesNothing) {
+  v1::Job job = Create("ds-labels");
+  env_.models.SetFenceCheck([](const PublishFence&) { return false; });
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kAbandoned));
+  env_.models.SetFenceCheck(nullptr);
+  EXPECT_THAT(env_.registry->Resolve(FineTunedModelName(job)),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(env_.queue.Pending(), SizeIs(1));  // Left to the attempt that has the job.
+}
+
+// An attempt that published the model and died before marking the job succeeded: the next
+// attempt keeps that model instead of publishing a second one.
+TEST_F(WorkerTest, AModelAnEarlierAttemptPublishedStaysTheJobsModel) {
+  v1::Job job = Create("ds-labels");
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  const std::string name = Job(job.id()).fine_tuned_model();
+  ASSERT_OK_AND_ASSIGN(v1::Model first, env_.registry->Resolve(name));
+  // As if the worker had died just after publishing: the job is running again.
+  v1::Job done = Job(job.id());
+  v1::Job running = done;
+  running.set_status(v1::JOB_STATUS_QUEUED);
+  running.clear_fine_tuned_model();
+  ASSERT_THAT(env_.store.Update(done, running, nullptr), IsOk());
+  ASSERT_OK_AND_ASSIGN(std::string entry, env_.queue.Enqueue(job.id()));
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  EXPECT_EQ(Job(job.id()).fine_tuned_model(), name);
+  ASSERT_OK_AND_ASSIGN(v1::Model kept, env_.registry->Resolve(name));
+  EXPECT_EQ(kept.sha256(), first.sha256());
+  EXPECT_THAT(env_.store.EventMessages(job.id()),
+              Contains(HasSubstr("was published by an earlier attempt; nothing left to train")));
+}
+
 TEST_F(WorkerTest, ContinuedFineTuningMergesTheBaseModel) {
   v1::Job first = Create("ds-ofac");
   ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
