@@ -12,6 +12,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/config.h"
+#include "common/config/usage.h"
 #include "common/grpc/server.h"
 #include "common/log/log.h"
 #include "common/redis/redis_client.h"
@@ -99,6 +100,9 @@ absl::Status Run() {
 int main(int argc, char** argv) {
   // First, so that every thread started later (the upload sweep, gRPC's) has them blocked too.
   ethscan::common::BlockTerminationSignals();
+  ethscan::config::InitUsage(
+      "ethscan_dataset [--listen=HOST:PORT] [--data_dir=DIR] …: the dataset service (uploads, "
+      "validation, splits, exports of labelled address data). Redis from REDIS_URL.");
   absl::ParseCommandLine(argc, argv);
   ethscan::log::SetComponent("dataset");
   // Uploads arrive as 1 MiB messages, each allocated and freed in turn. By default glibc would

@@ -4,6 +4,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "common/config/config.h"
+#include "common/config/usage.h"
 #include "common/grpc/server.h"
 #include "common/log/log.h"
 #include "services/enrichment/enrichment_service.h"
@@ -13,6 +14,9 @@ ABSL_FLAG(std::string, shutdown_deadline, "10s", "Grace period for in-flight cal
 
 int main(int argc, char** argv) {
   ethscan::common::BlockTerminationSignals();
+  ethscan::config::InitUsage(
+      "ethscan_enrichment [--listen=HOST:PORT] …: the enrichment service (on-chain facts of an "
+      "address).");
   absl::ParseCommandLine(argc, argv);
   ethscan::log::SetComponent("enrichment");
   auto options = ethscan::common::ServerOptionsFromFlags(

@@ -4,6 +4,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "common/config/config.h"
+#include "common/config/usage.h"
 #include "common/grpc/channel.h"
 #include "common/grpc/server.h"
 #include "common/log/log.h"
@@ -19,6 +20,9 @@ ABSL_FLAG(std::string, predict_deadline, "30s", "Deadline of the inference call 
 int main(int argc, char** argv) {
   namespace es = ethscan;
   es::common::BlockTerminationSignals();
+  ethscan::config::InitUsage(
+      "ethscan_gateway [--listen=HOST:PORT] …: the public gateway (ScanAddress; proxies the other "
+      "services).");
   absl::ParseCommandLine(argc, argv);
   es::log::SetComponent("gateway");
   auto options = es::common::ServerOptionsFromFlags(

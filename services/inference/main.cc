@@ -4,6 +4,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "common/config/config.h"
+#include "common/config/usage.h"
 #include "common/grpc/channel.h"
 #include "common/grpc/server.h"
 #include "common/log/log.h"
@@ -18,6 +19,9 @@ ABSL_FLAG(std::string, resolve_ttl, "5s", "How long a model name or alias resolu
 int main(int argc, char** argv) {
   namespace es = ethscan;
   es::common::BlockTerminationSignals();
+  ethscan::config::InitUsage(
+      "ethscan_inference [--listen=HOST:PORT] …: the inference service (reports and behavioural "
+      "scores from fine-tuned models).");
   absl::ParseCommandLine(argc, argv);
   es::log::SetComponent("inference");
   auto options = es::common::ServerOptionsFromFlags(

@@ -5,6 +5,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "common/config/usage.h"
 #include "common/grpc/server.h"
 #include "common/log/log.h"
 #include "services/training/app.h"
@@ -24,6 +25,10 @@ ABSL_FLAG(std::string, claim_idle, "60s",
 int main(int argc, char** argv) {
   namespace training = ethscan::training;
   ethscan::common::BlockTerminationSignals();
+  ethscan::config::InitUsage(
+      "ethscan_training --role=server|worker [--listen=HOST:PORT] …: the training service (jobs, "
+      "model registry) or, with --role=worker, a worker that trains queued jobs. Redis from "
+      "REDIS_URL.");
   absl::ParseCommandLine(argc, argv);
   training::TrainingFlags flags;
   flags.role = absl::GetFlag(FLAGS_role);
