@@ -68,6 +68,22 @@ absl::StatusOr<std::unique_ptr<Common>> Build(const TrainingConfig& config) {
   c->models = std::make_unique<RedisModelStore>(c->redis.get());
   ModelRegistry::Options registry;
   registry.models_dir = config.models_dir;
+  // A model that an unfinished job continues is kept (DeleteModel, PruneModels).
+  RedisJobStore* jobs = c->jobs.get();
+  registry.job_using =
+      [jobs](absl::string_view model) -> absl::StatusOr<std::optional<std::string>> {
+    constexpr int64_t kPage = 500;
+    for (int64_t offset = 0;; offset += kPage) {
+      ASSIGN_OR_RETURN(JobPage page, jobs->List(offset, kPage));
+      for (const v1::Job& job : page.jobs) {
+        if (!IsFinished(job.status()) && job.base_model() == model) {
+          return std::optional<std::string>(job.id());
+        }
+      }
+      if (page.jobs.empty() || offset + kPage >= page.total) break;
+    }
+    return std::optional<std::string>();
+  };
   c->datasets = std::make_unique<DatasetClient>(
       dataset::v1::DatasetService::NewStub(common::CreateChannel(config.dataset_addr)));
   ASSIGN_OR_RETURN(c->registry,

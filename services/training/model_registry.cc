@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <system_error>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/eth/hash.h"
 #include "common/log/log.h"
 #include "common/model/package.h"
@@ -361,10 +363,79 @@ absl::StatusOr<v1::Model> ModelRegistry::SetAlias(absl::string_view alias,
   return store_->Get(model);
 }
 
+absl::StatusOr<v1::Model> ModelRegistry::RollbackAlias(absl::string_view alias) {
+  RETURN_IF_ERROR(ValidateAlias(alias));
+  ASSIGN_OR_RETURN(std::string name, store_->RollbackAlias(alias));
+  return store_->Get(name);
+}
+
+absl::Status ModelRegistry::DeleteAlias(absl::string_view alias) {
+  RETURN_IF_ERROR(ValidateAlias(alias));
+  return store_->DeleteAlias(alias);
+}
+
+absl::StatusOr<std::pair<std::optional<std::string>, std::vector<std::string>>>
+ModelRegistry::Alias(absl::string_view alias) {
+  RETURN_IF_ERROR(ValidateAlias(alias));
+  ASSIGN_OR_RETURN(std::optional<std::string> target, store_->GetAlias(alias));
+  ASSIGN_OR_RETURN(std::vector<std::string> history, store_->AliasHistory(alias));
+  return std::make_pair(std::move(target), std::move(history));
+}
+
+absl::Status ModelRegistry::CheckUnused(const v1::Model& model) {
+  if (model.aliases_size() > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "model ", text::Quote(model.name()), " is kept: alias ", text::Quote(model.aliases(0)),
+        " points at it (move or delete the alias first)"));
+  }
+  if (options_.job_using) {
+    ASSIGN_OR_RETURN(std::optional<std::string> job, options_.job_using(model.name()));
+    if (job.has_value()) {
+      return absl::FailedPreconditionError(absl::StrCat("model ", text::Quote(model.name()),
+                                                        " is kept: job ", text::Quote(*job),
+                                                        " continues it and has not finished"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::Model>> ModelRegistry::Prune(int keep, bool dry_run) {
+  if (keep < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("keep ", keep, " must be at least 1"));
+  }
+  std::vector<v1::Model> all;
+  for (int64_t offset = 0;; offset += 500) {
+    ASSIGN_OR_RETURN(ModelPage page, store_->List(offset, 500));
+    all.insert(all.end(), page.models.begin(), page.models.end());
+    if (page.models.empty() || offset + 500 >= page.total) break;
+  }
+  // Newest first already; count per suffix.
+  std::map<std::string, int> seen;
+  std::vector<v1::Model> out;
+  for (const v1::Model& m : all) {
+    std::vector<std::string> parts = absl::StrSplit(m.name(), ':');
+    const std::string suffix = parts.size() >= 4 ? parts[2] : m.name();
+    if (++seen[suffix] <= keep) continue;
+    if (!CheckUnused(m).ok()) continue;
+    if (!dry_run) {
+      absl::Status deleted = Delete(m.name());
+      if (!deleted.ok()) {
+        log::Warning("prune: model ", text::Quote(m.name()), " kept: ", deleted.message());
+        continue;
+      }
+    }
+    out.push_back(m);
+  }
+  return out;
+}
+
 absl::Status ModelRegistry::Delete(absl::string_view name) {
   if (name.empty()) return absl::InvalidArgumentError("name is required");
   ASSIGN_OR_RETURN(v1::Model model, store_->Get(name));
   if (model.manifest().checkpoint_step() > 0) return DeleteCheckpointFiles(model);
+  // Checked before the references are dropped; the store checks the aliases again as it
+  // deletes.
+  RETURN_IF_ERROR(CheckUnused(model));
   const std::string holder = ModelHolder(model.name());
   std::vector<std::string> ids = ManifestDatasetIds(model.manifest());
   for (const std::string& d : model.training_datasets()) {

@@ -97,6 +97,9 @@ class ModelRegistry {
     // Called on the background thread after each of its sweeps with the number of files
     // removed (for tests); may be empty.
     std::function<void(int removed)> on_sweep;
+    // The id of an unfinished job that continues `model` (its base model), or nullopt; Delete
+    // and Prune keep such a model. Empty: no job is asked about.
+    std::function<absl::StatusOr<std::optional<std::string>>(absl::string_view model)> job_using;
   };
 
   // `store` and `datasets` are not owned and must outlive the registry. Fails when
@@ -154,10 +157,27 @@ class ModelRegistry {
   // empty model; NOT_FOUND for an unknown model.
   absl::StatusOr<v1::Model> SetAlias(absl::string_view alias, absl::string_view model);
 
-  // Drops the model's dataset references, then deletes the model (by name), its aliases, its
-  // bytes and its job's checkpoints of it; a checkpoint's name deletes that checkpoint.
-  // NOT_FOUND; the dataset service's status when a reference cannot be dropped.
+  // Points `alias` back at the model it pointed at before (the most recent one of its
+  // history that still exists) and returns that model. NOT_FOUND when there is none.
+  absl::StatusOr<v1::Model> RollbackAlias(absl::string_view alias);
+  // Removes an alias. NOT_FOUND when it is not set.
+  absl::Status DeleteAlias(absl::string_view alias);
+  // The model `alias` points at (nullopt when unset) and the models it pointed at before,
+  // most recent first.
+  absl::StatusOr<std::pair<std::optional<std::string>, std::vector<std::string>>> Alias(
+      absl::string_view alias);
+
+  // Drops the model's dataset references, then deletes the model (by name), its bytes and its
+  // job's checkpoints of it; a checkpoint's name deletes that checkpoint. NOT_FOUND;
+  // FAILED_PRECONDITION while an alias points at the model or an unfinished job continues it
+  // (naming it); the dataset service's status when a reference cannot be dropped.
   absl::Status Delete(absl::string_view name);
+
+  // Retention: of each suffix's models (ft:<base>:<suffix>:<job>), the newest `keep` stay,
+  // and so does every model an alias points at or an unfinished job continues; the others are
+  // deleted (or, with `dry_run`, only listed). Returns the models deleted (or to delete),
+  // newest first. INVALID_ARGUMENT for `keep` < 1.
+  absl::StatusOr<std::vector<v1::Model>> Prune(int keep, bool dry_run);
 
   // The model's bytes after checking their size and SHA-256. DATA_LOSS when the file is
   // missing or does not match.
@@ -178,6 +198,8 @@ class ModelRegistry {
                                            const std::string& token = "");
   absl::StatusOr<v1::Model> PublishImpl(const model::v1::ModelPackage& package,
                                         const PublishFence* fence);
+  // FAILED_PRECONDITION while an alias points at the model or an unfinished job continues it.
+  absl::Status CheckUnused(const v1::Model& model);
   // Removes a checkpoint's record and files.
   absl::Status DeleteCheckpointFiles(const v1::Model& checkpoint);
 

@@ -38,6 +38,9 @@ enum class PublishClaim {
   kBusy,       // Another claim holds it.
 };
 
+// Previous targets an alias remembers.
+inline constexpr int kAliasHistoryKept = 50;
+
 // Stores model metadata and aliases. Every returned Model has `aliases` filled in.
 // Implementations are thread-safe.
 class ModelStore {
@@ -69,11 +72,24 @@ class ModelStore {
   // Models newest first, skipping `offset`, at most `limit`.
   virtual absl::StatusOr<ModelPage> List(int64_t offset, int64_t limit) = 0;
 
-  // Points `alias` at model `name` atomically with checking that the model exists.
-  // NOT_FOUND when it does not.
+  // Points `alias` at model `name` atomically with checking that the model exists, and
+  // records the model it pointed at before in its history (kAliasHistoryKept kept).
+  // NOT_FOUND when the model does not exist.
   virtual absl::Status SetAlias(absl::string_view alias, absl::string_view name) = 0;
 
-  // Removes a model and every alias pointing at it, atomically. NOT_FOUND when unknown.
+  // Points `alias` back at the most recent model of its history that still exists, and
+  // takes it (and any deleted ones before it) off the history; returns that model's name.
+  // NOT_FOUND when the history has no model left.
+  virtual absl::StatusOr<std::string> RollbackAlias(absl::string_view alias) = 0;
+
+  // Removes `alias` (its history stays). NOT_FOUND when it is not set.
+  virtual absl::Status DeleteAlias(absl::string_view alias) = 0;
+
+  // The models `alias` pointed at before, most recent first.
+  virtual absl::StatusOr<std::vector<std::string>> AliasHistory(absl::string_view alias) = 0;
+
+  // Removes a model atomically with checking that no alias points at it. NOT_FOUND when
+  // unknown; FAILED_PRECONDITION naming the alias when one does.
   virtual absl::Status Delete(absl::string_view name) = 0;
 
   // Stores (or replaces) the metadata of a checkpoint of job `model.job_id()` at `step`: Get

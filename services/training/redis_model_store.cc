@@ -45,23 +45,48 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 )lua";
 
+// KEYS: model, aliases, alias history. ARGV: alias, model, history kept.
 constexpr char kSetAliasScript[] = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local before = redis.call('HGET', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+if before and before ~= ARGV[2] then
+  redis.call('LPUSH', KEYS[3], before)
+  redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[3]) - 1)
+end
 return 1
+)lua";
+
+// KEYS: aliases, alias history. ARGV: alias, model key prefix. Returns the model pointed at,
+// or false when the history has none left.
+constexpr char kRollbackAliasScript[] = R"lua(
+while true do
+  local previous = redis.call('LPOP', KEYS[2])
+  if not previous then return false end
+  if redis.call('EXISTS', ARGV[2] .. previous) == 1 then
+    redis.call('HSET', KEYS[1], ARGV[1], previous)
+    return previous
+  end
+end
 )lua";
 
 // Deletes a model or a checkpoint. KEYS: model hash, the zset that lists it ("models" or the
 // job's "checkpoints"), aliases hash. ARGV: model name. The zset entry goes even when the hash
 // is already gone, so no listing keeps a name without a record.
+// With ARGV[2] "refuse", an alias pointing at it keeps it: returns {2, alias}.
 constexpr char kDeleteScript[] = R"lua(
-redis.call('ZREM', KEYS[2], ARGV[1])
-if redis.call('DEL', KEYS[1]) == 0 then return 0 end
 local all = redis.call('HGETALL', KEYS[3])
+if ARGV[2] == 'refuse' then
+  for i = 1, #all, 2 do
+    if all[i + 1] == ARGV[1] then return {2, all[i]} end
+  end
+end
+redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('DEL', KEYS[1]) == 0 then return {0, ''} end
 for i = 1, #all, 2 do
   if all[i + 1] == ARGV[1] then redis.call('HDEL', KEYS[3], all[i]) end
 end
-return 1
+return {1, ''}
 )lua";
 
 absl::Status NotFound(absl::string_view name) {
@@ -210,8 +235,9 @@ absl::StatusOr<ModelPage> RedisModelStore::List(int64_t offset, int64_t limit) {
 absl::Status RedisModelStore::SetAlias(absl::string_view alias, absl::string_view name) {
   const RedisKeys& k = options_.keys;
   ASSIGN_OR_RETURN(redis::Reply reply,
-                   client_->Command({"EVAL", kSetAliasScript, "2", k.Model(name), k.Aliases(),
-                                     std::string{alias}, std::string{name}}));
+                   client_->Command({"EVAL", kSetAliasScript, "3", k.Model(name), k.Aliases(),
+                                     k.AliasHistory(alias), std::string{alias}, std::string{name},
+                                     absl::StrCat(kAliasHistoryKept)}));
   if (reply.integer == 0) return NotFound(name);
   return absl::OkStatus();
 }
@@ -220,9 +246,46 @@ absl::Status RedisModelStore::Delete(absl::string_view name) {
   const RedisKeys& k = options_.keys;
   ASSIGN_OR_RETURN(redis::Reply reply,
                    client_->Command({"EVAL", kDeleteScript, "3", k.Model(name), k.Models(),
-                                     k.Aliases(), std::string{name}}));
-  if (reply.integer == 0) return NotFound(name);
+                                     k.Aliases(), std::string{name}, "refuse"}));
+  if (reply.type != redis::Reply::Type::kArray || reply.elements.size() != 2) {
+    return absl::InternalError("redis: unexpected reply to the model delete script");
+  }
+  if (reply.elements[0].integer == 0) return NotFound(name);
+  if (reply.elements[0].integer == 2) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "model ", text::Quote(name), " is kept: alias ", text::Quote(reply.elements[1].str),
+        " points at it (move or delete the alias first)"));
+  }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> RedisModelStore::RollbackAlias(absl::string_view alias) {
+  const RedisKeys& k = options_.keys;
+  ASSIGN_OR_RETURN(redis::Reply reply,
+                   client_->Command({"EVAL", kRollbackAliasScript, "2", k.Aliases(),
+                                     k.AliasHistory(alias), std::string{alias}, k.Model("")}));
+  if (reply.is_nil() || reply.type != redis::Reply::Type::kString) {
+    return absl::NotFoundError(
+        absl::StrCat("alias ", text::Quote(alias), " has no earlier model to go back to"));
+  }
+  return reply.str;
+}
+
+absl::Status RedisModelStore::DeleteAlias(absl::string_view alias) {
+  ASSIGN_OR_RETURN(redis::Reply reply,
+                   client_->Command({"HDEL", options_.keys.Aliases(), std::string{alias}}));
+  if (reply.integer == 0) {
+    return absl::NotFoundError(absl::StrCat("alias ", text::Quote(alias), " is not set"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> RedisModelStore::AliasHistory(absl::string_view alias) {
+  ASSIGN_OR_RETURN(redis::Reply reply,
+                   client_->Command({"LRANGE", options_.keys.AliasHistory(alias), "0", "-1"}));
+  std::vector<std::string> out;
+  for (const redis::Reply& e : reply.elements) out.push_back(e.str);
+  return out;
 }
 
 absl::Status RedisModelStore::PutCheckpoint(const v1::Model& model, int step) {
@@ -263,8 +326,11 @@ absl::Status RedisModelStore::DeleteCheckpoint(absl::string_view job_id, absl::s
   const RedisKeys& k = options_.keys;
   ASSIGN_OR_RETURN(redis::Reply reply,
                    client_->Command({"EVAL", kDeleteScript, "3", k.Model(name),
-                                     k.Checkpoints(job_id), k.Aliases(), std::string{name}}));
-  if (reply.integer == 0) return NotFound(name);
+                                     k.Checkpoints(job_id), k.Aliases(), std::string{name}, ""}));
+  if (reply.type != redis::Reply::Type::kArray || reply.elements.empty() ||
+      reply.elements[0].integer == 0) {
+    return NotFound(name);
+  }
   return absl::OkStatus();
 }
 

@@ -33,6 +33,9 @@ class RedisModelStore final : public ModelStore {
   absl::StatusOr<ModelPage> List(int64_t offset, int64_t limit) override;
   absl::Status SetAlias(absl::string_view alias, absl::string_view name) override;
   absl::Status Delete(absl::string_view name) override;
+  absl::StatusOr<std::string> RollbackAlias(absl::string_view alias) override;
+  absl::Status DeleteAlias(absl::string_view alias) override;
+  absl::StatusOr<std::vector<std::string>> AliasHistory(absl::string_view alias) override;
   absl::Status PutCheckpoint(const v1::Model& model, int step) override;
   absl::StatusOr<std::vector<v1::Model>> ListCheckpoints(absl::string_view job_id) override;
   absl::Status DeleteCheckpoint(absl::string_view job_id, absl::string_view name) override;

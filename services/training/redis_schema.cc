@@ -25,6 +25,9 @@ std::string RedisKeys::PublishClaim(absl::string_view name) const {
   return absl::StrCat(prefix, "publishing:", name);
 }
 std::string RedisKeys::Aliases() const { return absl::StrCat(prefix, "aliases"); }
+std::string RedisKeys::AliasHistory(absl::string_view alias) const {
+  return absl::StrCat(prefix, "alias-history:", alias);
+}
 std::string RedisKeys::Checkpoints(absl::string_view job_id) const {
   return absl::StrCat(prefix, "checkpoints:", job_id);
 }

@@ -48,6 +48,8 @@ struct RedisKeys {
   // The claim of the attempt publishing model `name` (fencing).
   std::string PublishClaim(absl::string_view name) const;
   std::string Aliases() const;
+  // List of the models an alias pointed at before, most recent first.
+  std::string AliasHistory(absl::string_view alias) const;
   std::string Checkpoints(absl::string_view job_id) const;
 };
 

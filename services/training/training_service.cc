@@ -114,9 +114,50 @@ grpc::Status ModelRegistryServiceImpl::GetModel(grpc::ServerContext* context,
 grpc::Status ModelRegistryServiceImpl::SetAlias(grpc::ServerContext* context,
                                                 const v1::SetAliasRequest* request,
                                                 v1::SetAliasResponse* response) {
-  absl::StatusOr<v1::Model> model = registry_->SetAlias(request->alias(), request->model());
+  if (request->rollback() && !request->model().empty()) {
+    return ToGrpcStatus(
+        absl::InvalidArgumentError("rollback points the alias back itself: leave model empty"));
+  }
+  absl::StatusOr<v1::Model> model = request->rollback()
+                                        ? registry_->RollbackAlias(request->alias())
+                                        : registry_->SetAlias(request->alias(), request->model());
   if (!model.ok()) return ToGrpcStatus(model.status());
   *response->mutable_model() = *std::move(model);
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelRegistryServiceImpl::DeleteAlias(grpc::ServerContext* context,
+                                                   const v1::DeleteAliasRequest* request,
+                                                   v1::DeleteAliasResponse* response) {
+  return ToGrpcStatus(registry_->DeleteAlias(request->alias()));
+}
+
+grpc::Status ModelRegistryServiceImpl::GetAlias(grpc::ServerContext* context,
+                                                const v1::GetAliasRequest* request,
+                                                v1::GetAliasResponse* response) {
+  auto alias = registry_->Alias(request->alias());
+  if (!alias.ok()) return ToGrpcStatus(alias.status());
+  response->set_model(alias->first.value_or(""));
+  for (std::string& m : alias->second) response->add_history(std::move(m));
+  return grpc::Status::OK;
+}
+
+grpc::Status ModelRegistryServiceImpl::PruneModels(grpc::ServerContext* context,
+                                                   const v1::PruneModelsRequest* request,
+                                                   v1::PruneModelsResponse* response) {
+  if (request->keep() < 0) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("keep ", request->keep(), " must be 0 (3) or more")));
+  }
+  absl::StatusOr<std::vector<v1::Model>> pruned =
+      registry_->Prune(request->keep() == 0 ? 3 : request->keep(), request->dry_run());
+  if (!pruned.ok()) return ToGrpcStatus(pruned.status());
+  uint64_t bytes = 0;
+  for (v1::Model& m : *pruned) {
+    bytes += m.size_bytes();
+    *response->add_models() = std::move(m);
+  }
+  response->set_bytes(bytes);
   return grpc::Status::OK;
 }
 

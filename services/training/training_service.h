@@ -56,6 +56,12 @@ class ModelRegistryServiceImpl final : public v1::ModelRegistryService::Service 
                         v1::GetModelResponse* response) override;
   grpc::Status SetAlias(grpc::ServerContext* context, const v1::SetAliasRequest* request,
                         v1::SetAliasResponse* response) override;
+  grpc::Status DeleteAlias(grpc::ServerContext* context, const v1::DeleteAliasRequest* request,
+                           v1::DeleteAliasResponse* response) override;
+  grpc::Status GetAlias(grpc::ServerContext* context, const v1::GetAliasRequest* request,
+                        v1::GetAliasResponse* response) override;
+  grpc::Status PruneModels(grpc::ServerContext* context, const v1::PruneModelsRequest* request,
+                           v1::PruneModelsResponse* response) override;
   grpc::Status DeleteModel(grpc::ServerContext* context, const v1::DeleteModelRequest* request,
                            v1::DeleteModelResponse* response) override;
   grpc::Status DownloadModel(grpc::ServerContext* context, const v1::DownloadModelRequest* request,

@@ -380,15 +380,35 @@ void AddModelCommands(std::vector<CommandSpec>* c) {
   c->push_back({"models",
                 "alias",
                 "ALIAS MODEL",
-                "point an alias (e.g. production) at a model",
+                "point an alias (e.g. production) at a model, move it back, or remove it",
                 "ALIAS is 1 to 64 characters of a-z, 0-9, '_' and '-', starting with a letter or "
                 "digit. It cannot be ethscan-base or a model's name (model names start with ft:), "
-                "so an alias never hides a model.",
+                "so an alias never hides a model. An alias remembers the models it pointed at "
+                "before: --rollback moves it back to the previous one, --history lists them.",
+                1,
                 2,
-                2,
+                {{"rollback", "", "point ALIAS back at the model it pointed at before"},
+                 {"history", "", "show where ALIAS points and where it pointed before"},
+                 {"delete", "", "remove ALIAS (its history stays)"}}});
+  c->push_back({"models",
+                "delete",
+                "NAME",
+                "delete a model",
+                "Refused while an alias points at the model or an unfinished job continues it.",
+                1,
+                1,
                 {}});
-  c->push_back(
-      {"models", "delete", "NAME", "delete a model and the aliases pointing at it", "", 1, 1, {}});
+  c->push_back({"models",
+                "prune",
+                "",
+                "delete old models: keep the newest per suffix and what is in use",
+                "Of each suffix's models (ft:BASE:SUFFIX:JOB) the newest --keep stay, and so does "
+                "every model an alias points at or an unfinished job continues; the others are "
+                "deleted with their files and checkpoints.",
+                0,
+                0,
+                {{"keep", "N", "models kept per suffix (default 3)"},
+                 {"dry-run", "", "only list what would be deleted"}}});
 }
 
 void AddPredictAndHealthCommands(std::vector<CommandSpec>* c) {

@@ -11,6 +11,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/eth/address.h"
@@ -70,14 +72,41 @@ int ModelsShow(const CommandContext& c) {
 
 int ModelsAlias(const CommandContext& c) {
   const Invocation& inv = c.invocation;
+  const int modes = (inv.Has("rollback") ? 1 : 0) + (inv.Has("delete") ? 1 : 0) +
+                    (inv.Has("history") ? 1 : 0) + (inv.args.size() > 1 ? 1 : 0);
+  if (modes != 1) {
+    return UsageFailure(c,
+                        "give ALIAS MODEL, or ALIAS with one of --rollback, --delete, --history");
+  }
+  if (inv.Has("delete")) {
+    trv1::DeleteAliasRequest request;
+    request.set_alias(inv.args[0]);
+    return CallAndPrint(c, Training(c), *NewRegistryStub(c), &RegistryStub::DeleteAlias, request,
+                        [&](const trv1::DeleteAliasResponse&) {
+                          c.out << "Deleted alias " << inv.args[0] << "\n";
+                        });
+  }
+  if (inv.Has("history")) {
+    trv1::GetAliasRequest request;
+    request.set_alias(inv.args[0]);
+    return CallAndPrint(c, Training(c), *NewRegistryStub(c), &RegistryStub::GetAlias, request,
+                        [&](const trv1::GetAliasResponse& r) {
+                          c.out << "Alias " << inv.args[0] << " -> "
+                                << (r.model().empty() ? "(not set)" : r.model()) << "\n";
+                          for (const std::string& m : r.history())
+                            c.out << "  before: " << m << "\n";
+                        });
+  }
   trv1::SetAliasRequest request;
   request.set_alias(inv.args[0]);
-  request.set_model(inv.args[1]);
+  if (inv.Has("rollback")) {
+    request.set_rollback(true);
+  } else {
+    request.set_model(inv.args[1]);
+  }
   return CallAndPrint(c, Training(c), *NewRegistryStub(c), &RegistryStub::SetAlias, request,
                       [&](const trv1::SetAliasResponse& r) {
-                        c.out << "Alias " << inv.args[0] << " -> "
-                              << (r.model().name().empty() ? inv.args[1] : r.model().name())
-                              << "\n";
+                        c.out << "Alias " << inv.args[0] << " -> " << r.model().name() << "\n";
                       });
 }
 
@@ -87,6 +116,30 @@ int ModelsDelete(const CommandContext& c) {
   return CallAndPrint(c, Training(c), *NewRegistryStub(c), &RegistryStub::DeleteModel, request,
                       [&c](const trv1::DeleteModelResponse&) {
                         c.out << "Deleted model " << c.invocation.args[0] << "\n";
+                      });
+}
+
+int ModelsPrune(const CommandContext& c) {
+  const Invocation& inv = c.invocation;
+  trv1::PruneModelsRequest request;
+  if (inv.Has("keep")) {
+    int keep = 0;
+    if (!absl::SimpleAtoi(inv.Get("keep"), &keep) || keep < 1) {
+      return UsageFailure(c, absl::StrCat("--keep \"", absl::CEscape(inv.Get("keep")),
+                                          "\" must be a number of at least 1"));
+    }
+    request.set_keep(keep);
+  }
+  request.set_dry_run(inv.Has("dry-run"));
+  return CallAndPrint(c, Training(c), *NewRegistryStub(c), &RegistryStub::PruneModels, request,
+                      [&](const trv1::PruneModelsResponse& r) {
+                        const bool dry = inv.Has("dry-run");
+                        for (const trv1::Model& m : r.models()) {
+                          c.out << (dry ? "Would delete " : "Deleted ") << m.name() << " ("
+                                << m.size_bytes() << " bytes)\n";
+                        }
+                        c.out << (dry ? "Would free " : "Freed ") << r.bytes() << " bytes in "
+                              << r.models_size() << " model(s)\n";
                       });
 }
 
@@ -417,7 +470,8 @@ int RunModels(const CommandContext& c) {
                            {"results", ModelsResults},
                            {"compare", ModelsCompare},
                            {"alias", ModelsAlias},
-                           {"delete", ModelsDelete}});
+                           {"delete", ModelsDelete},
+                           {"prune", ModelsPrune}});
 }
 
 }  // namespace ethscan::cli

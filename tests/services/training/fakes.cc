@@ -418,16 +418,52 @@ absl::Status InMemoryModelStore::SetAlias(absl::string_view alias, absl::string_
   if (models_.count(std::string{name}) == 0 && checkpoints_.count(std::string{name}) == 0) {
     return NotFound("model", name);
   }
+  auto before = aliases_.find(std::string{alias});
+  if (before != aliases_.end() && before->second != name) {
+    std::vector<std::string>& history = alias_history_[std::string{alias}];
+    history.insert(history.begin(), before->second);
+    if (history.size() > static_cast<size_t>(kAliasHistoryKept)) history.resize(kAliasHistoryKept);
+  }
   aliases_[std::string{alias}] = std::string{name};
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> InMemoryModelStore::RollbackAlias(absl::string_view alias) {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string>& history = alias_history_[std::string{alias}];
+  while (!history.empty()) {
+    std::string previous = history.front();
+    history.erase(history.begin());
+    if (models_.count(previous) > 0) {
+      aliases_[std::string{alias}] = previous;
+      return previous;
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("alias \"", alias, "\" has no earlier model"));
+}
+
+absl::Status InMemoryModelStore::DeleteAlias(absl::string_view alias) {
+  absl::MutexLock lock(&mu_);
+  if (aliases_.erase(std::string{alias}) == 0) return NotFound("alias", alias);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> InMemoryModelStore::AliasHistory(absl::string_view alias) {
+  absl::MutexLock lock(&mu_);
+  auto it = alias_history_.find(std::string{alias});
+  return it == alias_history_.end() ? std::vector<std::string>() : it->second;
+}
+
 absl::Status InMemoryModelStore::Delete(absl::string_view name) {
   absl::MutexLock lock(&mu_);
-  if (models_.erase(std::string{name}) == 0) return NotFound("model", name);
-  for (auto it = aliases_.begin(); it != aliases_.end();) {
-    it = it->second == name ? aliases_.erase(it) : std::next(it);
+  if (models_.count(std::string{name}) == 0) return NotFound("model", name);
+  for (const auto& [alias, target] : aliases_) {
+    if (target == name) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("model \"", name, "\" is kept: alias \"", alias, "\" points at it"));
+    }
   }
+  models_.erase(std::string{name});
   return absl::OkStatus();
 }
 

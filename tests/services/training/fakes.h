@@ -146,6 +146,9 @@ class InMemoryModelStore final : public ModelStore {
   absl::StatusOr<ModelPage> List(int64_t offset, int64_t limit) override;
   absl::Status SetAlias(absl::string_view alias, absl::string_view name) override;
   absl::Status Delete(absl::string_view name) override;
+  absl::StatusOr<std::string> RollbackAlias(absl::string_view alias) override;
+  absl::Status DeleteAlias(absl::string_view alias) override;
+  absl::StatusOr<std::vector<std::string>> AliasHistory(absl::string_view alias) override;
   absl::Status PutCheckpoint(const v1::Model& model, int step) override;
   absl::StatusOr<std::vector<v1::Model>> ListCheckpoints(absl::string_view job_id) override;
   absl::Status DeleteCheckpoint(absl::string_view job_id, absl::string_view name) override;
@@ -160,6 +163,7 @@ class InMemoryModelStore final : public ModelStore {
   std::map<std::string, std::map<int, std::string>> job_checkpoints_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> aliases_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> claims_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::vector<std::string>> alias_history_ ABSL_GUARDED_BY(mu_);
   std::function<bool(const PublishFence&)> fence_check_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -231,18 +231,87 @@ TEST_F(ModelRegistryTest, SetAliasValidatesAliasAndModel) {
   EXPECT_THAT(registry_->SetAlias("canary_2-b", "ft:ethscan-base:a:ftjob-1"), IsOk());
 }
 
-TEST_F(ModelRegistryTest, DeleteRemovesModelAliasesAndFiles) {
+TEST_F(ModelRegistryTest, DeleteRefusesWhileAnAliasPointsThenRemovesModelAndFiles) {
   ASSERT_OK_AND_ASSIGN(v1::Model meta,
                        registry_->Publish(MakeModel("ft:ethscan-base:a:ftjob-1", 100, 1)));
   ASSERT_THAT(registry_->SetAlias("production", meta.name()), IsOk());
   std::string path = registry_->ModelPath(meta.name());
   ASSERT_TRUE(std::filesystem::exists(path));
+  EXPECT_THAT(registry_->Delete(meta.name()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("alias \"production\" points at it")));
+  EXPECT_TRUE(std::filesystem::exists(path));
+  ASSERT_THAT(registry_->DeleteAlias("production"), IsOk());
+  EXPECT_THAT(registry_->DeleteAlias("production"), StatusIs(absl::StatusCode::kNotFound));
   ASSERT_THAT(registry_->Delete(meta.name()), IsOk());
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(path).parent_path()));
   EXPECT_THAT(registry_->Resolve("production"), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(registry_->Resolve(""), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(registry_->Delete(meta.name()), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(registry_->Delete(""), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(ModelRegistryTest, AnAliasRemembersWhereItPointedAndRollsBack) {
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_THAT(
+        registry_->Publish(MakeModel(absl::StrCat("ft:ethscan-base:a:ftjob-", i), 100 * i, 1)),
+        IsOk());
+  }
+  ASSERT_THAT(registry_->SetAlias("production", "ft:ethscan-base:a:ftjob-1"), IsOk());
+  ASSERT_THAT(registry_->SetAlias("production", "ft:ethscan-base:a:ftjob-2"), IsOk());
+  ASSERT_THAT(registry_->SetAlias("production", "ft:ethscan-base:a:ftjob-3"), IsOk());
+  ASSERT_OK_AND_ASSIGN(auto alias, registry_->Alias("production"));
+  EXPECT_EQ(alias.first, std::optional<std::string>("ft:ethscan-base:a:ftjob-3"));
+  EXPECT_THAT(alias.second, ElementsAre("ft:ethscan-base:a:ftjob-2", "ft:ethscan-base:a:ftjob-1"));
+  ASSERT_OK_AND_ASSIGN(v1::Model back, registry_->RollbackAlias("production"));
+  EXPECT_EQ(back.name(), "ft:ethscan-base:a:ftjob-2");
+  ASSERT_OK_AND_ASSIGN(v1::Model resolved, registry_->Resolve("production"));
+  EXPECT_EQ(resolved.name(), "ft:ethscan-base:a:ftjob-2");
+  // A model deleted meanwhile is skipped.
+  ASSERT_THAT(registry_->Delete("ft:ethscan-base:a:ftjob-1"), IsOk());
+  EXPECT_THAT(registry_->RollbackAlias("production"), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK_AND_ASSIGN(resolved, registry_->Resolve("production"));
+  EXPECT_EQ(resolved.name(), "ft:ethscan-base:a:ftjob-2");
+}
+
+TEST_F(ModelRegistryTest, PruneKeepsTheNewestPerSuffixAndWhatAnAliasOrJobUses) {
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_THAT(
+        registry_->Publish(MakeModel(absl::StrCat("ft:ethscan-base:demo:ftjob-", i), 100 * i, 1)),
+        IsOk());
+  }
+  ASSERT_THAT(registry_->Publish(MakeModel("ft:ethscan-base:other:ftjob-9", 50, 1)), IsOk());
+  ASSERT_THAT(registry_->SetAlias("production", "ft:ethscan-base:demo:ftjob-1"), IsOk());
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Model> planned, registry_->Prune(2, /*dry_run=*/true));
+  std::vector<std::string> names;
+  for (const v1::Model& m : planned) names.push_back(m.name());
+  // demo-5 and demo-4 are the newest two; demo-1 has an alias; "other" has one model.
+  EXPECT_THAT(names, ElementsAre("ft:ethscan-base:demo:ftjob-3", "ft:ethscan-base:demo:ftjob-2"));
+  EXPECT_THAT(registry_->Resolve("ft:ethscan-base:demo:ftjob-3"), IsOk());  // Dry run.
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Model> pruned, registry_->Prune(2, /*dry_run=*/false));
+  EXPECT_THAT(pruned, SizeIs(2));
+  EXPECT_THAT(registry_->Resolve("ft:ethscan-base:demo:ftjob-3"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_FALSE(std::filesystem::exists(registry_->ModelPath("ft:ethscan-base:demo:ftjob-3")));
+  EXPECT_THAT(registry_->Resolve("ft:ethscan-base:demo:ftjob-1"), IsOk());
+  EXPECT_THAT(registry_->Prune(0, true), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(ModelRegistryTest, AModelAnUnfinishedJobContinuesIsKept) {
+  ModelRegistry::Options options;
+  options.models_dir = dir_ + "/in-use";
+  options.job_using = [](absl::string_view model) -> absl::StatusOr<std::optional<std::string>> {
+    if (model == "ft:ethscan-base:a:ftjob-1") return std::optional<std::string>("ftjob-2");
+    return std::optional<std::string>();
+  };
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ModelRegistry> registry,
+                       ModelRegistry::Create(options, &store_, &client_));
+  ASSERT_THAT(registry->Publish(MakeModel("ft:ethscan-base:a:ftjob-1", 100, 1)), IsOk());
+  EXPECT_THAT(registry->Delete("ft:ethscan-base:a:ftjob-1"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("job \"ftjob-2\" continues it")));
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Model> pruned, registry->Prune(1, false));
+  EXPECT_THAT(pruned, IsEmpty());
 }
 
 TEST_F(ModelRegistryTest, ReadVerifiedDetectsCorruptAndMissingFiles) {

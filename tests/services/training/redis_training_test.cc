@@ -382,6 +382,18 @@ TEST_F(RedisTrainingTest, ModelStoreKeepsAliasesConsistent) {
   ASSERT_OK_AND_ASSIGN(ModelPage page, models_->List(0, 10));
   ASSERT_THAT(page.models, SizeIs(2));
   EXPECT_EQ(page.models[0].name(), b.name());
+  EXPECT_THAT(models_->Delete(a.name()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("points at it")));
+  // Moving an alias records where it pointed; a rollback goes back there.
+  ASSERT_THAT(models_->SetAlias("production", b.name()), IsOk());
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> history, models_->AliasHistory("production"));
+  EXPECT_THAT(history, ElementsAre(a.name()));
+  ASSERT_OK_AND_ASSIGN(std::string back, models_->RollbackAlias("production"));
+  EXPECT_EQ(back, a.name());
+  EXPECT_THAT(models_->RollbackAlias("production"), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_THAT(models_->DeleteAlias("production"), IsOk());
+  EXPECT_THAT(models_->DeleteAlias("production"), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_THAT(models_->DeleteAlias("canary"), IsOk());
   ASSERT_THAT(models_->Delete(a.name()), IsOk());
   EXPECT_THAT(models_->Delete(a.name()), StatusIs(absl::StatusCode::kNotFound));
   ASSERT_OK_AND_ASSIGN(std::optional<std::string> alias, models_->GetAlias("production"));

@@ -219,6 +219,12 @@ TEST_F(TrainingServiceTest, RegistryResolvesAliasesAndDownloadsInChunks) {
   v1::DeleteModelRequest del;
   del.set_name(model.name());
   v1::DeleteModelResponse deleted;
+  EXPECT_EQ(models_->DeleteModel(Context().get(), del, &deleted).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);  // "production" points at it.
+  v1::DeleteAliasRequest unalias;
+  unalias.set_alias("production");
+  v1::DeleteAliasResponse unaliased;
+  ASSERT_TRUE(models_->DeleteAlias(Context().get(), unalias, &unaliased).ok());
   ASSERT_TRUE(models_->DeleteModel(Context().get(), del, &deleted).ok());
   EXPECT_EQ(models_->DeleteModel(Context().get(), del, &deleted).error_code(),
             grpc::StatusCode::NOT_FOUND);

@@ -148,8 +148,10 @@ TEST_F(ArgParserTest, ChecksArgumentCounts) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("missing argument FILE")));
   EXPECT_THAT(Parse({"datasets", "show", "a", "b"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unexpected argument \"b\"")));
-  EXPECT_THAT(Parse({"models", "alias", "production"}),
+  EXPECT_THAT(Parse({"models", "alias"}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ALIAS MODEL")));
+  EXPECT_THAT(Parse({"models", "alias", "production", "ft:a:b:c", "extra"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unexpected argument")));
 }
 
 TEST_F(ArgParserTest, RejectsBadTimeoutAndTarget) {

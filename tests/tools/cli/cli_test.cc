@@ -762,6 +762,15 @@ TEST_F(CliTest, JobsDeadLettersListsJobsThatFailedForGood) {
   EXPECT_EQ(Run({"jobs", "dead-letters", "--limit", "x"}), kExitUsage);
 }
 
+TEST_F(CliTest, ModelsAliasTakesAModelOrExactlyOneOfItsModes) {
+  EXPECT_EQ(Run({"models", "alias", "production"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("--rollback, --delete, --history"));
+  EXPECT_EQ(Run({"models", "alias", "production", "ft:a:b:c", "--rollback"}), kExitUsage);
+  EXPECT_EQ(Run({"models", "alias", "production", "--rollback", "--delete"}), kExitUsage);
+  EXPECT_EQ(Run({"models", "prune", "--keep", "0"}), kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("--keep \"0\" must be a number of at least 1"));
+}
+
 TEST_F(CliTest, JobsWatchResumesAfterAnEvent) {
   ASSERT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1"}), kExitOk);
   Run({"jobs", "watch", "ftjob-0000000000000001", "--after", "1700000000000-3"});
