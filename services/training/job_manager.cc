@@ -171,6 +171,13 @@ v1::JobError MakeJobError(absl::StatusCode code, absl::string_view message, bool
   error.set_code(exhausted ? "retries_exhausted"
                            : absl::AsciiStrToLower(absl::StatusCodeToString(code)));
   error.set_message(std::string(message));
+  // The request field at fault: only for errors a retry cannot mend (a dataset gone or
+  // invalid, bad settings), not for a service that was away.
+  if (exhausted || code == absl::StatusCode::kUnavailable ||
+      code == absl::StatusCode::kDeadlineExceeded || code == absl::StatusCode::kAborted ||
+      code == absl::StatusCode::kResourceExhausted || code == absl::StatusCode::kInternal) {
+    return error;
+  }
   // The first request field the message names.
   static constexpr std::pair<absl::string_view, absl::string_view> kParams[] = {
       {"training dataset ", "training_dataset"}, {"validation dataset ", "validation_dataset"},

@@ -63,7 +63,8 @@ std::vector<std::string> JobDatasetIds(const v1::Job& job);
 
 // A failed job's `failure`: `code` is the gRPC code name in lower case, or
 // "retries_exhausted" when `exhausted`; `param` names the request field the message is
-// about ("training_dataset", …) when it is about one.
+// about ("training_dataset", …) when the error is one of that input (not a service that was
+// away, nor retries that ran out).
 v1::JobError MakeJobError(absl::StatusCode code, absl::string_view message, bool exhausted);
 
 // The name of the model a job publishes: "ft:<base>:<suffix>:<job-id>", where <base> is the

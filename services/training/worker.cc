@@ -831,7 +831,11 @@ Worker::Outcome Worker::HandleFailure(const v1::Job& running, const QueueEntry& 
       v1::JOB_STATUS_QUEUED);
   absl::Status status = store_->Update(running, queued, &event);
   if (!status.ok()) {
-    log::Warning("job ", text::Quote(running.id()), ": cannot re-queue: ", status.message());
+    // The event cannot be written either: the log keeps why the attempt failed.
+    log::Warning("job ", text::Quote(running.id()), ": attempt ", running.attempts(),
+                 " failed: ", message, "; cannot re-queue it (", status.message(),
+                 "), so it is claimed again once idle for ",
+                 absl::FormatDuration(options_.claim_idle));
     return Outcome::kRetry;  // Still pending: claimed again once idle.
   }
   absl::Status later = queue_->RetryLater(entry.entry_id, running.id(), clock_->Now() + delay);
