@@ -45,9 +45,14 @@ absl::Status RedisServer::Launch() {
   pid_ = fork();
   if (pid_ < 0) return absl::UnavailableError("fork failed");
   if (pid_ == 0) {
+    const char* append_only = options_.append_only ? "yes" : "no";
     std::vector<const char*> argv = {
-        "redis-server", "--port", port.c_str(), "--bind",     "127.0.0.1",  "--save", "",
-        "--appendonly", "no",     "--dir",      dir_.c_str(), "--loglevel", "warning"};
+        "redis-server", "--port",    port.c_str(), "--bind",     "127.0.0.1",  "--save", "",
+        "--appendonly", append_only, "--dir",      dir_.c_str(), "--loglevel", "warning"};
+    if (options_.append_only) {
+      argv.push_back("--appendfsync");
+      argv.push_back("always");
+    }
     if (!options_.password.empty()) {
       argv.push_back("--requirepass");
       argv.push_back(options_.password.c_str());

@@ -1,4 +1,5 @@
-// A real redis-server started on a free loopback port for one test, stopped on destruction.
+// A real redis-server started on a free loopback port for one test, stopped on destruction
+// (its data folder removed with it).
 #ifndef ETHSCAN_TESTS_TESTING_REDIS_SERVER_H_
 #define ETHSCAN_TESTS_TESTING_REDIS_SERVER_H_
 
@@ -16,15 +17,22 @@ class RedisServer {
   struct Options {
     // requirepass, when not empty: clients must AUTH (url() carries it).
     std::string password;
+    // Append-only persistence (appendonly yes, appendfsync always): every write a client saw
+    // acknowledged is on disk before the reply, so Restart() after Kill() (SIGKILL) loads
+    // it all back from the AOF file in the server's data folder, which lives as long as this
+    // object. When false (the default) the server persists nothing and starts empty.
+    bool append_only = false;
   };
 
-  // Starts redis-server (from PATH) with no persistence and waits until it answers PING.
+  // Starts redis-server (from PATH), persisting nothing unless `options.append_only`, and
+  // waits until it answers PING.
   // UNAVAILABLE when redis-server is missing or does not come up.
   static absl::StatusOr<std::unique_ptr<RedisServer>> Start();
   static absl::StatusOr<std::unique_ptr<RedisServer>> Start(const Options& options);
   ~RedisServer();
 
-  // Stops the server (SIGKILL, as a crash would) and starts it again on the same port.
+  // Stops the server (SIGKILL, as a crash would) and starts it again on the same port, with
+  // the same data folder (so an append-only server comes back with its data).
   absl::Status Restart();
   // Stops the server (SIGKILL, as a crash would); Launch starts it again on the same port.
   void Kill();
