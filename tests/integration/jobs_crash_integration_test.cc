@@ -433,6 +433,9 @@ TEST_F(JobsCrashIntegrationTest, RedisKilledAndRestartedFromItsAppendOnlyFileLos
     EXPECT_EQ(queued.status(), training::v1::JOB_STATUS_QUEUED) << Describe(queued);
     ids.push_back(id);
   }
+  ASSERT_OK_AND_ASSIGN(Job before, GetJob(running));
+  ASSERT_EQ(before.status(), training::v1::JOB_STATUS_RUNNING)
+      << "the job must still be training when Redis is killed: " << Describe(before);
 
   redis_->Kill();
   // Every service notices (readiness NOT_SERVING) and stays up.
