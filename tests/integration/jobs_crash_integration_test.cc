@@ -340,7 +340,21 @@ TEST_F(JobsCrashIntegrationTest, AWorkerKilledMidTrainingIsTakenOverAndResumedFr
   ASSERT_OK_AND_ASSIGN(std::string dataset, Upload(kKaggleFile));
   ASSERT_OK_AND_ASSIGN(std::string id, CreateJob(dataset, "crash", LongTraining()));
 
-  // Worker A runs the job and has saved a checkpoint.
+  // Worker A (the only one yet) takes the job; then worker B starts, idle.
+  std::vector<JobEvent> events;
+  ASSERT_TRUE(PollUntil(absl::Seconds(30),
+                        [&] {
+                          absl::StatusOr<std::vector<JobEvent>> now = Events(id);
+                          if (now.ok()) events = *now;
+                          return !AttemptStarts(events).empty();
+                        }))
+      << "job " << id << " not started within 30s\n"
+      << Describe(events) << "\n"
+      << Tail("worker-a");
+  ASSERT_THAT(AttemptStarts(events).front(), ::testing::EndsWith(ConsumerSuffix("worker-a")));
+  ASSERT_OK(StartWorker("worker-b"));
+
+  // Worker A has saved a checkpoint and is still training when it is killed.
   std::vector<training::v1::Checkpoint> checkpoints;
   ASSERT_TRUE(PollUntil(absl::Seconds(90),
                         [&] {
@@ -351,19 +365,13 @@ TEST_F(JobsCrashIntegrationTest, AWorkerKilledMidTrainingIsTakenOverAndResumedFr
                         }))
       << "job " << id << " saved no checkpoint within 90s\n"
       << Tail("worker-a");
+  processes_["worker-a"]->Kill();
+  const absl::Time killed = absl::Now();
+  const int checkpoint_step = checkpoints.front().step();
   ASSERT_OK_AND_ASSIGN(Job before, GetJob(id));
   ASSERT_EQ(before.status(), training::v1::JOB_STATUS_RUNNING)
       << "the job must still be training when its worker is killed: " << Describe(before);
   ASSERT_EQ(before.attempts(), 1) << Describe(before);
-  const int checkpoint_step = checkpoints.front().step();
-  ASSERT_OK_AND_ASSIGN(std::vector<JobEvent> events, Events(id));
-  ASSERT_EQ(AttemptStarts(events).size(), 1u) << Describe(events);
-  ASSERT_THAT(AttemptStarts(events).front(), ::testing::EndsWith(ConsumerSuffix("worker-a")));
-
-  // The second worker is idle when the first one dies.
-  ASSERT_OK(StartWorker("worker-b"));
-  processes_["worker-a"]->Kill();
-  const absl::Time killed = absl::Now();
 
   // Worker B starts attempt 2 once the entry has been idle for claim_idle (plus one queue
   // read, 2 s, at most).
