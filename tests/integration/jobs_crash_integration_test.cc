@@ -40,8 +40,8 @@ using ::testing::StartsWith;
 using training::v1::Job;
 using training::v1::JobEvent;
 
-// Entries of a crashed worker are claimed by another once pending this long; it is also the
-// workers' retry backoff.
+// Entries of a crashed worker are claimed by another once pending this long (and a failed
+// attempt whose retry could not be scheduled is retried after it).
 constexpr int kClaimIdleSeconds = 3;
 // The attempts a job gets (Worker::Options::max_attempts; no flag sets it).
 constexpr int kMaxAttempts = 3;
@@ -506,7 +506,7 @@ TEST_F(JobsCrashIntegrationTest, TwoWorkersOnOneQueueRunEachJobOnce) {
 }
 
 // The dataset service killed (SIGKILL) while a job is queued: each attempt fails to reach it
-// and is retried after claim_idle, and with the service still away the job fails for good
+// and is retried after a backoff, and with the service still away the job fails for good
 // after the last attempt, its error naming the dataset service.
 TEST_F(JobsCrashIntegrationTest, DatasetServiceKilledUnderAQueuedJobFailsItNamingTheService) {
   ASSERT_NO_FATAL_FAILURE(StartStack(/*append_only=*/false));
@@ -515,7 +515,8 @@ TEST_F(JobsCrashIntegrationTest, DatasetServiceKilledUnderAQueuedJobFailsItNamin
   processes_["dataset"]->Kill();
   ASSERT_OK(StartWorker("worker"));
 
-  // kMaxAttempts attempts, kMaxAttempts - 1 waits of claim_idle (plus a queue read each).
+  // kMaxAttempts attempts and kMaxAttempts - 1 waits between them, each at most claim_idle
+  // (the retry backoff, 2 s then 4 s at most, is shorter) plus a queue read (2 s).
   const absl::Duration expected = absl::Seconds((kMaxAttempts - 1) * (kClaimIdleSeconds + 2));
   ASSERT_OK_AND_ASSIGN(Job done, WaitForFinished(id, expected + absl::Seconds(30), {"worker"}));
   ASSERT_EQ(done.status(), training::v1::JOB_STATUS_FAILED) << Describe(done) << "\n"
