@@ -529,6 +529,19 @@ TEST_F(JobsCrashIntegrationTest, DatasetServiceKilledUnderAQueuedJobFailsItNamin
   EXPECT_EQ(AttemptStarts(events).size(), static_cast<size_t>(kMaxAttempts)) << Describe(events);
   ASSERT_OK_AND_ASSIGN(std::vector<training::v1::Model> models, ModelsOf(id));
   EXPECT_TRUE(models.empty());
+  // It is on the dead-letter stream, once, with its error and attempts.
+  {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(10));
+    training::v1::ListDeadLettersRequest request;
+    training::v1::ListDeadLettersResponse response;
+    grpc::Status status = Training()->ListDeadLetters(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(response.dead_letters_size(), 1) << response.DebugString();
+    EXPECT_EQ(response.dead_letters(0).job_id(), id);
+    EXPECT_EQ(response.dead_letters(0).error(), done.error());
+    EXPECT_EQ(response.dead_letters(0).attempts(), kMaxAttempts);
+  }
   EXPECT_TRUE(processes_["worker"]->Running()) << Tail("worker");
   const absl::Duration took = absl::Now() - started_;
   std::cerr << "failed for good " << absl::FormatDuration(took) << " into the test\n";
