@@ -4,10 +4,10 @@
 // is killed with jobs queued and running and comes back from its append-only file; two
 // workers share one queue; and the dataset service is killed under a queued job. Every job
 // ends in a state the caller can see, exactly once.
-#include <signal.h>
-
+#include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <regex>
