@@ -193,8 +193,8 @@ class JobsCrashIntegrationTest : public ::testing::Test {
     request.mutable_metadata()->set_name(relative.substr(0, relative.find('/')));
     request.mutable_metadata()->set_filename(path);
     if (!writer->Write(request)) return absl::UnavailableError("upload stream closed");
-    std::string chunk(64 * 1024, '\0');
-    while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
+    std::string chunk(size_t{64} * 1024, '\0');
+    while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
       request.set_chunk(chunk.data(), in.gcount());
       if (!writer->Write(request)) break;
     }
