@@ -79,16 +79,19 @@ absl::Status DatasetClient::RemoveReference(absl::string_view id, absl::string_v
   return absl::OkStatus();
 }
 
-void DatasetClient::RemoveReferencesLogged(const std::vector<std::string>& ids,
+bool DatasetClient::RemoveReferencesLogged(const std::vector<std::string>& ids,
                                            absl::string_view holder) {
+  bool all = true;
   for (const std::string& id : ids) {
     absl::Status status = RemoveReference(id, holder);
     if (!status.ok()) {
+      all = false;
       log::Warning("cannot drop the reference of ", text::Quote(holder), " on dataset ",
                    text::Quote(id), ": ", status.message(),
                    " (the dataset cannot be deleted until it is dropped)");
     }
   }
+  return all;
 }
 
 std::string JobHolder(absl::string_view job_id) { return absl::StrCat("job/", job_id); }

@@ -60,8 +60,8 @@ class DatasetClient {
   // Drops the reference. Idempotent; OK when the dataset no longer exists.
   absl::Status RemoveReference(absl::string_view id, absl::string_view holder);
   // Drops `holder`'s reference on each of `ids`; failures are logged, not returned (for
-  // clean-ups after a job or model is gone).
-  void RemoveReferencesLogged(const std::vector<std::string>& ids, absl::string_view holder);
+  // clean-ups after a job or model is gone). False when one could not be dropped.
+  bool RemoveReferencesLogged(const std::vector<std::string>& ids, absl::string_view holder);
 
  private:
   const std::shared_ptr<dataset::v1::DatasetService::StubInterface> stub_;

@@ -549,7 +549,10 @@ absl::StatusOr<v1::Job> JobManager::CancelJob(absl::string_view id) {
         v1::JOB_STATUS_CANCELLED);
     absl::Status status = store_->Update(job, cancelled, &event);
     if (status.ok()) {
-      datasets_->RemoveReferencesLogged(JobDatasetIds(cancelled), JobHolder(cancelled.id()));
+      if (!datasets_->RemoveReferencesLogged(JobDatasetIds(cancelled), JobHolder(cancelled.id()))) {
+        // A worker retries them (Worker::RetryReleases).
+        store_->AddPendingRelease(cancelled.id()).IgnoreError();
+      }
       return cancelled;
     }
     if (!absl::IsAborted(status)) return status;

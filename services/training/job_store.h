@@ -100,6 +100,12 @@ class JobStore {
   // Frees `key` if it is still reserved for `value`.
   virtual absl::Status ReleaseIdempotencyKey(absl::string_view key, absl::string_view value) = 0;
 
+  // Finished jobs whose dataset references could not be dropped (the dataset service was
+  // away): noted here, retried by the workers until they are dropped.
+  virtual absl::Status AddPendingRelease(absl::string_view job_id) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> PendingReleases(int64_t limit) = 0;
+  virtual absl::Status RemovePendingRelease(absl::string_view job_id) = 0;
+
   // Events with ids after `after` (every event when empty), oldest first, at most `limit`
   // (every one when 0). INVALID_ARGUMENT when `after` is not an event id (ValidateEventId),
   // checked before the store is asked.

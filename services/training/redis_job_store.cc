@@ -266,6 +266,23 @@ absl::Status RedisJobStore::ReleaseIdempotencyKey(absl::string_view key, absl::s
       .status();
 }
 
+absl::Status RedisJobStore::AddPendingRelease(absl::string_view job_id) {
+  return client_->Command({"SADD", options_.keys.PendingReleases(), std::string{job_id}}).status();
+}
+
+absl::StatusOr<std::vector<std::string>> RedisJobStore::PendingReleases(int64_t limit) {
+  ASSIGN_OR_RETURN(redis::Reply reply,
+                   client_->Command({"SRANDMEMBER", options_.keys.PendingReleases(),
+                                     absl::StrCat(std::max<int64_t>(1, limit))}));
+  std::vector<std::string> out;
+  for (const redis::Reply& e : reply.elements) out.push_back(e.str);
+  return out;
+}
+
+absl::Status RedisJobStore::RemovePendingRelease(absl::string_view job_id) {
+  return client_->Command({"SREM", options_.keys.PendingReleases(), std::string{job_id}}).status();
+}
+
 absl::StatusOr<JobPage> RedisJobStore::List(int64_t offset, int64_t limit) {
   JobPage page;
   if (limit <= 0) return page;

@@ -52,6 +52,9 @@ class RedisJobStore final : public JobStore {
                                                                    absl::string_view value,
                                                                    absl::Duration ttl) override;
   absl::Status ReleaseIdempotencyKey(absl::string_view key, absl::string_view value) override;
+  absl::Status AddPendingRelease(absl::string_view job_id) override;
+  absl::StatusOr<std::vector<std::string>> PendingReleases(int64_t limit) override;
+  absl::Status RemovePendingRelease(absl::string_view job_id) override;
   absl::StatusOr<std::vector<v1::JobEvent>> ListEvents(absl::string_view id,
                                                        absl::string_view after,
                                                        int64_t limit) override;

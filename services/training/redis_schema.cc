@@ -8,6 +8,9 @@ namespace ethscan::training {
 std::string RedisKeys::Job(absl::string_view id) const { return absl::StrCat(prefix, "job:", id); }
 std::string RedisKeys::Jobs() const { return absl::StrCat(prefix, "jobs"); }
 std::string RedisKeys::QueuedJobs() const { return absl::StrCat(prefix, "jobs:queued"); }
+std::string RedisKeys::PendingReleases() const {
+  return absl::StrCat(prefix, "jobs:pending-releases");
+}
 std::string RedisKeys::IdempotencyKey(absl::string_view key) const {
   return absl::StrCat(prefix, "idempotency:", eth::Sha256::HexDigest(key));
 }

@@ -36,6 +36,8 @@ struct RedisKeys {
   std::string Jobs() const;
   // Zset of the jobs in status QUEUED, scored by create time.
   std::string QueuedJobs() const;
+  // Set of the finished jobs whose dataset references are still to be dropped.
+  std::string PendingReleases() const;
   // Idempotency key reservation of CreateJob (the key's SHA-256, so any key is safe).
   std::string IdempotencyKey(absl::string_view key) const;
   std::string JobEvents(absl::string_view id) const;

@@ -99,7 +99,28 @@ Worker::Worker(Options options, JobStore* store, JobQueue* queue, ModelRegistry*
       datasets_(datasets),
       clock_(clock) {}
 
+void Worker::RetryReleases() {
+  const absl::Time now = clock_->Now();
+  if (now - last_release_retry_ < options_.release_retry_interval) return;
+  last_release_retry_ = now;
+  absl::StatusOr<std::vector<std::string>> pending = store_->PendingReleases(20);
+  if (!pending.ok()) return;
+  for (const std::string& id : *pending) {
+    absl::StatusOr<v1::Job> job = store_->Get(id);
+    bool done = absl::IsNotFound(job.status());
+    if (job.ok() && IsFinished(job->status())) {
+      done = datasets_->RemoveReferencesLogged(JobDatasetIds(*job), JobHolder(id));
+      if (done) log::Info("job ", text::Quote(id), ": its dataset references are dropped now");
+    }
+    if (done) {
+      absl::Status removed = store_->RemovePendingRelease(id);
+      if (!removed.ok()) log::Warning("job ", text::Quote(id), ": ", removed.message());
+    }
+  }
+}
+
 absl::StatusOr<std::optional<Worker::Outcome>> Worker::RunOnce() {
+  RetryReleases();
   ASSIGN_OR_RETURN(int due, queue_->PromoteDue(clock_->Now()));
   if (due > 0) log::Info(due, " job(s) due for a retry queued again");
   ASSIGN_OR_RETURN(std::optional<QueueEntry> entry,
@@ -139,7 +160,14 @@ void Worker::Ack(const QueueEntry& entry) {
 }
 
 void Worker::ReleaseDatasets(const v1::Job& job) {
-  datasets_->RemoveReferencesLogged(JobDatasetIds(job), JobHolder(job.id()));
+  if (!datasets_->RemoveReferencesLogged(JobDatasetIds(job), JobHolder(job.id()))) {
+    // Retried by RetryReleases until the dataset service takes them.
+    absl::Status noted = store_->AddPendingRelease(job.id());
+    if (!noted.ok()) {
+      log::Warning("job ", text::Quote(job.id()),
+                   ": cannot note its dataset references for a later retry: ", noted.message());
+    }
+  }
 }
 
 void Worker::DropCheckpoints(const v1::Job& job) {

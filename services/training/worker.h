@@ -93,6 +93,9 @@ class Worker {
     // of its range (jitter).
     absl::Duration retry_backoff = absl::Seconds(2);
     absl::Duration retry_backoff_max = absl::Minutes(5);
+    // How often the dataset references a finished job could not drop (the dataset service
+    // was away) are tried again.
+    absl::Duration release_retry_interval = absl::Seconds(30);
   };
 
   // What became of one queue entry.
@@ -140,6 +143,9 @@ class Worker {
   // (and says so in an event); otherwise, or when that checkpoint cannot be used, the
   // earlier checkpoints are deleted and training starts over.
   absl::Status ResumeOrStartOver(const v1::Job& job, BehaviouralTrainer* classifier);
+  // Drops the dataset references of finished jobs that could not drop them before, at most
+  // every release_retry_interval.
+  void RetryReleases();
   // How long to wait before the attempt after `attempts` failed ones.
   absl::Duration RetryDelay(int attempts);
   // Settles a failed attempt: retry or fail for good.
@@ -166,6 +172,7 @@ class Worker {
   DatasetClient* const datasets_;
   const common::Clock* const clock_;
   std::atomic<bool> stopping_{false};
+  absl::Time last_release_retry_ = absl::InfinitePast();
   absl::Mutex random_mu_;
   absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
   absl::Notification stopped_;

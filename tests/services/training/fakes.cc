@@ -164,6 +164,28 @@ absl::Status InMemoryJobStore::ReleaseIdempotencyKey(absl::string_view key,
   return absl::OkStatus();
 }
 
+absl::Status InMemoryJobStore::AddPendingRelease(absl::string_view job_id) {
+  absl::MutexLock lock(&mu_);
+  pending_releases_.insert(std::string{job_id});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> InMemoryJobStore::PendingReleases(int64_t limit) {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  for (const std::string& id : pending_releases_) {
+    if (static_cast<int64_t>(out.size()) >= limit) break;
+    out.push_back(id);
+  }
+  return out;
+}
+
+absl::Status InMemoryJobStore::RemovePendingRelease(absl::string_view job_id) {
+  absl::MutexLock lock(&mu_);
+  pending_releases_.erase(std::string{job_id});
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<v1::JobEvent>> InMemoryJobStore::ListEvents(absl::string_view id,
                                                                        absl::string_view after,
                                                                        int64_t limit) {

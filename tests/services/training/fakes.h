@@ -43,6 +43,9 @@ class InMemoryJobStore final : public JobStore {
                                                                    absl::string_view value,
                                                                    absl::Duration ttl) override;
   absl::Status ReleaseIdempotencyKey(absl::string_view key, absl::string_view value) override;
+  absl::Status AddPendingRelease(absl::string_view job_id) override;
+  absl::StatusOr<std::vector<std::string>> PendingReleases(int64_t limit) override;
+  absl::Status RemovePendingRelease(absl::string_view job_id) override;
   absl::StatusOr<std::vector<v1::JobEvent>> ListEvents(absl::string_view id,
                                                        absl::string_view after,
                                                        int64_t limit) override;
@@ -77,6 +80,7 @@ class InMemoryJobStore final : public JobStore {
   int batched_appends_ ABSL_GUARDED_BY(mu_) = 0;
   // Reservations never expire here.
   std::map<std::string, std::string> idempotency_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> pending_releases_ ABSL_GUARDED_BY(mu_);
 };
 
 // A consumer-group queue whose idle times follow a Clock.

@@ -307,9 +307,9 @@ TEST_F(ModelRegistryTest, AModelAnUnfinishedJobContinuesIsKept) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<ModelRegistry> registry,
                        ModelRegistry::Create(options, &store_, &client_));
   ASSERT_THAT(registry->Publish(MakeModel("ft:ethscan-base:a:ftjob-1", 100, 1)), IsOk());
-  EXPECT_THAT(registry->Delete("ft:ethscan-base:a:ftjob-1"),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("job \"ftjob-2\" continues it")));
+  EXPECT_THAT(
+      registry->Delete("ft:ethscan-base:a:ftjob-1"),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("job \"ftjob-2\" continues it")));
   ASSERT_OK_AND_ASSIGN(std::vector<v1::Model> pruned, registry->Prune(1, false));
   EXPECT_THAT(pruned, IsEmpty());
 }

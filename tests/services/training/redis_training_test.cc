@@ -327,6 +327,14 @@ TEST_F(RedisTrainingTest, QueuePositionsIdempotencyKeysAndJobOrder) {
   ASSERT_OK_AND_ASSIGN(v1::Job once, manager.CreateJob(request));
   ASSERT_OK_AND_ASSIGN(v1::Job twice, manager.CreateJob(request));
   EXPECT_EQ(once.id(), twice.id());
+
+  ASSERT_THAT(jobs_->AddPendingRelease("ftjob-x"), IsOk());
+  ASSERT_THAT(jobs_->AddPendingRelease("ftjob-x"), IsOk());
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> pending, jobs_->PendingReleases(10));
+  EXPECT_THAT(pending, ElementsAre("ftjob-x"));
+  ASSERT_THAT(jobs_->RemovePendingRelease("ftjob-x"), IsOk());
+  ASSERT_OK_AND_ASSIGN(pending, jobs_->PendingReleases(10));
+  EXPECT_THAT(pending, IsEmpty());
 }
 
 // The publish claim checks the job's state and the model's absence in one step.

@@ -242,6 +242,28 @@ TEST_F(WorkerTest, PermanentFailureFailsAtOnce) {
   EXPECT_THAT(env_.datasets.Remove("ds-labels"), IsOk());
 }
 
+// A job that fails while the dataset service cannot drop its references does not keep its
+// datasets from being deleted for ever: a worker drops them once the service is back.
+TEST_F(WorkerTest, ReferencesAFinishedJobCouldNotDropAreDroppedLater) {
+  v1::Job job = Create("ds-labels");
+  env_.datasets.FailReads("ds-labels", grpc::StatusCode::DATA_LOSS, 1);
+  env_.datasets.FailRemoveReferences(grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(RunOnce(), Optional(Outcome::kFailed));
+  EXPECT_THAT(env_.datasets.Holders("ds-labels"), Not(IsEmpty()));
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> pending, env_.store.PendingReleases(10));
+  EXPECT_THAT(pending, ElementsAre(job.id()));
+
+  env_.datasets.FailRemoveReferences(grpc::StatusCode::OK);
+  EXPECT_EQ(RunOnce(), std::nullopt);  // Not tried again within the interval.
+  EXPECT_THAT(env_.datasets.Holders("ds-labels"), Not(IsEmpty()));
+  env_.clock.Advance(absl::Seconds(31));
+  EXPECT_EQ(RunOnce(), std::nullopt);
+  EXPECT_THAT(env_.datasets.Holders("ds-labels"), IsEmpty());
+  ASSERT_OK_AND_ASSIGN(pending, env_.store.PendingReleases(10));
+  EXPECT_THAT(pending, IsEmpty());
+  EXPECT_THAT(env_.datasets.Remove("ds-labels"), IsOk());
+}
+
 TEST_F(WorkerTest, EntryOfACrashedWorkerIsClaimedAfterIdleTime) {
   v1::Job job = Create("ds-labels");
   // "worker-crashed" reads the entry and dies without acknowledging it.
