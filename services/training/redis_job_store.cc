@@ -52,12 +52,6 @@ redis.call('DEL', KEYS[3])
 return 1
 )lua";
 
-// KEYS: reservation. ARGV: value. Deletes the reservation only if it holds the value.
-constexpr char kReleaseScript[] = R"lua(
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-)lua";
-
 absl::Status NotFound(absl::string_view id) {
   return absl::NotFoundError(absl::StrCat("job ", text::Quote(id), " not found"));
 }
@@ -262,7 +256,7 @@ absl::StatusOr<std::optional<std::string>> RedisJobStore::ReserveIdempotencyKey(
 absl::Status RedisJobStore::ReleaseIdempotencyKey(absl::string_view key, absl::string_view value) {
   return client_
       ->Command(
-          {"EVAL", kReleaseScript, "1", options_.keys.IdempotencyKey(key), std::string{value}})
+          {"EVAL", kDeleteIfEqualScript, "1", options_.keys.IdempotencyKey(key), std::string{value}})
       .status();
 }
 

@@ -39,12 +39,6 @@ redis.call('DEL', KEYS[1])
 return 1
 )lua";
 
-// KEYS: claim. ARGV: token.
-constexpr char kReleaseClaimScript[] = R"lua(
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-)lua";
-
 // KEYS: model, aliases, alias history. ARGV: alias, model, history kept.
 constexpr char kSetAliasScript[] = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -178,7 +172,7 @@ absl::Status RedisModelStore::PutClaimed(const v1::Model& model, const PublishFe
 absl::Status RedisModelStore::ReleaseClaim(absl::string_view name, absl::string_view token) {
   return client_
       ->Command(
-          {"EVAL", kReleaseClaimScript, "1", options_.keys.PublishClaim(name), std::string{token}})
+          {"EVAL", kDeleteIfEqualScript, "1", options_.keys.PublishClaim(name), std::string{token}})
       .status();
 }
 

@@ -29,6 +29,13 @@
 namespace ethscan::training {
 
 // Key names under a prefix ("ethscan:training:" in production).
+// KEYS: one key. ARGV: a value. Deletes the key only while it holds the value (a reservation
+// or claim freed by its holder alone); returns 1 when it did.
+inline constexpr char kDeleteIfEqualScript[] = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua";
+
 struct RedisKeys {
   std::string prefix = "ethscan:training:";
 

@@ -33,24 +33,13 @@ CLI="$BUILD_DIR/bin/ethscan"
 BASELINE="$BUILD_DIR/bin/ethscan_classifier_baseline"
 KAGGLE="$DATA/kaggle_fraud/transaction_dataset.csv"
 
-die() {
-  printf 'finetune_bench: %s\n' "$*" >&2
-  exit 1
-}
+BENCH_NAME=finetune_bench
+# shellcheck source=tools/bench/stack.sh
+source "$ROOT/tools/bench/stack.sh"
 [[ -x "$CLI" && -x "$BASELINE" ]] || die "build ethscan and ethscan_classifier_baseline in $BUILD_DIR first"
 [[ -f "$KAGGLE" ]] || die "the Kaggle feature file is not at $KAGGLE (set ETHSCAN_SHARED_DATA)"
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/ethscan-finetune-bench.XXXXXX")"
-export ETHSCAN_STATE_DIR="$WORK/state" ETHSCAN_BUILD_DIR="$BUILD_DIR"
-cleanup() {
-  "$ROOT/tools/dev" down >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-"$ROOT/tools/dev" up >"$WORK/up.log" 2>&1 || {
-  cat "$WORK/up.log" >&2
-  die "the stack did not start (are the ports 50051-50056 taken? tools/dev down stops a stack)"
-}
+start_stack
 
 dataset="$("$CLI" --json --timeout 5m datasets upload "$KAGGLE" | jq -r '.dataset.id')"
 split="$("$CLI" --json datasets split "$dataset" --train 0.8 --validation 0.1 --test 0.1 --seed 42)"

@@ -27,24 +27,13 @@ BURST_JOBS="${BURST_JOBS:-50}"
 CLI="$BUILD_DIR/bin/ethscan"
 OFAC="$DATA/ofac/ofac_sdn_eth_addresses.csv"
 
-die() {
-  printf 'pickup_bench: %s\n' "$*" >&2
-  exit 1
-}
+BENCH_NAME=pickup_bench
+# shellcheck source=tools/bench/stack.sh
+source "$ROOT/tools/bench/stack.sh"
 [[ -x "$CLI" ]] || die "build ethscan and the services in $BUILD_DIR first"
 [[ -f "$OFAC" ]] || die "the OFAC list is not at $OFAC (set ETHSCAN_SHARED_DATA)"
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/ethscan-pickup-bench.XXXXXX")"
-export ETHSCAN_STATE_DIR="$WORK/state" ETHSCAN_BUILD_DIR="$BUILD_DIR"
-cleanup() {
-  "$ROOT/tools/dev" down >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-"$ROOT/tools/dev" up >"$WORK/up.log" 2>&1 || {
-  cat "$WORK/up.log" >&2
-  die "the stack did not start (are the ports 50051-50056 taken? tools/dev down stops a stack)"
-}
+start_stack
 dataset="$("$CLI" --json datasets upload "$OFAC" | jq -r '.dataset.id')"
 
 # Waits until job $1 has finished; prints its JSON.
