@@ -121,7 +121,9 @@ int WatchJob(const CommandContext& c, TrainingStub* stub, const std::string& id,
     if (g.json) {
       PrintJson(c, response);
     } else if (response.has_event()) {
-      for (const std::string& line : filter.Add(response.event())) c.out << line << "\n";
+      for (const std::string& line : filter.Add(response.event())) {
+        c.out << WithEstimatedFinish(line, response.job()) << "\n";
+      }
     }
     c.out.flush();
     if (response.has_job()) {

@@ -681,6 +681,11 @@ std::string FormatJobEvent(const training::v1::JobEvent& event) {
   return out;
 }
 
+std::string WithEstimatedFinish(const std::string& line, const training::v1::Job& job) {
+  if (!job.has_estimated_finish() || !absl::StrContains(line, "  Step ")) return line;
+  return absl::StrCat(line, "  ETA ", FormatTimestamp(job.estimated_finish()));
+}
+
 std::vector<std::string> WatchEventFilter::Add(const training::v1::JobEvent& event) {
   std::vector<std::string> lines;
   if (!IsStepEvent(event)) {

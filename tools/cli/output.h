@@ -120,6 +120,10 @@ bool IsStepEvent(const training::v1::JobEvent& event);
 // which stand alone when it has no message.
 std::string FormatJobEvent(const training::v1::JobEvent& event);
 
+// A `jobs watch` line of a training step with the job's estimated finish appended ("  ETA
+// 2026-12-02 03:10:04 UTC") while the job has one; other lines as they are.
+std::string WithEstimatedFinish(const std::string& line, const training::v1::Job& job);
+
 // Chooses which events a watch prints: every event but the step events, of which only every
 // `step_interval`-th step, the last step (total_steps) and the latest one before another
 // event or the end. Not thread-safe.

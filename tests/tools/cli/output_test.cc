@@ -68,6 +68,16 @@ TEST(OutputTest, FormatsReadableReportLineByLine) {
             "  Model:         ft:ethscan-base:demo:ftjob-0000000000000001\n");
 }
 
+TEST(OutputTest, WatchedStepLinesShowTheEstimatedFinish) {
+  training::v1::Job job;
+  const std::string step = "2026-12-02 03:00:00 UTC  info     Step 100/500: training loss=0.01";
+  EXPECT_EQ(WithEstimatedFinish(step, job), step);
+  job.mutable_estimated_finish()->set_seconds(1764644404);  // 2025-12-02 03:00:04 UTC.
+  EXPECT_THAT(WithEstimatedFinish(step, job), ::testing::EndsWith("  ETA 2025-12-02 03:00:04 UTC"));
+  const std::string message = "2026-12-02 03:00:00 UTC  info     checkpoint saved";
+  EXPECT_EQ(WithEstimatedFinish(message, job), message);
+}
+
 TEST(OutputTest, EmptyReportPrintsDashes) {
   gateway::v1::AddressReport r;
   r.set_address("0x0000000000000000000000000000000000000001");
