@@ -117,12 +117,35 @@ int WatchJob(const CommandContext& c, TrainingStub* stub, const std::string& id,
   bool have_job = false;
   // One step line per epoch (50 rounds) or so: training reports every boosting round.
   WatchEventFilter filter;
+  // On a terminal, a progress bar on stderr follows every step; it is erased before a line
+  // is printed and redrawn after it.
+  const bool bar = c.err_is_terminal && !g.json;
+  std::string bar_line;
+  absl::Time last_draw = absl::InfinitePast();
+  auto erase_bar = [&] {
+    if (!bar_line.empty()) c.err << "\r\x1b[K" << std::flush;
+  };
   while (reader->Read(&response)) {
     if (g.json) {
       PrintJson(c, response);
     } else if (response.has_event()) {
-      for (const std::string& line : filter.Add(response.event())) {
+      std::vector<std::string> lines = filter.Add(response.event());
+      if (!lines.empty()) erase_bar();
+      for (const std::string& line : lines) {
         c.out << WithEstimatedFinish(line, response.job()) << "\n";
+      }
+      c.out.flush();
+      const auto& m = response.event().metrics();
+      if (bar && m.count("step") > 0 && m.count("total_steps") > 0) {
+        bar_line = TrainingBar(static_cast<int64_t>(m.at("step")),
+                               static_cast<int64_t>(m.at("total_steps")), response.job());
+        const absl::Time now = c.clock.Now();
+        if (!lines.empty() || now - last_draw >= absl::Milliseconds(100)) {
+          c.err << "\r" << bar_line << "\x1b[K" << std::flush;
+          last_draw = now;
+        }
+      } else if (!lines.empty() && !bar_line.empty()) {
+        c.err << "\r" << bar_line << "\x1b[K" << std::flush;
       }
     }
     c.out.flush();
@@ -132,6 +155,7 @@ int WatchJob(const CommandContext& c, TrainingStub* stub, const std::string& id,
     }
   }
   if (!g.json) {
+    erase_bar();
     for (const std::string& line : filter.Finish()) c.out << line << "\n";
   }
   grpc::Status status = reader->Finish();

@@ -681,6 +681,18 @@ std::string FormatJobEvent(const training::v1::JobEvent& event) {
   return out;
 }
 
+std::string TrainingBar(int64_t step, int64_t total, const training::v1::Job& job, int bar_width) {
+  const int64_t filled =
+      total <= 0 ? 0 : std::clamp<int64_t>(step * bar_width / total, 0, bar_width);
+  std::string bar = "[";
+  for (int64_t i = 0; i < bar_width; ++i) absl::StrAppend(&bar, i < filled ? "#" : "\u00b7");
+  absl::StrAppend(&bar, "]  ", step, "/", total);
+  if (job.has_estimated_finish()) {
+    absl::StrAppend(&bar, "  ETA ", FormatTimestamp(job.estimated_finish()));
+  }
+  return bar;
+}
+
 std::string WithEstimatedFinish(const std::string& line, const training::v1::Job& job) {
   if (!job.has_estimated_finish() || !absl::StrContains(line, "  Step ")) return line;
   return absl::StrCat(line, "  ETA ", FormatTimestamp(job.estimated_finish()));

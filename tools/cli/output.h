@@ -120,6 +120,12 @@ bool IsStepEvent(const training::v1::JobEvent& event);
 // which stand alone when it has no message.
 std::string FormatJobEvent(const training::v1::JobEvent& event);
 
+// The progress bar `jobs watch` draws on a terminal's stderr while a job trains, e.g.
+//   [########············]  120/300  ETA 03:10:04 UTC
+// (`bar_width` cells; no ETA before the job has one).
+std::string TrainingBar(int64_t step, int64_t total, const training::v1::Job& job,
+                        int bar_width = 20);
+
 // A `jobs watch` line of a training step with the job's estimated finish appended ("  ETA
 // 2026-12-02 03:10:04 UTC") while the job has one; other lines as they are.
 std::string WithEstimatedFinish(const std::string& line, const training::v1::Job& job);

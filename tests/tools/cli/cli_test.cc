@@ -779,6 +779,18 @@ TEST_F(CliTest, JobsWatchResumesAfterAnEvent) {
   EXPECT_EQ(requests[0].after(), "1700000000000-3");
 }
 
+TEST_F(CliTest, JobsWatchDrawsATrainingBarOnATerminalOnly) {
+  ASSERT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1", "--watch"}), kExitOk);
+  EXPECT_THAT(err_.str(), IsEmpty());
+  terminal_ = true;
+  ASSERT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1", "--watch"}), kExitOk);
+  EXPECT_THAT(err_.str(), HasSubstr("]  10/10"));
+  EXPECT_THAT(err_.str(), HasSubstr("\r\x1b[K"));  // Erased before the lines that follow.
+  EXPECT_THAT(out_.str(), Not(HasSubstr("]  10/10")));
+  ASSERT_EQ(Run({"--json", "jobs", "create", "--training-dataset", "ds-1", "--watch"}), kExitOk);
+  EXPECT_THAT(err_.str(), IsEmpty());
+}
+
 TEST_F(CliTest, JobsCreateWatchJsonPrintsResponsesOnly) {
   ASSERT_EQ(Run({"jobs", "create", "--training-dataset", "ds-1", "--watch", "--json"}), kExitOk);
   std::vector<std::string> lines = OutLines();

@@ -78,6 +78,14 @@ TEST(OutputTest, WatchedStepLinesShowTheEstimatedFinish) {
   EXPECT_EQ(WithEstimatedFinish(message, job), message);
 }
 
+TEST(OutputTest, TrainingBarFillsWithTheSteps) {
+  training::v1::Job job;
+  EXPECT_EQ(TrainingBar(5, 10, job, 4), "[##\u00b7\u00b7]  5/10");
+  EXPECT_EQ(TrainingBar(0, 0, job, 2), "[\u00b7\u00b7]  0/0");
+  job.mutable_estimated_finish()->set_seconds(1764644404);
+  EXPECT_EQ(TrainingBar(10, 10, job, 2), "[##]  10/10  ETA 2025-12-02 03:00:04 UTC");
+}
+
 TEST(OutputTest, EmptyReportPrintsDashes) {
   gateway::v1::AddressReport r;
   r.set_address("0x0000000000000000000000000000000000000001");
