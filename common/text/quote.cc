@@ -9,6 +9,12 @@
 #include "absl/strings/str_split.h"
 
 namespace ethscan::text {
+
+size_t CountChars(absl::string_view text) {
+  size_t count = 0;
+  for (const char c : text) count += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return count;
+}
 namespace {
 
 // The length of the well-formed UTF-8 sequence at the start of `s` (2 to 4 bytes), or 0 when

@@ -19,6 +19,9 @@ inline constexpr size_t kDefaultQuoteChars = 64;
 // bytes that are not part of well-formed UTF-8 as \xNN. When `text` has more than
 // `max_chars` characters (UTF-8 code points), the first `max_chars` are kept, followed by
 // "…" and the full size, e.g. `abc… (5242880 bytes)`. Well-formed non-ASCII UTF-8 is kept.
+// Characters (UTF-8 code points, counting a stray byte as one) in `text`.
+size_t CountChars(absl::string_view text);
+
 std::string Escape(absl::string_view text, size_t max_chars = kDefaultQuoteChars);
 
 // Escape(text, max_chars) between double quotes: `"abc"`, `"abc…" (5242880 bytes)`.

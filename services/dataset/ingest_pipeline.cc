@@ -67,12 +67,7 @@ constexpr size_t kMaxMessageChars = 2048;
 constexpr size_t kMaxReasonChars = 512;
 constexpr size_t kMaxFieldChars = 64;
 
-// Characters (UTF-8 code points, counting a stray byte as one) in `text`.
-size_t CountChars(absl::string_view text) {
-  size_t count = 0;
-  for (const char c : text) count += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return count;
-}
+using text::CountChars;
 
 // "is 100000 characters long, more than the limit of 128 (the dataset service's
 // --max_tag_chars)".

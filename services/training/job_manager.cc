@@ -33,26 +33,20 @@ constexpr absl::Duration kIdempotencyWindow = absl::Hours(24);
 constexpr int kDefaultListLimit = 100;
 constexpr int kMaxListLimit = 1000;
 
-// Characters, not bytes: metadata is UTF-8 (protobuf checks that on the way in).
-size_t Utf8Length(absl::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80 ? 1 : 0;
-  return n;
-}
-
+// Lengths in characters, not bytes (metadata is UTF-8; protobuf checks that on the way in).
 absl::Status ValidateMetadata(const google::protobuf::Map<std::string, std::string>& metadata) {
   if (metadata.size() > kMaxMetadataPairs) {
     return absl::InvalidArgumentError(
         absl::StrCat("metadata has ", metadata.size(), " pairs; at most ", kMaxMetadataPairs));
   }
   for (const auto& [key, value] : metadata) {
-    if (key.empty() || Utf8Length(key) > kMaxMetadataKey) {
+    if (key.empty() || text::CountChars(key) > kMaxMetadataKey) {
       return absl::InvalidArgumentError(absl::StrCat(
           "metadata key ", text::Quote(key), " must be 1 to ", kMaxMetadataKey, " characters"));
     }
-    if (Utf8Length(value) > kMaxMetadataValue) {
+    if (text::CountChars(value) > kMaxMetadataValue) {
       return absl::InvalidArgumentError(absl::StrCat("metadata value of ", text::Quote(key),
-                                                     " has ", Utf8Length(value),
+                                                     " has ", text::CountChars(value),
                                                      " characters; at most ", kMaxMetadataValue));
     }
   }
@@ -368,12 +362,13 @@ absl::StatusOr<v1::Job> JobManager::CreateJob(const v1::CreateJobRequest& reques
   RETURN_IF_ERROR(ValidateIdempotencyKey(key));
   // The reservation holds "<fingerprint> <job id>": a retry finds the job, another request
   // with the same key is refused.
-  const std::string reservation = absl::StrCat(RequestFingerprint(request), " ", id);
+  const std::string fingerprint = RequestFingerprint(request);
+  const std::string reservation = absl::StrCat(fingerprint, " ", id);
   ASSIGN_OR_RETURN(std::optional<std::string> held,
                    store_->ReserveIdempotencyKey(key, reservation, kIdempotencyWindow));
   if (held.has_value()) {
     std::pair<std::string, std::string> parts = absl::StrSplit(*held, absl::MaxSplits(' ', 1));
-    if (parts.first != RequestFingerprint(request)) {
+    if (parts.first != fingerprint) {
       return absl::AlreadyExistsError(absl::StrCat("idempotency_key ", text::Quote(key),
                                                    " was used for job ", text::Quote(parts.second),
                                                    " with another request"));

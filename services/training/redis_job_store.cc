@@ -255,8 +255,8 @@ absl::StatusOr<std::optional<std::string>> RedisJobStore::ReserveIdempotencyKey(
 
 absl::Status RedisJobStore::ReleaseIdempotencyKey(absl::string_view key, absl::string_view value) {
   return client_
-      ->Command(
-          {"EVAL", kDeleteIfEqualScript, "1", options_.keys.IdempotencyKey(key), std::string{value}})
+      ->Command({"EVAL", kDeleteIfEqualScript, "1", options_.keys.IdempotencyKey(key),
+                 std::string{value}})
       .status();
 }
 

@@ -57,6 +57,15 @@ struct Worker::TrainResult {
   uint64_t trained_examples = 0;
   // Where the attempt's time went ("reading 0.31 s, knowledge 0.27 s, …"), wall clock.
   std::string timings;
+
+  // The figures the model card carries: metrics, hyperparameters, trained records.
+  void TakeCard(const model::v1::Manifest& manifest) {
+    metrics.insert(manifest.metrics().begin(), manifest.metrics().end());
+    hyperparameters.insert(manifest.hyperparameters().begin(), manifest.hyperparameters().end());
+    auto records = manifest.metrics().find("trained_records");
+    trained_records =
+        records == manifest.metrics().end() ? 0 : static_cast<uint64_t>(records->second);
+  }
 };
 
 namespace {
@@ -547,12 +556,8 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
                        " was published by an earlier attempt; nothing left to train"));
     TrainResult result;
     result.model = *existing;
+    result.TakeCard(existing->manifest());
     const auto& metrics = existing->manifest().metrics();
-    result.metrics.insert(metrics.begin(), metrics.end());
-    result.hyperparameters.insert(existing->manifest().hyperparameters().begin(),
-                                  existing->manifest().hyperparameters().end());
-    auto records = metrics.find("trained_records");
-    result.trained_records = records == metrics.end() ? 0 : static_cast<uint64_t>(records->second);
     auto rows = metrics.find("classifier_train_rows");
     result.trained_examples =
         rows == metrics.end() ? result.trained_records : static_cast<uint64_t>(rows->second);
@@ -752,15 +757,9 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
   }
   RETURN_IF_ERROR(sink.CheckNow());
 
-  result.metrics.insert(manifest->metrics().begin(), manifest->metrics().end());
-  result.hyperparameters.insert(manifest->hyperparameters().begin(),
-                                manifest->hyperparameters().end());
+  result.TakeCard(*manifest);
   result.step = sink.step() > 0 ? sink.step() : 1;
   result.total_steps = sink.total_steps() > 0 ? sink.total_steps() : 1;
-  auto trained_records = manifest->metrics().find("trained_records");
-  result.trained_records = trained_records == manifest->metrics().end()
-                               ? 0
-                               : static_cast<uint64_t>(trained_records->second);
   // Fenced: published only while the job is still this attempt's, and only once.
   absl::StatusOr<v1::Model> published =
       registry_->Publish(package, PublishFence{job.id(), JobState(job)});

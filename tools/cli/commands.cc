@@ -265,6 +265,19 @@ bool ParseMetadata(const CommandContext& c, absl::string_view flag,
   return true;
 }
 
+// --limit N of the listing commands, 1 to 1000 as the service takes it; 0 when not given.
+bool ParseLimit(const CommandContext& c, int* limit, int* exit_code) {
+  *limit = 0;
+  if (!c.invocation.Has("limit")) return true;
+  if (!absl::SimpleAtoi(c.invocation.Get("limit"), limit) || *limit < 1 || *limit > 1000) {
+    *exit_code =
+        UsageFailure(c, absl::StrCat("--limit \"", absl::CEscape(c.invocation.Get("limit")),
+                                     "\" must be a number from 1 to 1000"));
+    return false;
+  }
+  return true;
+}
+
 int JobsCreate(const CommandContext& c) {
   const Invocation& inv = c.invocation;
   int exit_code = kExitOk;
@@ -327,11 +340,7 @@ int JobsList(const CommandContext& c) {
   if (!ParseMetadata(c, "metadata", request.mutable_metadata(), &exit_code)) return exit_code;
   request.set_after(inv.Get("after"));
   int limit = 0;
-  if (inv.Has("limit") &&
-      (!absl::SimpleAtoi(inv.Get("limit"), &limit) || limit < 1 || limit > 1000)) {
-    return UsageFailure(c, absl::StrCat("--limit \"", absl::CEscape(inv.Get("limit")),
-                                        "\" must be a number from 1 to 1000"));
-  }
+  if (!ParseLimit(c, &limit, &exit_code)) return exit_code;
   // Without --limit every matching job, page by page.
   request.set_limit(limit == 0 ? 1000 : limit);
   auto stub = NewTrainingStub(c);
@@ -388,14 +397,10 @@ int JobsCancel(const CommandContext& c) {
 
 int JobsDeadLetters(const CommandContext& c) {
   trv1::ListDeadLettersRequest request;
-  if (c.invocation.Has("limit")) {
-    int limit = 0;
-    if (!absl::SimpleAtoi(c.invocation.Get("limit"), &limit) || limit < 1 || limit > 1000) {
-      return UsageFailure(c, absl::StrCat("--limit \"", absl::CEscape(c.invocation.Get("limit")),
-                                          "\" must be a number from 1 to 1000"));
-    }
-    request.set_limit(limit);
-  }
+  int limit = 0;
+  int exit_code = kExitOk;
+  if (!ParseLimit(c, &limit, &exit_code)) return exit_code;
+  request.set_limit(limit);
   return CallAndPrint(
       c, Training(c), *NewTrainingStub(c), &TrainingStub::ListDeadLetters, request,
       [&c](const trv1::ListDeadLettersResponse& r) {
