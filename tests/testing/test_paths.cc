@@ -22,12 +22,15 @@ std::string Env(const char* name) {
 
 }  // namespace
 
+std::string SourceDir() {
+  std::string source = Env("ETHSCAN_SOURCE_DIR");
+  return source.empty() ? "." : source;
+}
+
 std::string SharedDataDir() {
   std::string explicit_dir = Env("ETHSCAN_SHARED_DATA");
   if (!explicit_dir.empty()) return IsDir(explicit_dir) ? explicit_dir : "";
-  std::string source = Env("ETHSCAN_SOURCE_DIR");
-  if (source.empty()) source = ".";
-  std::string dir = absl::StrCat(source, "/../shared/data");
+  std::string dir = absl::StrCat(SourceDir(), "/../shared/data");
   return IsDir(dir) ? dir : "";
 }
 

@@ -10,6 +10,9 @@ namespace ethscan::testing {
 // checkout. Empty when it does not exist (tests then GTEST_SKIP with a clear message).
 std::string SharedDataDir();
 
+// The source checkout: $ETHSCAN_SOURCE_DIR (set by CTest), else the current directory.
+std::string SourceDir();
+
 // The build tree's bin/ folder (from $ETHSCAN_BINARY_DIR, set by CTest).
 std::string BinaryDir();
 
