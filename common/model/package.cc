@@ -33,7 +33,7 @@ absl::StatusOr<std::optional<Message>> ParseArtefact(const v1::ModelPackage& pac
 }  // namespace
 
 bool IsModelKind(absl::string_view kind) {
-  return kind == kKnowledgeKind || kind == kClassifierKind;
+  return kind == kKnowledgeKind || kind == kClassifierKind || kind == kChatKind;
 }
 
 absl::Status AddArtefact(v1::ModelPackage* package, absl::string_view kind,
@@ -124,6 +124,10 @@ absl::StatusOr<std::optional<v1::KnowledgeIndex>> KnowledgeOf(const v1::ModelPac
 absl::StatusOr<std::optional<v1::ClassifierArtefact>> ClassifierOf(
     const v1::ModelPackage& package) {
   return ParseArtefact<v1::ClassifierArtefact>(package, kClassifierKind);
+}
+
+absl::StatusOr<std::optional<v1::ChatModelArtefact>> ChatOf(const v1::ModelPackage& package) {
+  return ParseArtefact<v1::ChatModelArtefact>(package, kChatKind);
 }
 
 std::string KindsLabel(const v1::Manifest& manifest) {

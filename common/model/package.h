@@ -19,14 +19,16 @@ namespace ethscan::model {
 // Model kinds and other artefact kinds (see model.proto).
 inline constexpr absl::string_view kKnowledgeKind = "knowledge";
 inline constexpr absl::string_view kClassifierKind = "classifier";
+inline constexpr absl::string_view kChatKind = "chat";
 inline constexpr absl::string_view kResultsKind = "results";
 
 // Formats of the artefacts.
 inline constexpr absl::string_view kKnowledgeFormat = "ethscan.model.v1.KnowledgeIndex";
 inline constexpr absl::string_view kClassifierFormat = "ethscan.model.v1.ClassifierArtefact";
+inline constexpr absl::string_view kChatFormat = "ethscan.model.v1.ChatModelArtefact";
 inline constexpr absl::string_view kCsvFormat = "text/csv";
 
-// True for "knowledge" and "classifier" (the kinds a predictor answers for).
+// True for "knowledge", "classifier" and "chat" (the kinds of models, not of other artefacts).
 bool IsModelKind(absl::string_view kind);
 
 // Appends an artefact: its bytes to the package and its kind, format, SHA-256 and size to the
@@ -50,6 +52,7 @@ const v1::Artefact* FindArtefact(const v1::ModelPackage& package, absl::string_v
 // does not parse.
 absl::StatusOr<std::optional<v1::KnowledgeIndex>> KnowledgeOf(const v1::ModelPackage& package);
 absl::StatusOr<std::optional<v1::ClassifierArtefact>> ClassifierOf(const v1::ModelPackage& package);
+absl::StatusOr<std::optional<v1::ChatModelArtefact>> ChatOf(const v1::ModelPackage& package);
 
 // The kinds joined by "+" ("knowledge+classifier").
 std::string KindsLabel(const v1::Manifest& manifest);

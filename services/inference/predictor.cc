@@ -159,6 +159,11 @@ absl::StatusOr<std::vector<std::unique_ptr<Predictor>>> MakePredictors(
           ClassifierPredictor::Create(**artefact, name);
       if (!p.ok()) return p.status();
       out.push_back(*std::move(p));
+    } else if (kind == model::kChatKind) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "model ", text::Quote(name),
+          " is a chat model fine-tuned on an OpenAI-compatible API and served there; this "
+          "inference service answers with knowledge and classifier models"));
     } else {
       return absl::FailedPreconditionError(
           absl::StrCat("model ", text::Quote(name), " has a model kind ", text::Quote(kind),

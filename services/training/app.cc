@@ -4,10 +4,12 @@
 #include <memory>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/config.h"
 #include "common/grpc/channel.h"
 #include "common/grpc/server.h"
+#include "common/http/http_client.h"
 #include "common/log/log.h"
 #include "common/status/status_macros.h"
 #include "common/text/quote.h"
@@ -97,6 +99,11 @@ absl::Status RunServerRole(const TrainingConfig& config) {
   ASSIGN_OR_RETURN(std::unique_ptr<Common> c, Build(config));
   JobManager::Options options;
   options.openai_configured = config.openai_configured;
+  options.openai_base_model = config.openai_base_model;
+  if (config.openai_configured) {
+    log::Info("backend openai: ", text::RedactUrl(config.openai_base_url), ", default base model ",
+              config.openai_base_model);
+  }
   JobManager manager(options, c->jobs.get(), c->queue.get(), c->registry.get(), c->datasets.get(),
                      &common::SystemClock::Get());
   TrainingServiceImpl training(&manager);
@@ -114,6 +121,15 @@ absl::Status RunWorkerRole(const TrainingConfig& config) {
   Worker::Options options;
   options.claim_idle = config.claim_idle;
   options.block = kQueueBlock;
+  http::CurlClient http;
+  if (config.openai_configured) {
+    openai::Client::Options remote;
+    remote.base_url = config.openai_base_url;
+    remote.api_key = config.openai_api_key;
+    options.openai = remote;
+    options.http = &http;
+    log::Info("backend openai: ", text::RedactUrl(config.openai_base_url));
+  }
   Worker worker(options, c->jobs.get(), c->queue.get(), c->registry.get(), c->datasets.get(),
                 &common::SystemClock::Get());
   std::thread loop([&worker] { worker.Run(); });
@@ -158,8 +174,17 @@ absl::StatusOr<TrainingConfig> ConfigFromFlags(const TrainingFlags& flags) {
   if (config.claim_idle <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--claim_idle must be positive");
   }
-  config.openai_configured =
-      !config::GetEnv("OPENAI_BASE_URL").empty() && !config::GetEnv("OPENAI_API_KEY").empty();
+  config.openai_base_url = config::GetEnv("OPENAI_BASE_URL");
+  config.openai_api_key = config::GetEnv("OPENAI_API_KEY");
+  config.openai_configured = !config.openai_base_url.empty() && !config.openai_api_key.empty();
+  if (config.openai_configured && !absl::StartsWith(config.openai_base_url, "http://") &&
+      !absl::StartsWith(config.openai_base_url, "https://")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("OPENAI_BASE_URL ", text::Quote(text::RedactUrl(config.openai_base_url)),
+                     " must start with http:// or https://"));
+  }
+  config.openai_base_model = config::GetEnv("ETHSCAN_OPENAI_BASE_MODEL", kDefaultOpenAiBaseModel);
+  RETURN_IF_ERROR(ValidateRemoteModel(config.openai_base_model));
   return config;
 }
 

@@ -45,6 +45,11 @@ struct TrainingConfig {
   absl::Duration claim_idle = absl::Seconds(60);
   // OPENAI_BASE_URL and OPENAI_API_KEY are both set.
   bool openai_configured = false;
+  // Backend "openai": the API's base URL and key (never logged; the URL only redacted), and
+  // the remote model a job fine-tunes unless it names one (ETHSCAN_OPENAI_BASE_MODEL).
+  std::string openai_base_url;
+  std::string openai_api_key;
+  std::string openai_base_model;
 };
 
 // INVALID_ARGUMENT naming the bad flag.

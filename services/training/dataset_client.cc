@@ -53,6 +53,38 @@ absl::Status DatasetClient::ReadRecords(
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> DatasetClient::ExportChat(const dataset::v1::Dataset& dataset,
+                                                      uint64_t max_bytes) {
+  grpc::ClientContext context;
+  common::SetDeadline(&context, ReadDeadline(dataset.record_count()));
+  dataset::v1::ExportDatasetRequest request;
+  request.set_id(dataset.id());
+  request.set_format(dataset::v1::EXPORT_FORMAT_CHAT_JSONL);
+  std::unique_ptr<grpc::ClientReaderInterface<dataset::v1::ExportDatasetResponse>> reader =
+      stub_->ExportDataset(&context, request);
+  dataset::v1::ExportDatasetResponse chunk;
+  std::string out;
+  bool too_big = false;
+  while (reader->Read(&chunk)) {
+    if (out.size() + chunk.chunk().size() > max_bytes) {
+      too_big = true;
+      context.TryCancel();
+      while (reader->Read(&chunk)) {
+      }
+      break;
+    }
+    out.append(chunk.chunk());
+  }
+  grpc::Status status = reader->Finish();
+  if (too_big) {
+    return absl::FailedPreconditionError(absl::StrCat("the chat export of dataset ",
+                                                      text::Quote(dataset.id()), " is over ",
+                                                      max_bytes, " bytes"));
+  }
+  if (!status.ok()) return common::FromGrpcStatus(status, "dataset service");
+  return out;
+}
+
 absl::StatusOr<dataset::v1::Dataset> DatasetClient::AddReference(absl::string_view id,
                                                                  absl::string_view holder) {
   grpc::ClientContext context;

@@ -51,6 +51,11 @@ class DatasetClient {
       const dataset::v1::Dataset& dataset,
       const std::function<absl::Status(const dataset::v1::ReadRecordsResponse&)>& on_batch);
 
+  // The dataset's OpenAI chat fine-tuning JSONL (ExportDataset, one example per address).
+  // FAILED_PRECONDITION when it is over `max_bytes` or an example is over the token limit;
+  // the dataset service's status otherwise, prefixed with "dataset service: ".
+  absl::StatusOr<std::string> ExportChat(const dataset::v1::Dataset& dataset, uint64_t max_bytes);
+
   // Deadline of ReadRecords for a dataset of `record_count` records.
   absl::Duration ReadDeadline(uint64_t record_count) const;
 

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/eth/hash.h"
 #include "common/log/log.h"
@@ -189,6 +190,84 @@ v1::JobError MakeJobError(absl::StatusCode code, absl::string_view message, bool
   return error;
 }
 
+absl::Status ValidateRemoteModel(absl::string_view model) {
+  const bool ok =
+      !model.empty() && model.size() <= 128 && std::all_of(model.begin(), model.end(), [](char c) {
+        return absl::ascii_isalnum(c) || c == '.' || c == '_' || c == ':' || c == '-';
+      });
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "base model ", text::Quote(model),
+      " is not a remote model name (1 to 128 characters of letters, digits, '.', '_', ':', '-')"));
+}
+
+absl::Status JobManager::CheckOpenAiRequest(const v1::CreateJobRequest& request) const {
+  if (!options_.openai_configured) {
+    return absl::FailedPreconditionError(
+        "backend \"openai\" is not configured: set OPENAI_BASE_URL and OPENAI_API_KEY for the "
+        "training service and its workers");
+  }
+  if (!request.test_dataset().empty()) {
+    return absl::InvalidArgumentError(
+        "test_dataset: backend \"openai\" sends training and validation files only; leave "
+        "test_dataset empty");
+  }
+  // The remote API takes n_epochs, batch_size and learning_rate_multiplier (and the seed);
+  // the others tune the local classifier.
+  const v1::Hyperparameters& hp = request.hyperparameters();
+  std::vector<std::string> local_only;
+  if (hp.has_learning_rate()) local_only.push_back("learning_rate");
+  if (hp.has_max_depth()) local_only.push_back("max_depth");
+  if (hp.has_min_child_weight()) local_only.push_back("min_child_weight");
+  if (hp.has_colsample()) local_only.push_back("colsample");
+  if (hp.has_scale_pos_weight()) local_only.push_back("scale_pos_weight");
+  if (hp.has_early_stopping_patience()) local_only.push_back("early_stopping_patience");
+  if (!hp.feature_set().empty()) local_only.push_back("feature_set");
+  if (hp.evaluate_other_feature_set()) local_only.push_back("evaluate_other_feature_set");
+  if (!local_only.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("hyperparameters.", absl::StrJoin(local_only, ", hyperparameters."),
+                     local_only.size() == 1 ? " applies" : " apply",
+                     " to the local backend only; backend \"openai\" takes n_epochs, batch_size, "
+                     "learning_rate_multiplier and seed"));
+  }
+  if (hp.has_batch_size() && (hp.batch_size() < 1 || hp.batch_size() > 256)) {
+    return absl::InvalidArgumentError(absl::StrCat("hyperparameters.batch_size ", hp.batch_size(),
+                                                   " must be 1 to 256 for backend \"openai\""));
+  }
+  if (hp.has_learning_rate_multiplier() && hp.learning_rate_multiplier() > 10) {
+    return absl::InvalidArgumentError(absl::StrCat("hyperparameters.learning_rate_multiplier ",
+                                                   hp.learning_rate_multiplier(),
+                                                   " must be at most 10 for backend \"openai\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> JobManager::RemoteBaseModel(absl::string_view requested) const {
+  if (requested.empty() || requested == kDefaultBaseModel) return options_.openai_base_model;
+  if (!absl::StartsWith(requested, "ft:")) {
+    RETURN_IF_ERROR(ValidateRemoteModel(requested));
+    return std::string(requested);
+  }
+  // A fine-tuned model (or alias) from the registry: only a chat model lives on the API.
+  absl::StatusOr<v1::Model> model = registry_->Resolve(requested);
+  if (absl::IsNotFound(model.status())) {
+    return absl::NotFoundError(absl::StrCat("base model ", text::Quote(requested), " not found"));
+  }
+  if (!model.ok()) {
+    return absl::Status(model.status().code(),
+                        absl::StrCat("cannot look up base model ", text::Quote(requested), ": ",
+                                     model.status().message()));
+  }
+  if (model->kind() != model::kChatKind) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "base model ", text::Quote(model->name()), " is a ", model->kind(),
+        " model of the local backend; backend \"openai\" fine-tunes a remote chat model (",
+        kDefaultOpenAiBaseModel, " or a chat model of an earlier openai job)"));
+  }
+  return model->name();
+}
+
 JobManager::JobManager(Options options, JobStore* store, JobQueue* queue, ModelRegistry* registry,
                        DatasetClient* datasets, const common::Clock* clock)
     : options_(std::move(options)),
@@ -234,17 +313,12 @@ absl::StatusOr<v1::Job> JobManager::NewJob(const v1::CreateJobRequest& request,
   std::string suffix = request.suffix().empty() ? kDefaultSuffix : request.suffix();
   RETURN_IF_ERROR(ValidateSuffix(suffix));
   std::string backend = request.backend().empty() ? kLocalBackend : request.backend();
-  if (backend == kOpenAiBackend) {
-    if (!options_.openai_configured) {
-      return absl::FailedPreconditionError(
-          "openai backend not configured: set OPENAI_BASE_URL and OPENAI_API_KEY");
-    }
-    return absl::UnimplementedError("openai backend arrives in a later version");
-  }
-  if (backend != kLocalBackend) {
+  if (backend != kLocalBackend && backend != kOpenAiBackend) {
     return absl::InvalidArgumentError(
         absl::StrCat("backend ", text::Quote(backend), " is unknown; use \"local\" or \"openai\""));
   }
+  const bool remote = backend == kOpenAiBackend;
+  if (remote) RETURN_IF_ERROR(CheckOpenAiRequest(request));
   const v1::Hyperparameters& hp = request.hyperparameters();
   if (hp.n_epochs() < 0 || hp.n_epochs() > kMaxEpochs) {
     return absl::InvalidArgumentError(absl::StrCat("hyperparameters.n_epochs ", hp.n_epochs(),
@@ -265,7 +339,9 @@ absl::StatusOr<v1::Job> JobManager::NewJob(const v1::CreateJobRequest& request,
   }
 
   std::string base = request.base_model();
-  if (base.empty() || base == kDefaultBaseModel) {
+  if (remote) {
+    ASSIGN_OR_RETURN(base, RemoteBaseModel(base));
+  } else if (base.empty() || base == kDefaultBaseModel) {
     base = kDefaultBaseModel;
   } else {
     absl::StatusOr<v1::Model> model = registry_->Resolve(base);

@@ -43,6 +43,12 @@ namespace ethscan::training {
 inline constexpr char kDefaultSuffix[] = "custom";
 inline constexpr char kLocalBackend[] = "local";
 inline constexpr char kOpenAiBackend[] = "openai";
+// The remote model a backend "openai" job fine-tunes unless it names one.
+inline constexpr char kDefaultOpenAiBaseModel[] = "gpt-4o-mini-2024-07-18";
+
+// INVALID_ARGUMENT unless `model` can name a remote model: 1 to 128 characters of
+// [A-Za-z0-9._:-].
+absl::Status ValidateRemoteModel(absl::string_view model);
 
 // INVALID_ARGUMENT unless `suffix` is 1-64 characters of [A-Za-z0-9_-].
 absl::Status ValidateSuffix(absl::string_view suffix);
@@ -76,6 +82,9 @@ class JobManager {
   struct Options {
     // True when OPENAI_BASE_URL and OPENAI_API_KEY are both set.
     bool openai_configured = false;
+    // The remote model a backend "openai" job fine-tunes when it names no base model
+    // (ETHSCAN_OPENAI_BASE_MODEL).
+    std::string openai_base_model = kDefaultOpenAiBaseModel;
     // Makes job ids; NewJobId when empty.
     std::function<std::string()> new_job_id;
     // How long WatchJob waits for events before it checks the job and the client again.
@@ -127,6 +136,12 @@ class JobManager {
 
   // Validates the request into a new job `id` (status VALIDATING_FILES, not stored yet).
   absl::StatusOr<v1::Job> NewJob(const v1::CreateJobRequest& request, absl::string_view id);
+  // Backend "openai": the endpoint is configured and the request asks nothing the remote API
+  // cannot do (a test dataset, the local classifier's hyperparameters).
+  absl::Status CheckOpenAiRequest(const v1::CreateJobRequest& request) const;
+  // Backend "openai": the remote model to fine-tune: the configured default for none, a
+  // remote model name as given, or a chat model of the registry (not a local model).
+  absl::StatusOr<std::string> RemoteBaseModel(absl::string_view requested) const;
   // CreateJob once the idempotency key, if any, is reserved for job `id`.
   absl::StatusOr<v1::Job> CreateJobWithId(const v1::CreateJobRequest& request,
                                           absl::string_view id);

@@ -92,6 +92,10 @@ std::vector<std::string> EventFields(const v1::JobEvent& event) {
     fields.push_back("status");
     fields.push_back(v1::JobStatus_Name(event.status()));
   }
+  if (!event.remote_id().empty()) {
+    fields.push_back("remote_id");
+    fields.push_back(event.remote_id());
+  }
   // Sorted for a stable field order.
   std::vector<std::pair<std::string, double>> metrics(event.metrics().begin(),
                                                       event.metrics().end());
@@ -118,6 +122,8 @@ v1::JobEvent EventFromStreamEntry(const StreamEntry& entry) {
       event.set_message(value);
     } else if (field == "type") {
       event.set_type(value);
+    } else if (field == "remote_id") {
+      event.set_remote_id(value);
     } else if (field == "status") {
       v1::JobStatus status = v1::JOB_STATUS_UNSPECIFIED;
       if (v1::JobStatus_Parse(value, &status)) event.set_status(status);

@@ -4,7 +4,7 @@
 //   ethscan:training:job:<id>          hash  job = serialized Job, state = "<status>:<attempts>"
 //   ethscan:training:jobs              zset  job ids scored by create time (unix microseconds)
 //   ethscan:training:job:<id>:events   stream of JobEvent fields (time, level, message, status,
-//                                       type, m:<metric>)
+//                                       type, remote_id, m:<metric>)
 //   ethscan:training:queue             stream of {job_id}; consumer group "workers"
 //   ethscan:training:deadletter        stream of {job_id, error, attempts}
 //   ethscan:training:model:<name>      hash  model = serialized Model (aliases empty)

@@ -23,7 +23,6 @@
 #include "services/training/trainer.h"
 
 namespace ethscan::training {
-namespace {
 
 bool IsTransient(const absl::Status& status) {
   switch (status.code()) {
@@ -40,33 +39,11 @@ bool IsTransient(const absl::Status& status) {
 }
 
 absl::Status WithContext(const absl::Status& status, absl::string_view context) {
-  return absl::Status(status.code(), absl::StrCat(context, ": ", status.message()));
+  absl::Status out(status.code(), absl::StrCat(context, ": ", status.message()));
+  status.ForEachPayload(
+      [&out](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  return out;
 }
-
-}  // namespace
-
-struct Worker::TrainResult {
-  v1::Model model;
-  uint64_t trained_records = 0;
-  int step = 0;
-  int total_steps = 0;
-  // The model card's summary figures and the hyperparameters used.
-  std::map<std::string, double> metrics;
-  std::map<std::string, double> hyperparameters;
-  // Knowledge records of the training side (held-out records excluded).
-  uint64_t trained_examples = 0;
-  // Where the attempt's time went ("reading 0.31 s, knowledge 0.27 s, …"), wall clock.
-  std::string timings;
-
-  // The figures the model card carries: metrics, hyperparameters, trained records.
-  void TakeCard(const model::v1::Manifest& manifest) {
-    metrics.insert(manifest.metrics().begin(), manifest.metrics().end());
-    hyperparameters.insert(manifest.hyperparameters().begin(), manifest.hyperparameters().end());
-    auto records = manifest.metrics().find("trained_records");
-    trained_records =
-        records == manifest.metrics().end() ? 0 : static_cast<uint64_t>(records->second);
-  }
-};
 
 namespace {
 
@@ -249,7 +226,14 @@ Worker::Outcome Worker::Process(const QueueEntry& entry) {
   log::Info("job ", text::Quote(running.id()), ": attempt ", running.attempts(), " started");
 
   Interrupt interrupt = Interrupt::kNone;
-  absl::StatusOr<TrainResult> result = Train(running, entry, &interrupt);
+  const bool remote = running.backend() == kOpenAiBackend;
+  absl::StatusOr<TrainResult> result =
+      remote ? TrainRemote(running, entry, &interrupt) : Train(running, entry, &interrupt);
+  if (remote) {
+    // What the attempt recorded of the remote job stays with the job whatever comes next.
+    absl::StatusOr<v1::Job> now = store_->Get(running.id());
+    if (now.ok() && JobState(*now) == JobState(running)) *running.mutable_remote() = now->remote();
+  }
   switch (interrupt) {
     case Interrupt::kCancelled:
       Event(running, "info", "training stopped: the job was cancelled");
@@ -839,7 +823,13 @@ Worker::Outcome Worker::HandleFailure(const v1::Job& running, const QueueEntry& 
                                       const absl::Status& error) {
   std::string message(error.message());
   if (!IsTransient(error)) {
-    return FailForGood(running, entry, message, MakeJobError(error.code(), message, false));
+    v1::JobError failure = MakeJobError(error.code(), message, false);
+    // An OpenAI-compatible API's own code and param, when it gave them.
+    if (std::optional<openai::ApiError> api = openai::ApiErrorOf(error); api.has_value()) {
+      if (!api->code.empty()) failure.set_code(api->code);
+      if (!api->param.empty()) failure.set_param(JobParamOfRemote(api->param));
+    }
+    return FailForGood(running, entry, message, failure);
   }
   if (running.attempts() >= options_.max_attempts) {
     const std::string gave_up =

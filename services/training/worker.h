@@ -41,6 +41,8 @@
 #define ETHSCAN_SERVICES_TRAINING_WORKER_H_
 
 #include <atomic>
+#include <map>
+#include <optional>
 #include <string>
 
 #include "absl/random/random.h"
@@ -49,14 +51,28 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/http/http_client.h"
 #include "common/time/clock.h"
 #include "services/training/classifier_trainer.h"
 #include "services/training/dataset_client.h"
 #include "services/training/job_queue.h"
 #include "services/training/job_store.h"
 #include "services/training/model_registry.h"
+#include "services/training/openai_client.h"
 
 namespace ethscan::training {
+
+// True for the failures a later attempt may not meet again (a service away, a deadline, a
+// rate limit): the job is retried; any other fails it for good.
+bool IsTransient(const absl::Status& status);
+
+// `status` with "<context>: " before its message, its payloads kept.
+absl::Status WithContext(const absl::Status& status, absl::string_view context);
+
+// The job request field ("training_dataset", "base_model", "hyperparameters", …) that an
+// OpenAI-compatible API's error param ("training_file", "model", "n_epochs", …) is about; ""
+// when none.
+std::string JobParamOfRemote(absl::string_view param);
 
 // "hostname-pid": the worker's consumer name in the queue's group.
 std::string DefaultConsumerName();
@@ -96,6 +112,19 @@ class Worker {
     // How often the dataset references a finished job could not drop (the dataset service
     // was away) are tried again.
     absl::Duration release_retry_interval = absl::Seconds(30);
+    // Backend "openai" (worker_openai.cc): the API's client settings (base URL, key,
+    // retries; the worker sets its waits) and the HTTP client; without them such a job
+    // fails with a message saying what to configure.
+    std::optional<openai::Client::Options> openai;
+    http::Client* http = nullptr;
+    // How often a remote job is polled: from remote_poll_initial, growing by half after each
+    // poll that brought nothing new, up to remote_poll_max (a cancel reaches the remote job
+    // within one poll).
+    absl::Duration remote_poll_initial = absl::Seconds(1);
+    absl::Duration remote_poll_max = absl::Seconds(10);
+    // How long the API may stay unreachable while a remote job runs before the attempt fails
+    // (and is retried, attaching to the same remote job).
+    absl::Duration remote_outage_tolerance = absl::Minutes(5);
   };
 
   // What became of one queue entry.
@@ -129,7 +158,29 @@ class Worker {
 
  private:
   // The result of training one attempt.
-  struct TrainResult;
+  struct TrainResult {
+    v1::Model model;
+    uint64_t trained_records = 0;
+    int step = 0;
+    int total_steps = 0;
+    // The model card's summary figures and the hyperparameters used.
+    std::map<std::string, double> metrics;
+    std::map<std::string, double> hyperparameters;
+    // Knowledge records of the training side (held-out records excluded).
+    uint64_t trained_examples = 0;
+    // Where the attempt's time went ("reading 0.31 s, knowledge 0.27 s, …"), wall clock.
+    std::string timings;
+
+    // The figures the model card carries: metrics, hyperparameters, trained records.
+    void TakeCard(const model::v1::Manifest& manifest) {
+      metrics.insert(manifest.metrics().begin(), manifest.metrics().end());
+      hyperparameters.insert(manifest.hyperparameters().begin(), manifest.hyperparameters().end());
+      auto records = manifest.metrics().find("trained_records");
+      trained_records =
+          records == manifest.metrics().end() ? 0 : static_cast<uint64_t>(records->second);
+    }
+  };
+
   // The TrainingSink of one attempt.
   class JobSink;
   // Why training stopped before the end.
@@ -139,6 +190,14 @@ class Worker {
   // cancel or a take-over, `interrupt` says so (and the status is ABORTED).
   absl::StatusOr<TrainResult> Train(const v1::Job& job, const QueueEntry& entry,
                                     Interrupt* interrupt);
+  // Backend "openai" (worker_openai.cc): exports the datasets as chat JSONL, uploads them,
+  // creates (or, on a later attempt, finds) the remote fine-tuning job, mirrors its status,
+  // events and checkpoints into the job until it ends, cancels it when the job is
+  // cancelled, and publishes the fine-tuned chat model. Stopping leaves the remote job
+  // running: the next attempt attaches to it.
+  absl::StatusOr<TrainResult> TrainRemote(const v1::Job& job, const QueueEntry& entry,
+                                          Interrupt* interrupt);
+  class RemoteRun;
   // Before training: a later attempt resumes `classifier` from the job's last checkpoint
   // (and says so in an event); otherwise, or when that checkpoint cannot be used, the
   // earlier checkpoints are deleted and training starts over.

@@ -99,16 +99,57 @@ TEST_F(JobManagerTest, CreateJobChecksBackend) {
   request.set_backend("openai");
   EXPECT_THAT(manager_->CreateJob(request),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       "openai backend not configured: set OPENAI_BASE_URL and OPENAI_API_KEY"));
+                       HasSubstr("set OPENAI_BASE_URL and OPENAI_API_KEY")));
   std::unique_ptr<JobManager> configured = env_.Manager(/*openai_configured=*/true);
-  EXPECT_THAT(
-      configured->CreateJob(request),
-      StatusIs(absl::StatusCode::kUnimplemented, "openai backend arrives in a later version"));
+  ASSERT_OK_AND_ASSIGN(v1::Job remote, configured->CreateJob(request));
+  EXPECT_EQ(remote.backend(), "openai");
+  EXPECT_EQ(remote.base_model(), kDefaultOpenAiBaseModel);
   request.set_backend("azure");
   EXPECT_THAT(manager_->CreateJob(request),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"azure\"")));
   request.set_backend("local");
   EXPECT_THAT(manager_->CreateJob(request), IsOk());
+}
+
+TEST_F(JobManagerTest, CreateJobRefusesWhatTheOpenAiBackendCannotDo) {
+  std::unique_ptr<JobManager> manager = env_.Manager(/*openai_configured=*/true);
+  v1::CreateJobRequest request = Request();
+  request.set_backend("openai");
+  request.set_base_model("gpt-4.1-mini-2025-04-14");
+  ASSERT_OK_AND_ASSIGN(v1::Job job, manager->CreateJob(request));
+  EXPECT_EQ(job.base_model(), "gpt-4.1-mini-2025-04-14");
+
+  v1::CreateJobRequest with_test = request;
+  with_test.set_test_dataset("ds-test");
+  EXPECT_THAT(manager->CreateJob(with_test),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("test_dataset")));
+  v1::CreateJobRequest local_only = request;
+  local_only.mutable_hyperparameters()->set_max_depth(4);
+  local_only.mutable_hyperparameters()->set_feature_set("transaction");
+  EXPECT_THAT(manager->CreateJob(local_only),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("hyperparameters.max_depth, hyperparameters.feature_set apply to "
+                                 "the local backend only")));
+  v1::CreateJobRequest big_batch = request;
+  big_batch.mutable_hyperparameters()->set_batch_size(1000);
+  EXPECT_THAT(manager->CreateJob(big_batch),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("batch_size 1000")));
+  v1::CreateJobRequest bad_name = request;
+  bad_name.set_base_model("gpt 4o");
+  EXPECT_THAT(manager->CreateJob(bad_name),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not a remote model name")));
+  // A local model is no base for a remote chat model.
+  ASSERT_THAT(
+      env_.registry->Publish(::ethscan::testing::KnowledgePackage("ft:ethscan-base:x:1", {})),
+      IsOk());
+  v1::CreateJobRequest local_base = request;
+  local_base.set_base_model("ft:ethscan-base:x:1");
+  EXPECT_THAT(manager->CreateJob(local_base),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("is a knowledge model of the local backend")));
+  v1::CreateJobRequest unknown = request;
+  unknown.set_base_model("ft:gpt-4o-mini:org:x:gone");
+  EXPECT_THAT(manager->CreateJob(unknown), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(JobManagerTest, CreateJobValidatesHyperparameters) {
