@@ -644,6 +644,16 @@ class Handler(BaseHTTPRequestHandler):
                 response = ApiError(500, f"fake_openai internal error: {error!r}",
                                     type_="server_error").response
         status, content_type, payload, extra = response
+        # Logged before the answer goes out, so a client that reads the log after its call
+        # finds the call in it.
+        headers = {}
+        for name, value in self.headers.items():
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        self.fake.write_log({"method": self.command, "path": url.path, "query": req["query"],
+                             "headers": headers, "body": log_body(self.headers, req["body"]),
+                             "status": status})
+        sys.stderr.write(f"fake_openai: {self.command} {url.path} {status}\n")
+        sys.stderr.flush()
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -655,14 +665,6 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except OSError:
             self.close_connection = True
-        headers = {}
-        for name, value in self.headers.items():
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        self.fake.write_log({"method": self.command, "path": url.path, "query": req["query"],
-                             "headers": headers, "body": log_body(self.headers, req["body"]),
-                             "status": status})
-        sys.stderr.write(f"fake_openai: {self.command} {url.path} {status}\n")
-        sys.stderr.flush()
 
 
 def parse_args(argv):
