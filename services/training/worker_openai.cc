@@ -461,7 +461,7 @@ class Worker::RemoteRun {
     }
     if (remote.status != before) {
       v1::JobEvent event = MessageEvent(
-          w_->clock_->Now(), "info", absl::StrCat("remote job ", remote.id, " is ", remote.status));
+          w_->clock_->Now(), "info", absl::StrCat("remote job ", remote.id, ": ", remote.status));
       RETURN_IF_ERROR(Save(&event));
       return true;
     }

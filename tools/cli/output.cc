@@ -631,6 +631,25 @@ std::string FormatJob(const training::v1::Job& job) {
     AppendField(&out, "Used", NamedValueLines(job.hyperparameters_used()), w);
   }
   AppendField(&out, "Fine-tuned model", job.fine_tuned_model(), w);
+  if (job.has_remote()) {
+    // Backend "openai": the remote job as the worker mirrors it.
+    const training::v1::RemoteJob& r = job.remote();
+    std::vector<std::string> lines = {absl::StrCat("endpoint ", OrDash(r.endpoint()))};
+    if (!r.model().empty()) lines.push_back(absl::StrCat("model    ", r.model()));
+    if (!r.training_file().empty()) {
+      lines.push_back(
+          absl::StrCat("training ", r.training_file(), " (", r.training_examples(), " examples)"));
+    }
+    if (!r.validation_file().empty()) {
+      lines.push_back(absl::StrCat("valid.   ", r.validation_file(), " (", r.validation_examples(),
+                                   " examples)"));
+    }
+    if (!r.id().empty()) {
+      lines.push_back(absl::StrCat("job      ", r.id(), " (", OrDash(r.status()), ")"));
+    }
+    if (r.trained_tokens() > 0) lines.push_back(absl::StrCat("tokens   ", r.trained_tokens()));
+    AppendField(&out, "Remote", lines, w);
+  }
   if (!job.error().empty()) AppendField(&out, "Error", job.error(), w);
   if (job.has_failure()) {
     AppendField(&out, "Error code",

@@ -488,6 +488,27 @@ TEST(OutputTest, JobShowsRequestedAndUsedHyperparameters) {
   EXPECT_THAT(FormatJob(fresh), Not(HasSubstr("Step:")));
 }
 
+TEST(OutputTest, JobShowsItsRemoteJob) {
+  training::v1::Job job;
+  job.set_id("ftjob-1");
+  job.set_backend("openai");
+  training::v1::RemoteJob* r = job.mutable_remote();
+  r->set_endpoint("https://api.example.com/v1");
+  r->set_model("gpt-4o-mini-2024-07-18");
+  r->set_training_file("file-abc");
+  r->set_training_examples(564);
+  r->set_id("ftjob-remote");
+  r->set_status("running");
+  r->set_trained_tokens(1200);
+  EXPECT_THAT(FormatJob(job),
+              HasSubstr("  Remote:             endpoint https://api.example.com/v1\n"
+                        "                      model    gpt-4o-mini-2024-07-18\n"
+                        "                      training file-abc (564 examples)\n"
+                        "                      job      ftjob-remote (running)\n"
+                        "                      tokens   1200\n"));
+  EXPECT_THAT(FormatJob(training::v1::Job()), Not(HasSubstr("Remote:")));
+}
+
 TEST(OutputTest, TableAlignsColumns) {
   EXPECT_EQ(FormatTable({"ID", "NAME"}, {{"ds-1", "a"}, {"ds-22", "bb"}}),
             "ID     NAME\n"
