@@ -1,6 +1,8 @@
-// Where the enrichment service gets live chain facts from. The Etherscan API V2 and Ethereum
-// JSON-RPC clients implement ChainDataSource; with neither configured there is no source, and
-// the service says so instead of answering with made-up data.
+// Where the enrichment service gets live chain facts from: the Etherscan API V2
+// (etherscan_client.h) for balances, histories and contract facts, an Ethereum JSON-RPC node
+// (rpc_client.h) for balance, code and nonce, or both (the node then answers what it can, and
+// Etherscan the histories). With neither configured there is no source, and the service says
+// so instead of answering with made-up data.
 #ifndef ETHSCAN_SERVICES_ENRICHMENT_CHAIN_DATA_SOURCE_H_
 #define ETHSCAN_SERVICES_ENRICHMENT_CHAIN_DATA_SOURCE_H_
 
@@ -9,8 +11,12 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/eth/address.h"
+#include "common/http/http_client.h"
 #include "ethscan/enrichment/v1/enrichment_service.pb.h"
+#include "services/enrichment/etherscan_client.h"
+#include "services/enrichment/rpc_client.h"
 
 namespace ethscan::enrichment {
 
@@ -18,9 +24,11 @@ namespace ethscan::enrichment {
 class ChainDataSource {
  public:
   virtual ~ChainDataSource() = default;
-  // UNAVAILABLE when the source cannot be reached, RESOURCE_EXHAUSTED when rate limited.
+  // UNAVAILABLE when the source cannot be reached, RESOURCE_EXHAUSTED when rate limited,
+  // DEADLINE_EXCEEDED past `deadline`.
   virtual absl::StatusOr<enrichment::v1::ChainProfile> GetProfile(const eth::Address& address,
-                                                                  uint64_t chain_id) = 0;
+                                                                  uint64_t chain_id,
+                                                                  absl::Time deadline) = 0;
 };
 
 // Which outside systems are configured, read from the environment.
@@ -31,14 +39,35 @@ struct SourceConfig {
   std::string etherscan_base_url;
   // ETH_RPC_URL.
   std::string eth_rpc_url;
+  // ETHSCAN_ENRICHMENT_MAX_RECORDS: the most records one history fetches (default 10,000).
+  uint64_t max_records = 10000;
 
-  static SourceConfig FromEnv();
+  static absl::StatusOr<SourceConfig> FromEnv();
   bool any() const { return !etherscan_api_key.empty() || !eth_rpc_url.empty(); }
+  // What is configured, credentials left out ("etherscan at https://api.etherscan.io, rpc at
+  // https://node.example").
+  std::string Describe() const;
 };
 
-// Builds the source the configuration asks for. Returns nullptr (no error) when nothing is
-// configured. With a source configured, returns UNIMPLEMENTED until the Etherscan and JSON-RPC
-// clients exist, so a misconfiguration is never silently ignored.
+// Etherscan and/or a node behind one profile.
+class LiveSource final : public ChainDataSource {
+ public:
+  // Either client may be null, not both; `http` is owned and outlives them.
+  LiveSource(std::unique_ptr<http::Client> http, std::unique_ptr<EtherscanClient> etherscan,
+             std::unique_ptr<RpcClient> rpc);
+
+  absl::StatusOr<enrichment::v1::ChainProfile> GetProfile(const eth::Address& address,
+                                                          uint64_t chain_id,
+                                                          absl::Time deadline) override;
+
+ private:
+  const std::unique_ptr<http::Client> http_;
+  const std::unique_ptr<EtherscanClient> etherscan_;
+  const std::unique_ptr<RpcClient> rpc_;
+};
+
+// Builds the source the configuration asks for; nullptr (no error) when nothing is
+// configured.
 absl::StatusOr<std::unique_ptr<ChainDataSource>> CreateChainDataSource(const SourceConfig& config);
 
 }  // namespace ethscan::enrichment

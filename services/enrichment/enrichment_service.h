@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "absl/time/time.h"
 #include "ethscan/enrichment/v1/enrichment_service.grpc.pb.h"
 #include "services/enrichment/chain_data_source.h"
 
@@ -18,9 +19,9 @@ class EnrichmentServiceImpl final : public enrichment::v1::EnrichmentService::Se
   explicit EnrichmentServiceImpl(std::unique_ptr<ChainDataSource> source)
       : source_(std::move(source)) {}
 
-  // The logic behind both RPCs, usable without gRPC.
+  // The logic behind both RPCs, usable without gRPC; gives up at `deadline`.
   absl::StatusOr<enrichment::v1::GetProfileResponse> Profile(
-      const enrichment::v1::GetProfileRequest& request);
+      const enrichment::v1::GetProfileRequest& request, absl::Time deadline);
 
   grpc::Status GetProfile(grpc::ServerContext* context,
                           const enrichment::v1::GetProfileRequest* request,

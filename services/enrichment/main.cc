@@ -26,13 +26,21 @@ int main(int argc, char** argv) {
     ethscan::log::Error(options.status().message());
     return 2;
   }
-  auto source =
-      ethscan::enrichment::CreateChainDataSource(ethscan::enrichment::SourceConfig::FromEnv());
+  auto config = ethscan::enrichment::SourceConfig::FromEnv();
+  if (!config.ok()) {
+    ethscan::log::Error(config.status().message());
+    return 2;
+  }
+  auto source = ethscan::enrichment::CreateChainDataSource(*config);
   if (!source.ok()) {
     ethscan::log::Error(source.status().message());
     return 1;
   }
-  if (*source == nullptr) ethscan::log::Warning("no chain data source configured");
+  if (*source == nullptr) {
+    ethscan::log::Warning("no chain data source configured (set ETHERSCAN_API_KEY or ETH_RPC_URL)");
+  } else {
+    ethscan::log::Info("chain data from ", config->Describe());
+  }
   ethscan::enrichment::EnrichmentServiceImpl service(*std::move(source));
   options->readiness_services = {ethscan::enrichment::v1::EnrichmentService::service_full_name()};
   absl::Status status = ethscan::common::RunServer(*options, {&service});

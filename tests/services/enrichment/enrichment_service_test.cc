@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "common/grpc/channel.h"
 #include "common/grpc/server.h"
 #include "gmock/gmock.h"
@@ -22,8 +23,8 @@ constexpr char kAddress[] = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 // Answers from a fixed table; counts calls.
 class FakeSource : public ChainDataSource {
  public:
-  absl::StatusOr<v1::ChainProfile> GetProfile(const eth::Address& address,
-                                              uint64_t chain_id) override {
+  absl::StatusOr<v1::ChainProfile> GetProfile(const eth::Address& address, uint64_t chain_id,
+                                              absl::Time deadline) override {
     ++calls;
     v1::ChainProfile profile;
     profile.set_address(address.ToChecksumHex());
@@ -39,8 +40,9 @@ TEST(EnrichmentServiceTest, WithoutSourceSaysNoChainDataSourceConfigured) {
   EnrichmentServiceImpl service(nullptr);
   v1::GetProfileRequest request;
   request.set_address(kAddress);
-  EXPECT_THAT(service.Profile(request), StatusIs(absl::StatusCode::kFailedPrecondition,
-                                                 HasSubstr("no chain data source configured")));
+  EXPECT_THAT(service.Profile(request, absl::Now() + absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("no chain data source configured")));
 }
 
 TEST(EnrichmentServiceTest, RejectsBadAddressBeforeAskingTheSource) {
@@ -49,7 +51,7 @@ TEST(EnrichmentServiceTest, RejectsBadAddressBeforeAskingTheSource) {
   EnrichmentServiceImpl service(std::move(source));
   v1::GetProfileRequest request;
   request.set_address("0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed");
-  EXPECT_THAT(service.Profile(request),
+  EXPECT_THAT(service.Profile(request, absl::Now() + absl::Seconds(5)),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("checksum")));
   EXPECT_EQ(raw->calls, 0);
 }
@@ -58,7 +60,8 @@ TEST(EnrichmentServiceTest, AsksSourceWithDefaultChain) {
   EnrichmentServiceImpl service(std::make_unique<FakeSource>());
   v1::GetProfileRequest request;
   request.set_address("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed");
-  absl::StatusOr<v1::GetProfileResponse> response = service.Profile(request);
+  absl::StatusOr<v1::GetProfileResponse> response =
+      service.Profile(request, absl::Now() + absl::Seconds(5));
   ASSERT_THAT(response, IsOk());
   EXPECT_EQ(response->profile().address(), kAddress);
   EXPECT_EQ(response->profile().chain_id(), 1u);
@@ -70,10 +73,14 @@ TEST(ChainDataSourceTest, NothingConfiguredMeansNoSource) {
   EXPECT_EQ(*source, nullptr);
 }
 
-TEST(ChainDataSourceTest, ConfiguredSourceIsNotSilentlyIgnored) {
+TEST(ChainDataSourceTest, AConfiguredSourceIsLive) {
   SourceConfig config;
   config.etherscan_api_key = "key";
-  EXPECT_THAT(CreateChainDataSource(config), StatusIs(absl::StatusCode::kUnimplemented));
+  config.etherscan_base_url = "https://api.etherscan.io/v2/api";
+  absl::StatusOr<std::unique_ptr<ChainDataSource>> source = CreateChainDataSource(config);
+  ASSERT_THAT(source, IsOk());
+  EXPECT_NE(*source, nullptr);
+  EXPECT_EQ(config.Describe(), "etherscan at https://api.etherscan.io");
 }
 
 TEST(EnrichmentServiceTest, BatchAnswersInOrderOverGrpc) {
