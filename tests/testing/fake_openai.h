@@ -47,6 +47,7 @@ class FakeOpenAi {
   std::string base_url_;
   std::string api_key_;
   std::string request_log_;
+  int port_ = 0;
 };
 
 }  // namespace ethscan::testing
