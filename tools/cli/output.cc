@@ -240,6 +240,27 @@ std::vector<std::string> FormatChainData(const gateway::v1::AddressReport& repor
                     FormatTimestamp(p.last_seen_time()), ")");
   }
   lines.push_back(activity);
+  if (p.internal_transaction_count() > 0 || p.token_transfer_count() > 0) {
+    lines.push_back(absl::StrCat("Internal transactions: ", p.internal_transaction_count(),
+                                 ", token transfers: ", p.token_transfer_count()));
+  }
+  if (p.history_truncated()) {
+    lines.push_back(
+        "History cut at the configured ceiling: counts and features cover its "
+        "oldest part");
+  }
+  return lines;
+}
+
+std::vector<std::string> FormatBehaviour(const inference::v1::BehaviouralScore& b) {
+  std::vector<std::string> lines = {absl::StrFormat(
+      "score %.3f (threshold %.3f): %s, a behavioural estimate from %d live features (%d missing)",
+      b.score(), b.threshold(), OrDash(b.label()), b.features_present(), b.features_missing())};
+  for (const inference::v1::FeatureContribution& c : b.top_contributions()) {
+    lines.push_back(absl::StrFormat(
+        "%+.3f  %s = %s", c.contribution(), c.feature(),
+        c.has_value() ? absl::StrFormat("%.6g", c.value()) : std::string("missing")));
+  }
   return lines;
 }
 
@@ -271,6 +292,8 @@ std::string FormatReport(const gateway::v1::AddressReport& report) {
   AppendField(&out, "Known", report.known() ? "yes, in the training datasets" : "no", w);
   if (report.chain_id() > 1) AppendField(&out, "Chain ID", absl::StrCat(report.chain_id()), w);
   AppendField(&out, "Chain data", FormatChainData(report), w);
+  if (report.has_behaviour())
+    AppendField(&out, "Behaviour", FormatBehaviour(report.behaviour()), w);
   AppendField(&out, "Model", report.model(), w);
   return out;
 }

@@ -41,6 +41,10 @@ std::string FormatRiskLevel(common::v1::RiskLevel level);
 // profile's key facts (several lines, each without indentation).
 std::vector<std::string> FormatChainData(const gateway::v1::AddressReport& report);
 
+// A behavioural score: the score, threshold and label on the first line, then one line per
+// top feature contribution ("+0.412  sent_tnx = 5").
+std::vector<std::string> FormatBehaviour(const inference::v1::BehaviouralScore& behaviour);
+
 // A wei amount (decimal string) in ether, truncated to 6 decimals: "1.5 ETH", "0 ETH",
 // "12 wei" when below 0.000001 ETH. Text that is not a decimal number is returned with " wei".
 std::string FormatWeiAsEther(absl::string_view wei);

@@ -1,5 +1,7 @@
 #include "services/gateway/scanner.h"
 
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/grpc/channel.h"
@@ -44,8 +46,19 @@ class FakeInference final : public inference::v1::InferenceService::Service {
     response->add_evidence()->set_source("uniswap_tokens");
     response->set_model("ft:ethscan-base:t:ftjob-1");
     response->set_known(true);
+    if (!request->features().empty()) {
+      // As a model with a classifier answers a feature vector.
+      ++scored;
+      inference::v1::BehaviouralScore* b = response->mutable_behaviour();
+      b->set_score(0.93);
+      b->set_threshold(0.5);
+      b->set_label("Phish / Hack");
+      b->set_flagged(true);
+      b->set_features_present(request->features_size());
+    }
     return grpc::Status::OK;
   }
+  std::atomic<int> scored{0};
 };
 
 // Behaves like an enrichment service in one of three modes.
@@ -53,11 +66,13 @@ class FakeEnrichment final : public enrichment::v1::EnrichmentService::Service {
  public:
   enum class Mode { kNotConfigured, kProfile, kHang };
   explicit FakeEnrichment(Mode mode) : mode_(mode) {}
+  std::atomic<int> calls{0};
   ~FakeEnrichment() override { release_.Notify(); }
 
   grpc::Status GetProfile(grpc::ServerContext* context,
                           const enrichment::v1::GetProfileRequest* request,
                           enrichment::v1::GetProfileResponse* response) override {
+    ++calls;
     switch (mode_) {
       case Mode::kNotConfigured:
         return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
@@ -66,6 +81,10 @@ class FakeEnrichment final : public enrichment::v1::EnrichmentService::Service {
         response->mutable_profile()->set_address(request->address());
         response->mutable_profile()->set_balance_wei("42");
         response->mutable_profile()->set_source("etherscan");
+        response->mutable_profile()->set_transaction_count(7);
+        response->mutable_profile()->set_history_truncated(true);
+        (*response->mutable_profile()->mutable_features())["sent_tnx"] = 5;
+        (*response->mutable_profile()->mutable_features())["received_tnx"] = 2;
         return grpc::Status::OK;
       case Mode::kHang:
         // Blocks until the caller gives up (its deadline cancels the call) or the test ends.
@@ -130,6 +149,37 @@ TEST_F(ScannerTest, ReportsEveryFieldAndChainDataWhenEnrichmentAnswers) {
   EXPECT_EQ(report->chain_data().balance_wei(), "42");
   ASSERT_EQ(report->evidence_size(), 2);
   EXPECT_EQ(report->evidence(1).source(), "chain data (etherscan)");
+}
+
+TEST_F(ScannerTest, ScoresTheLiveFeaturesOfTheProfile) {
+  FakeEnrichment enrichment(FakeEnrichment::Mode::kProfile);
+  auto inference_server = Serve(&inference_);
+  auto enrichment_server = Serve(&enrichment);
+  auto report =
+      MakeScanner(inference_server->port(), enrichment_server->port())->Scan(Request(kUni));
+  ASSERT_THAT(report, IsOk());
+  EXPECT_EQ(inference_.scored, 1);
+  ASSERT_TRUE(report->has_behaviour());
+  EXPECT_EQ(report->behaviour().label(), "Phish / Hack");
+  EXPECT_EQ(report->behaviour().features_present(), 2);
+  EXPECT_THAT(report->evidence(1).claim(),
+              HasSubstr("balance 42 wei, 7 transactions; the history was cut at the configured "
+                        "ceiling"));
+}
+
+TEST_F(ScannerTest, StopsAskingAnEnrichmentServiceWithoutASourceForAWhile) {
+  FakeEnrichment enrichment(FakeEnrichment::Mode::kNotConfigured);
+  auto inference_server = Serve(&inference_);
+  auto enrichment_server = Serve(&enrichment);
+  auto scanner = MakeScanner(inference_server->port(), enrichment_server->port());
+  for (int i = 0; i < 3; ++i) {
+    auto report = scanner->Scan(Request(kUni));
+    ASSERT_THAT(report, IsOk());
+    EXPECT_EQ(report->chain_data_status(), v1::CHAIN_DATA_STATUS_NOT_CONFIGURED);
+    EXPECT_THAT(report->chain_data_error(), HasSubstr("no chain data source configured"));
+  }
+  EXPECT_EQ(enrichment.calls, 1);
+  EXPECT_FALSE(scanner->Scan(Request(kUni))->has_behaviour());
 }
 
 TEST_F(ScannerTest, SaysWhenNoChainDataSourceIsConfigured) {

@@ -488,6 +488,26 @@ TEST(OutputTest, JobShowsRequestedAndUsedHyperparameters) {
   EXPECT_THAT(FormatJob(fresh), Not(HasSubstr("Step:")));
 }
 
+TEST(OutputTest, BehaviourShowsScoreAndTopContributions) {
+  inference::v1::BehaviouralScore b;
+  b.set_score(0.912);
+  b.set_threshold(0.5);
+  b.set_label("Phish / Hack");
+  b.set_features_present(22);
+  b.set_features_missing(25);
+  auto* c = b.add_top_contributions();
+  c->set_feature("sent_tnx");
+  c->set_value(5);
+  c->set_contribution(0.4121);
+  auto* m = b.add_top_contributions();
+  m->set_feature("erc20_total_tnxs");
+  m->set_contribution(-0.1);
+  EXPECT_THAT(FormatBehaviour(b),
+              ::testing::ElementsAre("score 0.912 (threshold 0.500): Phish / Hack, a behavioural "
+                                     "estimate from 22 live features (25 missing)",
+                                     "+0.412  sent_tnx = 5", "-0.100  erc20_total_tnxs = missing"));
+}
+
 TEST(OutputTest, JobShowsItsRemoteJob) {
   training::v1::Job job;
   job.set_id("ftjob-1");
