@@ -48,6 +48,20 @@ absl::StatusOr<SourceConfig> SourceConfig::FromEnv() {
     return absl::InvalidArgumentError(absl::StrCat("ETHSCAN_ENRICHMENT_MAX_RECORDS ",
                                                    text::Quote(max), " must be a positive count"));
   }
+  const std::string rate = config::GetEnv("ETHSCAN_ETHERSCAN_RATE");
+  if (!rate.empty() && (!absl::SimpleAtod(rate, &config.etherscan_rate) ||
+                        !(config.etherscan_rate > 0) || config.etherscan_rate > 1000)) {
+    return absl::InvalidArgumentError(absl::StrCat("ETHSCAN_ETHERSCAN_RATE ", text::Quote(rate),
+                                                   " must be calls per second in (0, 1000]"));
+  }
+  const std::string ttl = config::GetEnv("ETHSCAN_ENRICHMENT_CACHE_TTL");
+  if (!ttl.empty()) {
+    ASSIGN_OR_RETURN(config.cache_ttl,
+                     config::ParseDurationFlag(ttl, "ETHSCAN_ENRICHMENT_CACHE_TTL"));
+    if (config.cache_ttl <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("ETHSCAN_ENRICHMENT_CACHE_TTL must be positive");
+    }
+  }
   return config;
 }
 
@@ -166,7 +180,8 @@ absl::StatusOr<v1::ChainProfile> LiveSource::GetProfile(const eth::Address& addr
   return p;
 }
 
-absl::StatusOr<std::unique_ptr<ChainDataSource>> CreateChainDataSource(const SourceConfig& config) {
+absl::StatusOr<std::unique_ptr<ChainDataSource>> CreateChainDataSource(
+    const SourceConfig& config, std::function<absl::Status(absl::Time deadline)> acquire) {
   if (!config.any()) return std::unique_ptr<ChainDataSource>();
   auto http = std::make_unique<http::CurlClient>();
   std::unique_ptr<EtherscanClient> etherscan;
@@ -175,6 +190,7 @@ absl::StatusOr<std::unique_ptr<ChainDataSource>> CreateChainDataSource(const Sou
     o.base_url = config.etherscan_base_url;
     o.api_key = config.etherscan_api_key;
     o.max_records = config.max_records;
+    o.acquire = std::move(acquire);
     etherscan = std::make_unique<EtherscanClient>(o, http.get());
   }
   std::unique_ptr<RpcClient> rpc;

@@ -7,6 +7,7 @@
 #define ETHSCAN_SERVICES_ENRICHMENT_CHAIN_DATA_SOURCE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -41,6 +42,10 @@ struct SourceConfig {
   std::string eth_rpc_url;
   // ETHSCAN_ENRICHMENT_MAX_RECORDS: the most records one history fetches (default 10,000).
   uint64_t max_records = 10000;
+  // ETHSCAN_ETHERSCAN_RATE: the key's calls per second, across every replica (default 3).
+  double etherscan_rate = 3;
+  // ETHSCAN_ENRICHMENT_CACHE_TTL: how long a profile is cached (default 10m).
+  absl::Duration cache_ttl = absl::Minutes(10);
 
   static absl::StatusOr<SourceConfig> FromEnv();
   bool any() const { return !etherscan_api_key.empty() || !eth_rpc_url.empty(); }
@@ -67,8 +72,9 @@ class LiveSource final : public ChainDataSource {
 };
 
 // Builds the source the configuration asks for; nullptr (no error) when nothing is
-// configured.
-absl::StatusOr<std::unique_ptr<ChainDataSource>> CreateChainDataSource(const SourceConfig& config);
+// configured. `acquire`, when set, is the Etherscan rate budget every call waits on.
+absl::StatusOr<std::unique_ptr<ChainDataSource>> CreateChainDataSource(
+    const SourceConfig& config, std::function<absl::Status(absl::Time deadline)> acquire = nullptr);
 
 }  // namespace ethscan::enrichment
 

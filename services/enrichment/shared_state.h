@@ -1,0 +1,73 @@
+// What every enrichment replica shares through Redis: the profile cache and the Etherscan
+// key's rate budget.
+//
+// Cache: a profile is stored under "ethscan:enrichment:profile:<chain>:<address>" for `ttl`;
+// a caller may ask for fresher facts (GetProfileRequest.max_age_seconds), and the profile
+// served says how old it is (age_seconds).
+//
+// Rate budget: the key's calls per second are spaced evenly across every replica by a
+// generic cell rate algorithm in one Lua script ("ethscan:enrichment:budget:<hash of the key>"
+// holds the time the next call may go, from Redis's own clock): Acquire reserves the next
+// slot and sleeps until it, or, when that slot is past the caller's deadline, reserves
+// nothing and answers RESOURCE_EXHAUSTED. Should Redis be away, each replica spaces its own
+// calls at the full rate (and says so in a warning): the budget then holds per replica only.
+//
+// Thread-safety: thread-safe.
+#ifndef ETHSCAN_SERVICES_ENRICHMENT_SHARED_STATE_H_
+#define ETHSCAN_SERVICES_ENRICHMENT_SHARED_STATE_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/redis/redis_client.h"
+#include "ethscan/enrichment/v1/enrichment_service.pb.h"
+
+namespace ethscan::enrichment {
+
+class ProfileCache {
+ public:
+  // `redis` is not owned.
+  ProfileCache(redis::Client* redis, absl::Duration ttl) : redis_(redis), ttl_(ttl) {}
+
+  // The cached profile of `address` (lowercase) on `chain_id` when it is at most `max_age`
+  // old, its age_seconds set; nullopt otherwise. UNAVAILABLE when Redis is away.
+  absl::StatusOr<std::optional<v1::ChainProfile>> Get(uint64_t chain_id, absl::string_view address,
+                                                      absl::Duration max_age);
+  absl::Status Put(uint64_t chain_id, absl::string_view address, const v1::ChainProfile& profile);
+
+  absl::Duration ttl() const { return ttl_; }
+
+ private:
+  redis::Client* const redis_;
+  const absl::Duration ttl_;
+};
+
+class RateBudget {
+ public:
+  // `redis` is not owned; `calls_per_second` > 0; `key_id` names the key without revealing it
+  // (a hash).
+  RateBudget(redis::Client* redis, double calls_per_second, std::string key_id);
+
+  // Waits for the next slot of the budget; RESOURCE_EXHAUSTED when it comes after `deadline`.
+  absl::Status Acquire(absl::Time deadline);
+
+ private:
+  // The wait before the reserved slot, or nullopt when the slot is past `max_wait` (nothing
+  // reserved).
+  absl::StatusOr<std::optional<absl::Duration>> Reserve(absl::Duration max_wait);
+  std::optional<absl::Duration> ReserveLocally(absl::Duration max_wait);
+
+  redis::Client* const redis_;
+  const absl::Duration interval_;
+  const std::string key_;
+  absl::Mutex mu_;
+  absl::Time local_next_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time last_warning_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+};
+
+}  // namespace ethscan::enrichment
+
+#endif  // ETHSCAN_SERVICES_ENRICHMENT_SHARED_STATE_H_
