@@ -16,6 +16,9 @@ ABSL_FLAG(std::string, inference_addr, "", "Inference HOST:PORT (env ETHSCAN_INF
 ABSL_FLAG(std::string, enrichment_addr, "", "Enrichment HOST:PORT (env ETHSCAN_ENRICHMENT_ADDR)");
 ABSL_FLAG(std::string, enrichment_deadline, "2s", "Deadline of the enrichment call per scan");
 ABSL_FLAG(std::string, predict_deadline, "30s", "Deadline of the inference call per scan");
+ABSL_FLAG(std::string, enrichment_recheck, "30s",
+          "How long an enrichment service without a chain data source is not asked again (0s: "
+          "ask on every scan)");
 
 int main(int argc, char** argv) {
   namespace es = ethscan;
@@ -32,8 +35,10 @@ int main(int argc, char** argv) {
                                                            "--enrichment_deadline");
   auto predict_deadline =
       es::config::ParseDurationFlag(absl::GetFlag(FLAGS_predict_deadline), "--predict_deadline");
-  for (const absl::Status& s :
-       {options.status(), enrichment_deadline.status(), predict_deadline.status()}) {
+  auto enrichment_recheck = es::config::ParseDurationFlag(absl::GetFlag(FLAGS_enrichment_recheck),
+                                                          "--enrichment_recheck");
+  for (const absl::Status& s : {options.status(), enrichment_deadline.status(),
+                                predict_deadline.status(), enrichment_recheck.status()}) {
     if (!s.ok()) {
       es::log::Error(s.message());
       return 2;
@@ -47,6 +52,7 @@ int main(int argc, char** argv) {
   es::gateway::Scanner::Options scanner_options;
   scanner_options.enrichment_timeout = *enrichment_deadline;
   scanner_options.predict_timeout = *predict_deadline;
+  scanner_options.not_configured_recheck = *enrichment_recheck;
   es::gateway::Scanner scanner(
       es::inference::v1::InferenceService::NewStub(es::common::CreateChannel(inference)),
       es::enrichment::v1::EnrichmentService::NewStub(es::common::CreateChannel(enrichment)),

@@ -26,9 +26,11 @@
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/integration/reflection_client.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/free_port.h"
+#include "tests/testing/python_fake.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_paths.h"
@@ -90,6 +92,7 @@ std::vector<Row> ReadCsv(const std::string& path) {
 std::string Lower(const std::string& s) { return absl::AsciiStrToLower(s); }
 
 constexpr char kRedisPassword[] = "stack-it-Redis-Secret-91c2";
+constexpr char kEtherscanKey[] = "stack-it-Etherscan-Key-5e0a";
 
 // Everything the suite starts, shared by its tests.
 struct Stack {
@@ -99,6 +102,11 @@ struct Stack {
   std::map<std::string, std::unique_ptr<ChildProcess>> processes;
   std::map<std::string, std::string> dataset_ids;  // file key → dataset id
   std::string model;
+  // The model with a classifier that ClassifierScoresAnAddressNoListNames trains.
+  std::string behaviour_model;
+  // The fake chain (Etherscan V2 and JSON-RPC) of LiveChainData…; its fixture's roles.
+  PythonFake chain;
+  nlohmann::json chain_roles;
   std::string failure;
 
   std::string Target(const std::string& service) const {
@@ -118,11 +126,13 @@ const std::map<std::string, std::string>& Files() {
   return *files;
 }
 
-absl::Status StartService(Stack& s, const std::string& name, std::vector<std::string> args) {
+absl::Status StartService(Stack& s, const std::string& name, std::vector<std::string> args,
+                          const std::map<std::string, std::string>& extra_env = {}) {
   std::string binary = args.front();
   args.front() = absl::StrCat(BinaryDir(), "/", binary);
   std::map<std::string, std::string> env = {
       {"REDIS_URL", s.redis->url()}, {"ETHERSCAN_API_KEY", ""}, {"ETH_RPC_URL", ""}};
+  for (const auto& [k, v] : extra_env) env[k] = v;
   absl::StatusOr<std::unique_ptr<ChildProcess>> process =
       ChildProcess::Start(args, env, absl::StrCat(s.dir, "/", name, ".log"));
   if (!process.ok()) return process.status();
@@ -212,7 +222,9 @@ absl::Status Bring(Stack& s) {
       {"gateway",
        {"ethscan_gateway", listen("gateway"),
         absl::StrCat("--inference_addr=", s.Target("inference")),
-        absl::StrCat("--enrichment_addr=", s.Target("enrichment")), "--enrichment_deadline=1s"}},
+        absl::StrCat("--enrichment_addr=", s.Target("enrichment")), "--enrichment_deadline=1s",
+        // Asked on every scan, so that the scans after enrichment is killed see it gone.
+        "--enrichment_recheck=0s"}},
   };
   for (auto& [name, args] : services) {
     absl::Status started = StartService(s, name, args);
@@ -472,6 +484,7 @@ TEST_F(StackIntegrationTest, ClassifierScoresAnAddressNoListNames) {
     ASSERT_TRUE(training->CreateJob(&context, create, &created).ok());
   }
   ASSERT_OK_AND_ASSIGN(std::string model, WaitForModel(*stack, created.job().id()));
+  stack->behaviour_model = model;
 
   auto registry =
       training::v1::ModelRegistryService::NewStub(common::CreateChannel(stack->Target("training")));
@@ -531,6 +544,88 @@ TEST_F(StackIntegrationTest, ClassifierScoresAnAddressNoListNames) {
   EXPECT_LE(flagged_of_negative, 4);
 }
 
+// With live chain data (a fake Etherscan V2 and JSON-RPC node behind a second enrichment
+// service and gateway), a scan of an address no dataset knows shows its on-chain facts, each
+// with its source, and the classifier's score of its live features with the features that
+// weighed most.
+TEST_F(StackIntegrationTest, LiveChainDataGivesAnUnknownAddressFactsAndABehaviouralScore) {
+  ASSERT_FALSE(stack->behaviour_model.empty()) << "needs the classifier model of the test above";
+  const std::string fixture = absl::StrCat(stack->dir, "/chain.json");
+  ASSERT_OK(RunPythonScript("fake_chain.py", {"--make-fixture", fixture}));
+  stack->chain_roles = nlohmann::json::parse(ReadWholeFile(fixture))["roles"];
+  ASSERT_OK_AND_ASSIGN(stack->chain,
+                       StartPythonFake("fake_chain.py",
+                                       {"--fixture", fixture, "--api-key", kEtherscanKey,
+                                        "--rate-limit-per-second", "20"},
+                                       stack->dir, "chain"));
+  for (const char* name : {"enrichment-live", "gateway-live"}) stack->ports[name] = PickFreePort();
+  const std::string chain = absl::StrCat("http://127.0.0.1:", stack->chain.port);
+  ASSERT_OK(StartService(
+      *stack, "enrichment-live",
+      {"ethscan_enrichment", absl::StrCat("--listen=", stack->Target("enrichment-live"))},
+      {{"ETHERSCAN_API_KEY", kEtherscanKey},
+       {"ETHERSCAN_BASE_URL", absl::StrCat(chain, "/v2/api")},
+       {"ETH_RPC_URL", absl::StrCat(chain, "/rpc")},
+       {"ETHSCAN_ETHERSCAN_RATE", "10"}}));
+  ASSERT_OK(
+      StartService(*stack, "gateway-live",
+                   {"ethscan_gateway", absl::StrCat("--listen=", stack->Target("gateway-live")),
+                    absl::StrCat("--inference_addr=", stack->Target("inference")),
+                    absl::StrCat("--enrichment_addr=", stack->Target("enrichment-live")),
+                    "--enrichment_deadline=20s"}));
+
+  auto stub =
+      gateway::v1::ScanService::NewStub(common::CreateChannel(stack->Target("gateway-live")));
+  auto scan = [&](const std::string& address) -> absl::StatusOr<gateway::v1::AddressReport> {
+    grpc::ClientContext context;
+    common::SetDeadline(&context, absl::Seconds(60));
+    gateway::v1::ScanAddressRequest request;
+    request.set_address(address);
+    request.set_model(stack->behaviour_model);
+    gateway::v1::AddressReport report;
+    grpc::Status status = stub->ScanAddress(&context, request, &report);
+    if (!status.ok()) return absl::UnknownError(status.error_message());
+    return report;
+  };
+  const std::string eoa = stack->chain_roles["eoas"][0].get<std::string>();
+  ASSERT_OK_AND_ASSIGN(gateway::v1::AddressReport report, scan(eoa));
+  ASSERT_EQ(report.chain_data_status(), gateway::v1::CHAIN_DATA_STATUS_OK)
+      << report.chain_data_error() << "\n"
+      << stack->processes["enrichment-live"]->LogTail();
+  EXPECT_FALSE(report.known());
+  EXPECT_EQ(report.chain_data().source(), "rpc+etherscan");
+  EXPECT_FALSE(report.chain_data().is_contract());
+  EXPECT_GT(report.chain_data().transaction_count(), 0u);
+  EXPECT_GT(report.chain_data().token_transfer_count(), 0u);
+  EXPECT_EQ(report.chain_data().fact_sources().at("is_contract"), "rpc eth_getCode");
+  EXPECT_GT(report.chain_data().features_size(), 40);
+  ASSERT_TRUE(report.has_behaviour()) << report.DebugString();
+  EXPECT_GT(report.behaviour().features_present(), 20);
+  EXPECT_GT(report.behaviour().top_contributions_size(), 0);
+  EXPECT_NE(report.label(), "Legit");
+  EXPECT_THAT(report.description(), HasSubstr("behavioural estimate"));
+  bool chain_evidence = false;
+  for (const common::v1::Evidence& e : report.evidence()) {
+    chain_evidence |= e.source() == "chain data (rpc+etherscan)";
+  }
+  EXPECT_TRUE(chain_evidence);
+
+  // The contract: its facts from the verified source and the creation record; a second scan
+  // comes from the cache, with its age.
+  const std::string contract = stack->chain_roles["contract"].get<std::string>();
+  ASSERT_OK_AND_ASSIGN(gateway::v1::AddressReport c, scan(contract));
+  EXPECT_TRUE(c.chain_data().is_contract());
+  EXPECT_TRUE(c.chain_data().source_verified());
+  EXPECT_EQ(c.chain_data().contract_name(), "FakeToken");
+  ASSERT_OK_AND_ASSIGN(nlohmann::json before, FakeState(stack->chain.port));
+  ASSERT_OK_AND_ASSIGN(gateway::v1::AddressReport again, scan(contract));
+  ASSERT_OK_AND_ASSIGN(nlohmann::json after, FakeState(stack->chain.port));
+  EXPECT_EQ(after["etherscan_calls"], before["etherscan_calls"]);
+  EXPECT_EQ(again.chain_data().contract_name(), "FakeToken");
+  // The budget held: the fake never had to refuse a call.
+  EXPECT_EQ(after["rate_limited"], 0);
+}
+
 // Runs last: stops every service, then reads every log of the run.
 TEST_F(StackIntegrationTest, NoLogShowsTheRedisPassword) {  // Stops the stack: keep it last.
   for (auto& [name, process] : stack->processes) process->Stop();
@@ -539,6 +634,7 @@ TEST_F(StackIntegrationTest, NoLogShowsTheRedisPassword) {  // Stops the stack: 
     std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_FALSE(log.empty()) << name;
     EXPECT_EQ(log.find(kRedisPassword), std::string::npos) << name << " log:\n" << log;
+    EXPECT_EQ(log.find(kEtherscanKey), std::string::npos) << name << " log:\n" << log;
   }
 }
 
