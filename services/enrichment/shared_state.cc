@@ -57,9 +57,14 @@ absl::Status ProfileCache::Put(uint64_t chain_id, absl::string_view address,
   return reply.status();
 }
 
+// Calls are spaced a little wider than the rate asks, so that the jitter between when a slot
+// is reserved and when its call reaches the server never packs one call too many into the
+// server's second (its limit counts calls per rolling second).
+constexpr double kSpacingMargin = 1.05;
+
 RateBudget::RateBudget(redis::Client* redis, double calls_per_second, std::string key_id)
     : redis_(redis),
-      interval_(absl::Seconds(1.0 / calls_per_second)),
+      interval_(absl::Seconds(kSpacingMargin / calls_per_second)),
       key_(absl::StrCat(kBudgetPrefix, key_id)) {}
 
 absl::StatusOr<std::optional<absl::Duration>> RateBudget::Reserve(absl::Duration max_wait) {

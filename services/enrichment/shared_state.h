@@ -5,11 +5,12 @@
 // a caller may ask for fresher facts (GetProfileRequest.max_age_seconds), and the profile
 // served says how old it is (age_seconds).
 //
-// Rate budget: the key's calls per second are spaced evenly across every replica by a
-// generic cell rate algorithm in one Lua script ("ethscan:enrichment:budget:<hash of the key>"
-// holds the time the next call may go, from Redis's own clock): Acquire reserves the next
-// slot and sleeps until it, or, when that slot is past the caller's deadline, reserves
-// nothing and answers RESOURCE_EXHAUSTED. Should Redis be away, each replica spaces its own
+// Rate budget: the key's calls per second are spaced evenly across every replica (5 % wider
+// than the rate, for jitter) by a generic cell rate algorithm in one Lua script
+// ("ethscan:enrichment:budget:<hash of the key>" holds the time the next call may go, from
+// Redis's own clock): Acquire reserves the next slot and sleeps until it, or, when that slot
+// is past the caller's deadline, reserves nothing and answers RESOURCE_EXHAUSTED. Should
+// Redis be away, each replica spaces its own
 // calls at the full rate (and says so in a warning): the budget then holds per replica only.
 //
 // Thread-safety: thread-safe.
