@@ -77,9 +77,34 @@ std::string Response::Header(absl::string_view name) const {
   return it == headers.end() ? "" : it->second;
 }
 
-CurlClient::CurlClient() {
+// The curl share of one client: its connection and DNS caches, each behind a mutex.
+struct CurlClient::Share {
+  CURLSH* handle = nullptr;
+  std::mutex locks[CURL_LOCK_DATA_LAST];
+
+  static void Lock(CURL*, curl_lock_data data, curl_lock_access, void* user) {
+    static_cast<Share*>(user)->locks[data].lock();
+  }
+  static void Unlock(CURL*, curl_lock_data data, void* user) {
+    static_cast<Share*>(user)->locks[data].unlock();
+  }
+};
+
+CurlClient::CurlClient() : share_(std::make_unique<Share>()) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  share_->handle = curl_share_init();
+  if (share_->handle != nullptr) {
+    curl_share_setopt(share_->handle, CURLSHOPT_LOCKFUNC, &Share::Lock);
+    curl_share_setopt(share_->handle, CURLSHOPT_UNLOCKFUNC, &Share::Unlock);
+    curl_share_setopt(share_->handle, CURLSHOPT_USERDATA, share_.get());
+    curl_share_setopt(share_->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(share_->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  }
+}
+
+CurlClient::~CurlClient() {
+  if (share_->handle != nullptr) curl_share_cleanup(share_->handle);
 }
 
 absl::StatusOr<Response> CurlClient::Send(const Request& request,
@@ -109,6 +134,8 @@ absl::StatusOr<Response> CurlClient::Send(const Request& request,
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // Every encoding curl decodes.
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+  if (share_->handle != nullptr) curl_easy_setopt(c, CURLOPT_SHARE, share_->handle);
 
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   curl_slist* list = nullptr;

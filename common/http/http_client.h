@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -69,11 +70,21 @@ class Client {
                                         const std::function<bool()>& cancelled = nullptr) = 0;
 };
 
+// Connections (and DNS answers) are kept and reused across calls and threads through one
+// curl share; HTTP/2 is used over TLS where the server offers it.
 class CurlClient final : public Client {
  public:
   CurlClient();
+  ~CurlClient() override;
+  CurlClient(const CurlClient&) = delete;
+  CurlClient& operator=(const CurlClient&) = delete;
+
   absl::StatusOr<Response> Send(const Request& request,
                                 const std::function<bool()>& cancelled = nullptr) override;
+
+ private:
+  struct Share;
+  std::unique_ptr<Share> share_;
 };
 
 // "scheme://host[:port]" of `url` with credentials redacted, for messages.
