@@ -35,24 +35,64 @@ std::string ProfileKey(uint64_t chain_id, absl::string_view address) {
 
 }  // namespace
 
+namespace {
+
+// How old `profile` is now.
+absl::Duration AgeOf(const v1::ChainProfile& profile) {
+  return absl::Now() - absl::FromUnixSeconds(profile.fetch_time().seconds());
+}
+
+}  // namespace
+
+std::optional<v1::ChainProfile> ProfileCache::Local(const std::string& key,
+                                                    absl::Duration max_age) {
+  absl::MutexLock lock(&mu_);
+  auto it = local_.find(key);
+  if (it == local_.end()) return std::nullopt;
+  const absl::Duration age = AgeOf(it->second);
+  if (age > ttl_) {
+    local_.erase(it);
+    return std::nullopt;
+  }
+  if (age > max_age) return std::nullopt;
+  v1::ChainProfile profile = it->second;
+  profile.set_age_seconds(std::max<int64_t>(0, absl::ToInt64Seconds(age)));
+  return profile;
+}
+
+void ProfileCache::KeepLocally(const std::string& key, const v1::ChainProfile& profile) {
+  if (local_entries_ == 0) return;
+  absl::MutexLock lock(&mu_);
+  // Full: start again rather than track recency (a hot address comes back at once).
+  if (local_.size() >= local_entries_ && !local_.contains(key)) local_.clear();
+  local_[key] = profile;
+}
+
 absl::StatusOr<std::optional<v1::ChainProfile>> ProfileCache::Get(uint64_t chain_id,
                                                                   absl::string_view address,
                                                                   absl::Duration max_age) {
-  absl::StatusOr<redis::Reply> reply = redis_->Command({"GET", ProfileKey(chain_id, address)});
+  const std::string key = ProfileKey(chain_id, address);
+  if (std::optional<v1::ChainProfile> local = Local(key, max_age); local.has_value()) {
+    return local;
+  }
+  absl::StatusOr<redis::Reply> reply = redis_->Command({"GET", key});
   if (!reply.ok()) return reply.status();
   if (reply->is_nil()) return std::optional<v1::ChainProfile>();
   v1::ChainProfile profile;
   if (!profile.ParseFromString(reply->str)) return std::optional<v1::ChainProfile>();
-  const absl::Duration age = absl::Now() - absl::FromUnixSeconds(profile.fetch_time().seconds());
+  const absl::Duration age = AgeOf(profile);
   if (age > max_age) return std::optional<v1::ChainProfile>();
+  KeepLocally(key, profile);
   profile.set_age_seconds(std::max<int64_t>(0, absl::ToInt64Seconds(age)));
   return std::optional<v1::ChainProfile>(std::move(profile));
 }
 
 absl::Status ProfileCache::Put(uint64_t chain_id, absl::string_view address,
                                const v1::ChainProfile& profile) {
+  const std::string key = ProfileKey(chain_id, address);
+  KeepLocally(key, profile);
   absl::StatusOr<redis::Reply> reply =
-      redis_->Command({"SET", ProfileKey(chain_id, address), profile.SerializeAsString(), "PX",
+      redis_->Command({"SET", key, profile.SerializeAsString(), "PX",
                        absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl_)))});
   return reply.status();
 }

@@ -3,7 +3,7 @@
 //
 // Cache: a profile is stored under "ethscan:enrichment:profile:<chain>:<address>" for `ttl`;
 // a caller may ask for fresher facts (GetProfileRequest.max_age_seconds), and the profile
-// served says how old it is (age_seconds).
+// served says how old it is (age_seconds). Hot profiles are also kept in the process.
 //
 // Rate budget: the key's calls per second are spaced evenly across every replica (5 % wider
 // than the rate, for jitter) by a generic cell rate algorithm in one Lua script
@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -30,8 +31,11 @@ namespace ethscan::enrichment {
 
 class ProfileCache {
  public:
-  // `redis` is not owned.
-  ProfileCache(redis::Client* redis, absl::Duration ttl) : redis_(redis), ttl_(ttl) {}
+  // `redis` is not owned. Up to `local_entries` profiles are also kept in this process, in
+  // front of Redis, so that a hot address is served without a round trip (the same facts
+  // Redis holds: a profile never changes once fetched, only a newer one replaces it).
+  ProfileCache(redis::Client* redis, absl::Duration ttl, size_t local_entries = 10000)
+      : redis_(redis), ttl_(ttl), local_entries_(local_entries) {}
 
   // The cached profile of `address` (lowercase) on `chain_id` when it is at most `max_age`
   // old, its age_seconds set; nullopt otherwise. UNAVAILABLE when Redis is away.
@@ -42,8 +46,15 @@ class ProfileCache {
   absl::Duration ttl() const { return ttl_; }
 
  private:
+  // The local copy of `key`'s profile if it is at most `max_age` old.
+  std::optional<v1::ChainProfile> Local(const std::string& key, absl::Duration max_age);
+  void KeepLocally(const std::string& key, const v1::ChainProfile& profile);
+
   redis::Client* const redis_;
   const absl::Duration ttl_;
+  const size_t local_entries_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, v1::ChainProfile> local_ ABSL_GUARDED_BY(mu_);
 };
 
 class RateBudget {

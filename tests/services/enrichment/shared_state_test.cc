@@ -55,6 +55,11 @@ TEST_F(SharedStateTest, TheCacheServesFactsYoungEnoughAndSaysTheirAge) {
   EXPECT_FALSE(stale.has_value());
   ASSERT_OK_AND_ASSIGN(auto other_chain, cache.Get(5, kAddress, absl::Minutes(5)));
   EXPECT_FALSE(other_chain.has_value());
+  // Another replica finds it in Redis.
+  ProfileCache replica(redis_.get(), absl::Minutes(10));
+  ASSERT_OK_AND_ASSIGN(auto shared, replica.Get(1, kAddress, absl::Minutes(5)));
+  ASSERT_TRUE(shared.has_value());
+  EXPECT_EQ(shared->balance_wei(), "7");
 }
 
 TEST_F(SharedStateTest, TwoReplicasShareOneBudget) {
@@ -136,8 +141,12 @@ TEST_F(SharedStateTest, CallsForOneAddressShareOneFetchAndThenTheCache) {
                        service.Profile(request, absl::Now() + absl::Seconds(5)));
   EXPECT_EQ(raw->calls, 1);
   EXPECT_EQ(cached.profile().balance_wei(), "7");
-  // Redis gone: the source answers, uncached.
+  // Redis gone: the hot address comes from the process's copy; another one from the source,
+  // uncached.
   server_.reset();
+  ASSERT_THAT(service.Profile(request, absl::Now() + absl::Seconds(5)), IsOk());
+  EXPECT_EQ(raw->calls, 1);
+  request.set_address("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed");
   ASSERT_THAT(service.Profile(request, absl::Now() + absl::Seconds(5)), IsOk());
   EXPECT_EQ(raw->calls, 2);
 }
