@@ -15,7 +15,7 @@
 #      refused for the rate. Targets: use at least 90 %, no refusal.
 #
 # Environment: ETHSCAN_BUILD_DIR (default build-bench), BENCH_RATE (default 10), BENCH_SECONDS
-# (default 20).
+# (default 20), BENCH_CONCURRENCY (threads of the cached part, default 4).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
@@ -58,7 +58,8 @@ trap cleanup EXIT
 
 address="$(jq -r '.roles.eoas[0]' "$FAKE_DIR/fixture.json")"
 echo "== cached GetProfile against the Health/Check floor (3 rounds, medians)"
-"$LOAD" --mode=cached --address="$address" --requests=3000 --rounds=3 --concurrency=4
+"$LOAD" --mode=cached --address="$address" --requests=3000 --rounds=3 \
+  --concurrency="${BENCH_CONCURRENCY:-4}"
 
 echo
 echo "== burst of distinct addresses for ${DURATION}s at a budget of ${RATE} calls/s"
