@@ -100,7 +100,9 @@ Failure EnvelopeError(const std::string& message, const std::string& result) {
 }  // namespace
 
 EtherscanClient::EtherscanClient(Options options, http::Client* http)
-    : options_(std::move(options)), http_(http) {}
+    : options_(std::move(options)),
+      http_(http),
+      backoff_(options_.initial_backoff, options_.max_backoff) {}
 
 std::string EtherscanClient::Endpoint() const { return http::Origin(options_.base_url); }
 
@@ -113,14 +115,6 @@ bool EtherscanClient::Sleep(absl::Duration d) const {
   if (options_.sleep) return options_.sleep(d);
   absl::SleepFor(d);
   return true;
-}
-
-absl::Duration EtherscanClient::Backoff(int attempt) {
-  absl::Duration ceiling = options_.initial_backoff;
-  for (int i = 0; i < attempt && ceiling < options_.max_backoff; ++i) ceiling *= 2;
-  ceiling = std::min(ceiling, options_.max_backoff);
-  absl::MutexLock lock(&random_mu_);
-  return ceiling * absl::Uniform(random_, 0.5, 1.0);
 }
 
 absl::StatusOr<std::string> EtherscanClient::Call(
@@ -208,7 +202,7 @@ absl::StatusOr<std::string> EtherscanClient::Call(
       }
       return failure.status;
     }
-    const absl::Duration delay = Backoff(attempt);
+    const absl::Duration delay = backoff_.Delay(attempt);
     if (absl::Now() + delay >= deadline) return failure.status;
     if (!Sleep(delay)) return absl::CancelledError(absl::StrCat(what, ": cancelled"));
   }

@@ -32,12 +32,11 @@
 #include <string>
 #include <vector>
 
-#include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/http/http_client.h"
+#include "common/time/backoff.h"
 
 namespace ethscan::enrichment {
 
@@ -131,14 +130,12 @@ class EtherscanClient {
   absl::StatusOr<std::string> Call(uint64_t chain_id,
                                    const std::vector<std::pair<std::string, std::string>>& params,
                                    absl::Time deadline);
-  absl::Duration Backoff(int attempt);
   bool Sleep(absl::Duration d) const;
   std::string Redact(absl::string_view text) const;
 
   const Options options_;
   http::Client* const http_;
-  absl::Mutex random_mu_;
-  absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
+  common::Backoff backoff_;
 };
 
 }  // namespace ethscan::enrichment

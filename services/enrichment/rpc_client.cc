@@ -71,17 +71,11 @@ std::optional<std::string> HexQuantityToDecimal(absl::string_view hex) {
 }
 
 RpcClient::RpcClient(Options options, http::Client* http)
-    : options_(std::move(options)), http_(http) {}
+    : options_(std::move(options)),
+      http_(http),
+      backoff_(options_.initial_backoff, options_.max_backoff) {}
 
 std::string RpcClient::Endpoint() const { return http::Origin(options_.url); }
-
-absl::Duration RpcClient::Backoff(int attempt) {
-  absl::Duration ceiling = options_.initial_backoff;
-  for (int i = 0; i < attempt && ceiling < options_.max_backoff; ++i) ceiling *= 2;
-  ceiling = std::min(ceiling, options_.max_backoff);
-  absl::MutexLock lock(&random_mu_);
-  return ceiling * absl::Uniform(random_, 0.5, 1.0);
-}
 
 absl::StatusOr<RpcClient::Account> RpcClient::GetAccount(absl::string_view address,
                                                          absl::Time deadline) {
@@ -158,7 +152,7 @@ absl::StatusOr<RpcClient::Account> RpcClient::GetAccount(absl::string_view addre
       }
     }
     if (attempt >= options_.max_retries) return failure;
-    const absl::Duration delay = Backoff(attempt);
+    const absl::Duration delay = backoff_.Delay(attempt);
     if (absl::Now() + delay >= deadline) return failure;
     if (options_.sleep) {
       if (!options_.sleep(delay)) return absl::CancelledError(absl::StrCat(what, ": cancelled"));

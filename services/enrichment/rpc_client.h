@@ -17,12 +17,11 @@
 #include <optional>
 #include <string>
 
-#include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/http/http_client.h"
+#include "common/time/backoff.h"
 
 namespace ethscan::enrichment {
 
@@ -69,12 +68,9 @@ class RpcClient {
   std::string Endpoint() const;
 
  private:
-  absl::Duration Backoff(int attempt);
-
   const Options options_;
   http::Client* const http_;
-  absl::Mutex random_mu_;
-  absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
+  common::Backoff backoff_;
 };
 
 }  // namespace ethscan::enrichment

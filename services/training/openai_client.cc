@@ -159,7 +159,10 @@ std::optional<absl::Duration> RetryAfter(const http::Response& response, absl::T
   return std::nullopt;
 }
 
-Client::Client(Options options, http::Client* http) : options_(std::move(options)), http_(http) {}
+Client::Client(Options options, http::Client* http)
+    : options_(std::move(options)),
+      http_(http),
+      backoff_(options_.initial_backoff, options_.max_backoff) {}
 
 std::string Client::Endpoint() const { return Redact(text::RedactUrl(options_.base_url)); }
 
@@ -189,14 +192,6 @@ bool Client::Sleep(absl::Duration d) const {
   if (options_.sleep) return options_.sleep(d);
   absl::SleepFor(d);
   return true;
-}
-
-absl::Duration Client::Backoff(int attempt) {
-  absl::Duration ceiling = options_.initial_backoff;
-  for (int i = 0; i < attempt && ceiling < options_.max_backoff; ++i) ceiling *= 2;
-  ceiling = std::min(ceiling, options_.max_backoff);
-  absl::MutexLock lock(&random_mu_);
-  return ceiling * absl::Uniform(random_, 0.5, 1.0);
 }
 
 absl::Status Client::ErrorStatus(const std::string& what, const http::Response& response) const {
@@ -274,7 +269,7 @@ absl::StatusOr<std::string> Client::Call(const std::string& method, const std::s
                           absl::StrCat(failure.message(), " (after ", attempt + 1, " tries)"));
     }
     absl::Duration delay =
-        wait.has_value() ? std::min(*wait, options_.max_retry_after) : Backoff(attempt);
+        wait.has_value() ? std::min(*wait, options_.max_retry_after) : backoff_.Delay(attempt);
     if (!Sleep(delay)) return absl::CancelledError(absl::StrCat(what, ": cancelled"));
   }
 }

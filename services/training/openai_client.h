@@ -33,13 +33,12 @@
 #include <string>
 #include <vector>
 
-#include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/http/http_client.h"
+#include "common/time/backoff.h"
 
 namespace ethscan::training::openai {
 
@@ -174,13 +173,11 @@ class Client {
                                    const std::vector<http::FormPart>& form, Retry retry,
                                    absl::Duration timeout);
   absl::Status ErrorStatus(const std::string& what, const http::Response& response) const;
-  absl::Duration Backoff(int attempt);
   bool Sleep(absl::Duration d) const;
 
   const Options options_;
   http::Client* const http_;
-  absl::Mutex random_mu_;
-  absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
+  common::Backoff backoff_;
 };
 
 // How long a retry-after-ms / retry-after header asks to wait, or nullopt without one.

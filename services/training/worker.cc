@@ -83,7 +83,8 @@ Worker::Worker(Options options, JobStore* store, JobQueue* queue, ModelRegistry*
       queue_(queue),
       registry_(registry),
       datasets_(datasets),
-      clock_(clock) {}
+      clock_(clock),
+      retry_backoff_(options_.retry_backoff, options_.retry_backoff_max) {}
 
 void Worker::RetryReleases() {
   const absl::Time now = clock_->Now();
@@ -810,13 +811,8 @@ absl::Status Worker::ResumeOrStartOver(const v1::Job& job, BehaviouralTrainer* c
 }
 
 absl::Duration Worker::RetryDelay(int attempts) {
-  // Exponential, capped, with jitter: each wait is drawn from the upper half of its range,
-  // so retries of jobs that failed together spread out.
-  absl::Duration ceiling = options_.retry_backoff;
-  for (int i = 1; i < attempts && ceiling < options_.retry_backoff_max; ++i) ceiling *= 2;
-  ceiling = std::min(ceiling, options_.retry_backoff_max);
-  absl::MutexLock lock(&random_mu_);
-  return ceiling * absl::Uniform(random_, 0.5, 1.0);
+  // After the first failed attempt the first wait, doubling from there.
+  return retry_backoff_.Delay(attempts - 1);
 }
 
 Worker::Outcome Worker::HandleFailure(const v1::Job& running, const QueueEntry& entry,

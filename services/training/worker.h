@@ -52,6 +52,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/http/http_client.h"
+#include "common/time/backoff.h"
 #include "common/time/clock.h"
 #include "services/training/classifier_trainer.h"
 #include "services/training/dataset_client.h"
@@ -232,8 +233,7 @@ class Worker {
   const common::Clock* const clock_;
   std::atomic<bool> stopping_{false};
   absl::Time last_release_retry_ = absl::InfinitePast();
-  absl::Mutex random_mu_;
-  absl::BitGen random_ ABSL_GUARDED_BY(random_mu_);
+  common::Backoff retry_backoff_;
   absl::Notification stopped_;
 };
 
