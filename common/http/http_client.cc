@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 
@@ -10,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "common/text/quote.h"
 
 namespace ethscan::http {
@@ -191,6 +193,14 @@ absl::StatusOr<Response> CurlClient::Send(const Request& request,
   return std::move(transfer.response);
 }
 
+bool FitToDeadline(absl::Duration timeout, absl::Time deadline, Request* request) {
+  const absl::Duration left = deadline - absl::Now();
+  if (left <= absl::ZeroDuration()) return false;
+  request->timeout = std::min(timeout, left);
+  request->connect_timeout = std::min(request->timeout, absl::Seconds(5));
+  return true;
+}
+
 std::string Origin(absl::string_view url) {
   const size_t scheme = url.find("://");
   if (scheme == absl::string_view::npos) return text::RedactUrl(url);
@@ -206,6 +216,14 @@ std::string UrlEncode(absl::string_view text) {
     } else {
       absl::StrAppendFormat(&out, "%%%02X", ch);
     }
+  }
+  return out;
+}
+
+std::string QueryString(const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out;
+  for (const auto& [name, value] : params) {
+    absl::StrAppend(&out, out.empty() ? "" : "&", UrlEncode(name), "=", UrlEncode(value));
   }
   return out;
 }

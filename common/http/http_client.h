@@ -87,11 +87,18 @@ class CurlClient final : public Client {
   std::unique_ptr<Share> share_;
 };
 
+// Gives `request` `timeout`, cut to what is left before `deadline`, and a connect timeout of
+// at most 5 s of that; false (nothing changed) when the deadline has passed.
+bool FitToDeadline(absl::Duration timeout, absl::Time deadline, Request* request);
+
 // "scheme://host[:port]" of `url` with credentials redacted, for messages.
 std::string Origin(absl::string_view url);
 
 // A query string component, percent-encoded (RFC 3986 unreserved characters kept).
 std::string UrlEncode(absl::string_view text);
+
+// "name=value&name=value", each part percent-encoded (no leading "?").
+std::string QueryString(const std::vector<std::pair<std::string, std::string>>& params);
 
 }  // namespace ethscan::http
 

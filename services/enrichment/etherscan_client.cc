@@ -120,13 +120,14 @@ bool EtherscanClient::Sleep(absl::Duration d) const {
 absl::StatusOr<std::string> EtherscanClient::Call(
     uint64_t chain_id, const std::vector<std::pair<std::string, std::string>>& params,
     absl::Time deadline) {
-  std::string query = absl::StrCat("chainid=", chain_id);
+  std::vector<std::pair<std::string, std::string>> all = {{"chainid", absl::StrCat(chain_id)}};
   std::string action;
   for (const auto& [name, value] : params) {
-    absl::StrAppend(&query, "&", name, "=", http::UrlEncode(value));
+    all.push_back({name, value});
     if (name == "action") action = value;
   }
-  absl::StrAppend(&query, "&apikey=", http::UrlEncode(options_.api_key));
+  all.push_back({"apikey", options_.api_key});
+  const std::string query = http::QueryString(all);
   http::Request request;
   request.url =
       absl::StrCat(options_.base_url, absl::StrContains(options_.base_url, "?") ? "&" : "?", query);
@@ -137,12 +138,9 @@ absl::StatusOr<std::string> EtherscanClient::Call(
       absl::Status budget = options_.acquire(deadline);
       if (!budget.ok()) return budget;
     }
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) {
+    if (!http::FitToDeadline(options_.timeout, deadline, &request)) {
       return absl::DeadlineExceededError(absl::StrCat(what, ": the deadline passed"));
     }
-    request.timeout = std::min(options_.timeout, left);
-    request.connect_timeout = std::min(request.timeout, absl::Seconds(5));
     absl::StatusOr<http::Response> response = http_->Send(request);
     Failure failure;
     if (!response.ok()) {

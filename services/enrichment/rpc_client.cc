@@ -95,12 +95,9 @@ absl::StatusOr<RpcClient::Account> RpcClient::GetAccount(absl::string_view addre
   request.body = batch.dump();
   const std::string what = absl::StrCat("JSON-RPC node at ", Endpoint());
   for (int attempt = 0;; ++attempt) {
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) {
+    if (!http::FitToDeadline(options_.timeout, deadline, &request)) {
       return absl::DeadlineExceededError(absl::StrCat(what, ": the deadline passed"));
     }
-    request.timeout = std::min(options_.timeout, left);
-    request.connect_timeout = std::min(request.timeout, absl::Seconds(5));
     absl::StatusOr<http::Response> response = http_->Send(request);
     absl::Status failure;
     if (!response.ok()) {

@@ -243,6 +243,19 @@ absl::Status JobManager::CheckOpenAiRequest(const v1::CreateJobRequest& request)
   return absl::OkStatus();
 }
 
+absl::StatusOr<v1::Model> JobManager::ResolveBaseModel(absl::string_view name) const {
+  absl::StatusOr<v1::Model> model = registry_->Resolve(name);
+  if (absl::IsNotFound(model.status())) {
+    return absl::NotFoundError(absl::StrCat("base model ", text::Quote(name), " not found"));
+  }
+  if (!model.ok()) {
+    return absl::Status(model.status().code(),
+                        absl::StrCat("cannot look up base model ", text::Quote(name), ": ",
+                                     model.status().message()));
+  }
+  return model;
+}
+
 absl::StatusOr<std::string> JobManager::RemoteBaseModel(absl::string_view requested) const {
   if (requested.empty() || requested == kDefaultBaseModel) return options_.openai_base_model;
   if (!absl::StartsWith(requested, "ft:")) {
@@ -250,22 +263,14 @@ absl::StatusOr<std::string> JobManager::RemoteBaseModel(absl::string_view reques
     return std::string(requested);
   }
   // A fine-tuned model (or alias) from the registry: only a chat model lives on the API.
-  absl::StatusOr<v1::Model> model = registry_->Resolve(requested);
-  if (absl::IsNotFound(model.status())) {
-    return absl::NotFoundError(absl::StrCat("base model ", text::Quote(requested), " not found"));
-  }
-  if (!model.ok()) {
-    return absl::Status(model.status().code(),
-                        absl::StrCat("cannot look up base model ", text::Quote(requested), ": ",
-                                     model.status().message()));
-  }
-  if (model->kind() != model::kChatKind) {
+  ASSIGN_OR_RETURN(v1::Model base, ResolveBaseModel(requested));
+  if (base.kind() != model::kChatKind) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "base model ", text::Quote(model->name()), " is a ", model->kind(),
+        "base model ", text::Quote(base.name()), " is a ", base.kind(),
         " model of the local backend; backend \"openai\" fine-tunes a remote chat model (",
         kDefaultOpenAiBaseModel, " or a chat model of an earlier openai job)"));
   }
-  return model->name();
+  return base.name();
 }
 
 JobManager::JobManager(Options options, JobStore* store, JobQueue* queue, ModelRegistry* registry,
@@ -344,16 +349,8 @@ absl::StatusOr<v1::Job> JobManager::NewJob(const v1::CreateJobRequest& request,
   } else if (base.empty() || base == kDefaultBaseModel) {
     base = kDefaultBaseModel;
   } else {
-    absl::StatusOr<v1::Model> model = registry_->Resolve(base);
-    if (absl::IsNotFound(model.status())) {
-      return absl::NotFoundError(absl::StrCat("base model ", text::Quote(base), " not found"));
-    }
-    if (!model.ok()) {
-      return absl::Status(model.status().code(),
-                          absl::StrCat("cannot look up base model ", text::Quote(base), ": ",
-                                       model.status().message()));
-    }
-    base = model->name();  // Pin the alias's current target.
+    ASSIGN_OR_RETURN(v1::Model model, ResolveBaseModel(base));
+    base = model.name();  // Pin the alias's current target.
   }
 
   v1::Job job;

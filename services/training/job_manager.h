@@ -139,6 +139,9 @@ class JobManager {
   // Backend "openai": the endpoint is configured and the request asks nothing the remote API
   // cannot do (a test dataset, the local classifier's hyperparameters).
   absl::Status CheckOpenAiRequest(const v1::CreateJobRequest& request) const;
+  // The registry's model named `name` (or that alias `name` points at); NOT_FOUND and other
+  // failures with a message naming the base model.
+  absl::StatusOr<v1::Model> ResolveBaseModel(absl::string_view name) const;
   // Backend "openai": the remote model to fine-tune: the configured default for none, a
   // remote model name as given, or a chat model of the registry (not a local model).
   absl::StatusOr<std::string> RemoteBaseModel(absl::string_view requested) const;

@@ -122,13 +122,9 @@ absl::StatusCode CodeFor(int http_status, absl::string_view api_code) {
   }
 }
 
+// "?" and the query, or "" without parameters.
 std::string Query(const std::vector<std::pair<std::string, std::string>>& params) {
-  std::string out;
-  for (const auto& [name, value] : params) {
-    absl::StrAppend(&out, out.empty() ? "?" : "&", http::UrlEncode(name), "=",
-                    http::UrlEncode(value));
-  }
-  return out;
+  return params.empty() ? "" : absl::StrCat("?", http::QueryString(params));
 }
 
 }  // namespace

@@ -309,6 +309,14 @@ Worker::Outcome Worker::Process(const QueueEntry& entry) {
   return HandleFailure(running, entry, finished);
 }
 
+void Worker::HeartbeatIfDue(const v1::Job& job, const QueueEntry& entry, absl::Time* last) {
+  const absl::Time now = clock_->Now();
+  if (now - *last < options_.claim_idle / 3) return;
+  absl::Status beat = queue_->Heartbeat(consumer_, entry.entry_id);
+  if (!beat.ok()) log::Warning("heartbeat for job ", text::Quote(job.id()), ": ", beat.message());
+  *last = now;
+}
+
 absl::StatusOr<Worker::Interrupt> Worker::CheckStillOurs(const v1::Job& running) {
   if (stopping_.load()) return Interrupt::kStopping;
   ASSIGN_OR_RETURN(v1::Job now, store_->Get(running.id()));
@@ -470,16 +478,8 @@ class Worker::JobSink final : public TrainingSink {
     return absl::AbortedError("training interrupted");
   }
 
-  // Keeps the queue entry from being claimed by another worker.
   absl::Status HeartbeatLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const absl::Time now = worker_->clock_->Now();
-    if (now - last_heartbeat_ >= worker_->options_.claim_idle / 3) {
-      absl::Status beat = worker_->queue_->Heartbeat(worker_->consumer_, entry_.entry_id);
-      if (!beat.ok()) {
-        log::Warning("heartbeat for job ", text::Quote(job_.id()), ": ", beat.message());
-      }
-      last_heartbeat_ = now;
-    }
+    worker_->HeartbeatIfDue(job_, entry_, &last_heartbeat_);
     return absl::OkStatus();
   }
 
@@ -526,6 +526,41 @@ int HoldoutBucket(absl::string_view address, uint64_t seed) {
   return static_cast<int>(h % 100);
 }
 
+absl::StatusOr<std::vector<Worker::SideDataset>> Worker::LoadDatasets(const v1::Job& job) {
+  std::vector<std::pair<std::string, Side>> wanted = {{job.training_dataset(), Side::kTraining}};
+  for (const std::string& d : job.extra_training_datasets()) {
+    bool seen = false;
+    for (const auto& w : wanted) seen = seen || w.first == d;
+    if (!seen) wanted.push_back({d, Side::kTraining});
+  }
+  if (!job.validation_dataset().empty()) {
+    wanted.push_back({job.validation_dataset(), Side::kValidation});
+  }
+  if (!job.test_dataset().empty()) wanted.push_back({job.test_dataset(), Side::kTest});
+  std::vector<SideDataset> datasets;
+  for (const auto& [id, side] : wanted) {
+    absl::StatusOr<dataset::v1::Dataset> dataset = datasets_->GetDataset(id);
+    if (!dataset.ok()) {
+      return WithContext(dataset.status(),
+                         absl::StrCat(SideName(side), " dataset ", text::Quote(id)));
+    }
+    datasets.push_back({*std::move(dataset), side});
+  }
+  return datasets;
+}
+
+void Worker::AddDatasetRefs(const std::vector<SideDataset>& datasets,
+                            model::v1::Manifest* manifest) {
+  for (const SideDataset& d : datasets) {
+    model::v1::DatasetRef* ref = manifest->add_datasets();
+    ref->set_id(d.dataset.id());
+    ref->set_name(d.dataset.name());
+    ref->set_role(std::string(SideName(d.side)));
+    ref->set_record_count(d.dataset.record_count());
+    ref->set_content_sha256(d.dataset.sha256());
+  }
+}
+
 absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const QueueEntry& entry,
                                                   Interrupt* interrupt) {
   absl::StatusOr<ClassifierHyperparameters> hyperparameters =
@@ -554,32 +589,9 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
   }
   if (!existing.ok() && !absl::IsNotFound(existing.status())) return existing.status();
 
-  // The job's datasets by side: training (the training dataset, then the extra ones), then
-  // validation and test.
-  struct SideDataset {
-    dataset::v1::Dataset dataset;
-    Side side;
-  };
-  std::vector<std::pair<std::string, Side>> wanted = {{job.training_dataset(), Side::kTraining}};
-  for (const std::string& d : job.extra_training_datasets()) {
-    bool seen = false;
-    for (const auto& w : wanted) seen = seen || w.first == d;
-    if (!seen) wanted.push_back({d, Side::kTraining});
-  }
-  if (!job.validation_dataset().empty())
-    wanted.push_back({job.validation_dataset(), Side::kValidation});
-  if (!job.test_dataset().empty()) wanted.push_back({job.test_dataset(), Side::kTest});
-  std::vector<SideDataset> datasets;
+  ASSIGN_OR_RETURN(std::vector<SideDataset> datasets, LoadDatasets(job));
   uint64_t total_records = 0;
-  for (const auto& [id, side] : wanted) {
-    absl::StatusOr<dataset::v1::Dataset> dataset = datasets_->GetDataset(id);
-    if (!dataset.ok()) {
-      return WithContext(dataset.status(),
-                         absl::StrCat(SideName(side), " dataset ", text::Quote(id)));
-    }
-    total_records += dataset->record_count();
-    datasets.push_back({*std::move(dataset), side});
-  }
+  for (const SideDataset& d : datasets) total_records += d.dataset.record_count();
 
   std::vector<std::unique_ptr<Trainer>> trainers;
   trainers.push_back(std::make_unique<KnowledgeTrainer>());
@@ -598,14 +610,7 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
   manifest->set_base_model(job.base_model().empty() ? kDefaultBaseModel : job.base_model());
   manifest->set_job_id(job.id());
   SetTimestamp(clock_->Now(), manifest->mutable_create_time());
-  for (const SideDataset& d : datasets) {
-    model::v1::DatasetRef* ref = manifest->add_datasets();
-    ref->set_id(d.dataset.id());
-    ref->set_name(d.dataset.name());
-    ref->set_role(std::string(SideName(d.side)));
-    ref->set_record_count(d.dataset.record_count());
-    ref->set_content_sha256(d.dataset.sha256());
-  }
+  AddDatasetRefs(datasets, manifest);
   std::optional<uint64_t> base_seed;
   if (job.base_model() != kDefaultBaseModel && !job.base_model().empty()) {
     absl::StatusOr<model::v1::ModelPackage> base = registry_->Load(job.base_model());

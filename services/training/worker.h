@@ -44,6 +44,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/random/random.h"
 #include "absl/status/status.h"
@@ -60,6 +61,7 @@
 #include "services/training/job_store.h"
 #include "services/training/model_registry.h"
 #include "services/training/openai_client.h"
+#include "services/training/trainer.h"
 
 namespace ethscan::training {
 
@@ -182,6 +184,18 @@ class Worker {
     }
   };
 
+  // One of the job's datasets and the side it is on.
+  struct SideDataset {
+    dataset::v1::Dataset dataset;
+    Side side;
+  };
+  // The job's datasets by side: training (the training dataset, then the extra ones without
+  // repeats), then validation and test. The dataset service's status names the side and id.
+  absl::StatusOr<std::vector<SideDataset>> LoadDatasets(const v1::Job& job);
+  // The manifest's dataset references (id, name, role, records, content hash) for `datasets`.
+  static void AddDatasetRefs(const std::vector<SideDataset>& datasets,
+                             model::v1::Manifest* manifest);
+
   // The TrainingSink of one attempt.
   class JobSink;
   // Why training stopped before the end.
@@ -215,6 +229,9 @@ class Worker {
                       const v1::JobError& failure);
   // Gives the job back un-acknowledged.
   Outcome Abandon(const v1::Job& running, const std::string& why);
+  // Heartbeats the job's queue entry (so no other worker claims it) when a third of
+  // claim_idle has passed since `*last`, which it then sets.
+  void HeartbeatIfDue(const v1::Job& job, const QueueEntry& entry, absl::Time* last);
   // Reloads the job between batches and says whether training must stop.
   absl::StatusOr<Interrupt> CheckStillOurs(const v1::Job& running);
   void Ack(const QueueEntry& entry);

@@ -126,7 +126,7 @@ class Worker::RemoteRun {
       absl::StatusOr<v1::Model> existing = w_->registry_->Resolve(PublishedName());
       if (existing.ok() && existing->job_id() == job_.id()) return Adopted(*existing);
     }
-    RETURN_IF_ERROR(LoadDatasets());
+    ASSIGN_OR_RETURN(datasets_, w_->LoadDatasets(job_));
     const absl::Time start = absl::Now();
     if (current_.remote().id().empty()) {
       if (current_.remote().training_file().empty()) RETURN_IF_ERROR(Upload());
@@ -151,11 +151,6 @@ class Worker::RemoteRun {
   }
 
  private:
-  struct SideDataset {
-    dataset::v1::Dataset dataset;
-    Side side;
-  };
-
   absl::Status Interrupted() const { return absl::AbortedError("training interrupted"); }
 
   // The registry name of the fine-tuned model: the API's name when it is one ("ft:…").
@@ -179,27 +174,6 @@ class Worker::RemoteRun {
     return result;
   }
 
-  absl::Status LoadDatasets() {
-    std::vector<std::pair<std::string, Side>> wanted = {{job_.training_dataset(), Side::kTraining}};
-    for (const std::string& d : job_.extra_training_datasets()) {
-      bool seen = false;
-      for (const auto& w : wanted) seen = seen || w.first == d;
-      if (!seen) wanted.push_back({d, Side::kTraining});
-    }
-    if (!job_.validation_dataset().empty()) {
-      wanted.push_back({job_.validation_dataset(), Side::kValidation});
-    }
-    for (const auto& [id, side] : wanted) {
-      absl::StatusOr<dataset::v1::Dataset> dataset = w_->datasets_->GetDataset(id);
-      if (!dataset.ok()) {
-        return WithContext(dataset.status(),
-                           absl::StrCat(SideName(side), " dataset ", text::Quote(id)));
-      }
-      datasets_.push_back({*std::move(dataset), side});
-    }
-    return absl::OkStatus();
-  }
-
   // Saves current_ (and `event`) while the job is still this attempt's.
   absl::Status Save(const v1::JobEvent* event) {
     absl::Status saved = w_->store_->Update(job_, current_, event);
@@ -215,13 +189,7 @@ class Worker::RemoteRun {
   absl::Status Check() {
     ASSIGN_OR_RETURN(*interrupt_, w_->CheckStillOurs(job_));
     if (*interrupt_ != Interrupt::kNone) return Interrupted();
-    const absl::Time now = w_->clock_->Now();
-    if (now - last_heartbeat_ >= w_->options_.claim_idle / 3) {
-      absl::Status beat = w_->queue_->Heartbeat(w_->consumer_, entry_.entry_id);
-      if (!beat.ok())
-        log::Warning("heartbeat for job ", text::Quote(job_.id()), ": ", beat.message());
-      last_heartbeat_ = now;
-    }
+    w_->HeartbeatIfDue(job_, entry_, &last_heartbeat_);
     return absl::OkStatus();
   }
 
@@ -341,7 +309,8 @@ class Worker::RemoteRun {
         }
         ASSIGN_OR_RETURN(remote, Remote(std::move(created), "creating the fine-tuning job"));
         said = absl::StrCat("created remote job ", remote.id, " on ", client_->Endpoint(),
-                            ": fine-tuning ", remote.model.empty() ? Params().model : remote.model);
+                            ": fine-tuning ",
+                            remote.model.empty() ? current_.remote().model() : remote.model);
       }
       current_.mutable_remote()->set_id(remote.id);
       current_.mutable_remote()->set_status(remote.status);
@@ -426,14 +395,12 @@ class Worker::RemoteRun {
       if (e.type == "metrics") {
         event.set_type("metrics");
         event.set_message(message);
-        for (const auto& [name, value] : MirroredMetrics(e.data)) {
-          (*event.mutable_metrics())[name] = value;
-        }
+        last_metrics_ = MirroredMetrics(e.data);
+        for (const auto& [name, value] : last_metrics_) (*event.mutable_metrics())[name] = value;
         auto step = e.data.find("step");
         auto total = e.data.find("total_steps");
         if (step != e.data.end()) step_ = std::max(step_, static_cast<int>(step->second));
         if (total != e.data.end()) total_steps_ = static_cast<int>(total->second);
-        last_metrics_ = MirroredMetrics(e.data);
       } else {
         event.set_message(absl::StrCat("openai: ", message));
       }
@@ -510,14 +477,7 @@ class Worker::RemoteRun {
     m->set_base_model(job_.base_model());
     m->set_job_id(job_.id());
     SetTimestamp(w_->clock_->Now(), m->mutable_create_time());
-    for (const SideDataset& d : datasets_) {
-      model::v1::DatasetRef* ref = m->add_datasets();
-      ref->set_id(d.dataset.id());
-      ref->set_name(d.dataset.name());
-      ref->set_role(std::string(SideName(d.side)));
-      ref->set_record_count(d.dataset.record_count());
-      ref->set_content_sha256(d.dataset.sha256());
-    }
+    AddDatasetRefs(datasets_, m);
     for (const auto& [name, value] : hyperparameters_)
       (*m->mutable_hyperparameters())[name] = value;
     (*m->mutable_hyperparameters())["seed"] = static_cast<double>(job_.seed());

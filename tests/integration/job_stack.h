@@ -218,6 +218,9 @@ class JobStackTest : public ::testing::Test {
     request.set_training_dataset(dataset);
     request.set_suffix(suffix);
     *request.mutable_hyperparameters() = hyperparameters;
+    return CreateJob(request);
+  }
+  absl::StatusOr<std::string> CreateJob(const training::v1::CreateJobRequest& request) {
     grpc::ClientContext context;
     common::SetDeadline(&context, absl::Seconds(30));
     training::v1::CreateJobResponse response;

@@ -54,12 +54,7 @@ class OpenAiBackendIntegrationTest : public JobStackTest {
     request.set_backend("openai");
     request.mutable_hyperparameters()->set_n_epochs(3);
     (*request.mutable_metadata())["team"] = "risk";
-    grpc::ClientContext context;
-    common::SetDeadline(&context, absl::Seconds(30));
-    training::v1::CreateJobResponse response;
-    grpc::Status status = Training()->CreateJob(&context, request, &response);
-    if (!status.ok()) return FromGrpc(status, "CreateJob");
-    return response.job().id();
+    return CreateJob(request);
   }
 
   absl::StatusOr<training::v1::Model> GetModel(const std::string& name) {
