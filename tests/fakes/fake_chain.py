@@ -58,14 +58,14 @@ import json
 import os
 import random
 import re
-import signal
 import socket
 import struct
 import sys
 import threading
 import time
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.dont_write_bytecode = True  # so that importing fake_http leaves no __pycache__ here
+import fake_http  # noqa: E402
 
 SEPOLIA, SEPOLIA_HEAD = 11155111, 8000000
 WINDOW = 10000
@@ -167,14 +167,7 @@ class FakeChain:
         self.calls_by_action = collections.Counter()
         self.rpc_methods = collections.Counter()
         self.injected = collections.Counter()
-        self.log_lock = threading.Lock()
-        self.log_file = open(args.log, "a", encoding="utf-8") if args.log else None
-
-    def write_log(self, record):
-        with self.log_lock:
-            if self.log_file:
-                self.log_file.write(json.dumps(record) + "\n")
-                self.log_file.flush()
+        self.log = fake_http.RequestLog(args.log)
 
     def take_failure(self, rpc):
         """The mode of the first queued fault for this kind of call, consuming one of it."""
@@ -471,66 +464,35 @@ class FakeChain:
         return hex(int(account.get("nonce", 0)))
 
 
-def log_body(headers, body):
-    if "json" in headers.get("Content-Type", "").lower():
-        try:
-            return json.loads(body)
-        except ValueError:
-            pass
-    return body.decode("utf-8", "replace")[:65536]
+class Handler(fake_http.Handler):
+    """fake_http's front end with text error bodies, no Transfer-Encoding, the Etherscan
+    action or JSON-RPC method and the injected fault in the log and on stderr, and the
+    "reset" fault (status None): the connection closed with RST, unanswered."""
 
-
-class Handler(BaseHTTPRequestHandler):
-    """HTTP/1.1 keep-alive front end: reads the whole body, asks the fake, logs, answers."""
-
-    protocol_version = "HTTP/1.1"
     server_version = "fake-chain/1.0"
     fake = None  # the FakeChain, set by main()
-
-    def do_GET(self):
-        self.handle_request()
-
-    do_POST = do_DELETE = do_PUT = do_PATCH = do_GET
-
-    def log_request(self, code="-", size="-"):
-        pass  # replaced by the one-line summary of handle_request
+    request_fields = {"fault": None, "label": ""}  # set by the FakeChain endpoints
 
     def read_body(self):
         if self.headers.get("Transfer-Encoding"):  # the project's client sends Content-Length
             raise ValueError("Transfer-Encoding is not supported")
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        return super().read_body()
 
-    def handle_request(self):
-        url = urllib.parse.urlsplit(self.path)
-        req = {"method": self.command, "path": url.path, "headers": self.headers,
-               "query": urllib.parse.parse_qs(url.query, keep_blank_values=True),
-               "fault": None, "label": ""}
-        try:
-            req["body"] = self.read_body()
-        except ValueError:
-            self.close_connection = True
-            req["body"] = b""
-            response = 400, "text/plain", b"a body needs a Content-Length\n"
-        else:
-            try:
-                response = self.fake.dispatch(req)
-            except Exception as error:  # a bug in the fake: answer, and show it on stderr
-                self.log_error("internal error: %r", error)
-                response = 500, "text/plain", f"fake_chain internal error: {error!r}\n".encode()
-        status, content_type, payload = response
-        # Logged before the answer goes out, so a client that reads the log after its call
-        # finds the call in it.
-        headers = {}
-        for name, value in self.headers.items():
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        self.fake.write_log({"method": self.command, "path": url.path, "query": req["query"],
-                             "headers": headers, "body": log_body(self.headers, req["body"]),
-                             "status": status, "fault": req["fault"]})
+    def framing_error(self):
+        return 400, "text/plain", b"a body needs a Content-Length\n"
+
+    def internal_error(self, error):
+        return 500, "text/plain", f"fake_chain internal error: {error!r}\n".encode()
+
+    def summary(self, req, status):
         fault = f" fault={req['fault']}" if req["fault"] else ""
-        sys.stderr.write(f"fake_chain: {self.command} {url.path} {req['label']} "
-                         f"{status if status else 'reset'}{fault}\n")
-        sys.stderr.flush()
+        return (f"fake_chain: {self.command} {req['path']} {req['label']} "
+                f"{status if status else 'reset'}{fault}")
+
+    def log_fields(self, req):
+        return {"fault": req["fault"]}
+
+    def send_answer(self, status, content_type, payload, headers):
         if status is None:  # close with RST and no answer
             self.close_connection = True
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
@@ -538,14 +500,7 @@ class Handler(BaseHTTPRequestHandler):
             self.rfile.close()  # the last reference but ours: the close below is the real one
             self.connection.close()
             return
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        except OSError:
-            self.close_connection = True
+        super().send_answer(status, content_type, payload, headers)
 
 
 # ---- fixture generator -------------------------------------------------------------------
@@ -690,25 +645,8 @@ def main(argv):
         return 0
     fake = FakeChain(args, load_fixture(args.fixture))
     Handler.fake = fake
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # listening from here on
-    server.daemon_threads = True  # idle keep-alive or slow calls must not delay the exit
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w", encoding="ascii") as port_file:
-        port_file.write(f"{server.server_address[1]}\n")
-    os.replace(tmp, args.port_file)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                     daemon=True).start()
-    while not stop.wait(0.5):
-        pass
-    server.shutdown()
-    server.server_close()
-    with fake.log_lock:  # handler threads may still be finishing a request
-        if fake.log_file:
-            fake.log_file.close()
-            fake.log_file = None
+    fake_http.serve(Handler, args.port_file)
+    fake.log.close()
     return 0
 
 

@@ -43,13 +43,13 @@ import math
 import os
 import random
 import re
-import signal
 import string
 import sys
 import threading
 import time
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.dont_write_bytecode = True  # so that importing fake_http leaves no __pycache__ here
+import fake_http  # noqa: E402
 
 ALNUM = string.ascii_letters + string.digits
 PURPOSES = ["fine-tune", "assistants", "batch", "vision", "user_data", "evals"]
@@ -214,8 +214,7 @@ class FakeOpenAI:
         self.files = {}   # id -> {"object": file object, "content": bytes}
         self.jobs = {}    # id -> Job, in creation order
         self.requests = self.create_job_requests = self.rate_limited = self.server_errors = 0
-        self.log_lock = threading.Lock()
-        self.log_file = open(args.log, "a", encoding="utf-8") if args.log else None
+        self.log = fake_http.RequestLog(args.log)
         self.routes = [
             (r"/v1/files", {"POST": self.upload_file}),
             (r"/v1/files/([^/]+)", {"GET": self.get_file, "DELETE": self.delete_file}),
@@ -232,12 +231,6 @@ class FakeOpenAI:
 
     def token(self, n, alphabet=ALNUM):
         return "".join(self.rng.choice(alphabet) for _ in range(n))
-
-    def write_log(self, record):
-        with self.log_lock:
-            if self.log_file:
-                self.log_file.write(json.dumps(record) + "\n")
-                self.log_file.flush()
 
     def store_file(self, filename, purpose, content):
         file_id = "file-" + self.token(24, "0123456789abcdef")
@@ -589,28 +582,15 @@ def log_body(headers, body):
                 "filename": filename, "bytes": len(data),
                 "first_line": data.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace")}
                 for name, (filename, data) in parts.items()}
-    if "json" in content_type.lower():
-        try:
-            return json.loads(body)
-        except ValueError:
-            pass
-    return body.decode("utf-8", "replace")[:65536]
+    return fake_http.log_body(headers, body)
 
 
-class Handler(BaseHTTPRequestHandler):
-    """HTTP/1.1 keep-alive front end: reads the whole body, asks the fake, answers, logs."""
+class Handler(fake_http.Handler):
+    """fake_http's front end with OpenAI's error bodies, chunked request bodies, multipart
+    bodies summarized in the log and an x-request-id header on every answer."""
 
-    protocol_version = "HTTP/1.1"
     server_version = "fake-openai/1.0"
     fake = None  # the FakeOpenAI, set by main()
-
-    def do_GET(self):
-        self.handle_request()
-
-    do_POST = do_DELETE = do_PUT = do_PATCH = do_GET
-
-    def log_request(self, code="-", size="-"):
-        pass  # replaced by the one-line summary of handle_request, which omits headers
 
     def read_body(self):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -623,48 +603,24 @@ class Handler(BaseHTTPRequestHandler):
                     return b"".join(chunks)
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        return super().read_body()
 
-    def handle_request(self):
-        url = urllib.parse.urlsplit(self.path)
-        req = {"method": self.command, "path": url.path, "headers": self.headers,
-               "query": urllib.parse.parse_qs(url.query, keep_blank_values=True)}
-        try:
-            req["body"] = self.read_body()
-        except ValueError:
-            self.close_connection = True
-            req["body"] = b""
-            response = ApiError(400, "Malformed request body framing").response
-        else:
-            try:
-                response = self.fake.dispatch(req)
-            except Exception as error:  # a bug in the fake: answer, and show it on stderr
-                self.log_error("internal error: %r", error)
-                response = ApiError(500, f"fake_openai internal error: {error!r}",
-                                    type_="server_error").response
-        status, content_type, payload, extra = response
-        # Logged before the answer goes out, so a client that reads the log after its call
-        # finds the call in it.
-        headers = {}
-        for name, value in self.headers.items():
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        self.fake.write_log({"method": self.command, "path": url.path, "query": req["query"],
-                             "headers": headers, "body": log_body(self.headers, req["body"]),
-                             "status": status})
-        sys.stderr.write(f"fake_openai: {self.command} {url.path} {status}\n")
-        sys.stderr.flush()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            self.send_header("x-request-id", "req_" + os.urandom(16).hex())
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except OSError:
-            self.close_connection = True
+    def framing_error(self):
+        return ApiError(400, "Malformed request body framing").response
+
+    def internal_error(self, error):
+        return ApiError(500, f"fake_openai internal error: {error!r}",
+                        type_="server_error").response
+
+    def summary(self, req, status):
+        return f"fake_openai: {self.command} {req['path']} {status}"
+
+    def body_for_log(self, body):
+        return log_body(self.headers, body)
+
+    def send_answer(self, status, content_type, payload, headers):
+        super().send_answer(status, content_type, payload,
+                            {"x-request-id": "req_" + os.urandom(16).hex(), **headers})
 
 
 def parse_args(argv):
@@ -689,26 +645,12 @@ def main(argv):
     args = parse_args(argv)
     fake = FakeOpenAI(args)
     Handler.fake = fake
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # listening from here on
-    server.daemon_threads = True  # idle keep-alive connections must not delay the exit
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w", encoding="ascii") as port_file:
-        port_file.write(f"{server.server_address[1]}\n")
-    os.replace(tmp, args.port_file)
-    threading.Thread(target=fake.run_ticker, args=(stop,), daemon=True).start()
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                     daemon=True).start()
-    while not stop.wait(0.5):
-        pass
-    server.shutdown()
-    server.server_close()
-    with fake.log_lock:  # handler threads may still be finishing a request
-        if fake.log_file:
-            fake.log_file.close()
-            fake.log_file = None
+
+    def start_ticker(stop):
+        threading.Thread(target=fake.run_ticker, args=(stop,), daemon=True).start()
+
+    fake_http.serve(Handler, args.port_file, on_listening=start_ticker)
+    fake.log.close()
     return 0
 
 
