@@ -219,7 +219,7 @@ std::vector<const FieldDecision*> Resolution::Conflicts() const {
   return out;
 }
 
-Resolution ResolveClaims(const std::vector<PolicyClaim>& claims) {
+Resolution ResolveClaims(const std::vector<PolicyClaim>& claims, bool copy_features) {
   Resolution r;
   r.label = DecideLabel(claims);
   r.merged.set_label(r.label.value);
@@ -247,7 +247,7 @@ Resolution ResolveClaims(const std::vector<PolicyClaim>& claims) {
   for (size_t i = 0; i < claims.size(); ++i) {
     if (claims[i].record->features_size() > 0) {
       r.features_from = i;
-      *r.merged.mutable_features() = claims[i].record->features();
+      if (copy_features) *r.merged.mutable_features() = claims[i].record->features();
       break;
     }
   }

@@ -150,7 +150,9 @@ struct Resolution {
 };
 
 // Settles one address. `claims` must be non-empty and in authority order (SortByAuthority).
-Resolution ResolveClaims(const std::vector<PolicyClaim>& claims);
+// Without `copy_features`, `merged` gets no features (features_from still names the claim
+// they come from), for a caller that moves them instead of copying them.
+Resolution ResolveClaims(const std::vector<PolicyClaim>& claims, bool copy_features = true);
 
 }  // namespace ethscan::common
 

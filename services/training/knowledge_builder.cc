@@ -207,7 +207,7 @@ void KnowledgeBuilder::MergeEntry(const Key& key, std::vector<const Claim*> clai
     sorted_policy.push_back(policy_claims[i]);
   }
   claims = std::move(sorted);
-  common::Resolution resolution = common::ResolveClaims(sorted_policy);
+  common::Resolution resolution = common::ResolveClaims(sorted_policy, /*copy_features=*/false);
 
   auto name_of = [this, &claims](size_t i) -> const std::string& {
     return datasets_[claims[i]->dataset].name;
@@ -216,21 +216,26 @@ void KnowledgeBuilder::MergeEntry(const Key& key, std::vector<const Claim*> clai
     return datasets_[claims[i]->dataset].source;
   };
 
+  // The claimed records and the index share arena_, so moving a record or its features into
+  // the entry swaps pointers instead of copying the features' many small messages.
   model::v1::KnowledgeEntry& entry = *out_entry;
+  AddressRecord* merged = entry.mutable_merged();
+  merged->Swap(&resolution.merged);
+  // The behavioural features are kept once per address, in the merged record (field_sources
+  // names the claim).
+  if (resolution.features_from.has_value()) {
+    merged->mutable_features()->Swap(claims[*resolution.features_from]->record->mutable_features());
+  }
   for (const Claim* c : claims) {
     model::v1::SourceClaim* out = entry.add_claims();
     const DatasetInfo& d = datasets_[c->dataset];
     out->set_source(d.source);
-    out->mutable_record()->CopyFrom(*c->record);
-    // Kept once per address, in the merged record (field_sources names the claim).
+    out->mutable_record()->Swap(c->record);
     out->mutable_record()->clear_features();
     *out->mutable_observed_time() = d.create_time;
     out->set_dataset_id(d.id);
     out->set_dataset_format(d.format);
   }
-
-  AddressRecord* merged = entry.mutable_merged();
-  merged->Swap(&resolution.merged);
   absl::StatusOr<eth::Address> address = eth::Address::Parse(key.first);
   merged->set_address(address.ok() ? address->ToChecksumHex() : key.first);
   merged->set_chain_id(key.second);
@@ -249,7 +254,7 @@ void KnowledgeBuilder::MergeEntry(const Key& key, std::vector<const Claim*> clai
   if (!label.sanctions_overruled.empty()) {
     std::vector<std::string> overruled_sources;
     for (size_t i : label.sanctions_overruled) AddSourceName(&overruled_sources, name_of(i));
-    const AddressRecord& ofac = *claims[*label.ofac]->record;
+    const AddressRecord& ofac = entry.claims(static_cast<int>(*label.ofac)).record();
     std::string ofac_says = ofac.original_label().empty() ? ofac.label() : ofac.original_label();
     entry.add_conflicts(absl::StrCat("label: Sanctioned (", absl::StrJoin(overruled_sources, ", "),
                                      ") overruled by OFAC (", name_of(*label.ofac),
@@ -293,16 +298,10 @@ void KnowledgeBuilder::MergeEntry(const Key& key, std::vector<const Claim*> clai
   merged->set_source(absl::StrJoin(ordered, ", "));
 }
 
-model::v1::KnowledgeIndex KnowledgeBuilder::Build() {
-  google::protobuf::Arena arena;
-  model::v1::KnowledgeIndex index;
-  index.CopyFrom(*Build(&arena));
-  return index;
-}
-
-model::v1::KnowledgeIndex* KnowledgeBuilder::Build(google::protobuf::Arena* arena) {
-  model::v1::KnowledgeIndex& index =
-      *google::protobuf::Arena::CreateMessage<model::v1::KnowledgeIndex>(arena);
+const model::v1::KnowledgeIndex& KnowledgeBuilder::Build() {
+  if (index_ != nullptr) return *index_;
+  index_ = google::protobuf::Arena::CreateMessage<model::v1::KnowledgeIndex>(&arena_);
+  model::v1::KnowledgeIndex& index = *index_;
   index.set_conflict_policy(common::kConflictPolicyText);
   stats_.addresses = 0;
   stats_.conflicts = 0;
@@ -318,7 +317,7 @@ model::v1::KnowledgeIndex* KnowledgeBuilder::Build(google::protobuf::Arena* aren
     stats_.conflicts += entry.conflicts_size();
     if (entry.conflicts_size() > 0) ++stats_.conflicting_addresses;
   }
-  return &index;
+  return index;
 }
 
 absl::StatusOr<model::v1::KnowledgeIndex> BuildKnowledgeIndex(

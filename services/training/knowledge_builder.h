@@ -86,11 +86,11 @@ class KnowledgeBuilder {
                             const std::vector<std::string>& base_datasets,
                             const model::v1::KnowledgeIndex& base);
 
-  // Builds the index: entries sorted by lowercase address, then chain id.
-  model::v1::KnowledgeIndex Build();
-  // The same, allocated on `arena` (which must outlive it): no copy of the index, and its
-  // tens of thousands of sub-messages are freed at once with the arena.
-  model::v1::KnowledgeIndex* Build(google::protobuf::Arena* arena);
+  // Builds the index: entries sorted by lowercase address, then chain id. The claimed
+  // records move into it rather than being copied, so a builder builds once: a later call
+  // returns the same index. The index lives on the builder's arena, as long as the builder
+  // (its tens of thousands of sub-messages are freed at once with it).
+  const model::v1::KnowledgeIndex& Build();
 
   // The datasets whose claims the index holds, in priority order: the job's, then the base
   // model's.
@@ -112,8 +112,8 @@ class KnowledgeBuilder {
   struct Claim {
     uint32_t dataset = 0;
     uint64_t sequence = 0;
-    // On arena_.
-    const common::v1::AddressRecord* record = nullptr;
+    // On arena_; Build moves its fields into the index.
+    common::v1::AddressRecord* record = nullptr;
   };
   // (lowercase address, chain id).
   using Key = std::pair<std::string, uint64_t>;
@@ -123,15 +123,24 @@ class KnowledgeBuilder {
   void MergeEntry(const Key& key, std::vector<const Claim*> claims,
                   model::v1::KnowledgeEntry* entry);
 
-  // Holds the claimed records: one allocation region instead of a heap block per record,
-  // feature and string.
-  google::protobuf::Arena arena_;
+  // Holds the claimed records and the index: one allocation region instead of a heap block
+  // per record, feature and string. Its blocks grow to 1 MiB (the default stops at 8 KiB,
+  // which is a heap block per few records).
+  static google::protobuf::ArenaOptions ArenaBlocks() {
+    google::protobuf::ArenaOptions options;
+    options.start_block_size = 64 << 10;
+    options.max_block_size = 1 << 20;
+    return options;
+  }
+  google::protobuf::Arena arena_{ArenaBlocks()};
   std::vector<DatasetInfo> datasets_;
   absl::flat_hash_map<std::string, uint32_t> dataset_index_;
   // Ids of the job's own datasets (not the base model's).
   size_t job_dataset_count_ = 0;
   std::vector<std::string> training_datasets_;
   std::map<Key, std::vector<Claim>> claims_;
+  // Set by the first Build, on arena_.
+  model::v1::KnowledgeIndex* index_ = nullptr;
   uint64_t next_sequence_ = 0;
   BuildStats stats_;
 };

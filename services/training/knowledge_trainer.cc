@@ -53,8 +53,7 @@ absl::Status KnowledgeTrainer::AddParent(const model::v1::Manifest& manifest,
 
 absl::StatusOr<std::optional<TrainedArtefact>> KnowledgeTrainer::Train(TrainingSink* sink) {
   RETURN_IF_ERROR(sink->Check());
-  google::protobuf::Arena arena;
-  const model::v1::KnowledgeIndex& index = *builder_.Build(&arena);
+  const model::v1::KnowledgeIndex& index = builder_.Build();
   const BuildStats& stats = builder_.stats();
   if (stats.skipped_records > 0) {
     sink->Message("warning", absl::StrCat("skipped ", stats.skipped_records,

@@ -1,0 +1,153 @@
+// Microbenchmarks of a local fine-tuning job's parts, without the queue, gRPC or Redis: the
+// knowledge index over the Kaggle feature file's records, the classifier's record intake and
+// matrices, a checkpoint's booster snapshot, and the model package's serialization. They show
+// where a job spends the time that plain XGBoost training does not (tools/bench/finetune_bench.sh
+// measures the whole job against it).
+//
+//   build-bench/bin/ethscan_training_benchmark [--benchmark_filter=...]
+//
+// ETHSCAN_SHARED_DATA (default ../shared/data) locates the Kaggle file; without it every
+// benchmark is skipped with a message.
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "benchmark/benchmark.h"
+#include "common/ml/classifier.h"
+#include "common/model/package.h"
+#include "services/dataset/ingest_pipeline.h"
+#include "services/training/classifier_trainer.h"
+#include "services/training/knowledge_trainer.h"
+
+namespace ethscan::bench {
+namespace {
+
+class CollectingSink : public dataset::RecordSink {
+ public:
+  explicit CollectingSink(std::vector<common::v1::AddressRecord>* out) : out_(out) {}
+  absl::Status Write(const common::v1::AddressRecord& record) override {
+    out_->push_back(record);
+    return absl::OkStatus();
+  }
+
+ private:
+  std::vector<common::v1::AddressRecord>* out_;
+};
+
+// The Kaggle feature file's records as the dataset service stores them; empty when the file
+// is not there.
+const std::vector<common::v1::AddressRecord>& KaggleRecords() {
+  static const auto* records = [] {
+    auto* out = new std::vector<common::v1::AddressRecord>();
+    const char* env = std::getenv("ETHSCAN_SHARED_DATA");
+    const std::string path = absl::StrCat(env != nullptr ? env : "../shared/data",
+                                          "/kaggle_fraud/transaction_dataset.csv");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return out;
+    std::stringstream text;
+    text << in.rdbuf();
+    dataset::IngestOptions options;
+    options.name = "kaggle";
+    options.format = dataset::v1::DATASET_FORMAT_KAGGLE_FRAUD_FEATURES;
+    options.filename = path;
+    CollectingSink sink(out);
+    dataset::IngestPipeline pipeline(options, &sink);
+    if (!pipeline.AddChunk(text.str()).ok() || !pipeline.Finish().ok()) out->clear();
+    return out;
+  }();
+  return *records;
+}
+
+dataset::v1::Dataset KaggleDataset() {
+  dataset::v1::Dataset d;
+  d.set_id("ds-kaggle");
+  d.set_name("kaggle");
+  d.set_format(dataset::v1::DATASET_FORMAT_KAGGLE_FRAUD_FEATURES);
+  return d;
+}
+
+// Discards what a trainer reports.
+class NullSink : public training::TrainingSink {
+ public:
+  void Message(absl::string_view, absl::string_view) override {}
+  void Metrics(absl::string_view, int, int, const std::map<std::string, double>&) override {}
+  void Checkpoint(int, std::string, const std::map<std::string, double>&) override {}
+  absl::Status Check() override { return absl::OkStatus(); }
+};
+
+bool HaveData(benchmark::State& state) {
+  if (!KaggleRecords().empty()) return true;
+  state.SkipWithError("the Kaggle feature file is not under ETHSCAN_SHARED_DATA");
+  return false;
+}
+
+// Every record into a knowledge trainer, then Train (merge, serialize).
+void BM_KnowledgeIndex(benchmark::State& state) {
+  if (!HaveData(state)) return;
+  const dataset::v1::Dataset d = KaggleDataset();
+  NullSink sink;
+  size_t bytes = 0;
+  for (auto _ : state) {
+    training::KnowledgeTrainer trainer;
+    if (!trainer.AddDataset(d, training::Side::kTraining).ok()) state.SkipWithError("dataset");
+    const training::RecordOrigin origin{&d, training::Side::kTraining, false};
+    for (const auto& r : KaggleRecords()) {
+      if (!trainer.AddRecord(origin, r).ok()) state.SkipWithError("record");
+    }
+    auto trained = trainer.Train(&sink);
+    if (!trained.ok() || !trained->has_value()) state.SkipWithError("train");
+    bytes = (*trained)->data.size();
+  }
+  state.counters["artefact_MB"] = static_cast<double>(bytes) / 1e6;
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(KaggleRecords().size()));
+}
+BENCHMARK(BM_KnowledgeIndex)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The classifier's record intake (dense vectors, targets), without boosting.
+void BM_ClassifierIntake(benchmark::State& state) {
+  if (!HaveData(state)) return;
+  for (auto _ : state) {
+    training::ClassifierTrainer trainer{training::ClassifierHyperparameters{}};
+    for (const auto& r : KaggleRecords()) trainer.AddTrainingRecord(r);
+    benchmark::DoNotOptimize(trainer.training_rows());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(KaggleRecords().size()));
+}
+BENCHMARK(BM_ClassifierIntake)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// A booster of state.range(0) rounds saved as a checkpoint saves it.
+void BM_BoosterSnapshot(benchmark::State& state) {
+  if (!HaveData(state)) return;
+  training::ClassifierHyperparameters hp;
+  hp.n_epochs = static_cast<int>(state.range(0) / training::kRoundsPerEpoch);
+  training::ClassifierTrainer sized{hp};
+  for (const auto& r : KaggleRecords()) sized.AddTrainingRecord(r);
+  auto trained = sized.Train({});
+  if (!trained.ok()) {
+    state.SkipWithError(std::string(trained.status().message()).c_str());
+    return;
+  }
+  auto model = ml::Classifier::Load(trained->model);
+  if (!model.ok()) {
+    state.SkipWithError("load");
+    return;
+  }
+  size_t bytes = 0;
+  for (auto _ : state) {
+    auto saved = (*model)->Save();
+    if (!saved.ok()) state.SkipWithError("save");
+    bytes = saved->size();
+  }
+  state.counters["MB"] = static_cast<double>(bytes) / 1e6;
+}
+BENCHMARK(BM_BoosterSnapshot)->Arg(100)->Arg(500)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+}  // namespace ethscan::bench
+
+BENCHMARK_MAIN();
