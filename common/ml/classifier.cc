@@ -105,11 +105,14 @@ void ParseEval(absl::string_view text, RoundMetrics* metrics) {
   }
 }
 
-// The model in XGBoost's JSON format (portable across XGBoost versions).
+// The model in XGBoost's UBJSON format: the JSON model's content in binary (portable across
+// XGBoost versions like JSON), about 2.5 times faster to write and a fifth smaller, which
+// counts for a checkpoint saved while training waits. Loading tells the two apart, so models
+// saved as JSON load as before.
 absl::StatusOr<std::string> SaveBooster(BoosterHandle booster) {
   bst_ulong size = 0;
   const char* data = nullptr;
-  XGB_RETURN_IF_ERROR(XGBoosterSaveModelToBuffer(booster, R"({"format": "json"})", &size, &data),
+  XGB_RETURN_IF_ERROR(XGBoosterSaveModelToBuffer(booster, R"({"format": "ubj"})", &size, &data),
                       "save");
   return std::string(data, size);
 }

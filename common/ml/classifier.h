@@ -84,7 +84,8 @@ class Classifier {
   Classifier(const Classifier&) = delete;
   Classifier& operator=(const Classifier&) = delete;
 
-  // The model as XGBoost's JSON format (portable across XGBoost versions).
+  // The model in XGBoost's UBJSON format (portable across XGBoost versions). Load reads it
+  // and XGBoost's JSON format, which models saved before used.
   absl::StatusOr<std::string> Save() const;
   // The probability of the positive class for each row.
   absl::StatusOr<std::vector<float>> Predict(const FeatureMatrix& rows) const;

@@ -1,5 +1,7 @@
 #include "common/ml/classifier.h"
 
+#include <xgboost/c_api.h>
+
 #include <cmath>
 #include <limits>
 #include <random>
@@ -107,6 +109,39 @@ TEST(ClassifierTest, SavesAndLoadsToTheSamePredictionsAndContributionsAddUp) {
   }
   // Feature 0 carries the signal.
   EXPECT_GT((*contributions)[0], std::abs((*contributions)[1]));
+}
+
+// Models published before the switch to UBJSON hold XGBoost's JSON format; they still load.
+TEST(ClassifierTest, SavesUbjsonAndStillLoadsAJsonModel) {
+  FeatureMatrix train = Synthetic(400, 4);
+  BoosterParams params;
+  params.rounds = 10;
+  params.threads = 1;
+  absl::StatusOr<TrainResult> result = Train(params, train, nullptr, nullptr);
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::string& ubj = result->saved_model;
+  // UBJSON opens an object with '{' and a length marker, JSON with '{' and a quote.
+  ASSERT_GE(ubj.size(), 2u);
+  EXPECT_EQ(ubj[0], '{');
+  EXPECT_NE(ubj[1], '"');
+
+  BoosterHandle booster = nullptr;
+  ASSERT_EQ(XGBoosterCreate(nullptr, 0, &booster), 0);
+  ASSERT_EQ(XGBoosterLoadModelFromBuffer(booster, ubj.data(), ubj.size()), 0);
+  bst_ulong size = 0;
+  const char* data = nullptr;
+  ASSERT_EQ(XGBoosterSaveModelToBuffer(booster, R"({"format": "json"})", &size, &data), 0);
+  const std::string json(data, size);
+  XGBoosterFree(booster);
+  ASSERT_EQ(json.substr(0, 2), "{\"");
+
+  absl::StatusOr<std::unique_ptr<Classifier>> loaded = Classifier::Load(json);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->rounds(), 10);
+  std::vector<float> before = *result->model->Predict(train);
+  std::vector<float> after = *(*loaded)->Predict(train);
+  ASSERT_EQ(before.size(), after.size());
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_FLOAT_EQ(before[i], after[i]);
 }
 
 TEST(ClassifierTest, RefusesBadInput) {
