@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -328,9 +330,12 @@ absl::StatusOr<Worker::Interrupt> Worker::CheckStillOurs(const v1::Job& running)
 }
 
 // Reports a job's training: events to the job store, checkpoints to the registry, and the
-// interruption checks with the queue entry's heartbeat.
-// Trainers may call it from several threads at once (they run side by side); every method
-// takes the one lock.
+// interruption checks with the queue entry's heartbeat. Trainers only hand it work: a thread
+// of its own (the reporter) makes the round trips and writes the files, so a boosting round
+// never waits on Redis or a disk. What the trainers report is written in the order they
+// reported it (a checkpoint's "saved" message after the events before it).
+// Any thread may call it; every method takes the one lock, and none holds it across a round
+// trip.
 class Worker::JobSink final : public TrainingSink {
  public:
   JobSink(Worker* worker, const v1::Job& job, const QueueEntry& entry, Interrupt* interrupt,
@@ -341,85 +346,94 @@ class Worker::JobSink final : public TrainingSink {
         interrupt_(interrupt),
         finished_(finished),
         model_name_(FineTunedModelName(job)),
-        last_heartbeat_(worker->clock_->Now()) {}
+        last_heartbeat_(worker->clock_->Now()),
+        reporter_([this] { Report(); }) {}
 
-  ~JobSink() override { Flush(); }
+  // Writes what waits, then stops the reporter.
+  ~JobSink() override {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    reporter_.join();
+  }
 
+  // Written promptly (not batched like metrics), after the events before it.
   void Message(absl::string_view level, absl::string_view message) override {
     absl::MutexLock lock(&mu_);
-    MessageLocked(level, message);
+    items_.push_back(Item{MessageEvent(worker_->clock_->Now(), level, message), {}});
+    flush_now_ = true;
   }
 
   // Metrics events are appended in batches: one round trip per event_flush_interval rather
-  // than one per boosting round.
+  // than one per boosting round. With a zero interval each is written before training goes
+  // on.
   void Metrics(absl::string_view message, int step, int total_steps,
                const std::map<std::string, double>& metrics) override {
     v1::JobEvent event = MessageEvent(worker_->clock_->Now(), "info", message);
     event.set_type("metrics");
     for (const auto& [name, value] : metrics) (*event.mutable_metrics())[name] = value;
     absl::MutexLock lock(&mu_);
-    pending_.push_back(std::move(event));
+    items_.push_back(Item{std::move(event), {}, step, total_steps});
     if (first_step_ == 0) {
       first_step_ = step;
       first_step_time_ = worker_->clock_->Now();
     }
     step_ = step;
     total_steps_ = total_steps;
-    if (absl::Now() - last_flush_ >= worker_->options_.event_flush_interval) FlushLocked();
+    if (worker_->options_.event_flush_interval <= absl::ZeroDuration()) {
+      flush_now_ = true;
+      mu_.Await(absl::Condition(this, &JobSink::Idle));
+    }
   }
 
-  // Appends the metrics events that wait.
+  // Waits until everything reported so far is written.
   void Flush() {
     absl::MutexLock lock(&mu_);
-    FlushLocked();
+    flush_now_ = true;
+    mu_.Await(absl::Condition(this, &JobSink::Idle));
   }
 
+  // Queued for the reporter, which publishes it. At most kCheckpointsWaiting wait: a disk
+  // slower than the epochs slows training rather than piling models up in memory.
   void Checkpoint(int step, std::string artefact,
                   const std::map<std::string, double>& metrics) override {
-    // The classifier as of this step. The knowledge index is the same at every step (it is
-    // the job's model's), so a checkpoint does not copy it.
-    model::v1::ModelPackage package;
-    {
-      absl::MutexLock lock(&mu_);
-      *package.mutable_manifest() = finished_->manifest();
-    }
-    package.mutable_manifest()->clear_artefacts();
-    package.mutable_manifest()->clear_kinds();
-    // Its metrics are the step's, not the summary of kinds finished before.
-    package.mutable_manifest()->clear_metrics();
-    SetTimestamp(worker_->clock_->Now(), package.mutable_manifest()->mutable_create_time());
-    absl::Status added = model::AddArtefact(&package, model::kClassifierKind,
-                                            model::kClassifierFormat, std::move(artefact));
-    if (added.ok()) {
-      for (const auto& [name, value] : metrics) {
-        (*package.mutable_manifest()->mutable_metrics())[name] = value;
-      }
-      absl::StatusOr<v1::Model> saved =
-          worker_->registry_->PublishCheckpoint(std::move(package), model_name_, step);
-      if (saved.ok()) {
-        Message("info", absl::StrCat("checkpoint ", saved->name(), " saved"));
-        return;
-      }
-      added = saved.status();
-    }
-    Message("warning",
-            absl::StrCat("cannot save the checkpoint at step ", step, ": ", added.message()));
+    CheckpointWork work;
+    work.step = step;
+    work.artefact = std::move(artefact);
+    work.metrics = metrics;
+    absl::MutexLock lock(&mu_);
+    // The manifest as it is now: the worker goes on filling the package once training ends.
+    work.manifest = finished_->manifest();
+    SetTimestamp(worker_->clock_->Now(), work.manifest.mutable_create_time());
+    auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return checkpoints_waiting_ < kCheckpointsWaiting;
+    };
+    mu_.Await(absl::Condition(&room));
+    ++checkpoints_waiting_;
+    items_.push_back(Item{std::nullopt, std::move(work)});
   }
 
-  // Between boosting rounds and record batches: looks the job up at most every
-  // check_interval (a Redis round trip per round would cost more than the round).
+  // Between boosting rounds and record batches: what the reporter saw when it last looked
+  // the job up (every check_interval), with no round trip here; with a zero check_interval
+  // the job is looked up now.
   absl::Status Check() override {
+    if (worker_->options_.check_interval <= absl::ZeroDuration()) return CheckNow();
     absl::MutexLock lock(&mu_);
-    if (*interrupt_ != Interrupt::kNone) return Interrupted(*interrupt_);
-    if (worker_->stopping_.load()) return Interrupted(Interrupt::kStopping);
-    if (absl::Now() - last_check_ < worker_->options_.check_interval) return HeartbeatLocked();
-    return CheckNowLocked();
+    return SeenLocked();
   }
 
   // Looks the job up now.
   absl::Status CheckNow() {
+    {
+      absl::MutexLock lock(&mu_);
+      RETURN_IF_ERROR(SeenLocked());
+    }
+    absl::StatusOr<Interrupt> seen = worker_->CheckStillOurs(job_);
     absl::MutexLock lock(&mu_);
-    return CheckNowLocked();
+    if (!seen.ok()) return seen.status();
+    if (*seen != Interrupt::kNone) return Interrupted(*seen);
+    return absl::OkStatus();
   }
 
   int step() {
@@ -432,33 +446,155 @@ class Worker::JobSink final : public TrainingSink {
   }
 
  private:
-  void MessageLocked(absl::string_view level, absl::string_view message)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    FlushLocked();
-    worker_->Event(job_, level, message);
+  static constexpr int kCheckpointsWaiting = 2;
+
+  struct CheckpointWork {
+    int step = 0;
+    std::string artefact;
+    std::map<std::string, double> metrics;
+    model::v1::Manifest manifest;
+  };
+  // An event to append (a metrics event with its step of the total), or a checkpoint to
+  // publish.
+  struct Item {
+    std::optional<v1::JobEvent> event;
+    std::optional<CheckpointWork> checkpoint;
+    int step = 0;
+    int total_steps = 0;
+  };
+
+  bool Idle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return items_.empty() && !busy_; }
+
+  // An interruption known without a round trip, or the error of the reporter's last look.
+  absl::Status SeenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (*interrupt_ != Interrupt::kNone) return Interrupted(*interrupt_);
+    if (worker_->stopping_.load()) return Interrupted(Interrupt::kStopping);
+    if (seen_ != Interrupt::kNone) return Interrupted(seen_);
+    if (!check_error_.ok()) return std::exchange(check_error_, absl::OkStatus());
+    return absl::OkStatus();
   }
 
-  // Appends the waiting metrics events and records the step reached in the job, with the
-  // finish estimated at the pace of the steps so far.
-  void FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    last_flush_ = absl::Now();
-    if (pending_.empty()) return;
-    absl::Status appended = worker_->store_->AppendEvents(job_.id(), pending_);
-    if (!appended.ok()) {
-      log::Warning("job ", text::Quote(job_.id()), ": cannot append ", pending_.size(),
-                   " metrics event(s): ", appended.message());
+  // The reporter: writes the items in order (at once when a message or a checkpoint waits or
+  // a flush was asked for, else every event_flush_interval), records the step reached, looks
+  // the job up every check_interval and keeps the queue entry alive.
+  void Report() {
+    absl::MutexLock lock(&mu_);
+    absl::Time last_flush = absl::Now();
+    absl::Time last_check = absl::Now();
+    while (true) {
+      auto urgent = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || (flush_now_ && !items_.empty()) || checkpoints_waiting_ > 0;
+      };
+      // Also often enough for the queue entry's heartbeat.
+      const absl::Time wake =
+          std::min({last_check + worker_->options_.check_interval,
+                    items_.empty() ? absl::InfiniteFuture()
+                                   : last_flush + worker_->options_.event_flush_interval,
+                    absl::Now() + worker_->options_.claim_idle / 3});
+      mu_.AwaitWithDeadline(absl::Condition(&urgent), wake);
+      const absl::Time now = absl::Now();
+      const bool write = !items_.empty() &&
+                         (urgent() || now >= last_flush + worker_->options_.event_flush_interval);
+      const bool check = now >= last_check + worker_->options_.check_interval;
+      if (stopping_ && items_.empty()) break;
+      std::deque<Item> items;
+      if (write) items.swap(items_);
+      flush_now_ = false;
+      const int first_step = first_step_;
+      const absl::Time first_step_time = first_step_time_;
+      busy_ = true;
+      mu_.Unlock();
+      if (write) {
+        WriteItems(&items);
+        RecordProgress(items, first_step, first_step_time);
+        last_flush = absl::Now();
+      }
+      absl::StatusOr<Interrupt> seen = Interrupt::kNone;
+      if (check) {
+        seen = worker_->CheckStillOurs(job_);
+        last_check = absl::Now();
+      }
+      worker_->HeartbeatIfDue(job_, entry_, &last_heartbeat_);
+      mu_.Lock();
+      busy_ = false;
+      if (!seen.ok()) {
+        check_error_ = seen.status();
+      } else if (*seen != Interrupt::kNone) {
+        seen_ = *seen;
+      }
+      for (const Item& item : items) checkpoints_waiting_ -= item.checkpoint.has_value() ? 1 : 0;
     }
-    pending_.clear();
+  }
+
+  // Appends the events in runs and publishes each checkpoint where it stands among them.
+  void WriteItems(std::deque<Item>* items) {
+    std::vector<v1::JobEvent> run;
+    auto append = [&] {
+      if (run.empty()) return;
+      absl::Status appended = worker_->store_->AppendEvents(job_.id(), run);
+      if (!appended.ok()) {
+        log::Warning("job ", text::Quote(job_.id()), ": cannot append ", run.size(),
+                     " event(s): ", appended.message());
+      }
+      run.clear();
+    };
+    for (Item& item : *items) {
+      if (item.event.has_value()) {
+        run.push_back(std::move(*item.event));
+        continue;
+      }
+      append();
+      v1::JobEvent said = Publish(&*item.checkpoint);
+      run.push_back(std::move(said));
+    }
+    append();
+  }
+
+  // Publishes a checkpoint: the classifier as of its step, under the job's manifest of then.
+  // The knowledge index is the same at every step (it is the job's model's), so a checkpoint
+  // does not copy it. Returns the event that says how it went.
+  v1::JobEvent Publish(CheckpointWork* work) {
+    model::v1::ModelPackage package;
+    *package.mutable_manifest() = std::move(work->manifest);
+    package.mutable_manifest()->clear_artefacts();
+    package.mutable_manifest()->clear_kinds();
+    // Its metrics are the step's, not the summary of kinds finished before.
+    package.mutable_manifest()->clear_metrics();
+    absl::Status added = model::AddArtefact(&package, model::kClassifierKind,
+                                            model::kClassifierFormat, std::move(work->artefact));
+    if (added.ok()) {
+      for (const auto& [name, value] : work->metrics) {
+        (*package.mutable_manifest()->mutable_metrics())[name] = value;
+      }
+      absl::StatusOr<v1::Model> saved =
+          worker_->registry_->PublishCheckpoint(std::move(package), model_name_, work->step);
+      if (saved.ok()) {
+        return MessageEvent(worker_->clock_->Now(), "info",
+                            absl::StrCat("checkpoint ", saved->name(), " saved"));
+      }
+      added = saved.status();
+    }
+    return MessageEvent(
+        worker_->clock_->Now(), "warning",
+        absl::StrCat("cannot save the checkpoint at step ", work->step, ": ", added.message()));
+  }
+
+  // Records the step of the last metrics event written in the job, with the finish estimated
+  // at the pace so far. Same status and attempt, so a cancel or a take-over meanwhile makes
+  // this fail, and the next look at the job sees why.
+  void RecordProgress(const std::deque<Item>& written, int first_step, absl::Time first_time) {
+    const Item* last = nullptr;
+    for (const Item& item : written) last = item.step > 0 ? &item : last;
+    if (last == nullptr) return;
     v1::Job progress = job_;
-    progress.set_step(step_);
-    progress.set_total_steps(total_steps_);
-    const absl::Time now = worker_->clock_->Now();
-    if (step_ > first_step_) {
-      const absl::Duration per_step = (now - first_step_time_) / (step_ - first_step_);
-      SetTimestamp(now + per_step * (total_steps_ - step_), progress.mutable_estimated_finish());
+    progress.set_step(last->step);
+    progress.set_total_steps(last->total_steps);
+    if (last->step > first_step) {
+      const absl::Time now = worker_->clock_->Now();
+      const absl::Duration per_step = (now - first_time) / (last->step - first_step);
+      SetTimestamp(now + per_step * (last->total_steps - last->step),
+                   progress.mutable_estimated_finish());
     }
-    // Same status and attempt, so a cancel or a take-over meanwhile makes this fail, and the
-    // next Check sees why.
     absl::Status recorded = worker_->store_->Update(job_, progress, nullptr);
     if (!recorded.ok() && !absl::IsAborted(recorded)) {
       log::Warning("job ", text::Quote(job_.id()),
@@ -466,21 +602,9 @@ class Worker::JobSink final : public TrainingSink {
     }
   }
 
-  absl::Status CheckNowLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    last_check_ = absl::Now();
-    ASSIGN_OR_RETURN(*interrupt_, worker_->CheckStillOurs(job_));
-    if (*interrupt_ != Interrupt::kNone) return Interrupted(*interrupt_);
-    return HeartbeatLocked();
-  }
-
   absl::Status Interrupted(Interrupt why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     *interrupt_ = why;
     return absl::AbortedError("training interrupted");
-  }
-
-  absl::Status HeartbeatLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    worker_->HeartbeatIfDue(job_, entry_, &last_heartbeat_);
-    return absl::OkStatus();
   }
 
   Worker* const worker_;
@@ -491,15 +615,24 @@ class Worker::JobSink final : public TrainingSink {
   // The model being built: its manifest so far is a checkpoint's.
   const model::v1::ModelPackage* const finished_;
   const std::string model_name_;
-  absl::Time last_heartbeat_ ABSL_GUARDED_BY(mu_);
-  absl::Time last_check_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  absl::Time last_flush_ ABSL_GUARDED_BY(mu_) = absl::Now();
-  std::vector<v1::JobEvent> pending_ ABSL_GUARDED_BY(mu_);
+  // The reporter's alone.
+  absl::Time last_heartbeat_;
+  std::deque<Item> items_ ABSL_GUARDED_BY(mu_);
+  int checkpoints_waiting_ ABSL_GUARDED_BY(mu_) = 0;
+  bool flush_now_ ABSL_GUARDED_BY(mu_) = false;
+  // The reporter is writing or looking the job up.
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // What the reporter's last look at the job found.
+  Interrupt seen_ ABSL_GUARDED_BY(mu_) = Interrupt::kNone;
+  absl::Status check_error_ ABSL_GUARDED_BY(mu_);
   int step_ ABSL_GUARDED_BY(mu_) = 0;
   int total_steps_ ABSL_GUARDED_BY(mu_) = 0;
   // The first step of this attempt and when it was reached, for the estimated finish.
   int first_step_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time first_step_time_ ABSL_GUARDED_BY(mu_);
+  // Last: it starts once every other member is ready.
+  std::thread reporter_;
 };
 
 namespace {
@@ -691,33 +824,26 @@ absl::StatusOr<Worker::TrainResult> Worker::Train(const v1::Job& job, const Queu
 
   TrainResult result;
   std::vector<TrainedArtefact::Extra> extras;
-  // The trainers run side by side, each on a thread of its own but the last, which runs on
-  // this one: the knowledge index is built while the classifier boosts.
+  // The trainers run one after the other. Side by side, the knowledge index took a core from
+  // XGBoost's threads, whose waits for each other at every round made the boosting slower by
+  // more than the index takes alone.
   struct TrainerRun {
     absl::StatusOr<std::optional<TrainedArtefact>> trained;
     absl::Duration took;
   };
-  std::vector<TrainerRun> runs(trainers.size());
-  {
-    auto run = [&sink, &trainers, &runs](size_t i) {
-      const absl::Time start = absl::Now();
-      runs[i].trained = trainers[i]->Train(&sink);
-      runs[i].took = absl::Now() - start;
-    };
-    std::vector<std::thread> threads;
-    for (size_t i = 0; i + 1 < trainers.size(); ++i) threads.emplace_back(run, i);
-    run(trainers.size() - 1);
-    for (std::thread& t : threads) t.join();
+  std::vector<TrainerRun> runs;
+  std::vector<std::string> took;
+  for (const std::unique_ptr<Trainer>& trainer : trainers) {
+    const absl::Time start = absl::Now();
+    runs.push_back({trainer->Train(&sink), absl::Now() - start});
+    took.push_back(
+        absl::StrFormat("%s %.2f s", trainer->kind(), absl::ToDoubleSeconds(runs.back().took)));
+    if (!runs.back().trained.ok()) break;
   }
   sink.Flush();
-  std::vector<std::string> took;
-  for (size_t i = 0; i < trainers.size(); ++i) {
-    took.push_back(
-        absl::StrFormat("%s %.2f s", trainers[i]->kind(), absl::ToDoubleSeconds(runs[i].took)));
-  }
-  timer.End("training", absl::StrCat(absl::StrJoin(took, ", "), " side by side"));
+  timer.End("training", absl::StrJoin(took, ", "));
   if (*interrupt != Interrupt::kNone) return interrupted;
-  for (size_t i = 0; i < trainers.size(); ++i) {
+  for (size_t i = 0; i < runs.size(); ++i) {
     absl::StatusOr<std::optional<TrainedArtefact>>& trained = runs[i].trained;
     if (!trained.ok()) {
       return WithContext(trained.status(), absl::StrCat("training the ", trainers[i]->kind()));

@@ -33,8 +33,10 @@
 // (another feature set, no booster, corrupt) means starting over, with a warning.
 //
 // While training, the worker appends metrics events in batches (event_flush_interval) and
-// records the step reached and the estimated finish in the job; it looks the job up at most
-// every check_interval to notice a cancel or a take-over.
+// records the step reached and the estimated finish in the job; it looks the job up every
+// check_interval to notice a cancel or a take-over. A thread of the job's own does these
+// round trips and publishes the checkpoints, so a boosting round never waits on Redis or a
+// disk; a zero interval makes each happen before training goes on instead.
 //
 // Thread-safety: Run and RunOnce from one thread; Stop from any thread.
 #ifndef ETHSCAN_SERVICES_TRAINING_WORKER_H_

@@ -489,7 +489,18 @@ absl::Status InMemoryModelStore::Delete(absl::string_view name) {
   return absl::OkStatus();
 }
 
+void InMemoryModelStore::OnPutCheckpoint(std::function<void(int step)> hook) {
+  absl::MutexLock lock(&mu_);
+  on_put_checkpoint_ = std::move(hook);
+}
+
 absl::Status InMemoryModelStore::PutCheckpoint(const v1::Model& model, int step) {
+  std::function<void(int)> hook;
+  {
+    absl::MutexLock lock(&mu_);
+    hook = on_put_checkpoint_;
+  }
+  if (hook) hook(step);
   absl::MutexLock lock(&mu_);
   checkpoints_[model.name()] = model;
   job_checkpoints_[model.job_id()][step] = model.name();

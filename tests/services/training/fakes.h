@@ -156,6 +156,9 @@ class InMemoryModelStore final : public ModelStore {
   absl::Status PutCheckpoint(const v1::Model& model, int step) override;
   absl::StatusOr<std::vector<v1::Model>> ListCheckpoints(absl::string_view job_id) override;
   absl::Status DeleteCheckpoint(absl::string_view job_id, absl::string_view name) override;
+  // Called (outside the lock) before each checkpoint record is stored, with its step: a
+  // test can make a checkpoint slow.
+  void OnPutCheckpoint(std::function<void(int step)> hook);
 
  private:
   v1::Model WithAliasesLocked(v1::Model model) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -169,6 +172,7 @@ class InMemoryModelStore final : public ModelStore {
   std::map<std::string, std::string> claims_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::vector<std::string>> alias_history_ ABSL_GUARDED_BY(mu_);
   std::function<bool(const PublishFence&)> fence_check_ ABSL_GUARDED_BY(mu_);
+  std::function<void(int)> on_put_checkpoint_ ABSL_GUARDED_BY(mu_);
 };
 
 // A DatasetService holding datasets and their references in memory, with failure injection.

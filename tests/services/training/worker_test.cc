@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "common/model/package.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -550,6 +551,43 @@ TEST_F(ClassifierJobTest, MetricsEventsAreBatchedInOrder) {
   }
   EXPECT_EQ(last_step, 100);
   EXPECT_EQ(checkpoints, 2);
+}
+
+// Checkpoints are written beside the boosting, not in its way: while one is being stored,
+// the rounds after it go on.
+TEST_F(ClassifierJobTest, BoostingGoesOnWhileACheckpointIsBeingWritten) {
+  v1::Job job = CreateClassifierJob(4, "", "", /*patience=*/100000);
+  const absl::Time started = env_.clock.Now();
+  // The first checkpoint's record takes a second to store; the clock says which events were
+  // made meanwhile (an hour on) and which after (two hours on). Two checkpoints may wait
+  // behind it, so at most the rounds up to step 150 can be trained meanwhile.
+  env_.models.OnPutCheckpoint([&](int step) {
+    if (step != 50) return;
+    env_.clock.Advance(absl::Hours(1));
+    absl::SleepFor(absl::Seconds(1));
+    env_.clock.Advance(absl::Hours(1));
+  });
+  ASSERT_THAT(RunOnce(), Optional(Outcome::kSucceeded));
+  env_.models.OnPutCheckpoint(nullptr);
+  int during = 0;
+  int last_step = 0;
+  for (const v1::JobEvent& e : Events(job.id())) {
+    if (e.type() != "metrics" || !absl::StartsWith(e.message(), "Step ")) continue;
+    const int step = static_cast<int>(e.metrics().at("step"));
+    EXPECT_EQ(step, last_step + 1);  // In order all the same.
+    last_step = step;
+    if (FromTimestamp(e.create_time()) == started + absl::Hours(1)) {
+      EXPECT_GT(step, 50);
+      EXPECT_LE(step, 150);
+      ++during;
+    }
+  }
+  EXPECT_EQ(last_step, 200);
+  EXPECT_GT(during, 0) << "no round was trained while the checkpoint was being written";
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Checkpoint> checkpoints,
+                       manager_->ListCheckpoints(job.id()));
+  ASSERT_THAT(checkpoints, SizeIs(3));
+  EXPECT_EQ(checkpoints.back().step(), 200);
 }
 
 // While boosting, the job shows the step reached and when it should finish; once done, the
