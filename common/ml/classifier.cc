@@ -109,12 +109,20 @@ void ParseEval(absl::string_view text, RoundMetrics* metrics) {
 // XGBoost versions like JSON), about 2.5 times faster to write and a fifth smaller, which
 // counts for a checkpoint saved while training waits. Loading tells the two apart, so models
 // saved as JSON load as before.
-absl::StatusOr<std::string> SaveBooster(BoosterHandle booster) {
+absl::StatusOr<std::string> SaveBooster(BoosterHandle booster,
+                                        const char* config = R"({"format": "ubj"})") {
   bst_ulong size = 0;
   const char* data = nullptr;
-  XGB_RETURN_IF_ERROR(XGBoosterSaveModelToBuffer(booster, R"({"format": "ubj"})", &size, &data),
-                      "save");
+  XGB_RETURN_IF_ERROR(XGBoosterSaveModelToBuffer(booster, config, &size, &data), "save");
   return std::string(data, size);
+}
+
+// A snapshot while training: XGBoost's own binary format, a copy of its trees as they lie in
+// memory. UBJSON builds a document of the whole model, which at 2,500 trees took 13 ms per
+// snapshot, a fifth of the training time with one snapshot every 50 rounds; this takes well
+// under 1 ms. Load reads it like the other formats.
+absl::StatusOr<std::string> SnapshotBooster(BoosterHandle booster) {
+  return SaveBooster(booster, R"({"format": "deprecated"})");
 }
 
 absl::Status CheckMatrix(const FeatureMatrix& m, absl::string_view what, bool labelled) {
@@ -286,7 +294,7 @@ absl::StatusOr<TrainResult> Train(const BoosterParams& params, const FeatureMatr
     } else {
       result.best_round = metrics.round;
     }
-    const SnapshotFn snapshot = [&booster] { return SaveBooster(booster.get()); };
+    const SnapshotFn snapshot = [&booster] { return SnapshotBooster(booster.get()); };
     if (on_round && !on_round(metrics, snapshot)) {
       result.cancelled = true;
       break;

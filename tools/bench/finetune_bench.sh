@@ -15,12 +15,14 @@
 #   3. Orchestration overhead: ROUNDS alternating rounds of (a) a job with a fixed number of
 #      boosting rounds and no early stopping, timed from its creation to its success (the
 #      job's create and finish times: queue, data transfer, training, evaluation, publish), and
-#      (b) the baseline training the same rounds on the same rows (its training time). Prints
-#      the medians and the ratio.
+#      (b) the baseline training the same rounds on the same rows (its training time), for
+#      each job size. Prints the medians and the ratio, and the job's own account of its
+#      phases (its "time spent" event).
 #
 # Environment: ETHSCAN_BUILD_DIR (default build-bench), ETHSCAN_SHARED_DATA (default
-# ../shared/data beside the checkout), BENCH_ROUNDS (default 3), BENCH_EPOCHS (epochs of the
-# timed jobs, default 10 = 500 boosting rounds).
+# ../shared/data beside the checkout), BENCH_ROUNDS (default 3), BENCH_EPOCHS (the job sizes
+# timed, in epochs of 50 boosting rounds; default "10 20 50": 500, 1,000 (what n_epochs auto
+# picks for a job with a validation side) and 2,500 rounds (the most n_epochs allows)).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
@@ -28,7 +30,7 @@ BUILD_DIR="${ETHSCAN_BUILD_DIR:-$ROOT/build-bench}"
 [[ "$BUILD_DIR" == /* ]] || BUILD_DIR="$ROOT/$BUILD_DIR"
 DATA="${ETHSCAN_SHARED_DATA:-$ROOT/../shared/data}"
 ROUNDS="${BENCH_ROUNDS:-3}"
-EPOCHS="${BENCH_EPOCHS:-10}"
+EPOCHS="${BENCH_EPOCHS:-10 20 50}"
 CLI="$BUILD_DIR/bin/ethscan"
 BASELINE="$BUILD_DIR/bin/ethscan_classifier_baseline"
 KAGGLE="$DATA/kaggle_fraud/transaction_dataset.csv"
@@ -136,30 +138,44 @@ for set in all transaction; do
   printf '%-12s  %-26s  %6s  %8s  %6s  %9s  %6s\n' "$set" "plain XGBoost (baseline)" "$rows" "$auc" "$f1" "$precision" "$recall"
 done
 
-echo
-echo "== Orchestration overhead: $((EPOCHS * 50)) boosting rounds on the same rows, $ROUNDS alternating rounds"
-job_times=() raw_times=()
-for ((r = 1; r <= ROUNDS; r++)); do
-  # Looked at once a second: the timed job runs alone on the machine.
-  job="$(POLL=1 run_job --training-dataset "$train" --validation-dataset "$valid" \
-    --test-dataset "$test" --epochs "$EPOCHS" --early-stopping-patience 100000 --suffix "bench-time")"
-  seconds="$(python3 -c '
+# One job size: ROUNDS alternating rounds of a job and plain XGBoost training of its rounds.
+overhead() {
+  local epochs="$1" job seconds line raw r
+  local job_times=() raw_times=()
+  echo
+  echo "== Orchestration overhead: $((epochs * 50)) boosting rounds ($epochs epochs) on the same rows, $ROUNDS alternating rounds"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    # Looked at once a second: the timed job runs alone on the machine.
+    job="$(POLL=1 run_job --training-dataset "$train" --validation-dataset "$valid" \
+      --test-dataset "$test" --epochs "$epochs" --early-stopping-patience 100000 --suffix "bench-time")"
+    seconds="$(python3 -c '
 import calendar, json, sys, time
 job = json.load(sys.stdin)["job"]
 def at(text):  # RFC 3339 as protobuf JSON writes it: seconds, then up to 9 fractional digits.
     whole, _, frac = text.rstrip("Z").partition(".")
     return calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S")) + float("0." + (frac or "0"))
 print(at(job["finishTime"]) - at(job["createTime"]))' <<<"$job")"
-  job_times+=("$seconds")
-  line="$(baseline --feature_set all --patience 0 --rounds "$((EPOCHS * 50))")"
-  raw="$(sed -n 's/.* train \([0-9.]*\) s .*/\1/p' <<<"$line")"
-  raw_times+=("$raw")
-  printf '  round %d: job %.2f s, plain XGBoost %.2f s\n' "$r" "$seconds" "$raw"
-done
-python3 - "${job_times[*]}" "${raw_times[*]}" <<'PY'
+    job_times+=("$seconds")
+    line="$(baseline --feature_set all --patience 0 --rounds "$((epochs * 50))")"
+    raw="$(sed -n 's/.* train \([0-9.]*\) s .*/\1/p' <<<"$line")"
+    raw_times+=("$raw")
+    printf '  round %d: job %.2f s, plain XGBoost %.2f s; the job %s\n' "$r" "$seconds" "$raw" \
+      "$("$CLI" --json jobs events "$(jq -r '.job.id' <<<"$job")" |
+        jq -r '[.events[] | select(.message | startswith("time spent: "))][0].message')"
+  done
+  python3 - "$epochs" "${job_times[*]}" "${raw_times[*]}" <<'PY' | tee -a "$WORK/summary"
 import statistics, sys
-job = statistics.median(float(x) for x in sys.argv[1].split())
-raw = statistics.median(float(x) for x in sys.argv[2].split())
-print(f"  median: job {job:.2f} s, plain XGBoost {raw:.2f} s; ratio {job / raw:.2f} "
+epochs = int(sys.argv[1])
+job = statistics.median(float(x) for x in sys.argv[2].split())
+raw = statistics.median(float(x) for x in sys.argv[3].split())
+print(f"  {epochs * 50:5d} rounds: median job {job:.2f} s, plain XGBoost {raw:.2f} s; ratio {job / raw:.2f} "
       f"(orchestration overhead {100 * (job / raw - 1):.0f} %)")
 PY
+}
+
+for epochs in $EPOCHS; do overhead "$epochs"; done
+if [[ "$EPOCHS" == *" "* ]]; then
+  echo
+  echo "== Summary"
+  cat "$WORK/summary"
+fi

@@ -18,6 +18,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "common/features/schema.h"
+#include "common/features/vector.h"
 #include "common/ml/classifier.h"
 #include "common/model/package.h"
 #include "services/dataset/ingest_pipeline.h"
@@ -146,6 +148,61 @@ void BM_BoosterSnapshot(benchmark::State& state) {
   state.counters["MB"] = static_cast<double>(bytes) / 1e6;
 }
 BENCHMARK(BM_BoosterSnapshot)->Arg(100)->Arg(500)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// A whole classifier training as a job runs it (BehaviouralTrainer: matrices, 500 rounds with
+// a metrics event, a results line and a checkpoint snapshot per epoch, validation and test
+// scoring), every 10th address on the validation side and every 10th but one on the test
+// side, against plain ml::Train of the same rounds on the same training rows.
+void BM_ClassifierAsAJob(benchmark::State& state) {
+  if (!HaveData(state)) return;
+  const dataset::v1::Dataset d = KaggleDataset();
+  training::ClassifierHyperparameters hp;
+  hp.n_epochs = static_cast<int>(state.range(0) / training::kRoundsPerEpoch);
+  hp.early_stopping_patience = 100000;
+  NullSink sink;
+  for (auto _ : state) {
+    training::BehaviouralTrainer trainer(hp);
+    size_t i = 0;
+    for (const auto& r : KaggleRecords()) {
+      const training::Side side = i % 10 == 0   ? training::Side::kValidation
+                                  : i % 10 == 1 ? training::Side::kTest
+                                                : training::Side::kTraining;
+      ++i;
+      if (!trainer.AddRecord({&d, side, false}, r).ok()) state.SkipWithError("record");
+    }
+    auto trained = trainer.Train(&sink);
+    if (!trained.ok() || !trained->has_value()) state.SkipWithError("train");
+  }
+}
+BENCHMARK(BM_ClassifierAsAJob)->Arg(500)->Arg(2500)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_PlainTraining(benchmark::State& state) {
+  if (!HaveData(state)) return;
+  ml::FeatureMatrix train, valid;
+  train.columns = valid.columns = features::NumericFeatures().size();
+  size_t i = 0;
+  for (const auto& r : KaggleRecords()) {
+    const std::vector<float> dense = features::DenseVector(r);
+    const features::Target target = features::TargetOf(r, dense);
+    if (target == features::Target::kNone) continue;
+    const float label = target == features::Target::kFlagged ? 1.f : 0.f;
+    if (i % 10 == 0) {
+      valid.AddRow(dense, label);
+    } else if (i % 10 != 1) {
+      train.AddRow(dense, label);
+    }
+    ++i;
+  }
+  ml::BoosterParams params;
+  params.rounds = static_cast<int>(state.range(0));
+  params.colsample = 0.5;
+  params.seed = 42;
+  for (auto _ : state) {
+    auto result = ml::Train(params, train, &valid, nullptr);
+    if (!result.ok()) state.SkipWithError("train");
+  }
+}
+BENCHMARK(BM_PlainTraining)->Arg(500)->Arg(2500)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace ethscan::bench
