@@ -105,10 +105,9 @@ void ParseEval(absl::string_view text, RoundMetrics* metrics) {
   }
 }
 
-// The model in XGBoost's UBJSON format: the JSON model's content in binary (portable across
-// XGBoost versions like JSON), about 2.5 times faster to write and a fifth smaller, which
-// counts for a checkpoint saved while training waits. Loading tells the two apart, so models
-// saved as JSON load as before.
+// The model in XGBoost's UBJSON format (by default): the JSON model's content in binary
+// (portable across XGBoost versions like JSON), about 2.5 times faster to write and a fifth
+// smaller. Loading tells the formats apart, so models saved as JSON load as before.
 absl::StatusOr<std::string> SaveBooster(BoosterHandle booster,
                                         const char* config = R"({"format": "ubj"})") {
   bst_ulong size = 0;

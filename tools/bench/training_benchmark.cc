@@ -1,8 +1,8 @@
 // Microbenchmarks of a local fine-tuning job's parts, without the queue, gRPC or Redis: the
-// knowledge index over the Kaggle feature file's records, the classifier's record intake and
-// matrices, a checkpoint's booster snapshot, and the model package's serialization. They show
-// where a job spends the time that plain XGBoost training does not (tools/bench/finetune_bench.sh
-// measures the whole job against it).
+// knowledge index over the Kaggle feature file's records, the classifier's record intake, a
+// published booster's save, and a job's whole classifier training against plain XGBoost of
+// the same rounds. They show where a job spends the time that plain XGBoost training does not
+// (tools/bench/finetune_bench.sh measures the whole job against it).
 //
 //   build-bench/bin/ethscan_training_benchmark [--benchmark_filter=...]
 //
@@ -122,8 +122,10 @@ void BM_ClassifierIntake(benchmark::State& state) {
 }
 BENCHMARK(BM_ClassifierIntake)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// A booster of state.range(0) rounds saved as a checkpoint saves it.
-void BM_BoosterSnapshot(benchmark::State& state) {
+// Classifier::Save of a booster of state.range(0) rounds: how a published model's booster is
+// written (UBJSON). Checkpoint snapshots use XGBoost's binary format instead; their cost shows
+// in BM_ClassifierAsAJob.
+void BM_BoosterSave(benchmark::State& state) {
   if (!HaveData(state)) return;
   training::ClassifierHyperparameters hp;
   hp.n_epochs = static_cast<int>(state.range(0) / training::kRoundsPerEpoch);
@@ -147,7 +149,7 @@ void BM_BoosterSnapshot(benchmark::State& state) {
   }
   state.counters["MB"] = static_cast<double>(bytes) / 1e6;
 }
-BENCHMARK(BM_BoosterSnapshot)->Arg(100)->Arg(500)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_BoosterSave)->Arg(100)->Arg(500)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // A whole classifier training as a job runs it (BehaviouralTrainer: matrices, 500 rounds with
 // a metrics event, a results line and a checkpoint snapshot per epoch, validation and test
