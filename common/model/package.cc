@@ -4,6 +4,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -128,6 +129,66 @@ absl::StatusOr<std::optional<v1::ClassifierArtefact>> ClassifierOf(
 
 absl::StatusOr<std::optional<v1::ChatModelArtefact>> ChatOf(const v1::ModelPackage& package) {
   return ParseArtefact<v1::ChatModelArtefact>(package, kChatKind);
+}
+
+FeaturePacker::FeaturePacker(v1::KnowledgeIndex* index) : index_(index) {
+  for (int i = 0; i < index->feature_names_size(); ++i) {
+    positions_.try_emplace(index->feature_names(i), static_cast<uint32_t>(i));
+  }
+}
+
+void FeaturePacker::Pack(const google::protobuf::RepeatedPtrField<common::v1::Feature>& features,
+                         v1::PackedFeatures* out) {
+  out->Clear();
+  out->mutable_names()->Reserve(features.size());
+  out->mutable_numbers()->Reserve(features.size());
+  for (const common::v1::Feature& f : features) {
+    auto [it, added] =
+        positions_.try_emplace(f.name(), static_cast<uint32_t>(index_->feature_names_size()));
+    if (added) index_->add_feature_names(f.name());
+    const uint32_t position = static_cast<uint32_t>(out->names_size());
+    out->add_names(it->second);
+    if (f.value_case() == common::v1::Feature::kText) {
+      out->add_numbers(std::numeric_limits<double>::quiet_NaN());
+      (*out->mutable_texts())[position] = f.text();
+    } else {
+      out->add_numbers(f.number());
+    }
+  }
+}
+
+absl::Status AppendFeatures(const v1::KnowledgeIndex& index, const v1::KnowledgeEntry& entry,
+                            google::protobuf::RepeatedPtrField<common::v1::Feature>* out) {
+  const v1::PackedFeatures& packed = entry.features();
+  if (packed.names_size() == 0) {
+    for (const common::v1::Feature& f : entry.merged().features()) *out->Add() = f;
+    return absl::OkStatus();
+  }
+  const auto lost = [&entry](absl::string_view problem) {
+    return Lost(absl::StrCat("the knowledge entry of ", text::Quote(entry.merged().address())),
+                problem);
+  };
+  if (packed.numbers_size() != packed.names_size()) {
+    return lost(absl::StrCat("its packed features have ", packed.names_size(), " names and ",
+                             packed.numbers_size(), " numbers"));
+  }
+  out->Reserve(out->size() + packed.names_size());
+  for (int i = 0; i < packed.names_size(); ++i) {
+    const uint32_t name = packed.names(i);
+    if (name >= static_cast<uint32_t>(index.feature_names_size())) {
+      return lost(absl::StrCat("its feature ", i, " names feature ", name, " of ",
+                               index.feature_names_size()));
+    }
+    common::v1::Feature* f = out->Add();
+    f->set_name(index.feature_names(static_cast<int>(name)));
+    auto text = packed.texts().find(static_cast<uint32_t>(i));
+    if (text != packed.texts().end()) {
+      f->set_text(text->second);
+    } else {
+      f->set_number(packed.numbers(i));
+    }
+  }
+  return absl::OkStatus();
 }
 
 std::string KindsLabel(const v1::Manifest& manifest) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -53,6 +54,30 @@ const v1::Artefact* FindArtefact(const v1::ModelPackage& package, absl::string_v
 absl::StatusOr<std::optional<v1::KnowledgeIndex>> KnowledgeOf(const v1::ModelPackage& package);
 absl::StatusOr<std::optional<v1::ClassifierArtefact>> ClassifierOf(const v1::ModelPackage& package);
 absl::StatusOr<std::optional<v1::ChatModelArtefact>> ChatOf(const v1::ModelPackage& package);
+
+// Packs behavioural features into a knowledge index's entries (KnowledgeEntry.features), each
+// name stored once in the index's feature_names.
+//
+// Thread-compatible: one packer per index being built.
+class FeaturePacker {
+ public:
+  // Names already in `index` are reused; `index` must outlive the packer.
+  explicit FeaturePacker(v1::KnowledgeIndex* index);
+
+  // Replaces `out` with `features`, in their order.
+  void Pack(const google::protobuf::RepeatedPtrField<common::v1::Feature>& features,
+            v1::PackedFeatures* out);
+
+ private:
+  v1::KnowledgeIndex* index_;
+  absl::flat_hash_map<std::string, uint32_t> positions_;
+};
+
+// Appends the behavioural features of `entry` (of `index`) to `out`: its packed features, or,
+// in a model published before features were packed, merged.features. DATA_LOSS when a packed
+// feature names no entry of the index's feature_names.
+absl::Status AppendFeatures(const v1::KnowledgeIndex& index, const v1::KnowledgeEntry& entry,
+                            google::protobuf::RepeatedPtrField<common::v1::Feature>* out);
 
 // The kinds joined by "+" ("knowledge+classifier").
 std::string KindsLabel(const v1::Manifest& manifest);

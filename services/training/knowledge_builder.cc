@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/eth/address.h"
+#include "common/model/package.h"
 #include "common/report/conflict_policy.h"
 #include "common/status/status_macros.h"
 #include "common/text/quote.h"
@@ -148,11 +149,17 @@ absl::Status KnowledgeBuilder::AddBaseModel(absl::string_view base_name,
   for (const std::string& id : base_datasets) {
     register_dataset(id, "", "", google::protobuf::Timestamp());
   }
+  google::protobuf::RepeatedPtrField<common::v1::Feature> features;
   for (const model::v1::KnowledgeEntry& entry : base.entries()) {
-    // The behavioural features are kept once, in the merged record; they go back to the
-    // claim they came from so that the policy weighs them again.
+    // The behavioural features are kept once per address; they go back to the claim they came
+    // from so that the policy weighs them again.
     const auto features_source = entry.field_sources().find("features");
-    bool features_given = entry.merged().features_size() == 0;
+    features.Clear();
+    if (absl::Status s = model::AppendFeatures(base, entry, &features); !s.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("base model ", text::Quote(base_name), ": ", s.message()));
+    }
+    bool features_given = features.empty();
     for (const model::v1::SourceClaim& claim : entry.claims()) {
       std::string id = claim.dataset_id().empty() ? IdOfSource(claim.source()) : claim.dataset_id();
       if (id.empty()) {
@@ -168,7 +175,7 @@ absl::Status KnowledgeBuilder::AddBaseModel(absl::string_view base_name,
           (features_source == entry.field_sources().end() ||
            features_source->second == claim.source())) {
         AddressRecord with_features = claim.record();
-        *with_features.mutable_features() = entry.merged().features();
+        with_features.mutable_features()->Swap(&features);
         AddClaim(index, with_features);
         features_given = true;
         continue;
@@ -307,12 +314,17 @@ const model::v1::KnowledgeIndex& KnowledgeBuilder::Build() {
   stats_.conflicts = 0;
   stats_.conflicting_addresses = 0;
   index.mutable_entries()->Reserve(static_cast<int>(claims_.size()));
+  model::FeaturePacker packer(&index);
   for (const auto& [key, claims] : claims_) {
     std::vector<const Claim*> pointers;
     pointers.reserve(claims.size());
     for (const Claim& c : claims) pointers.push_back(&c);
     model::v1::KnowledgeEntry& entry = *index.add_entries();
     MergeEntry(key, std::move(pointers), &entry);
+    if (entry.merged().features_size() > 0) {
+      packer.Pack(entry.merged().features(), entry.mutable_features());
+      entry.mutable_merged()->clear_features();
+    }
     ++stats_.addresses;
     stats_.conflicts += entry.conflicts_size();
     if (entry.conflicts_size() > 0) ++stats_.conflicting_addresses;

@@ -4,8 +4,10 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/eth/address.h"
+#include "common/model/package.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/services/training/fakes.h"
@@ -342,43 +344,95 @@ common::v1::AddressRecord WithFeature(common::v1::AddressRecord r, double sent) 
   common::v1::Feature* f = r.add_features();
   f->set_name("sent_tnx");
   f->set_number(sent);
+  common::v1::Feature* token = r.add_features();
+  token->set_name("erc20_most_sent_token_type");
+  token->set_text("Blockwell");
   return r;
 }
 
-// The behavioural features of an address are stored once, in the merged record: an index
-// of the Kaggle file would otherwise hold each address's 47 features twice.
-TEST(KnowledgeBuilderTest, FeaturesAreKeptOnceInTheMergedRecordAndSurviveContinuation) {
+// The features of `entry` as a reader of the index sees them.
+std::vector<std::string> FeaturesOf(const model::v1::KnowledgeIndex& index,
+                                    const model::v1::KnowledgeEntry& entry) {
+  google::protobuf::RepeatedPtrField<common::v1::Feature> features;
+  absl::Status s = model::AppendFeatures(index, entry, &features);
+  if (!s.ok()) return {std::string(s.message())};
+  std::vector<std::string> out;
+  for (const common::v1::Feature& f : features) {
+    out.push_back(f.value_case() == common::v1::Feature::kText
+                      ? absl::StrCat(f.name(), "=\"", f.text(), "\"")
+                      : absl::StrCat(f.name(), "=", f.number()));
+  }
+  return out;
+}
+
+// The behavioural features of an address are stored once, packed in its entry (each name once
+// in the index): an index of the Kaggle file would otherwise hold each address's 47 features
+// twice, and their names once per address.
+TEST(KnowledgeBuilderTest, FeaturesAreKeptOncePackedAndSurviveContinuation) {
   SourceDataset kaggle{
       MakeDataset("ds-kaggle", "kaggle", dataset::v1::DATASET_FORMAT_KAGGLE_FRAUD_FEATURES, 100),
-      {WithFeature(MakeRecord(kPhish, "Scam"), 7), MakeRecord(kOther, "Scam")}};
+      {WithFeature(MakeRecord(kPhish, "Scam"), 7), WithFeature(MakeRecord(kTornado, "Scam"), 3),
+       MakeRecord(kOther, "Scam")}};
   SourceDataset labels{
       MakeDataset("ds-labels", "labels", dataset::v1::DATASET_FORMAT_ETHERSCAN_LABELS, 200),
       {MakeRecord(kPhish, "Phish / Hack", "Fake airdrop")}};
   model::v1::KnowledgeIndex base = Build({labels, kaggle});
+  EXPECT_THAT(base.feature_names(), ElementsAre("sent_tnx", "erc20_most_sent_token_type"));
   const model::v1::KnowledgeEntry* e = Find(base, kPhish);
   ASSERT_NE(e, nullptr);
-  ASSERT_THAT(e->merged().features(), SizeIs(1));
-  EXPECT_EQ(e->merged().features(0).number(), 7);
+  EXPECT_THAT(e->merged().features(), IsEmpty());
+  EXPECT_THAT(FeaturesOf(base, *e),
+              ElementsAre("sent_tnx=7", "erc20_most_sent_token_type=\"Blockwell\""));
+  EXPECT_THAT(FeaturesOf(base, *Find(base, kTornado)),
+              ElementsAre("sent_tnx=3", "erc20_most_sent_token_type=\"Blockwell\""));
   EXPECT_EQ(e->field_sources().at("features"), "kaggle (ds-kaggle)");
   ASSERT_THAT(e->claims(), SizeIs(2));
   for (const model::v1::SourceClaim& c : e->claims()) EXPECT_THAT(c.record().features(), IsEmpty());
   EXPECT_FALSE(Find(base, kOther)->field_sources().contains("features"));
+  EXPECT_THAT(FeaturesOf(base, *Find(base, kOther)), IsEmpty());
 
   // A job continuing the model without the feature file keeps the features it learnt.
-  KnowledgeBuilder builder;
-  ASSERT_THAT(builder.AddDataset(labels.dataset), IsOk());
-  ASSERT_THAT(builder.AddBaseModel("ft:ethscan-base:test:ftjob-0000000000000001",
-                                   {"ds-labels", "ds-kaggle"}, base),
-              IsOk());
-  ASSERT_THAT(builder.AddRecord("ds-labels", MakeRecord(kPhish, "Phish / Hack", "Fake airdrop")),
-              IsOk());
-  model::v1::KnowledgeIndex next = builder.Build();
+  auto continued = [&labels](const model::v1::KnowledgeIndex& from) {
+    KnowledgeBuilder builder;
+    EXPECT_THAT(builder.AddDataset(labels.dataset), IsOk());
+    EXPECT_THAT(builder.AddBaseModel("ft:ethscan-base:test:ftjob-0000000000000001",
+                                     {"ds-labels", "ds-kaggle"}, from),
+                IsOk());
+    EXPECT_THAT(builder.AddRecord("ds-labels", MakeRecord(kPhish, "Phish / Hack", "Fake airdrop")),
+                IsOk());
+    return builder.Build();
+  };
+  model::v1::KnowledgeIndex next = continued(base);
   e = Find(next, kPhish);
   ASSERT_NE(e, nullptr);
-  ASSERT_THAT(e->merged().features(), SizeIs(1));
-  EXPECT_EQ(e->merged().features(0).number(), 7);
+  EXPECT_THAT(FeaturesOf(next, *e),
+              ElementsAre("sent_tnx=7", "erc20_most_sent_token_type=\"Blockwell\""));
   EXPECT_EQ(e->field_sources().at("features"), "kaggle (ds-kaggle)");
   for (const model::v1::SourceClaim& c : e->claims()) EXPECT_THAT(c.record().features(), IsEmpty());
+
+  // A model published before features were packed kept them in the merged record.
+  model::v1::KnowledgeIndex old = base;
+  old.clear_feature_names();
+  for (model::v1::KnowledgeEntry& entry : *old.mutable_entries()) {
+    ASSERT_THAT(model::AppendFeatures(base, entry, entry.mutable_merged()->mutable_features()),
+                IsOk());
+    entry.clear_features();
+  }
+  EXPECT_THAT(FeaturesOf(old, *Find(old, kPhish)),
+              ElementsAre("sent_tnx=7", "erc20_most_sent_token_type=\"Blockwell\""));
+  next = continued(old);
+  EXPECT_THAT(FeaturesOf(next, *Find(next, kPhish)),
+              ElementsAre("sent_tnx=7", "erc20_most_sent_token_type=\"Blockwell\""));
+  EXPECT_THAT(next.feature_names(), ElementsAre("sent_tnx", "erc20_most_sent_token_type"));
+
+  // A packed feature naming no name of the index is a damaged model, not a silent gap.
+  model::v1::KnowledgeIndex damaged = base;
+  damaged.mutable_feature_names()->RemoveLast();
+  KnowledgeBuilder builder;
+  ASSERT_THAT(builder.AddDataset(labels.dataset), IsOk());
+  EXPECT_THAT(builder.AddBaseModel("ft:ethscan-base:test:ftjob-0000000000000001",
+                                   {"ds-labels", "ds-kaggle"}, damaged),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("names feature 1 of 1")));
 }
 
 TEST(KnowledgeBuilderTest, RanksAndSeverities) {
